@@ -1,0 +1,281 @@
+"""Study files (TOML) turned into a validated, typed, immutable configuration.
+
+Every rule is checked here, before anything touches the store, and every error
+names the field, the value given and the rule (:class:`hpsearch.errors.ConfigError`).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from hpsearch.errors import ConfigError
+from hpsearch.space import SearchSpace, parse_space
+
+__all__ = [
+    "DATASETS",
+    "STRATEGIES",
+    "Budget",
+    "DataConfig",
+    "PruningConfig",
+    "StudyConfig",
+    "TrainingConfig",
+    "load_study",
+    "parse_study",
+    "parse_duration",
+]
+
+STRATEGIES: tuple[str, ...] = ("grid", "random", "tpe")
+DATASETS: tuple[str, ...] = ("mnist", "fashion_mnist", "mnist-sample")
+_NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much a study may spend.
+
+    ``trials``: finished trials the study ends with (a grid defaults to its size);
+    ``epochs``: epochs each trial trains; ``timeout``: seconds after which one run
+    of the study starts no new trial (the study can be resumed later).
+    """
+
+    trials: int | None
+    epochs: int
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which digits to train on and how to split them."""
+
+    dataset: str = "mnist-sample"
+    data_dir: str | None = None
+    validation_size: int | None = None
+    train_size: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How each trial trains. ``steps_per_execution`` batches this many steps per Keras call."""
+
+    batch_size: int = 32
+    steps_per_execution: int = 100
+
+
+@dataclass(frozen=True)
+class PruningConfig:
+    """Optional per-epoch pruning with Optuna's median rule."""
+
+    enabled: bool = False
+    startup_trials: int = 5
+    warmup_epochs: int = 1
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A validated study: what to search, how, with what budget, on which data."""
+
+    name: str
+    strategy: str
+    space: SearchSpace
+    budget: Budget
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    pruning: PruningConfig = field(default_factory=PruningConfig)
+    metric: str = "val_accuracy"
+    direction: str = "maximize"
+    source: str | None = None
+
+    def identity(self) -> dict[str, Any]:
+        """What must match for a study file to resume an existing study of the same name.
+
+        The trial budget, the timeout and where the data files live may change
+        between runs; the search itself (strategy, space, seed, epochs, data,
+        training) may not.
+        """
+        return {
+            "strategy": self.strategy,
+            "space": self.space.describe(),
+            "seed": self.seed,
+            "epochs": self.budget.epochs,
+            "data": {k: v for k, v in _asdict(self.data).items() if k != "data_dir"},
+            "training": _asdict(self.training),
+            "pruning": _asdict(self.pruning),
+            "metric": self.metric,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able form of the whole configuration, stored with the study."""
+        return {
+            "name": self.name,
+            **self.identity(),
+            "budget": _asdict(self.budget),
+            "direction": self.direction,
+        }
+
+    def with_overrides(self, **changes: Any) -> StudyConfig:
+        return replace(self, **changes)
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    return {k: getattr(obj, k) for k in obj.__dataclass_fields__}
+
+
+# --------------------------------------------------------------------------- parsing helpers
+
+
+def _table(doc: Mapping[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
+    value = doc.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(key, value, "must be a table ([" + key + "])")
+    unknown = set(value) - allowed
+    if unknown:
+        bad = sorted(unknown)[0]
+        raise ConfigError(f"{key}.{bad}", value[bad], f"unknown key; expected one of {', '.join(sorted(allowed))}")
+    return value
+
+
+def _int(field_name: str, value: Any, *, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(field_name, value, "must be an integer")
+    if minimum is not None and value < minimum:
+        raise ConfigError(field_name, value, f"must be >= {minimum}")
+    return value
+
+
+def _bool(field_name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(field_name, value, "must be true or false")
+    return value
+
+
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m)?\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$")
+
+
+def parse_duration(field_name: str, value: Any) -> float:
+    """Seconds from a number (seconds) or a string such as ``"90s"``, ``"30m"``, ``"1h30m"``."""
+    if isinstance(value, bool):
+        raise ConfigError(field_name, value, "must be seconds (a number) or a duration such as \"30m\" or \"1h30m\"")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str) and value.strip() and (m := _DURATION.match(value)) and any(m.groups()):
+        h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+        seconds = h * 3600 + mi * 60 + s
+    else:
+        raise ConfigError(field_name, value, "must be seconds (a number) or a duration such as \"30m\" or \"1h30m\"")
+    if seconds <= 0:
+        raise ConfigError(field_name, value, "must be > 0")
+    return seconds
+
+
+_TOP_KEYS = {"name", "strategy", "seed", "budget", "data", "training", "space", "pruning", "objective"}
+
+
+def parse_study(doc: Mapping[str, Any], *, default_name: str | None = None, source: str | None = None) -> StudyConfig:
+    """Validate a parsed study document (the dict of a TOML file)."""
+    try:
+        config = _parse_study(doc, default_name)
+    except ConfigError as err:
+        raise (err.with_source(source) if source and not err.source else err) from None
+    return replace(config, source=source) if source else config
+
+
+def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfig:
+    unknown = set(doc) - _TOP_KEYS
+    if unknown:
+        bad = sorted(unknown)[0]
+        raise ConfigError(bad, doc[bad], f"unknown key; expected one of {', '.join(sorted(_TOP_KEYS))}")
+
+    name = doc.get("name", default_name)
+    if name is None:
+        raise ConfigError("name", None, "a study needs a name")
+    if not isinstance(name, str) or not _NAME_RULE.match(name):
+        raise ConfigError("name", name, "must be 1-100 letters, digits, '_', '-' or '.', starting with a letter or digit")
+
+    if "strategy" not in doc:
+        raise ConfigError("strategy", None, f"required; one of {', '.join(STRATEGIES)}")
+    strategy = doc["strategy"]
+    if strategy not in STRATEGIES:
+        raise ConfigError("strategy", strategy, f"must be one of {', '.join(STRATEGIES)}")
+
+    seed = _int("seed", doc.get("seed", 0), minimum=0)
+    space = parse_space(doc.get("space"))
+
+    b = _table(doc, "budget", {"trials", "epochs", "timeout"})
+    if "epochs" not in b:
+        raise ConfigError("budget.epochs", None, "required: the epochs each trial trains")
+    epochs = _int("budget.epochs", b["epochs"], minimum=1)
+    trials = _int("budget.trials", b["trials"], minimum=1) if "trials" in b else None
+    timeout = parse_duration("budget.timeout", b["timeout"]) if "timeout" in b else None
+    if strategy == "grid":
+        size = len(space.grid())  # raises for a range without grid points
+        if trials is None:
+            trials = size
+        elif trials > size:
+            raise ConfigError("budget.trials", trials, f"a grid study runs each point once; this grid has {size} points")
+    elif trials is None:
+        raise ConfigError("budget.trials", None, f"required for a {strategy} study: the number of trials to run")
+    budget = Budget(trials=trials, epochs=epochs, timeout=timeout)
+
+    d = _table(doc, "data", {"dataset", "data_dir", "validation_size", "train_size"})
+    dataset = d.get("dataset", "mnist-sample")
+    if dataset not in DATASETS:
+        raise ConfigError("data.dataset", dataset, f"must be one of {', '.join(DATASETS)}")
+    data_dir = d.get("data_dir")
+    if data_dir is not None and not isinstance(data_dir, str):
+        raise ConfigError("data.data_dir", data_dir, "must be a path (a string)")
+    data = DataConfig(
+        dataset=dataset,
+        data_dir=data_dir,
+        validation_size=_int("data.validation_size", d["validation_size"], minimum=1) if "validation_size" in d else None,
+        train_size=_int("data.train_size", d["train_size"], minimum=1) if "train_size" in d else None,
+    )
+
+    t = _table(doc, "training", {"batch_size", "steps_per_execution"})
+    training = TrainingConfig(
+        batch_size=_int("training.batch_size", t.get("batch_size", 32), minimum=1),
+        steps_per_execution=_int("training.steps_per_execution", t.get("steps_per_execution", 100), minimum=1),
+    )
+
+    p = _table(doc, "pruning", {"enabled", "startup_trials", "warmup_epochs"})
+    pruning = PruningConfig(
+        enabled=_bool("pruning.enabled", p.get("enabled", bool(p))),
+        startup_trials=_int("pruning.startup_trials", p.get("startup_trials", 5), minimum=0),
+        warmup_epochs=_int("pruning.warmup_epochs", p.get("warmup_epochs", 1), minimum=0),
+    )
+
+    o = _table(doc, "objective", {"metric"})
+    metric = o.get("metric", "val_accuracy")
+    if metric not in ("val_accuracy", "val_loss"):
+        raise ConfigError("objective.metric", metric, "must be val_accuracy or val_loss")
+    direction = "maximize" if metric == "val_accuracy" else "minimize"
+
+    return StudyConfig(
+        name=name,
+        strategy=strategy,
+        space=space,
+        budget=budget,
+        seed=seed,
+        data=data,
+        training=training,
+        pruning=pruning,
+        metric=metric,
+        direction=direction,
+    )
+
+
+def load_study(path: str | Path) -> StudyConfig:
+    """Read and validate a study file. The study's name defaults to the file's stem."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError("study file", str(p), "no such file")
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError("study file", str(p), f"is not valid TOML ({err})") from None
+    return parse_study(doc, default_name=p.stem, source=str(p))

@@ -1,0 +1,367 @@
+"""The study loop: claim a trial, train it, record every epoch, repeat until the budget is spent.
+
+Resuming is running again: trials that finished are kept, a trial whose worker
+died (no heartbeat, or its process gone from this host) is redone under its own
+number, and the strategy proposes only what the budget has left.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from hpsearch.config import StudyConfig
+from hpsearch.errors import TooManyFailuresError
+from hpsearch.progress import Progress, SilentProgress
+from hpsearch.store import Evaluation, Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
+from hpsearch.strategies import Strategy, derive_seed, make_strategy
+from hpsearch.trainer import EpochResult, Trainer, TrainJob
+
+__all__ = ["RunOptions", "StudySummary", "best_trial", "checkpoint_dir_for", "run_study", "summarize"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How one run of a study behaves (none of this is part of the study's identity)."""
+
+    #: Seconds after which this run starts no new trial (overrides the study file's budget.timeout).
+    timeout: float | None = None
+    #: Stop the study after this many failed trials in a row.
+    max_consecutive_failures: int = 3
+    #: A RUNNING trial whose heartbeat is older than this is judged abandoned and redone.
+    stale_after: float = 120.0
+    #: Seconds between heartbeats while a trial trains.
+    heartbeat_interval: float = 10.0
+    #: Put FAIL trials back in the queue before running.
+    retry_failed: bool = False
+    #: Where best-trial weights are kept; default: a folder beside an SQLite store.
+    checkpoint_dir: Path | None = None
+    #: Seconds between polls while other workers finish the last trials.
+    poll_interval: float = 2.0
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    """What a study holds after a run: its trials, the best one, and its test evaluation."""
+
+    study: StudyRecord
+    trials: list[TrialRecord]
+    best: TrialRecord | None
+    test: Evaluation | None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> int:
+        return sum(1 for t in self.trials if t.state.is_finished())
+
+    @property
+    def complete(self) -> bool:
+        return self.study.state is StudyState.COMPLETE
+
+
+def best_trial(trials: Sequence[TrialRecord], *, maximize: bool = True) -> TrialRecord | None:
+    """The COMPLETE trial with the best value (ties go to the earlier trial)."""
+    done = [t for t in trials if t.state is TrialState.COMPLETE and t.value is not None]
+    if not done:
+        return None
+    sign = -1.0 if maximize else 1.0
+    return min(done, key=lambda t: (sign * t.value, t.number))  # type: ignore[operator]
+
+
+def summarize(store: Store, study: StudyRecord | str) -> StudySummary:
+    record = store.study(study) if isinstance(study, str) else store.study(study.name)
+    trials = store.trials(record.id)
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[t.state.value] = counts.get(t.state.value, 0) + 1
+    return StudySummary(record, trials, best_trial(trials, maximize=record.maximize), store.evaluation(record.id), counts)
+
+
+def checkpoint_dir_for(store: Store, override: Path | None = None) -> Path:
+    """``override``, or ``<store file stem>-checkpoints`` beside an SQLite store, or ``./hpsearch-checkpoints``."""
+    if override is not None:
+        return Path(override)
+    url = make_url(store.url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        db = Path(url.database.removeprefix("file:").split("?")[0])
+        return db.with_name(db.stem + "-checkpoints")
+    return Path("hpsearch-checkpoints").resolve()
+
+
+class _Heartbeat:
+    """Beats for the trial being trained, from a background thread, while the main thread trains."""
+
+    def __init__(self, store: Store, worker: WorkerInfo, interval: float) -> None:
+        self.store, self.worker, self.interval = store, worker, interval
+        self.trial: TrialRecord | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hpsearch-heartbeat", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            trial = self.trial
+            if trial is not None:
+                try:
+                    self.store.heartbeat(trial, self.worker)
+                except Exception:  # noqa: BLE001 - a missed beat is retried at the next interval
+                    pass
+
+
+class _Pruner:
+    """Optuna's median rule over the trials finished so far (replayed from the store)."""
+
+    def __init__(self, config: StudyConfig, history: Sequence[TrialRecord]) -> None:
+        import optuna
+
+        from hpsearch.strategies.tpe import optuna_study_from_history
+
+        finished = [t for t in history if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+        self.pruner = optuna.pruners.MedianPruner(
+            n_startup_trials=config.pruning.startup_trials, n_warmup_steps=config.pruning.warmup_epochs
+        )
+        self.study = optuna_study_from_history(config.space, finished, maximize=config.direction == "maximize", pruner=self.pruner)
+        self.distributions = config.space.to_optuna()
+
+    def should_prune(self, params: dict[str, Any], curve: Sequence[float]) -> bool:
+        from optuna.trial import TrialState as OState
+        from optuna.trial import create_trial
+
+        self.study.add_trial(
+            create_trial(
+                state=OState.RUNNING,
+                params=params,
+                distributions=self.distributions,
+                intermediate_values=dict(enumerate(curve)),
+            )
+        )
+        trial = self.study.trials[-1]
+        return bool(self.pruner.prune(self.study, trial))
+
+
+class StudyRunner:
+    """Runs one study in this process until its budget is spent, the timeout passes or it gives up."""
+
+    def __init__(
+        self,
+        config: StudyConfig,
+        store: Store,
+        trainer: Trainer,
+        *,
+        options: RunOptions | None = None,
+        progress: Progress | None = None,
+        worker: WorkerInfo | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.trainer = trainer
+        self.options = options or RunOptions()
+        self.progress = progress or SilentProgress()
+        self.worker = worker or WorkerInfo.this_process()
+        self.strategy: Strategy = make_strategy(
+            config.strategy, config.space, seed=config.seed, maximize=config.direction == "maximize"
+        )
+        self.n_trials = self.strategy.budget(config.budget.trials)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _trial_seed(self, number: int) -> int:
+        return derive_seed(self.config.seed, number)
+
+    def _weights_path(self, study: StudyRecord, number: int) -> Path:
+        base = checkpoint_dir_for(self.store, self.options.checkpoint_dir)
+        return base / study.name / f"trial-{number}.weights.h5"
+
+    def _job(self, study: StudyRecord, trial: TrialRecord) -> TrainJob:
+        return TrainJob(
+            trial_number=trial.number,
+            params=trial.params,
+            epochs=self.config.budget.epochs,
+            seed=trial.seed,
+            weights_path=self._weights_path(study, trial.number),
+        )
+
+    def _keep_only_best_weights(self, study: StudyRecord) -> None:
+        """Bounded disk use: only the best completed trial's weights are kept (for the test evaluation)."""
+        trials = self.store.trials(study.id, with_curves=False)
+        best = best_trial(trials, maximize=study.maximize)
+        keep = {t.number for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)}
+        if best is not None:
+            keep.add(best.number)
+        folder = checkpoint_dir_for(self.store, self.options.checkpoint_dir) / study.name
+        for path in folder.glob("trial-*.weights.h5"):
+            number = path.name.removeprefix("trial-").removesuffix(".weights.h5")
+            if number.isdigit() and int(number) not in keep:
+                path.unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> StudySummary:
+        opts = self.options
+        study = self.store.create_study(self.config, n_trials=self.n_trials)
+        if opts.retry_failed:
+            again = self.store.reset_failed(study.id)
+            if again:
+                self.progress.message(f"{study.name}: {again} failed trial(s) put back in the queue")
+        reaped = self.store.reap_stale(study.id, stale_after=opts.stale_after, this_host=self.worker.host)
+        if reaped:
+            self.progress.message(f"{study.name}: redoing trial(s) {', '.join(map(str, reaped))} left unfinished by a stopped run")
+        history = self.store.trials(study.id, with_curves=False)
+        finished = sum(t.state.is_finished() for t in history)
+        self.progress.study_started(study, finished, self.n_trials)
+
+        timeout = opts.timeout if opts.timeout is not None else self.config.budget.timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        failures_in_a_row = 0
+        best_value = _best_value(history, study.maximize)
+
+        with _Heartbeat(self.store, self.worker, opts.heartbeat_interval) as heart:
+            while True:
+                if deadline is not None and time.monotonic() >= deadline:
+                    self.progress.message(f"{study.name}: wall-clock limit of {timeout:g} s reached; run again to continue")
+                    break
+                self.store.reap_stale(study.id, stale_after=opts.stale_after, this_host=self.worker.host)
+                claim = self.store.claim(study.id, self.worker, self.strategy.ask, trial_seed=self._trial_seed)
+                if claim.done:
+                    break
+                if claim.trial is None:  # budget spent, but other workers still train: one may die
+                    time.sleep(opts.poll_interval)
+                    continue
+                trial = claim.trial
+                heart.trial = trial
+                try:
+                    state, value, error = self._run_trial(study, trial, finished + 1, best_value)
+                except TrialLostError as err:
+                    self.progress.message(str(err))
+                    continue
+                except BaseException:
+                    self.store.release(trial, "interrupted; redone by the next run")
+                    raise
+                finally:
+                    heart.trial = None
+                finished += 1
+                if state is TrialState.COMPLETE:
+                    best_value = _better(best_value, value, study.maximize)
+                    self._keep_only_best_weights(study)
+                if state is TrialState.FAIL:
+                    failures_in_a_row += 1
+                    if failures_in_a_row >= opts.max_consecutive_failures:
+                        reason = f"{failures_in_a_row} trials failed in a row; last error: {error}"
+                        self.store.set_study_state(study.id, StudyState.STOPPED, reason)
+                        raise TooManyFailuresError(f"{study.name}: stopped: {reason}")
+                else:
+                    failures_in_a_row = 0
+
+        return self._finish(study)
+
+    def _run_trial(
+        self, study: StudyRecord, trial: TrialRecord, position: int, best_value: float | None
+    ) -> tuple[TrialState, float | None, str | None]:
+        job = self._job(study, trial)
+        self.progress.trial_started(trial, position, self.n_trials, job.epochs)
+        pruner = None
+        if self.config.pruning.enabled:
+            pruner = _Pruner(self.config, self.store.trials(study.id))
+        metric = self.config.metric
+        curve: list[float] = []
+
+        def on_epoch(_job: TrainJob, result: EpochResult) -> bool:
+            self.store.record_epoch(trial, self.worker, result.epoch, result.metrics, result.seconds)
+            value = result.metrics.get(metric)
+            if value is not None:
+                curve.append(value)
+            self.progress.epoch_done(trial, result, _better(best_value, value, study.maximize))
+            if pruner is not None and result.epoch < job.epochs and pruner.should_prune(trial.params, curve):
+                return False
+            return True
+
+        outcome = self.trainer.train([job], on_epoch)[0]
+        value = outcome.epochs[-1].metrics.get(metric) if outcome.epochs else None
+        if outcome.state is TrialState.FAIL:
+            value = None
+        self.store.finish(trial, self.worker, outcome.state, value=value, error=outcome.error)
+        self.progress.trial_finished(trial, outcome.state, value, outcome.error)
+        return outcome.state, value, outcome.error
+
+    def _finish(self, study: StudyRecord) -> StudySummary:
+        summary = summarize(self.store, study)
+        busy = any(not t.state.is_finished() for t in summary.trials)
+        if summary.finished >= summary.study.n_trials and not busy:
+            if summary.best is not None and (summary.test is None or summary.test.trial_number != summary.best.number):
+                self._evaluate_best(summary.study, summary.best)
+            if summary.study.state is not StudyState.COMPLETE:
+                self.store.set_study_state(study.id, StudyState.COMPLETE)
+            summary = summarize(self.store, study)
+        return summary
+
+    def _evaluate_best(self, study: StudyRecord, best: TrialRecord) -> None:
+        """Evaluate the best trial on the test set, once; retrain it if its weights are not on this machine."""
+        if not self.trainer.has_test_set:
+            return
+        job = self._job(study, best)
+        note = None
+        result = self.trainer.evaluate(job)
+        if result is None:
+            self.progress.message(f"{study.name}: weights of best trial {best.number} not found here; retraining it for the test evaluation")
+            self.trainer.train([job], lambda _job, _result: True)
+            result = self.trainer.evaluate(job)
+            note = "retrained with the trial's seed (its weights were not on the evaluating machine)"
+        if result is None:
+            return
+        loss, accuracy = result
+        self.store.record_evaluation(best, "test", loss, accuracy, note)
+        self.progress.message(f"{study.name}: best trial {best.number} test accuracy {accuracy:.4f} (loss {loss:.4f})")
+
+
+def _better(best: float | None, value: float | None, maximize: bool) -> float | None:
+    if value is None:
+        return best
+    if best is None:
+        return value
+    return max(best, value) if maximize else min(best, value)
+
+
+def _best_value(trials: Sequence[TrialRecord], maximize: bool) -> float | None:
+    best = best_trial(trials, maximize=maximize)
+    return None if best is None else best.value
+
+
+def run_study(
+    config: StudyConfig,
+    store: Store | str | None = None,
+    *,
+    trainer: Trainer | None = None,
+    options: RunOptions | None = None,
+    progress: Progress | None = None,
+) -> StudySummary:
+    """Run (or resume) a study until its budget is spent; returns its summary.
+
+    ``store`` is a :class:`Store`, a path or a SQLAlchemy URL (default:
+    ``$HPSEARCH_STORE`` or ``hpsearch.db``). ``trainer`` defaults to the Keras
+    MNIST trainer for the study's data.
+    """
+    own = not isinstance(store, Store)
+    opened = Store.open(store) if own else store
+    assert isinstance(opened, Store)
+    try:
+        if trainer is None:
+            from hpsearch.objective import KerasTrainer
+
+            trainer = KerasTrainer(config.data, config.training)
+        return StudyRunner(config, opened, trainer, options=options, progress=progress).run()
+    finally:
+        if own:
+            opened.close()

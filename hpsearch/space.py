@@ -1,0 +1,328 @@
+"""The search space: the four hyperparameters of the model and their ranges.
+
+A dimension is a range (``low``/``high``, optionally on a log scale), an explicit
+list of values, or a single fixed value. The space knows how to sample a point
+from a seeded generator, how to enumerate grid points (through scikit-learn's
+``ParameterGrid``), and how to describe itself to Optuna.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+
+from hpsearch.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_PARAMS",
+    "HYPERPARAMETERS",
+    "OPTIMIZERS",
+    "Choice",
+    "Dimension",
+    "FloatRange",
+    "IntRange",
+    "Params",
+    "SearchSpace",
+    "parse_space",
+]
+
+Value = Union[int, float, str]
+Params = dict[str, Value]
+
+#: The hyperparameters of the model, in the order they are shown.
+HYPERPARAMETERS: tuple[str, ...] = ("width", "dropout", "optimizer", "learning_rate")
+
+#: Optimisers a study may name; each is the Keras optimiser of the same name.
+OPTIMIZERS: tuple[str, ...] = (
+    "adam",
+    "adamw",
+    "sgd",
+    "rmsprop",
+    "nadam",
+    "adamax",
+    "adagrad",
+    "adadelta",
+    "lion",
+)
+
+#: The seed model's configuration, used for any dimension a study leaves out.
+DEFAULT_PARAMS: Params = {"width": 128, "dropout": 0.2, "optimizer": "adam", "learning_rate": 1e-3}
+
+
+@dataclass(frozen=True)
+class IntRange:
+    """Integers in ``[low, high]``, uniform or log-uniform."""
+
+    name: str
+    low: int
+    high: int
+    log: bool = False
+    grid_points: int | None = None
+
+    def sample(self, rng: np.random.Generator) -> int:
+        if self.log:
+            value = math.exp(rng.uniform(math.log(self.low), math.log(self.high + 1)))
+            return min(int(math.floor(value)), self.high)
+        return int(rng.integers(self.low, self.high + 1))
+
+    def grid_values(self) -> list[Value]:
+        if self.grid_points is None:
+            raise ConfigError(
+                f"space.{self.name}.grid_points",
+                None,
+                "a grid study needs `values = [...]` or `grid_points = N` for every range",
+            )
+        raw = _spaced(self.low, self.high, self.grid_points, self.log)
+        return list(dict.fromkeys(int(round(v)) for v in raw))
+
+    def clip(self, value: float) -> int:
+        return int(min(max(int(round(value)), self.low), self.high))
+
+    def contains(self, value: Any) -> bool:
+        return isinstance(value, (int, np.integer)) and self.low <= value <= self.high
+
+    def describe(self) -> dict[str, Any]:
+        return {"low": self.low, "high": self.high, "log": self.log, "grid_points": self.grid_points}
+
+
+@dataclass(frozen=True)
+class FloatRange:
+    """Floats in ``[low, high]``, uniform or log-uniform."""
+
+    name: str
+    low: float
+    high: float
+    log: bool = False
+    grid_points: int | None = None
+
+    def sample(self, rng: np.random.Generator) -> float:
+        if self.log:
+            return float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
+        return float(rng.uniform(self.low, self.high))
+
+    def grid_values(self) -> list[Value]:
+        if self.grid_points is None:
+            raise ConfigError(
+                f"space.{self.name}.grid_points",
+                None,
+                "a grid study needs `values = [...]` or `grid_points = N` for every range",
+            )
+        return [float(v) for v in _spaced(self.low, self.high, self.grid_points, self.log)]
+
+    def clip(self, value: float) -> float:
+        return float(min(max(value, self.low), self.high))
+
+    def contains(self, value: Any) -> bool:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return False
+        return self.low <= value <= self.high
+
+    def describe(self) -> dict[str, Any]:
+        return {"low": self.low, "high": self.high, "log": self.log, "grid_points": self.grid_points}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of an explicit list of values (also used for a fixed value: one choice)."""
+
+    name: str
+    choices: tuple[Value, ...]
+
+    def sample(self, rng: np.random.Generator) -> Value:
+        return _plain(self.choices[int(rng.integers(len(self.choices)))])
+
+    def grid_values(self) -> list[Value]:
+        return list(self.choices)
+
+    def contains(self, value: Any) -> bool:
+        return value in self.choices
+
+    def describe(self) -> dict[str, Any]:
+        return {"values": list(self.choices)}
+
+
+Dimension = Union[IntRange, FloatRange, Choice]
+
+
+def _spaced(low: float, high: float, n: int, log: bool) -> np.ndarray:
+    if n == 1:
+        return np.array([math.exp((math.log(low) + math.log(high)) / 2) if log else (low + high) / 2])
+    if log:
+        return np.geomspace(low, high, n)
+    return np.linspace(low, high, n)
+
+
+def _plain(value: Any) -> Value:
+    """Turn numpy scalars into Python ones so that params serialise cleanly."""
+    if isinstance(value, np.generic):
+        return value.item()  # type: ignore[no-any-return]
+    return value  # type: ignore[no-any-return]
+
+
+class SearchSpace(Mapping[str, Dimension]):
+    """An ordered, immutable mapping from hyperparameter name to dimension."""
+
+    def __init__(self, dimensions: Sequence[Dimension]) -> None:
+        self._dims = {d.name: d for d in dimensions}
+
+    def __getitem__(self, name: str) -> Dimension:
+        return self._dims[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dims)
+
+    def __len__(self) -> int:
+        return len(self._dims)
+
+    def __repr__(self) -> str:
+        return f"SearchSpace({list(self._dims.values())!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SearchSpace) and self.describe() == other.describe()
+
+    def __hash__(self) -> int:
+        return hash(repr(self.describe()))
+
+    def sample(self, rng: np.random.Generator) -> Params:
+        """One point drawn from the prior of every dimension."""
+        return {name: _plain(dim.sample(rng)) for name, dim in self._dims.items()}
+
+    def grid(self) -> list[Params]:
+        """Every grid point, in scikit-learn's ``ParameterGrid`` order."""
+        from sklearn.model_selection import ParameterGrid
+
+        grid = ParameterGrid({name: dim.grid_values() for name, dim in self._dims.items()})
+        return [{name: _plain(point[name]) for name in self._dims} for point in grid]
+
+    def grid_size(self) -> int:
+        return math.prod(len(dim.grid_values()) for dim in self._dims.values())
+
+    def contains(self, params: Mapping[str, Any]) -> bool:
+        return set(params) == set(self._dims) and all(d.contains(params[n]) for n, d in self._dims.items())
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        """A JSON-able description, stored with the study and compared on resume."""
+        return {name: {"kind": type(dim).__name__, **dim.describe()} for name, dim in self._dims.items()}
+
+    def to_optuna(self) -> dict[str, Any]:
+        """Optuna distributions for every dimension (imports Optuna lazily)."""
+        import optuna.distributions as od
+
+        out: dict[str, Any] = {}
+        for name, dim in self._dims.items():
+            if isinstance(dim, IntRange):
+                out[name] = od.IntDistribution(dim.low, dim.high, log=dim.log)
+            elif isinstance(dim, FloatRange):
+                out[name] = od.FloatDistribution(dim.low, dim.high, log=dim.log)
+            else:
+                out[name] = od.CategoricalDistribution(dim.choices)
+        return out
+
+
+# --------------------------------------------------------------------------- parsing
+
+_RANGE_KEYS = {"low", "high", "log", "grid_points"}
+_VALUE_KEYS = {"values"}
+
+
+def _check_number(field: str, value: Any, *, integer: bool) -> None:
+    kinds: tuple[type, ...] = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise ConfigError(field, value, "must be an integer" if integer else "must be a number")
+    if not integer and not math.isfinite(value):
+        raise ConfigError(field, value, "must be a finite number")
+
+
+def _check_value(name: str, field: str, value: Any) -> Value:
+    """Apply the rule of hyperparameter ``name`` to one value."""
+    if name == "width":
+        _check_number(field, value, integer=True)
+        if value < 1:
+            raise ConfigError(field, value, "width is a number of units and must be >= 1")
+    elif name == "dropout":
+        _check_number(field, value, integer=False)
+        if not 0 <= value < 1:
+            raise ConfigError(field, value, "dropout is a probability and must be in [0, 1)")
+        value = float(value)
+    elif name == "learning_rate":
+        _check_number(field, value, integer=False)
+        if value <= 0:
+            raise ConfigError(field, value, "learning rate must be > 0")
+        value = float(value)
+    elif name == "optimizer":
+        if not isinstance(value, str) or value.lower() not in OPTIMIZERS:
+            raise ConfigError(field, value, f"must be one of {', '.join(OPTIMIZERS)}")
+        value = value.lower()
+    return value  # type: ignore[no-any-return]
+
+
+def _parse_dimension(name: str, spec: Any) -> Dimension:
+    field = f"space.{name}"
+    if not isinstance(spec, dict):
+        # A bare value fixes the hyperparameter; a bare list is a list of values.
+        if isinstance(spec, list):
+            spec = {"values": spec}
+        else:
+            return Choice(name, (_check_value(name, field, spec),))
+    unknown = set(spec) - _RANGE_KEYS - _VALUE_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        allowed = sorted(_VALUE_KEYS) if name == "optimizer" else sorted(_RANGE_KEYS | _VALUE_KEYS)
+        raise ConfigError(f"{field}.{key}", spec[key], f"unknown key; expected one of {', '.join(allowed)}")
+    if "values" in spec:
+        if set(spec) & _RANGE_KEYS:
+            raise ConfigError(field, spec, "give either `values` or a range (`low`, `high`), not both")
+        values = spec["values"]
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{field}.values", values, "must be a non-empty list")
+        checked = [_check_value(name, f"{field}.values[{i}]", v) for i, v in enumerate(values)]
+        if len(set(checked)) != len(checked):
+            raise ConfigError(f"{field}.values", values, "values must not repeat")
+        return Choice(name, tuple(checked))
+    if name == "optimizer":
+        raise ConfigError(field, spec, "optimizer is a choice: give `values = [\"adam\", ...]`")
+    for key in ("low", "high"):
+        if key not in spec:
+            raise ConfigError(f"{field}.{key}", None, "a range needs both `low` and `high`")
+    integer = name == "width"
+    low = _check_value(name, f"{field}.low", spec["low"])
+    high = _check_value(name, f"{field}.high", spec["high"])
+    if not low < high:  # type: ignore[operator]
+        raise ConfigError(field, {"low": low, "high": high}, "low < high must hold (for a single value write it alone)")
+    log = spec.get("log", name == "learning_rate")
+    if not isinstance(log, bool):
+        raise ConfigError(f"{field}.log", log, "must be true or false")
+    if log and low <= 0:  # type: ignore[operator]
+        raise ConfigError(f"{field}.low", low, "a log-scale range needs low > 0")
+    points = spec.get("grid_points")
+    if points is not None:
+        _check_number(f"{field}.grid_points", points, integer=True)
+        if points < 1:
+            raise ConfigError(f"{field}.grid_points", points, "must be >= 1")
+    if integer:
+        return IntRange(name, int(low), int(high), log=log, grid_points=points)  # type: ignore[arg-type]
+    return FloatRange(name, float(low), float(high), log=log, grid_points=points)  # type: ignore[arg-type]
+
+
+def parse_space(spec: Any) -> SearchSpace:
+    """Build a search space from the ``[space]`` table of a study file.
+
+    Hyperparameters left out are fixed at the seed model's values.
+    """
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, dict):
+        raise ConfigError("space", spec, "must be a table of hyperparameters")
+    unknown = set(spec) - set(HYPERPARAMETERS)
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ConfigError(f"space.{key}", spec[key], f"unknown hyperparameter; expected one of {', '.join(HYPERPARAMETERS)}")
+    dims = [
+        _parse_dimension(name, spec[name]) if name in spec else Choice(name, (DEFAULT_PARAMS[name],))
+        for name in HYPERPARAMETERS
+    ]
+    return SearchSpace(dims)

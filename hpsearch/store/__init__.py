@@ -1,0 +1,21 @@
+"""The study store (SQLAlchemy; an SQLite file by default)."""
+
+from hpsearch.store.records import EpochRecord, Evaluation, StudyRecord, StudyState, TrialRecord, TrialState
+from hpsearch.store.schema import SCHEMA_VERSION
+from hpsearch.store.store import DEFAULT_STORE, Claim, Store, TrialLostError, WorkerInfo, store_url
+
+__all__ = [
+    "DEFAULT_STORE",
+    "SCHEMA_VERSION",
+    "Claim",
+    "EpochRecord",
+    "Evaluation",
+    "Store",
+    "StudyRecord",
+    "StudyState",
+    "TrialLostError",
+    "TrialRecord",
+    "TrialState",
+    "WorkerInfo",
+    "store_url",
+]

@@ -1,0 +1,111 @@
+"""Immutable records read from the store."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["EpochRecord", "Evaluation", "StudyRecord", "StudyState", "TrialRecord", "TrialState"]
+
+
+class TrialState(str, enum.Enum):
+    """The life of a trial: WAITING -> RUNNING -> COMPLETE | PRUNED | FAIL.
+
+    A RUNNING trial whose worker died goes back to WAITING (with its attempt
+    number raised) and is redone; a FAIL counts towards the budget.
+    """
+
+    WAITING = "WAITING"
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    PRUNED = "PRUNED"
+    FAIL = "FAIL"
+
+    def is_finished(self) -> bool:
+        return self in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+class StudyState(str, enum.Enum):
+    """RUNNING while budget is left, COMPLETE once every trial of the budget finished,
+    STOPPED when a run gave up (too many failures in a row)."""
+
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    STOPPED = "STOPPED"
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    id: int
+    name: str
+    strategy: str
+    config: dict[str, Any]
+    metric: str
+    direction: str
+    seed: int
+    n_trials: int
+    epochs: int
+    state: StudyState
+    created_at: float
+    updated_at: float
+    stop_reason: str | None = None
+
+    @property
+    def maximize(self) -> bool:
+        return self.direction == "maximize"
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial as stored. ``curve`` holds the study metric per epoch of the current attempt."""
+
+    id: int
+    study_id: int
+    number: int
+    state: TrialState
+    params: dict[str, Any]
+    seed: int
+    attempt: int
+    value: float | None = None
+    epochs_done: int = 0
+    worker_id: str | None = None
+    created_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    heartbeat_at: float | None = None
+    error: str | None = None
+    curve: tuple[float, ...] = ()
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    trial_id: int
+    trial_number: int
+    attempt: int
+    epoch: int
+    loss: float | None
+    accuracy: float | None
+    val_loss: float | None
+    val_accuracy: float | None
+    seconds: float
+    recorded_at: float
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The test-set evaluation of a study's best trial."""
+
+    study_id: int
+    trial_number: int
+    split: str
+    loss: float
+    accuracy: float
+    created_at: float
+    note: str | None = None

@@ -1,0 +1,106 @@
+"""The store's tables (SQLAlchemy Core) and schema version.
+
+Table names carry an ``hpsearch_`` prefix so that a shared PostgreSQL database
+can hold them beside other tables.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = ["SCHEMA_VERSION", "epochs", "evaluations", "metadata", "schema_version", "studies", "trials"]
+
+#: Bumped with every change to the tables below; older stores are migrated, newer ones refused.
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+schema_version = Table(
+    "hpsearch_schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", Float, nullable=False),
+)
+
+studies = Table(
+    "hpsearch_studies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("strategy", String(20), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("identity", JSON, nullable=False),
+    Column("metric", String(40), nullable=False),
+    Column("direction", String(10), nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("n_trials", Integer, nullable=False),
+    Column("epochs", Integer, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("stop_reason", Text),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+trials = Table(
+    "hpsearch_trials",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("study_id", Integer, ForeignKey("hpsearch_studies.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("attempt", Integer, nullable=False, default=1),
+    Column("value", Float),
+    Column("epochs_done", Integer, nullable=False, default=0),
+    Column("worker_id", String(200)),
+    Column("host", String(200)),
+    Column("pid", Integer),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("finished_at", Float),
+    Column("heartbeat_at", Float),
+    Column("error", Text),
+    UniqueConstraint("study_id", "number", name="uq_hpsearch_trial_number"),
+    Index("ix_hpsearch_trials_study_state", "study_id", "state"),
+)
+
+epochs = Table(
+    "hpsearch_trial_epochs",
+    metadata,
+    Column("trial_id", Integer, ForeignKey("hpsearch_trials.id", ondelete="CASCADE"), primary_key=True),
+    Column("attempt", Integer, primary_key=True),
+    Column("epoch", Integer, primary_key=True),
+    Column("loss", Float),
+    Column("accuracy", Float),
+    Column("val_loss", Float),
+    Column("val_accuracy", Float),
+    Column("seconds", Float, nullable=False),
+    Column("recorded_at", Float, nullable=False),
+)
+
+evaluations = Table(
+    "hpsearch_evaluations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("study_id", Integer, ForeignKey("hpsearch_studies.id", ondelete="CASCADE"), nullable=False),
+    Column("trial_id", Integer, ForeignKey("hpsearch_trials.id", ondelete="CASCADE"), nullable=False),
+    Column("split", String(20), nullable=False),
+    Column("loss", Float, nullable=False),
+    Column("accuracy", Float, nullable=False),
+    Column("note", Text),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("study_id", "split", name="uq_hpsearch_evaluation_split"),
+)

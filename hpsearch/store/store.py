@@ -1,0 +1,652 @@
+"""The study store: the only code that reads or writes SQL.
+
+One store is the single source of truth of hpsearch: studies, trials, per-epoch
+metrics and the final test evaluation. Any SQLAlchemy URL works; a plain path
+means an SQLite file, which is opened in WAL mode with a busy timeout and with
+every write transaction started as ``BEGIN IMMEDIATE``, so that concurrent
+workers queue for the write lock instead of failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
+from sqlalchemy.engine import make_url
+
+from hpsearch.errors import StoreError, StudyMismatchError
+from hpsearch.store import schema as s
+from hpsearch.store.records import (
+    EpochRecord,
+    Evaluation,
+    StudyRecord,
+    StudyState,
+    TrialRecord,
+    TrialState,
+)
+
+__all__ = ["DEFAULT_STORE", "Claim", "Store", "WorkerInfo", "store_url"]
+
+#: The store used when neither ``--store`` nor ``HPSEARCH_STORE`` names one.
+DEFAULT_STORE = "hpsearch.db"
+SQLITE_BUSY_TIMEOUT_S = 60.0
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def store_url(path_or_url: str | os.PathLike[str] | None = None) -> str:
+    """A SQLAlchemy URL from a path or URL; ``None`` means ``$HPSEARCH_STORE`` or ``hpsearch.db``."""
+    if path_or_url is None:
+        path_or_url = os.environ.get("HPSEARCH_STORE") or DEFAULT_STORE
+    text = os.fspath(path_or_url)
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """Who is running a trial: used for heartbeats and to spot dead workers on this host."""
+
+    worker_id: str
+    host: str
+    pid: int
+
+    @classmethod
+    def this_process(cls) -> WorkerInfo:
+        host = socket.gethostname()
+        pid = os.getpid()
+        return cls(worker_id=f"{host}:{pid}:{os.urandom(3).hex()}", host=host, pid=pid)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The answer to :meth:`Store.claim`: a trial to run, or why there is none."""
+
+    trial: TrialRecord | None = None
+    #: True when the budget is spent but other workers still run trials (one may die and need redoing).
+    wait: bool = False
+
+    @property
+    def done(self) -> bool:
+        return self.trial is None and not self.wait
+
+
+#: ``propose(history, number)`` returns the params of trial ``number`` or None when the strategy is done.
+Proposer = Callable[[Sequence[TrialRecord], int], "dict[str, Any] | None"]
+
+
+class TrialLostError(StoreError):
+    """This worker no longer owns the trial (it was judged dead and the trial handed on)."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse, without writing a byte, a file that is not an hpsearch store or is newer than us."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as fh:
+        header = fh.read(len(_SQLITE_MAGIC))
+    if header != _SQLITE_MAGIC:
+        raise StoreError(f"{path} is not an hpsearch store: it is not an SQLite database (left unchanged)")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            version = None
+            if s.schema_version.name in tables:
+                version = con.execute(f"SELECT MAX(version) FROM {s.schema_version.name}").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as err:
+        raise StoreError(f"{path} is not an hpsearch store: SQLite cannot read it ({err}) (left unchanged)") from None
+    if tables and s.schema_version.name not in tables:
+        shown = ", ".join(sorted(tables)[:5])
+        raise StoreError(f"{path} is not an hpsearch store: it is an SQLite database with other tables ({shown}) (left unchanged)")
+    if version is not None and version > s.SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} has store schema version {version}, newer than this hpsearch understands "
+            f"({s.SCHEMA_VERSION}); upgrade hpsearch (the file was left unchanged)"
+        )
+
+
+class Store:
+    """A study store behind a SQLAlchemy engine. Open one with :meth:`Store.open`."""
+
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+        self._engine = engine
+        self.read_only = read_only
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, path_or_url: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:
+        """Open (and, unless ``read_only``, create or migrate) the store at a path or URL.
+
+        Raises :class:`StoreError` for a file that is not an hpsearch store, a store
+        with a newer schema, or (read-only) a store that does not exist.
+        """
+        url = make_url(store_url(path_or_url))
+        is_sqlite = url.get_backend_name() == "sqlite"
+        if is_sqlite:
+            db = url.database or ""
+            if db in ("", ":memory:"):
+                engine = cls._sqlite_engine("sqlite://", read_only=False)
+                store = cls(engine)
+                store._ensure_schema()
+                return store
+            path = Path(db)
+            if read_only and not path.exists():
+                raise StoreError(f"no store at {path}: run a study first, or name the store with --store / HPSEARCH_STORE")
+            _check_sqlite_file(path)
+            if not read_only:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            ro_url = f"sqlite:///file:{path}?mode=ro&uri=true" if read_only else f"sqlite:///{path}"
+            engine = cls._sqlite_engine(ro_url, read_only=read_only)
+        else:
+            engine = create_engine(url, pool_pre_ping=True, future=True)
+        store = cls(engine, read_only=read_only)
+        if read_only:
+            store._check_schema_version(must_exist=True)
+        else:
+            store._ensure_schema()
+        return store
+
+    @staticmethod
+    def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_connection.cursor()
+            cur.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+            if not read_only:
+                cur.execute("PRAGMA journal_mode = WAL")
+                cur.execute("PRAGMA synchronous = NORMAL")
+                cur.execute("PRAGMA foreign_keys = ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            # IMMEDIATE takes the write lock up front: a transaction never has to
+            # upgrade a read lock, which is what makes SQLite fail with "database is locked".
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+        return engine
+
+    def _ensure_schema(self) -> None:
+        with self._write() as conn:
+            s.metadata.create_all(conn, checkfirst=True)
+            current = conn.execute(select(func.max(s.schema_version.c.version))).scalar()
+            if current is None:
+                conn.execute(s.schema_version.insert().values(version=s.SCHEMA_VERSION, applied_at=time.time()))
+            elif current > s.SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.url} has store schema version {current}, newer than this hpsearch understands "
+                    f"({s.SCHEMA_VERSION}); upgrade hpsearch"
+                )
+
+    def _check_schema_version(self, *, must_exist: bool) -> None:
+        from sqlalchemy import inspect
+
+        with self._engine.connect() as conn:
+            if not inspect(conn).has_table(s.schema_version.name):
+                if must_exist:
+                    raise StoreError(f"{self.url} holds no hpsearch store yet: run a study first")
+                return
+            version = conn.execute(select(func.max(s.schema_version.c.version))).scalar()
+        if version is not None and version > s.SCHEMA_VERSION:
+            raise StoreError(f"{self.url} has store schema version {version}, newer than this hpsearch ({s.SCHEMA_VERSION})")
+
+    @property
+    def url(self) -> str:
+        return self._engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One write transaction (on SQLite it waits up to the busy timeout for the write lock)."""
+        if self.read_only:
+            raise StoreError(f"{self.url} was opened read-only")
+        with self._engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            yield conn
+
+    # ------------------------------------------------------------------ studies
+
+    def create_study(self, config: Any, *, n_trials: int) -> StudyRecord:
+        """Create the study of ``config`` or return the existing one of that name.
+
+        An existing study whose strategy, space, seed, epochs or data differ is
+        refused with :class:`StudyMismatchError`. A larger or smaller trial budget
+        is accepted and recorded (that is how a study is extended).
+        """
+        identity = config.identity()
+        now = time.time()
+        with self._write() as conn:
+            row = conn.execute(select(s.studies).where(s.studies.c.name == config.name)).mappings().first()
+            if row is None:
+                conn.execute(
+                    s.studies.insert().values(
+                        name=config.name,
+                        strategy=config.strategy,
+                        config=config.to_dict(),
+                        identity=identity,
+                        metric=config.metric,
+                        direction=config.direction,
+                        seed=config.seed,
+                        n_trials=n_trials,
+                        epochs=config.budget.epochs,
+                        state=StudyState.RUNNING.value,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            else:
+                differences = _differences(row["identity"], identity)
+                if differences:
+                    raise StudyMismatchError(
+                        "name",
+                        config.name,
+                        "a study of this name already exists in the store with a different "
+                        + "; ".join(differences)
+                        + " (rename the study or use another store)",
+                        source=config.source,
+                    )
+                changes: dict[str, Any] = {"config": config.to_dict(), "updated_at": now}
+                if row["n_trials"] != n_trials:
+                    changes["n_trials"] = n_trials
+                finished = conn.execute(
+                    select(func.count()).where(
+                        s.trials.c.study_id == row["id"],
+                        s.trials.c.state.in_([st.value for st in TrialState if st.is_finished()]),
+                    )
+                ).scalar_one()
+                if finished < n_trials or row["state"] == StudyState.STOPPED.value:
+                    changes["state"] = StudyState.RUNNING.value
+                    changes["stop_reason"] = None
+                conn.execute(update(s.studies).where(s.studies.c.id == row["id"]).values(**changes))
+            return self._study_where(conn, s.studies.c.name == config.name)
+
+    def study(self, name: str) -> StudyRecord:
+        with self._read() as conn:
+            try:
+                return self._study_where(conn, s.studies.c.name == name)
+            except LookupError:
+                names = conn.execute(select(s.studies.c.name).order_by(s.studies.c.name)).scalars().all()
+        known = ", ".join(names) if names else "none yet"
+        raise StoreError(f"no study named {name!r} in {self.url} (studies: {known})")
+
+    def studies(self) -> list[StudyRecord]:
+        with self._read() as conn:
+            rows = conn.execute(select(s.studies).order_by(s.studies.c.id)).mappings().all()
+        return [_study(r) for r in rows]
+
+    def set_study_state(self, study_id: int, state: StudyState, reason: str | None = None) -> None:
+        with self._write() as conn:
+            conn.execute(
+                update(s.studies)
+                .where(s.studies.c.id == study_id)
+                .values(state=state.value, stop_reason=reason, updated_at=time.time())
+            )
+
+    @staticmethod
+    def _study_where(conn: Connection, clause: Any) -> StudyRecord:
+        row = conn.execute(select(s.studies).where(clause)).mappings().first()
+        if row is None:
+            raise LookupError("no such study")
+        return _study(row)
+
+    # ------------------------------------------------------------------ trials
+
+    def trials(self, study_id: int, *, states: Sequence[TrialState] | None = None, with_curves: bool = True) -> list[TrialRecord]:
+        """The trials of a study in number order; ``curve`` holds the metric per epoch of each current attempt."""
+        with self._read() as conn:
+            return self._trials(conn, study_id, states=states, with_curves=with_curves)
+
+    def _trials(
+        self, conn: Connection, study_id: int, *, states: Sequence[TrialState] | None = None, with_curves: bool = True
+    ) -> list[TrialRecord]:
+        query = select(s.trials).where(s.trials.c.study_id == study_id).order_by(s.trials.c.number)
+        if states is not None:
+            query = query.where(s.trials.c.state.in_([st.value for st in states]))
+        rows = conn.execute(query).mappings().all()
+        curves: dict[int, list[float]] = {}
+        if with_curves and rows:
+            metric = conn.execute(select(s.studies.c.metric).where(s.studies.c.id == study_id)).scalar_one()
+            col = s.epochs.c[metric]
+            eq = (
+                select(s.epochs.c.trial_id, col, s.epochs.c.epoch)
+                .join(s.trials, (s.trials.c.id == s.epochs.c.trial_id) & (s.trials.c.attempt == s.epochs.c.attempt))
+                .where(s.trials.c.study_id == study_id)
+                .order_by(s.epochs.c.trial_id, s.epochs.c.epoch)
+            )
+            for trial_id, value, _epoch in conn.execute(eq):
+                curves.setdefault(trial_id, []).append(value)
+        return [_trial(r, curves.get(r["id"], ())) for r in rows]
+
+    def trial(self, study_id: int, number: int) -> TrialRecord:
+        with self._read() as conn:
+            for t in self._trials(conn, study_id):
+                if t.number == number:
+                    return t
+        raise StoreError(f"no trial {number} in study {study_id}")
+
+    def claim(
+        self,
+        study_id: int,
+        worker: WorkerInfo,
+        propose: Proposer,
+        *,
+        trial_seed: Callable[[int], int],
+    ) -> Claim:
+        """Atomically take the next trial for ``worker``.
+
+        In one write transaction: a WAITING trial (one whose worker died) is taken
+        first; otherwise, while the study's trial count is under its budget, the
+        strategy proposes the next trial from the full history and it is inserted
+        as RUNNING. The study row is locked (``FOR UPDATE`` on servers, the write
+        lock on SQLite), so two workers never take the same trial or number.
+        """
+        now = time.time()
+        with self._write() as conn:
+            study = conn.execute(select(s.studies).where(s.studies.c.id == study_id).with_for_update()).mappings().one()
+            waiting = conn.execute(
+                select(s.trials.c.id)
+                .where(s.trials.c.study_id == study_id, s.trials.c.state == TrialState.WAITING.value)
+                .order_by(s.trials.c.number)
+                .limit(1)
+            ).scalar()
+            if waiting is not None:
+                conn.execute(
+                    update(s.trials)
+                    .where(s.trials.c.id == waiting)
+                    .values(
+                        state=TrialState.RUNNING.value,
+                        worker_id=worker.worker_id,
+                        host=worker.host,
+                        pid=worker.pid,
+                        started_at=now,
+                        heartbeat_at=now,
+                        epochs_done=0,
+                    )
+                )
+                return Claim(trial=self._trial_by_id(conn, waiting))
+            history = self._trials(conn, study_id)
+            if len(history) >= study["n_trials"]:
+                running = any(t.state is TrialState.RUNNING for t in history)
+                return Claim(wait=running)
+            number = max((t.number for t in history), default=-1) + 1
+            params = propose(history, number)
+            if params is None:
+                running = any(t.state is TrialState.RUNNING for t in history)
+                return Claim(wait=running)
+            result = conn.execute(
+                s.trials.insert().values(
+                    study_id=study_id,
+                    number=number,
+                    state=TrialState.RUNNING.value,
+                    params=params,
+                    seed=trial_seed(number),
+                    attempt=1,
+                    epochs_done=0,
+                    worker_id=worker.worker_id,
+                    host=worker.host,
+                    pid=worker.pid,
+                    created_at=now,
+                    started_at=now,
+                    heartbeat_at=now,
+                )
+            )
+            conn.execute(update(s.studies).where(s.studies.c.id == study_id).values(updated_at=now))
+            return Claim(trial=self._trial_by_id(conn, result.inserted_primary_key[0]))
+
+    def _trial_by_id(self, conn: Connection, trial_id: int) -> TrialRecord:
+        row = conn.execute(select(s.trials).where(s.trials.c.id == trial_id)).mappings().one()
+        return _trial(row, ())
+
+    def reap_stale(self, study_id: int, *, stale_after: float, this_host: str | None = None) -> list[int]:
+        """Hand back the RUNNING trials whose worker is gone; returns their numbers.
+
+        A worker is gone when its heartbeat is older than ``stale_after`` seconds, or
+        when it ran on ``this_host`` and its process no longer exists. Its trial goes
+        back to WAITING with the attempt number raised; the epochs it recorded stay,
+        under the old attempt, and no longer count.
+        """
+        now = time.time()
+        reaped: list[int] = []
+        with self._write() as conn:
+            rows = conn.execute(
+                select(s.trials).where(s.trials.c.study_id == study_id, s.trials.c.state == TrialState.RUNNING.value)
+            ).mappings().all()
+            for r in rows:
+                beat = r["heartbeat_at"] or r["started_at"] or 0.0
+                dead_here = this_host is not None and r["host"] == this_host and r["pid"] is not None and not _pid_alive(r["pid"])
+                if not dead_here and now - beat <= stale_after:
+                    continue
+                why = "its process is gone" if dead_here else f"no heartbeat for {now - beat:.0f} s"
+                conn.execute(
+                    update(s.trials)
+                    .where(s.trials.c.id == r["id"], s.trials.c.state == TrialState.RUNNING.value, s.trials.c.attempt == r["attempt"])
+                    .values(
+                        state=TrialState.WAITING.value,
+                        attempt=r["attempt"] + 1,
+                        worker_id=None,
+                        pid=None,
+                        epochs_done=0,
+                        error=f"attempt {r['attempt']} abandoned by worker {r['worker_id']} ({why}); redone",
+                    )
+                )
+                reaped.append(r["number"])
+        return reaped
+
+    def release(self, trial: TrialRecord, reason: str) -> None:
+        """Give a trial back (a clean interrupt): WAITING again, redone from its start by the next run."""
+        with self._write() as conn:
+            conn.execute(
+                update(s.trials)
+                .where(s.trials.c.id == trial.id, s.trials.c.attempt == trial.attempt, s.trials.c.state == TrialState.RUNNING.value)
+                .values(state=TrialState.WAITING.value, attempt=trial.attempt + 1, worker_id=None, pid=None, epochs_done=0, error=reason)
+            )
+
+    def _owned(self, conn: Connection, trial: TrialRecord, worker: WorkerInfo) -> None:
+        owner = conn.execute(
+            select(s.trials.c.state, s.trials.c.attempt, s.trials.c.worker_id).where(s.trials.c.id == trial.id)
+        ).one()
+        if owner.state != TrialState.RUNNING.value or owner.attempt != trial.attempt or owner.worker_id != worker.worker_id:
+            raise TrialLostError(
+                f"trial {trial.number} (attempt {trial.attempt}) was taken from this worker "
+                "(judged dead after missing heartbeats); its result is discarded"
+            )
+
+    def record_epoch(self, trial: TrialRecord, worker: WorkerInfo, epoch: int, metrics: dict[str, float | None], seconds: float) -> None:
+        """Store one epoch's metrics (``epoch`` counts from 1) and refresh the heartbeat."""
+        now = time.time()
+        with self._write() as conn:
+            self._owned(conn, trial, worker)
+            conn.execute(
+                s.epochs.insert().values(
+                    trial_id=trial.id,
+                    attempt=trial.attempt,
+                    epoch=epoch,
+                    loss=metrics.get("loss"),
+                    accuracy=metrics.get("accuracy"),
+                    val_loss=metrics.get("val_loss"),
+                    val_accuracy=metrics.get("val_accuracy"),
+                    seconds=seconds,
+                    recorded_at=now,
+                )
+            )
+            conn.execute(update(s.trials).where(s.trials.c.id == trial.id).values(epochs_done=epoch, heartbeat_at=now))
+
+    def heartbeat(self, trial: TrialRecord, worker: WorkerInfo) -> None:
+        with self._write() as conn:
+            conn.execute(
+                update(s.trials)
+                .where(s.trials.c.id == trial.id, s.trials.c.worker_id == worker.worker_id, s.trials.c.attempt == trial.attempt)
+                .values(heartbeat_at=time.time())
+            )
+
+    def finish(
+        self,
+        trial: TrialRecord,
+        worker: WorkerInfo,
+        state: TrialState,
+        *,
+        value: float | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Move a trial to COMPLETE, PRUNED or FAIL, in one transaction."""
+        if not state.is_finished():
+            raise ValueError(f"finish() needs a finished state, got {state}")
+        now = time.time()
+        with self._write() as conn:
+            self._owned(conn, trial, worker)
+            conn.execute(
+                update(s.trials)
+                .where(s.trials.c.id == trial.id)
+                .values(state=state.value, value=value, error=error, finished_at=now, heartbeat_at=now)
+            )
+            conn.execute(update(s.studies).where(s.studies.c.id == trial.study_id).values(updated_at=now))
+
+    def reset_failed(self, study_id: int) -> int:
+        """Put every FAIL trial of a study back to WAITING (``--retry-failed``); returns how many."""
+        with self._write() as conn:
+            result = conn.execute(
+                update(s.trials)
+                .where(s.trials.c.study_id == study_id, s.trials.c.state == TrialState.FAIL.value)
+                .values(state=TrialState.WAITING.value, attempt=s.trials.c.attempt + 1, value=None, epochs_done=0)
+            )
+            return int(result.rowcount or 0)
+
+    # ------------------------------------------------------------------ epochs and evaluations
+
+    def epochs(self, study_id: int, *, current_only: bool = True) -> list[EpochRecord]:
+        """Per-epoch metrics of a study's trials (by default only each trial's current attempt)."""
+        join_on = s.trials.c.id == s.epochs.c.trial_id
+        if current_only:
+            join_on = join_on & (s.trials.c.attempt == s.epochs.c.attempt)
+        query = (
+            select(s.epochs, s.trials.c.number)
+            .join(s.trials, join_on)
+            .where(s.trials.c.study_id == study_id)
+            .order_by(s.trials.c.number, s.epochs.c.attempt, s.epochs.c.epoch)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            EpochRecord(
+                trial_id=r["trial_id"],
+                trial_number=r["number"],
+                attempt=r["attempt"],
+                epoch=r["epoch"],
+                loss=r["loss"],
+                accuracy=r["accuracy"],
+                val_loss=r["val_loss"],
+                val_accuracy=r["val_accuracy"],
+                seconds=r["seconds"],
+                recorded_at=r["recorded_at"],
+            )
+            for r in rows
+        ]
+
+    def record_evaluation(self, trial: TrialRecord, split: str, loss: float, accuracy: float, note: str | None = None) -> None:
+        with self._write() as conn:
+            conn.execute(
+                s.evaluations.delete().where(s.evaluations.c.study_id == trial.study_id, s.evaluations.c.split == split)
+            )
+            conn.execute(
+                s.evaluations.insert().values(
+                    study_id=trial.study_id, trial_id=trial.id, split=split, loss=loss, accuracy=accuracy, note=note, created_at=time.time()
+                )
+            )
+
+    def evaluation(self, study_id: int, split: str = "test") -> Evaluation | None:
+        query = (
+            select(s.evaluations, s.trials.c.number)
+            .join(s.trials, s.trials.c.id == s.evaluations.c.trial_id)
+            .where(s.evaluations.c.study_id == study_id, s.evaluations.c.split == split)
+        )
+        with self._read() as conn:
+            r = conn.execute(query).mappings().first()
+        if r is None:
+            return None
+        return Evaluation(
+            study_id=r["study_id"], trial_number=r["number"], split=r["split"], loss=r["loss"], accuracy=r["accuracy"], created_at=r["created_at"], note=r["note"]
+        )
+
+
+def _differences(stored: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    out = []
+    for key in sorted(set(stored) | set(new)):
+        if stored.get(key) != new.get(key):
+            out.append(f"{key} (stored {stored.get(key)!r}, file {new.get(key)!r})")
+    return out
+
+
+def _study(r: Any) -> StudyRecord:
+    return StudyRecord(
+        id=r["id"],
+        name=r["name"],
+        strategy=r["strategy"],
+        config=r["config"],
+        metric=r["metric"],
+        direction=r["direction"],
+        seed=r["seed"],
+        n_trials=r["n_trials"],
+        epochs=r["epochs"],
+        state=StudyState(r["state"]),
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        stop_reason=r["stop_reason"],
+    )
+
+
+def _trial(r: Any, curve: Sequence[float]) -> TrialRecord:
+    return TrialRecord(
+        id=r["id"],
+        study_id=r["study_id"],
+        number=r["number"],
+        state=TrialState(r["state"]),
+        params=dict(r["params"]),
+        seed=r["seed"],
+        attempt=r["attempt"],
+        value=r["value"],
+        epochs_done=r["epochs_done"],
+        worker_id=r["worker_id"],
+        created_at=r["created_at"],
+        started_at=r["started_at"],
+        finished_at=r["finished_at"],
+        heartbeat_at=r["heartbeat_at"],
+        error=r["error"],
+        curve=tuple(curve),
+    )

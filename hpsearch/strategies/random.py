@@ -1,0 +1,27 @@
+"""Random search: trial ``n`` is drawn from a generator seeded with (study seed, n)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from hpsearch.space import Params
+from hpsearch.store.records import TrialRecord
+from hpsearch.strategies._base import Strategy
+
+__all__ = ["RandomStrategy"]
+
+
+class RandomStrategy(Strategy):
+    """Independent draws from the prior of every dimension.
+
+    Seeding each draw with the study seed and the trial number makes the set of
+    configurations the same whatever the number of workers, the order in which
+    they finish, or how often the study was interrupted and resumed.
+    """
+
+    name = "random"
+
+    def ask(self, history: Sequence[TrialRecord], number: int) -> Params | None:
+        return self.space.sample(np.random.default_rng([self.seed, number]))

@@ -1,0 +1,125 @@
+"""The trainer interface: what the runner hands work to, without importing Keras.
+
+A trainer takes a batch of jobs (one per trial) and reports per-trial,
+per-epoch results through a callback, so that a later trainer can train many
+trials at once. :class:`hpsearch.objective.KerasTrainer` trains the MNIST model;
+:class:`FunctionTrainer` runs any Python function per epoch (toy objectives,
+tests, and studies of functions that are not Keras models).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from hpsearch.space import Params
+from hpsearch.store.records import TrialState
+
+__all__ = [
+    "EpochCallback",
+    "EpochResult",
+    "FunctionTrainer",
+    "TrainJob",
+    "TrainOutcome",
+    "Trainer",
+    "first_non_finite",
+]
+
+METRICS: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """One trial to train: its hyperparameters, epochs and seed, and where to keep its final weights."""
+
+    trial_number: int
+    params: Params
+    epochs: int
+    seed: int
+    weights_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    """The metrics of one epoch (``epoch`` counts from 1) and how long it took."""
+
+    epoch: int
+    metrics: dict[str, float]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    state: TrialState
+    epochs: list[EpochResult] = field(default_factory=list)
+    error: str | None = None
+
+
+#: Called after every epoch of every job; returning False stops that job (it is then PRUNED).
+EpochCallback = Callable[[TrainJob, EpochResult], bool]
+
+
+@runtime_checkable
+class Trainer(Protocol):
+    #: Whether :meth:`evaluate` can measure test accuracy (the runner then evaluates the best trial).
+    has_test_set: bool
+
+    def train(self, jobs: Sequence[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
+        """Train every job, calling ``on_epoch`` after each epoch; one outcome per job, in order."""
+        ...
+
+    def evaluate(self, job: TrainJob) -> tuple[float, float] | None:
+        """(test loss, test accuracy) of a job's saved weights, or None if this trainer has no test set."""
+        ...
+
+
+def first_non_finite(metrics: dict[str, float]) -> str | None:
+    """The name of the first metric that is NaN or infinite, if any."""
+    for name, value in metrics.items():
+        if value is not None and not math.isfinite(value):
+            return name
+    return None
+
+
+class FunctionTrainer:
+    """Trains nothing: calls ``fn(params, epoch, seed)`` for the metrics of each epoch.
+
+    ``fn`` returns a dict with at least the study metric (``val_accuracy`` by
+    default). An exception or a non-finite value fails the trial, as with Keras.
+    """
+
+    has_test_set = False
+
+    def __init__(self, fn: Callable[[Params, int, int], dict[str, float]], *, delay: float = 0.0) -> None:
+        self.fn = fn
+        self.delay = delay
+
+    def train(self, jobs: Sequence[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
+        return [self._train_one(job, on_epoch) for job in jobs]
+
+    def _train_one(self, job: TrainJob, on_epoch: EpochCallback) -> TrainOutcome:
+        results: list[EpochResult] = []
+        for epoch in range(1, job.epochs + 1):
+            start = time.perf_counter()
+            try:
+                metrics = dict(self.fn(job.params, epoch, job.seed))
+            except Exception as err:  # noqa: BLE001 - a failing objective fails its trial, not the study
+                return TrainOutcome(TrialState.FAIL, results, f"{type(err).__name__}: {err} (epoch {epoch})")
+            if self.delay:
+                time.sleep(self.delay)
+            result = EpochResult(epoch, metrics, time.perf_counter() - start)
+            bad = first_non_finite(metrics)
+            if bad is not None:
+                on_epoch(job, result)
+                return TrainOutcome(TrialState.FAIL, [*results, result], f"{bad} became {metrics[bad]} at epoch {epoch}")
+            results.append(result)
+            if not on_epoch(job, result):
+                return TrainOutcome(TrialState.PRUNED, results)
+        return TrainOutcome(TrialState.COMPLETE, results)
+
+    def evaluate(self, job: TrainJob) -> tuple[float, float] | None:
+        return None
