@@ -161,6 +161,8 @@ def parse_duration(field_name: str, value: Any) -> float:
     """Seconds from a number (seconds) or a string such as ``"90s"``, ``"30m"``, ``"1h30m"``."""
     if isinstance(value, bool):
         raise ConfigError(field_name, value, "must be seconds (a number) or a duration such as \"30m\" or \"1h30m\"")
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):
+        value = float(value)
     if isinstance(value, (int, float)):
         seconds = float(value)
     elif isinstance(value, str) and value.strip() and (m := _DURATION.match(value)) and any(m.groups()):

@@ -120,6 +120,7 @@ class KerasTrainer:
         data = self.dataset
         model = self._build(job)
         try:
+            model.optimizer.build(model.trainable_variables)  # so that the saved optimizer state loads too
             model.load_weights(job.weights_path)
             loss, accuracy = model.evaluate(data.x_test, data.y_test, batch_size=EVAL_BATCH_SIZE, verbose=0)
             return float(loss), float(accuracy)

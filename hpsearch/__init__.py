@@ -1,0 +1,77 @@
+"""hpsearch: hyperparameter search for Keras models, logged to a SQL store.
+
+Importing hpsearch does not import Keras; :class:`KerasTrainer` and
+:func:`build_model` load it on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hpsearch.api import StudyStatus, best, run, status, study_summary, trials, trials_frame
+from hpsearch.config import Budget, DataConfig, PruningConfig, StudyConfig, TrainingConfig, load_study, parse_study
+from hpsearch.errors import ConfigError, DataUnavailableError, HpsearchError, StoreError, StudyMismatchError, TooManyFailuresError
+from hpsearch.runner import RunOptions, StudySummary, run_study
+from hpsearch.space import HYPERPARAMETERS, OPTIMIZERS, SearchSpace, parse_space
+from hpsearch.store import Store, StudyRecord, StudyState, TrialRecord, TrialState
+from hpsearch.strategies import GridStrategy, RandomStrategy, Strategy, TPEStrategy, make_strategy
+from hpsearch.trainer import EpochResult, FunctionTrainer, TrainJob, Trainer, TrainOutcome
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "HYPERPARAMETERS",
+    "OPTIMIZERS",
+    "Budget",
+    "ConfigError",
+    "DataConfig",
+    "DataUnavailableError",
+    "EpochResult",
+    "FunctionTrainer",
+    "GridStrategy",
+    "HpsearchError",
+    "KerasTrainer",
+    "PruningConfig",
+    "RandomStrategy",
+    "RunOptions",
+    "SearchSpace",
+    "Store",
+    "StoreError",
+    "Strategy",
+    "StudyConfig",
+    "StudyMismatchError",
+    "StudyRecord",
+    "StudyState",
+    "StudyStatus",
+    "StudySummary",
+    "TPEStrategy",
+    "TooManyFailuresError",
+    "TrainJob",
+    "TrainOutcome",
+    "Trainer",
+    "TrainingConfig",
+    "TrialRecord",
+    "TrialState",
+    "best",
+    "build_model",
+    "load_study",
+    "make_strategy",
+    "parse_space",
+    "parse_study",
+    "run",
+    "run_study",
+    "status",
+    "study_summary",
+    "trials",
+    "trials_frame",
+]
+
+_KERAS_EXPORTS = {"KerasTrainer", "build_model"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _KERAS_EXPORTS:
+        from hpsearch import objective
+
+        return getattr(objective, name)
+    raise AttributeError(f"module 'hpsearch' has no attribute {name!r}")

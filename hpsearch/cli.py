@@ -1,0 +1,198 @@
+"""The ``hpsearch`` command: a thin layer that parses arguments and calls the Python API.
+
+Exit status: 0 success; 1 the run failed (too many failed trials, data or store
+unreachable); 2 bad input (study file, arguments); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+from typing import NoReturn
+
+from hpsearch import api
+from hpsearch.config import load_study, parse_duration
+from hpsearch.display import best_text, study_table, trial_table
+from hpsearch.errors import ConfigError, HpsearchError
+from hpsearch.progress import ConsoleProgress, SilentProgress
+from hpsearch.runner import RunOptions
+from hpsearch.store import DEFAULT_STORE, TrialState
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+STORE_HELP = f"store path or SQLAlchemy URL (default: $HPSEARCH_STORE, else ./{DEFAULT_STORE})"
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        return parse_duration("duration", text)
+    except ConfigError as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: {err.rule}") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a valid integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be >= 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hpsearch",
+        description="Hyperparameter search for the Keras MNIST model: grid, random and TPE studies "
+        "logged epoch by epoch to a SQL store.",
+        epilog="Run `hpsearch COMMAND --help` for the options of a command.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run or resume a study from a study file",
+        description="Run the study described by STUDY (a TOML file). Running the same file again resumes the "
+        "study: finished trials are kept, trials left unfinished by a killed run are redone, and only what is "
+        "left of the budget runs.",
+    )
+    run.add_argument("study", metavar="STUDY", help="study file (TOML), e.g. studies/quickstart.toml")
+    run.add_argument("--store", help=STORE_HELP)
+    run.add_argument("--data-dir", help="directory holding mnist.npz or the IDX .gz files (overrides the study file "
+                     "and $HPSEARCH_DATA_DIR)")
+    run.add_argument("--timeout", type=_positive_seconds, metavar="DURATION",
+                     help="start no new trial after this long, e.g. 90s, 30m, 1h30m (overrides budget.timeout)")
+    run.add_argument("--max-failures", type=_positive_int, default=3, metavar="N",
+                     help="stop the study after N failed trials in a row (default: 3)")
+    run.add_argument("--retry-failed", action="store_true", help="run the study's FAIL trials again")
+    run.add_argument("--stale-after", type=_positive_seconds, default=120.0, metavar="DURATION",
+                     help="redo a RUNNING trial whose worker sent no heartbeat for this long (default: 120s)")
+    run.add_argument("--checkpoint-dir", type=Path, metavar="DIR",
+                     help="where the best trial's weights are kept (default: <store>-checkpoints beside an SQLite store)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+
+    validate = sub.add_parser("validate", help="check a study file without running it",
+                              description="Validate STUDY and print the resolved study (budget, grid size).")
+    validate.add_argument("study", metavar="STUDY", help="study file (TOML)")
+
+    status = sub.add_parser("status", help="list the studies in a store", description="One line per study in the store.")
+    status.add_argument("--store", help=STORE_HELP)
+
+    trials = sub.add_parser("trials", help="show the trials of a study", description="The trials of study NAME.")
+    trials.add_argument("name", metavar="NAME", help="study name")
+    trials.add_argument("--store", help=STORE_HELP)
+    trials.add_argument("--state", choices=[s.value for s in TrialState], type=str.upper, help="only trials in this state")
+    trials.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format (default: table)")
+
+    best = sub.add_parser("best", help="show the best trial of a study", description="The best completed trial of NAME.")
+    best.add_argument("name", metavar="NAME", help="study name")
+    best.add_argument("--store", help=STORE_HELP)
+    best.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return parser
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    print(f"hpsearch: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load_study(args.study)
+    if args.data_dir:
+        config = replace(config, data=replace(config.data, data_dir=args.data_dir))
+    options = RunOptions(
+        timeout=args.timeout,
+        max_consecutive_failures=args.max_failures,
+        retry_failed=args.retry_failed,
+        stale_after=args.stale_after,
+        checkpoint_dir=args.checkpoint_dir,
+    )
+    progress = SilentProgress() if args.quiet else ConsoleProgress(metric=config.metric)
+    signal.signal(signal.SIGTERM, _interrupt)
+    summary = api.run(config, args.store, options=options, progress=progress)
+    print(trial_table(summary.trials, summary.study.metric, None if summary.best is None else summary.best.number))
+    print()
+    print(best_text(summary.study.name, summary.best, summary.study.metric, summary.test))
+    if not summary.complete:
+        print(f"\n{summary.finished}/{summary.study.n_trials} trials finished; run the same command again to continue.")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    config = load_study(args.study)
+    print(f"{args.study}: valid")
+    print(f"  study {config.name}: {config.strategy}, {config.budget.trials} trials x {config.budget.epochs} epochs, "
+          f"data {config.data.dataset}, seed {config.seed}")
+    for name, dim in config.space.items():
+        print(f"  {name}: {dim.describe()}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    statuses = api.status(args.store)
+    if not statuses:
+        print("no studies in this store yet")
+    else:
+        print(study_table(statuses))
+    return 0
+
+
+def cmd_trials(args: argparse.Namespace) -> int:
+    summary = api.study_summary(args.name, args.store)
+    rows = [t for t in summary.trials if args.state is None or t.state.value == args.state]
+    if args.format == "table":
+        print(trial_table(rows, summary.study.metric, None if summary.best is None else summary.best.number))
+        return 0
+    frame = api.trials_frame(args.name, args.store)
+    if args.state is not None:
+        frame = frame[frame["state"] == args.state]
+    if args.format == "csv":
+        print(frame.to_csv(index=False), end="")
+    else:
+        print(frame.to_json(orient="records", date_format="iso"))
+    return 0
+
+
+def cmd_best(args: argparse.Namespace) -> int:
+    summary = api.study_summary(args.name, args.store)
+    if args.json:
+        b = summary.best
+        print(json.dumps(None if b is None else {
+            "study": summary.study.name, "trial": b.number, "params": b.params, summary.study.metric: b.value,
+            "test_accuracy": summary.test.accuracy if summary.test and summary.test.trial_number == b.number else None,
+        }, indent=2))
+    else:
+        print(best_text(summary.study.name, summary.best, summary.study.metric, summary.test))
+    return 0 if summary.best is not None else EXIT_FAILED
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "status": cmd_status, "trials": cmd_trials, "best": cmd_best}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as err:
+        _fail(str(err), EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        print("\nhpsearch: interrupted; the unfinished trial will be redone by the next run", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except HpsearchError as err:
+        _fail(str(err), EXIT_FAILED)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

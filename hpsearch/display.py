@@ -1,0 +1,73 @@
+"""Plain-text tables for the terminal."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from hpsearch.space import HYPERPARAMETERS
+from hpsearch.store import Evaluation, TrialRecord
+
+__all__ = ["format_table", "study_table", "trial_table", "best_text"]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Columns padded to their widest cell; numbers right-aligned."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) and rows for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    out = [line(list(headers)), line(["-" * w for w in widths])]
+    out.extend(line(r) for r in cells)
+    return "\n".join(out)
+
+
+def trial_table(trials: Sequence[TrialRecord], metric: str = "val_accuracy", best: int | None = None) -> str:
+    headers = ["trial", "state", *HYPERPARAMETERS, metric, "epochs", "seconds"]
+    rows = []
+    for t in trials:
+        mark = f"{t.number}*" if t.number == best else t.number
+        duration = None if t.duration is None else round(t.duration, 1)
+        rows.append([mark, t.state.value, *(t.params.get(h) for h in HYPERPARAMETERS), t.value, t.epochs_done, duration])
+    return format_table(headers, rows) + ("\n(* best)" if best is not None else "")
+
+
+def study_table(statuses: Sequence[Any]) -> str:
+    headers = ["study", "strategy", "state", "trials", "running", "failed", "best", "test acc", "updated"]
+    rows = [
+        [
+            s.name,
+            s.strategy,
+            s.state.value,
+            f"{s.finished}/{s.n_trials}",
+            s.running,
+            s.failed,
+            s.best_value,
+            s.test_accuracy,
+            dt.datetime.fromtimestamp(s.updated_at).strftime("%Y-%m-%d %H:%M:%S"),
+        ]
+        for s in statuses
+    ]
+    return format_table(headers, rows)
+
+
+def best_text(study: str, trial: TrialRecord | None, metric: str, test: Evaluation | None) -> str:
+    if trial is None:
+        return f"{study}: no trial has completed yet"
+    lines = [f"best trial of {study}: trial {trial.number}, {metric} {trial.value:.4f}"]
+    lines += [f"  {name} = {_cell(trial.params[name])}" for name in HYPERPARAMETERS if name in trial.params]
+    if test is not None and test.trial_number == trial.number:
+        lines.append(f"  test accuracy = {test.accuracy:.4f} (test loss {test.loss:.4f})")
+    return "\n".join(lines)
