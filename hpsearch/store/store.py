@@ -534,7 +534,8 @@ class Store:
             conn.execute(
                 update(s.trials)
                 .where(s.trials.c.id == trial.id)
-                .values(state=state.value, value=value, error=error, finished_at=now, heartbeat_at=now)
+                # a COMPLETE trial keeps the note of an earlier abandoned attempt, if any
+                .values(state=state.value, value=value, finished_at=now, heartbeat_at=now, **({"error": error} if error else {}))
             )
             conn.execute(update(s.studies).where(s.studies.c.id == trial.study_id).values(updated_at=now))
 

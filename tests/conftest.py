@@ -1,0 +1,91 @@
+"""Shared fixtures: stores on every backend, toy objectives and small study configs."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hpsearch import FunctionTrainer, Store, StudyConfig, parse_study
+
+#: Set to a PostgreSQL URL (``postgresql+psycopg://...``) to run the store suite on a server as well.
+POSTGRES_ENV = "HPSEARCH_TEST_POSTGRES_URL"
+
+
+def toy_metrics(params: dict[str, Any], epoch: int, seed: int) -> dict[str, float]:
+    """A smooth, deterministic stand-in for training: best near lr=1e-3, dropout=0.1, width=128."""
+    quality = (
+        1.0
+        - 0.15 * abs(math.log10(params["learning_rate"]) + 3.0)
+        - 0.2 * abs(params["dropout"] - 0.1)
+        - 0.05 * abs(math.log2(params["width"] / 128))
+        - (0.05 if params["optimizer"] == "sgd" else 0.0)
+    )
+    value = max(0.0, min(1.0, quality * (1.0 - 0.5**epoch)))
+    return {"loss": 1.0 - value, "accuracy": value, "val_loss": 1.0 - value, "val_accuracy": value}
+
+
+@pytest.fixture
+def toy_trainer() -> FunctionTrainer:
+    return FunctionTrainer(toy_metrics)
+
+
+def study_config(strategy: str = "random", *, name: str | None = None, trials: int | None = 6, epochs: int = 2, **extra: Any) -> StudyConfig:
+    """A small study over all four hyperparameters (ranges carry grid points, so every strategy accepts it)."""
+    doc: dict[str, Any] = {
+        "strategy": strategy,
+        "seed": extra.pop("seed", 7),
+        "budget": {"epochs": epochs, **({"trials": trials} if trials is not None else {})},
+        "space": extra.pop(
+            "space",
+            {
+                "width": {"values": [32, 64, 128]},
+                "dropout": {"low": 0.0, "high": 0.5, "grid_points": 2},
+                "optimizer": {"values": ["adam", "sgd"]},
+                "learning_rate": {"low": 1e-4, "high": 1e-2, "log": True, "grid_points": 2},
+            },
+        ),
+        **extra,
+    }
+    return parse_study(doc, default_name=name or f"toy-{strategy}")
+
+
+def _backends() -> list[str]:
+    return ["sqlite"] + (["postgresql"] if os.environ.get(POSTGRES_ENV) else [])
+
+
+@pytest.fixture(params=_backends())
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store URL on every backend the machine offers."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "store.db")
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    base = os.environ[POSTGRES_ENV]
+    name = f"hpsearch_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    opened = Store.open(store_url)
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -1,0 +1,194 @@
+"""The study loop with a toy objective (no TensorFlow): budgets, resume, failures, pruning, kills."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from hpsearch import FunctionTrainer, RunOptions, Store, StudyState, TooManyFailuresError, TrialState, run_study
+from hpsearch.strategies import STRATEGY_CLASSES
+from tests.conftest import study_config, toy_metrics
+
+ALL = sorted(STRATEGY_CLASSES)
+
+
+def _params_key(params: dict) -> tuple:
+    return tuple(sorted(params.items()))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_a_study_ends_with_exactly_its_budget(name: str, store_url: str, toy_trainer: FunctionTrainer) -> None:
+    config = study_config(name, trials=8)
+    summary = run_study(config, store_url, trainer=toy_trainer)
+    assert summary.complete
+    assert [t.number for t in summary.trials] == list(range(8))
+    assert all(t.state is TrialState.COMPLETE and t.epochs_done == 2 for t in summary.trials)
+    assert summary.best.value == max(t.value for t in summary.trials)
+    # every epoch is in the store
+    with Store.open(store_url, read_only=True) if "sqlite" in store_url or "/" in store_url else Store.open(store_url) as store:
+        assert len(store.epochs(summary.study.id)) == 8 * 2
+    # running again does nothing more
+    again = run_study(config, store_url, trainer=toy_trainer)
+    assert [t.id for t in again.trials] == [t.id for t in summary.trials]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_interrupted_and_resumed_study_equals_an_uninterrupted_one(name: str, tmp_path: Path, toy_trainer: FunctionTrainer) -> None:
+    config = study_config(name, trials=7)
+    whole = run_study(config, str(tmp_path / "whole.db"), trainer=toy_trainer)
+
+    calls = {"n": 0}
+
+    def flaky(params: dict, epoch: int, seed: int) -> dict:
+        calls["n"] += 1
+        if calls["n"] in (4, 9):  # interrupt twice, in the middle of trials
+            raise KeyboardInterrupt
+        return toy_metrics(params, epoch, seed)
+
+    path = str(tmp_path / "resumed.db")
+    for _ in range(2):
+        with pytest.raises(KeyboardInterrupt):
+            run_study(config, path, trainer=FunctionTrainer(flaky))
+    resumed = run_study(config, path, trainer=FunctionTrainer(flaky))
+    assert resumed.complete
+    assert [(t.number, t.params, t.value) for t in resumed.trials] == [(t.number, t.params, t.value) for t in whole.trials]
+    assert max(t.attempt for t in resumed.trials) == 2  # the interrupted trials were redone
+
+
+def test_grid_points_never_repeat_across_resumes(tmp_path: Path, toy_trainer: FunctionTrainer) -> None:
+    config = study_config("grid", trials=None)
+    path = str(tmp_path / "grid.db")
+    for timeout in (0.05, 0.05):  # stop after a few trials, twice
+        run_study(config, path, trainer=FunctionTrainer(toy_metrics, delay=0.02), options=RunOptions(timeout=timeout))
+    summary = run_study(config, path, trainer=toy_trainer)
+    keys = [_params_key(t.params) for t in summary.trials]
+    assert len(keys) == len(set(keys)) == len(config.space.grid()) == summary.study.n_trials
+
+
+def test_raising_the_budget_extends_the_study(tmp_path: Path, toy_trainer: FunctionTrainer) -> None:
+    path = str(tmp_path / "s.db")
+    run_study(study_config("random", trials=3), path, trainer=toy_trainer)
+    summary = run_study(study_config("random", trials=5), path, trainer=toy_trainer)
+    assert len(summary.trials) == 5 and summary.complete
+
+
+def test_a_failing_trial_is_recorded_and_the_study_goes_on(tmp_path: Path) -> None:
+    def objective(params: dict, epoch: int, seed: int) -> dict:
+        if params["optimizer"] == "sgd" and params["width"] == 32:
+            raise RuntimeError("boom")
+        if params["optimizer"] == "sgd" and params["width"] == 64 and epoch == 2:
+            return {"loss": math.nan, "val_accuracy": 0.1}
+        return toy_metrics(params, epoch, seed)
+
+    summary = run_study(study_config("grid", trials=None), str(tmp_path / "s.db"), trainer=FunctionTrainer(objective))
+    failed = [t for t in summary.trials if t.state is TrialState.FAIL]
+    assert summary.complete and len(failed) == 8  # 2 widths x 2 dropouts x 2 learning rates with sgd
+    assert {("boom" in t.error) for t in failed if t.params["width"] == 32} == {True}
+    assert {("loss became nan at epoch 2" in t.error) for t in failed if t.params["width"] == 64} == {True}
+    assert all(t.value is None for t in failed)
+
+
+def test_several_failures_in_a_row_stop_the_study(tmp_path: Path) -> None:
+    def broken(params: dict, epoch: int, seed: int) -> dict:
+        raise ValueError("data pipeline broken")
+
+    path = str(tmp_path / "s.db")
+    with pytest.raises(TooManyFailuresError, match="3 trials failed in a row.*data pipeline broken"):
+        run_study(study_config("random", trials=10), path, trainer=FunctionTrainer(broken))
+    with Store.open(path, read_only=True) as store:
+        study = store.study("toy-random")
+        assert study.state is StudyState.STOPPED and "data pipeline broken" in study.stop_reason
+        assert len(store.trials(study.id)) == 3
+    # fixed and re-run with --retry-failed: the failures are redone and the study completes
+    summary = run_study(study_config("random", trials=10), path, trainer=FunctionTrainer(toy_metrics), options=RunOptions(retry_failed=True))
+    assert summary.complete and all(t.state is TrialState.COMPLETE for t in summary.trials)
+
+
+def test_median_pruning_stops_poor_trials(tmp_path: Path) -> None:
+    config = study_config("random", trials=20, epochs=4, pruning={"enabled": True, "startup_trials": 3, "warmup_epochs": 1})
+    summary = run_study(config, str(tmp_path / "s.db"), trainer=FunctionTrainer(toy_metrics))
+    pruned = [t for t in summary.trials if t.state is TrialState.PRUNED]
+    complete = [t for t in summary.trials if t.state is TrialState.COMPLETE]
+    assert pruned and complete
+    assert all(t.epochs_done < 4 for t in pruned)
+    assert summary.finished == 20
+
+
+_KILLABLE = textwrap.dedent(
+    """
+    import sys
+    from hpsearch import FunctionTrainer, RunOptions, run_study
+    from tests.conftest import study_config, toy_metrics
+    config = study_config(sys.argv[2], trials=int(sys.argv[3]), epochs=3)
+    run_study(config, sys.argv[1], trainer=FunctionTrainer(toy_metrics, delay=0.03))
+    """
+)
+
+
+def _wait_for_completed(db: str, study: str, target: int, proc: subprocess.Popen, limit: float = 60.0) -> int:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the study process ended before it could be killed"
+        if Path(db).exists():
+            try:
+                with Store.open(db, read_only=True) as store:
+                    done = sum(t.state is TrialState.COMPLETE for t in store.trials(store.study(study).id, with_curves=False))
+            except Exception:  # noqa: BLE001 - the store or study may not exist yet
+                done = 0
+            if done >= target:
+                return done
+        time.sleep(0.02)
+    raise AssertionError(f"{study} did not reach {target} completed trials in {limit} s")
+
+
+@pytest.mark.parametrize("name", ["grid", "random"])
+def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, tmp_path: Path) -> None:
+    """kill -9 the study three times mid-run; reruns redo the killed trials and finish exactly."""
+    script = tmp_path / "run.py"
+    script.write_text(_KILLABLE)
+    db = str(tmp_path / "killed.db")
+    budget = 24 if name == "grid" else 15
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    completed = 0
+    left_running = []
+    for extra_delay in (0.01, 0.04, 0.07):
+        proc = subprocess.Popen([sys.executable, str(script), db, name, str(budget)], env=env)
+        # kill once this run has completed two more trials, at a varying point inside the next one
+        completed = _wait_for_completed(db, f"toy-{name}", completed + 2, proc)
+        time.sleep(extra_delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        with Store.open(db, read_only=True) as store:
+            before = store.trials(store.study(f"toy-{name}").id)
+        left_running.append(any(t.state is TrialState.RUNNING for t in before))
+    assert any(left_running), "a kill should have left a trial RUNNING"
+    assert len(before) < budget
+    done_before = {t.number: t.value for t in before if t.state is TrialState.COMPLETE}
+
+    subprocess.run([sys.executable, str(script), db, name, str(budget)], env=env, check=True)
+    with Store.open(db, read_only=True) as store:
+        study = store.study(f"toy-{name}")
+        after = store.trials(study.id)
+        current_epochs = store.epochs(study.id)
+        all_epochs = store.epochs(study.id, current_only=False)
+    assert study.state is StudyState.COMPLETE
+    assert len(after) == budget and all(t.state is TrialState.COMPLETE for t in after)
+    assert [t.number for t in after] == list(range(budget))
+    keys = [_params_key(t.params) for t in after]
+    assert len(set(keys)) == budget  # no grid point (or random draw) ran twice
+    assert {t.number: t.value for t in after if t.number in done_before} == done_before  # nothing completed was lost
+    redone = [t for t in after if t.attempt > 1]
+    assert redone and all("abandoned" in t.error for t in redone)
+    assert all(t.epochs_done == 3 for t in after)
+    # the killed attempts' epochs are kept for the record but do not count
+    assert len(current_epochs) == budget * 3
+    assert len(all_epochs) >= len(current_epochs)
+    assert {(e.trial_number, e.epoch) for e in current_epochs} == {(n, e) for n in range(budget) for e in (1, 2, 3)}

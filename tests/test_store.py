@@ -1,0 +1,254 @@
+"""The store's conformance suite, run over every backend (SQLite file; PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from hpsearch import Store, StoreError, StudyMismatchError, TrialState
+from hpsearch.store import SCHEMA_VERSION, StudyState, WorkerInfo
+from hpsearch.store.store import TrialLostError
+from tests.conftest import study_config
+
+
+def _propose(params: dict):
+    return lambda history, number: dict(params, width=32 + number)
+
+
+PARAMS = {"width": 32, "dropout": 0.1, "optimizer": "adam", "learning_rate": 0.001}
+
+
+def test_new_store_has_schema_version_and_no_studies(store: Store) -> None:
+    assert store.studies() == []
+    from sqlalchemy import select
+
+    from hpsearch.store import schema
+
+    with store._read() as conn:
+        assert conn.execute(select(schema.schema_version.c.version)).scalars().all() == [SCHEMA_VERSION]
+
+
+def test_create_study_is_idempotent_and_records_the_config(store: Store) -> None:
+    config = study_config("random", trials=4)
+    first = store.create_study(config, n_trials=4)
+    again = store.create_study(config, n_trials=4)
+    assert first.id == again.id
+    assert first.strategy == "random" and first.n_trials == 4 and first.epochs == 2
+    assert first.metric == "val_accuracy" and first.maximize
+    assert first.config["space"] == config.space.describe()
+    assert [s.name for s in store.studies()] == [config.name]
+
+
+def test_same_name_with_a_different_space_is_refused_and_nothing_changes(store: Store) -> None:
+    config = study_config("random", trials=4)
+    store.create_study(config, n_trials=4)
+    other = study_config("random", trials=4, space={"width": {"values": [16]}})
+    with pytest.raises(StudyMismatchError, match="space"):
+        store.create_study(other, n_trials=4)
+    assert store.study(config.name).config["space"] == config.space.describe()
+
+
+def test_budget_can_be_raised_for_an_existing_study(store: Store) -> None:
+    config = study_config("random", trials=4)
+    store.create_study(config, n_trials=4)
+    assert store.create_study(config, n_trials=9).n_trials == 9
+
+
+def test_claim_numbers_trials_in_order_and_respects_the_budget(store: Store) -> None:
+    study = store.create_study(study_config(trials=3), n_trials=3)
+    worker = WorkerInfo.this_process()
+    claims = [store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n) for _ in range(4)]
+    assert [c.trial.number for c in claims[:3]] == [0, 1, 2]
+    assert all(c.trial.state is TrialState.RUNNING for c in claims[:3])
+    assert claims[3].trial is None and claims[3].wait  # budget spent, trials still running
+    for c in claims[:3]:
+        store.finish(c.trial, worker, TrialState.COMPLETE, value=0.5)
+    assert store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).done
+
+
+def test_record_epoch_and_finish_are_visible_in_trials_and_epochs(store: Store) -> None:
+    study = store.create_study(study_config(trials=1), n_trials=1)
+    worker = WorkerInfo.this_process()
+    trial = store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: 99).trial
+    store.record_epoch(trial, worker, 1, {"loss": 1.0, "accuracy": 0.5, "val_loss": 1.1, "val_accuracy": 0.4}, 0.3)
+    store.record_epoch(trial, worker, 2, {"loss": 0.5, "accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.7}, 0.2)
+    store.finish(trial, worker, TrialState.COMPLETE, value=0.7)
+    (t,) = store.trials(study.id)
+    assert t.state is TrialState.COMPLETE and t.value == 0.7 and t.seed == 99
+    assert t.epochs_done == 2 and t.curve == (0.4, 0.7)
+    assert t.finished_at >= t.started_at
+    epochs = store.epochs(study.id)
+    assert [(e.epoch, e.val_accuracy, e.loss) for e in epochs] == [(1, 0.4, 1.0), (2, 0.7, 0.5)]
+
+
+def test_stale_trial_is_handed_back_with_a_new_attempt_and_old_epochs_kept(store: Store) -> None:
+    study = store.create_study(study_config(trials=1), n_trials=1)
+    dead = WorkerInfo("elsewhere:1:x", "elsewhere", 1)
+    trial = store.claim(study.id, dead, _propose(PARAMS), trial_seed=lambda n: n).trial
+    store.record_epoch(trial, dead, 1, {"val_accuracy": 0.3}, 0.1)
+    assert store.reap_stale(study.id, stale_after=3600) == []  # fresh heartbeat: left alone
+    assert store.reap_stale(study.id, stale_after=-1) == [0]
+    (t,) = store.trials(study.id)
+    assert t.state is TrialState.WAITING and t.attempt == 2 and "abandoned" in t.error and t.curve == ()
+    # the dead worker can no longer write to it
+    with pytest.raises(TrialLostError):
+        store.record_epoch(trial, dead, 2, {"val_accuracy": 0.4}, 0.1)
+    with pytest.raises(TrialLostError):
+        store.finish(trial, dead, TrialState.COMPLETE, value=0.9)
+    # the next claim redoes the same trial number
+    alive = WorkerInfo.this_process()
+    again = store.claim(study.id, alive, _propose(PARAMS), trial_seed=lambda n: n).trial
+    assert again.number == 0 and again.attempt == 2 and again.params == trial.params
+    all_epochs = store.epochs(study.id, current_only=False)
+    assert [(e.attempt, e.epoch) for e in all_epochs] == [(1, 1)]
+    assert store.epochs(study.id) == []
+
+
+def test_trial_of_a_dead_local_process_is_reaped_at_once(store: Store) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    study = store.create_study(study_config(trials=1), n_trials=1)
+    host = WorkerInfo.this_process().host
+    gone = WorkerInfo(f"{host}:{proc.pid}:x", host, proc.pid)
+    store.claim(study.id, gone, _propose(PARAMS), trial_seed=lambda n: n)
+    assert store.reap_stale(study.id, stale_after=3600, this_host=host) == [0]
+
+
+def test_release_puts_a_trial_back_for_the_next_run(store: Store) -> None:
+    study = store.create_study(study_config(trials=1), n_trials=1)
+    worker = WorkerInfo.this_process()
+    trial = store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial
+    store.release(trial, "interrupted")
+    (t,) = store.trials(study.id)
+    assert t.state is TrialState.WAITING and t.attempt == 2
+
+
+def test_evaluation_is_stored_once_per_split(store: Store) -> None:
+    study = store.create_study(study_config(trials=2), n_trials=2)
+    worker = WorkerInfo.this_process()
+    a = store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial
+    b = store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial
+    store.record_evaluation(a, "test", 0.3, 0.91)
+    store.record_evaluation(b, "test", 0.2, 0.93, note="re-evaluated")
+    ev = store.evaluation(study.id)
+    assert ev.trial_number == b.number and ev.accuracy == 0.93 and ev.note == "re-evaluated"
+
+
+def test_study_state_round_trips(store: Store) -> None:
+    study = store.create_study(study_config(trials=1), n_trials=1)
+    store.set_study_state(study.id, StudyState.STOPPED, "3 failures")
+    s = store.study(study.name)
+    assert s.state is StudyState.STOPPED and s.stop_reason == "3 failures"
+
+
+def test_unknown_study_names_the_known_ones(store: Store) -> None:
+    store.create_study(study_config(name="alpha"), n_trials=1)
+    with pytest.raises(StoreError, match="alpha"):
+        store.study("beta")
+
+
+def test_concurrent_claims_from_threads_never_share_a_trial(store_url: str) -> None:
+    """Eight threads, each with its own connection pool, claim until the budget is spent."""
+    setup = Store.open(store_url)
+    study = setup.create_study(study_config(trials=40), n_trials=40)
+    setup.close()
+    taken: list[int] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        st = Store.open(store_url)
+        me = WorkerInfo.this_process()
+        try:
+            while True:
+                claim = st.claim(study.id, me, _propose(PARAMS), trial_seed=lambda n: n)
+                if claim.trial is None:
+                    return
+                st.finish(claim.trial, me, TrialState.COMPLETE, value=0.1)
+                with lock:
+                    taken.append(claim.trial.number)
+        except BaseException as err:  # noqa: BLE001
+            errors.append(err)
+        finally:
+            st.close()
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(taken) == list(range(40))
+
+
+# ---------------------------------------------------------------- SQLite file rules
+
+
+def test_sqlite_store_uses_wal(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    Store.open(path).close()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    con.close()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda p: p.write_text("just some notes\n"), id="text-file"),
+        pytest.param(lambda p: p.write_bytes(b"\x00\x01binary" * 100), id="binary-file"),
+        pytest.param(
+            lambda p: (lambda c: (c.execute("CREATE TABLE other(x)"), c.execute("INSERT INTO other VALUES (1)"), c.commit(), c.close()))(sqlite3.connect(p)),
+            id="other-sqlite-db",
+        ),
+    ],
+)
+def test_a_file_that_is_not_a_store_is_refused_and_left_byte_for_byte(tmp_path: Path, make) -> None:
+    path = tmp_path / "notastore.db"
+    make(path)
+    before = path.read_bytes()
+    siblings = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(StoreError, match="not an hpsearch store"):
+        Store.open(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == siblings
+
+
+def test_a_store_with_a_newer_schema_is_refused_and_left_byte_for_byte(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    Store.open(path).close()
+    con = sqlite3.connect(path)
+    con.execute("INSERT INTO hpsearch_schema_version VALUES (?, 0)", (SCHEMA_VERSION + 1,))
+    con.commit()
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    for extra in tmp_path.glob("future.db-*"):
+        extra.unlink()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="newer"):
+        Store.open(path)
+    with pytest.raises(StoreError, match="newer"):
+        Store.open(path, read_only=True)
+    assert path.read_bytes() == before
+
+
+def test_read_only_open_of_a_missing_store_fails_without_creating_it(tmp_path: Path) -> None:
+    path = tmp_path / "missing.db"
+    with pytest.raises(StoreError, match="no store"):
+        Store.open(path, read_only=True)
+    assert not path.exists()
+
+
+def test_read_only_store_refuses_writes(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    Store.open(path).close()
+    ro = Store.open(path, read_only=True)
+    with pytest.raises(StoreError, match="read-only"):
+        ro.create_study(study_config(), n_trials=1)
+    ro.close()
