@@ -400,4 +400,6 @@ def test_fixed_dimension_contains_only_its_value():
     reason="BUG: IntRange.contains accepts bool (True is an int subclass), unlike FloatRange.contains",
 )
 def test_int_range_does_not_contain_a_bool():
-    assert not parse_space({"width": {"low": 1, "high": 4}}).contains(_point(width=True))
+    space = parse_space({"width": {"low": 1, "high": 4}})
+    assert space.contains({**DEFAULT_PARAMS, "width": 1})
+    assert not space.contains({**DEFAULT_PARAMS, "width": True})
