@@ -29,6 +29,8 @@ The project's goal is a ratio hpsearch/plain of at most 0.5.
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
 import statistics
 import sys
 import time
@@ -38,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))  # this checkout's hpsearch, whatever is installed
 DEFAULT_DATA_DIR = (REPO_ROOT / ".." / "shared" / "data").resolve()
 SEED_PARAMS: dict[str, Any] = {"width": 128, "dropout": 0.2, "optimizer": "adam", "learning_rate": 1e-3}
 BATCH_SIZE = 32
@@ -74,7 +78,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"directory holding mnist.npz (default: {DEFAULT_DATA_DIR}); falls back to mnist-sample if absent",
     )
     parser.add_argument("--epochs", type=int, default=3, help="measured epochs per run, after one warm-up epoch (default: 3)")
-    parser.add_argument("--repeats", type=int, default=2, help="rounds of runs, alternating the order of the variants (default: 2)")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="rounds of runs, alternating the order of the variants (default: 2)"
+    )
     parser.add_argument(
         "--steps-per-execution",
         type=int,
@@ -109,6 +115,10 @@ def data_config(data_dir: Path) -> tuple[Any, str | None]:
     return DataConfig(dataset="mnist-sample"), note
 
 
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 class _EpochClock:
     """Timestamps of the end of every epoch, to turn into per-epoch wall times."""
 
@@ -121,7 +131,7 @@ class _EpochClock:
 
     def seconds(self) -> list[float]:
         marks = [self.start, *self.ends]
-        return [b - a for a, b in zip(marks, marks[1:], strict=False)]
+        return [b - a for a, b in itertools.pairwise(marks)]
 
 
 def plain_run(dataset: Any) -> Callable[[int, int], RunResult]:
@@ -206,9 +216,10 @@ def hpsearch_run(data: Any, steps_per_execution: int, eval_batch_size: int | Non
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from hpsearch.config import TrainingConfig
-    from hpsearch.objective import load_dataset  # imports Keras (quietly)
+    from hpsearch.objective import load_dataset  # imports Keras, hiding TensorFlow's start-up lines
     from hpsearch.objective import train as train_module
 
+    # isort: split
     import keras
 
     data, note = data_config(args.data_dir)
@@ -226,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"backend: {keras.backend.backend()} (keras {keras.__version__})")
     print(f"data: {dataset!r}")
+    print(f"load average at start: {load_average()} (other processes on the {os.cpu_count()} CPUs add noise)")
     print(f"each run: 1 warm-up epoch + {args.epochs} measured; {args.repeats} round(s), order alternating")
     for round_ in range(args.repeats):
         order = variants if round_ % 2 == 0 else variants[::-1]
@@ -250,11 +262,10 @@ def main(argv: list[str] | None = None) -> int:
         median = statistics.median(variant.epochs)
         ratio = median / plain_median
         accuracies = ", ".join(f"{a:.4f}" for a in variant.final_val_accuracy)
-        print(
-            f"{variant.name:<36} {median:14.3f} {statistics.median(variant.first_epochs):13.2f} {ratio:7.3f} {accuracies:>22}"
-        )
+        print(f"{variant.name:<36} {median:14.3f} {statistics.median(variant.first_epochs):13.2f} {ratio:7.3f} {accuracies:>22}")
         if variant is not plain and (best is None or median < statistics.median(best.epochs)):
             best = variant
+    print(f"load average at end: {load_average()}")
     assert best is not None
     best_ratio = statistics.median(best.epochs) / plain_median
     verdict = "met" if best_ratio <= GOAL_RATIO else "NOT met"
