@@ -6,6 +6,7 @@ names the field, the value given and the rule (:class:`hpsearch.errors.ConfigErr
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -31,6 +32,8 @@ __all__ = [
 
 STRATEGIES: tuple[str, ...] = ("grid", "random", "tpe")
 DATASETS: tuple[str, ...] = ("mnist", "fashion_mnist", "mnist-sample")
+#: Training images of each dataset, before the validation split.
+TRAINING_IMAGES: dict[str, int] = {"mnist": 60_000, "fashion_mnist": 60_000, "mnist-sample": 4_000}
 _NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 
 
@@ -162,16 +165,16 @@ def parse_duration(field_name: str, value: Any) -> float:
     if isinstance(value, bool):
         raise ConfigError(field_name, value, "must be seconds (a number) or a duration such as \"30m\" or \"1h30m\"")
     if isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):
-        value = float(value)
-    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, (int, float)):
         seconds = float(value)
     elif isinstance(value, str) and value.strip() and (m := _DURATION.match(value)) and any(m.groups()):
         h, mi, s = (float(g) if g else 0.0 for g in m.groups())
         seconds = h * 3600 + mi * 60 + s
     else:
         raise ConfigError(field_name, value, "must be seconds (a number) or a duration such as \"30m\" or \"1h30m\"")
-    if seconds <= 0:
-        raise ConfigError(field_name, value, "must be > 0")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigError(field_name, value, "must be a finite number of seconds > 0")
     return seconds
 
 
@@ -196,7 +199,7 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
     name = doc.get("name", default_name)
     if name is None:
         raise ConfigError("name", None, "a study needs a name")
-    if not isinstance(name, str) or not _NAME_RULE.match(name):
+    if not isinstance(name, str) or not _NAME_RULE.fullmatch(name):
         raise ConfigError("name", name, "must be 1-100 letters, digits, '_', '-' or '.', starting with a letter or digit")
 
     if "strategy" not in doc:
@@ -237,6 +240,10 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         validation_size=_int("data.validation_size", d["validation_size"], minimum=1) if "validation_size" in d else None,
         train_size=_int("data.train_size", d["train_size"], minimum=1) if "train_size" in d else None,
     )
+    if data.validation_size is not None and data.validation_size >= TRAINING_IMAGES[dataset]:
+        raise ConfigError(
+            "data.validation_size", data.validation_size, f"must be smaller than the {TRAINING_IMAGES[dataset]} training images of {dataset}"
+        )
 
     t = _table(doc, "training", {"batch_size", "steps_per_execution"})
     training = TrainingConfig(

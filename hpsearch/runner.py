@@ -159,7 +159,7 @@ class StudyRunner:
         self,
         config: StudyConfig,
         store: Store,
-        trainer: Trainer,
+        trainer: Trainer | None = None,
         *,
         options: RunOptions | None = None,
         progress: Progress | None = None,
@@ -167,7 +167,7 @@ class StudyRunner:
     ) -> None:
         self.config = config
         self.store = store
-        self.trainer = trainer
+        self._trainer = trainer
         self.options = options or RunOptions()
         self.progress = progress or SilentProgress()
         self.worker = worker or WorkerInfo.this_process()
@@ -175,6 +175,15 @@ class StudyRunner:
             config.strategy, config.space, seed=config.seed, maximize=config.direction == "maximize"
         )
         self.n_trials = self.strategy.budget(config.budget.trials)
+
+    @property
+    def trainer(self) -> Trainer:
+        """The trainer; by default the Keras MNIST trainer, built (and Keras imported) on first use."""
+        if self._trainer is None:
+            from hpsearch.objective import KerasTrainer
+
+            self._trainer = KerasTrainer(self.config.data, self.config.training)
+        return self._trainer
 
     # ------------------------------------------------------------------ helpers
 
@@ -351,16 +360,12 @@ def run_study(
 
     ``store`` is a :class:`Store`, a path or a SQLAlchemy URL (default:
     ``$HPSEARCH_STORE`` or ``hpsearch.db``). ``trainer`` defaults to the Keras
-    MNIST trainer for the study's data.
+    MNIST trainer for the study's data, built only once the study is accepted by the store.
     """
     own = not isinstance(store, Store)
     opened = Store.open(store) if own else store
     assert isinstance(opened, Store)
     try:
-        if trainer is None:
-            from hpsearch.objective import KerasTrainer
-
-            trainer = KerasTrainer(config.data, config.training)
         return StudyRunner(config, opened, trainer, options=options, progress=progress).run()
     finally:
         if own:

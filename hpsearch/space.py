@@ -83,7 +83,7 @@ class IntRange:
         return int(min(max(int(round(value)), self.low), self.high))
 
     def contains(self, value: Any) -> bool:
-        return isinstance(value, (int, np.integer)) and self.low <= value <= self.high
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and self.low <= value <= self.high
 
     def describe(self) -> dict[str, Any]:
         return {"low": self.low, "high": self.high, "log": self.log, "grid_points": self.grid_points}

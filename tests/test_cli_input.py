@@ -204,10 +204,6 @@ def test_sqlite_database_with_other_tables_is_refused_and_left_unchanged(tmp_pat
         con.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _check_sqlite_file opens a WAL-mode foreign database with mode=ro, which leaves -wal/-shm files beside it",
-)
 def test_wal_mode_sqlite_database_with_other_tables_gets_no_wal_or_shm_files(tmp_path):
     store = tmp_path / "other.db"
     _foreign_sqlite(store, journal_mode="wal")
@@ -332,11 +328,6 @@ def test_run_with_same_name_but_different_space_exits_2_and_keeps_the_store(tmp_
         assert store.study(MISMATCH_NAME).config["space"]["width"] == {"kind": "Choice", "values": [16, 32]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: run_study builds the default KerasTrainer (importing TensorFlow, several seconds) "
-    "before create_study checks the study's identity, so a mismatch is reported only after the import",
-)
 def test_study_mismatch_is_reported_without_importing_keras(tmp_path, toy_store):
     changed = tmp_path / "changed.toml"
     changed.write_text(_toy_study("[16, 64]"), encoding="utf-8")

@@ -395,10 +395,6 @@ def test_fixed_dimension_contains_only_its_value():
     assert not space.contains({**DEFAULT_PARAMS, "optimizer": "sgd"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: IntRange.contains accepts bool (True is an int subclass), unlike FloatRange.contains",
-)
 def test_int_range_does_not_contain_a_bool():
     space = parse_space({"width": {"low": 1, "high": 4}})
     assert space.contains({**DEFAULT_PARAMS, "width": 1})

@@ -106,7 +106,7 @@ def _check_sqlite_file(path: Path) -> None:
     if header != _SQLITE_MAGIC:
         raise StoreError(f"{path} is not an hpsearch store: it is not an SQLite database (left unchanged)")
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)  # immutable: no -wal/-shm files created
         try:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             version = None
