@@ -22,6 +22,7 @@ __all__ = [
     "STRATEGIES",
     "Budget",
     "DataConfig",
+    "PBTConfig",
     "PruningConfig",
     "StudyConfig",
     "TrainingConfig",
@@ -30,7 +31,7 @@ __all__ = [
     "parse_duration",
 ]
 
-STRATEGIES: tuple[str, ...] = ("grid", "random", "tpe")
+STRATEGIES: tuple[str, ...] = ("grid", "random", "tpe", "pbt")
 DATASETS: tuple[str, ...] = ("mnist", "fashion_mnist", "mnist-sample")
 #: Training images of each dataset, before the validation split.
 TRAINING_IMAGES: dict[str, int] = {"mnist": 60_000, "fashion_mnist": 60_000, "mnist-sample": 4_000}
@@ -79,6 +80,45 @@ class PruningConfig:
 
 
 @dataclass(frozen=True)
+class PBTConfig:
+    """Population-based training (Jaderberg et al. 2017): the ``[pbt]`` table of a study file.
+
+    ``population`` members each train ``epochs`` epochs in segments of ``ready``
+    epochs. At every ready point a member is ranked against the members that have
+    a result at the same epoch; ``exploit`` decides whether it copies another
+    member's weights, optimizer state and hyperparameters (``truncation``: the
+    bottom ``fraction`` copies a member of the top ``fraction``; ``tournament``:
+    copy one random member if it is better), and ``explore`` then changes the
+    copied hyperparameters (``perturb``: multiply continuous ones by one of
+    ``factors``, move a choice to a neighbouring value with probability
+    ``choice_probability``; each hyperparameter is instead redrawn from the prior
+    with probability ``resample_probability``, the whole of ``resample``).
+    ``width`` is ``inherit`` (width travels with the weights it belongs to) or
+    ``resize`` (width is explored too, and the hidden layer is resized).
+    """
+
+    population: int = 8
+    ready: int = 2
+    epochs: int = 10
+    exploit: str = "truncation"
+    fraction: float = 0.2
+    explore: str = "perturb"
+    factors: tuple[float, ...] = (0.8, 1.2)
+    resample_probability: float = 0.0
+    choice_probability: float = 0.2
+    width: str = "inherit"
+
+    @property
+    def segments(self) -> int:
+        """Segments (trials) per member."""
+        return -(-self.epochs // self.ready)
+
+    @property
+    def n_trials(self) -> int:
+        return self.population * self.segments
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     """A validated study: what to search, how, with what budget, on which data."""
 
@@ -92,6 +132,7 @@ class StudyConfig:
     pruning: PruningConfig = field(default_factory=PruningConfig)
     metric: str = "val_accuracy"
     direction: str = "maximize"
+    pbt: PBTConfig | None = None
     source: str | None = None
 
     def identity(self) -> dict[str, Any]:
@@ -110,6 +151,7 @@ class StudyConfig:
             "training": _asdict(self.training),
             "pruning": _asdict(self.pruning),
             "metric": self.metric,
+            **({"pbt": {**_asdict(self.pbt), "factors": list(self.pbt.factors)}} if self.pbt else {}),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -178,7 +220,58 @@ def parse_duration(field_name: str, value: Any) -> float:
     return seconds
 
 
-_TOP_KEYS = {"name", "strategy", "seed", "budget", "data", "training", "space", "pruning", "objective"}
+_TOP_KEYS = {"name", "strategy", "seed", "budget", "data", "training", "space", "pruning", "objective", "pbt"}
+
+
+def _probability(field_name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ConfigError(field_name, value, "must be a probability in [0, 1]")
+    return float(value)
+
+
+def _parse_pbt(doc: Mapping[str, Any]) -> PBTConfig:
+    allowed = {
+        "population", "ready", "epochs", "exploit", "fraction", "explore", "factors",
+        "resample_probability", "choice_probability", "width",
+    }
+    p = _table(doc, "pbt", allowed)
+    if "epochs" not in p:
+        raise ConfigError("pbt.epochs", None, "required: the total epochs each member trains")
+    population = _int("pbt.population", p.get("population", 8), minimum=2)
+    epochs = _int("pbt.epochs", p["epochs"], minimum=1)
+    ready = _int("pbt.ready", p.get("ready", 2), minimum=1)
+    if ready > epochs:
+        raise ConfigError("pbt.ready", ready, f"the ready interval must be <= pbt.epochs ({epochs})")
+    exploit = p.get("exploit", "truncation")
+    if exploit not in ("truncation", "tournament"):
+        raise ConfigError("pbt.exploit", exploit, "must be truncation or tournament")
+    fraction = p.get("fraction", 0.2)
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 0.5:
+        raise ConfigError("pbt.fraction", fraction, "must be in (0, 0.5]: the share of members in the top (and bottom) group")
+    explore = p.get("explore", "perturb")
+    if explore not in ("perturb", "resample"):
+        raise ConfigError("pbt.explore", explore, "must be perturb or resample")
+    factors = p.get("factors", [0.8, 1.2])
+    if not isinstance(factors, list) or not factors or any(
+        isinstance(f, bool) or not isinstance(f, (int, float)) or not f > 0 for f in factors
+    ):
+        raise ConfigError("pbt.factors", factors, "must be a non-empty list of positive numbers")
+    default_resample = 0.25 if explore == "resample" else 0.0
+    width = p.get("width", "inherit")
+    if width not in ("inherit", "resize"):
+        raise ConfigError("pbt.width", width, "must be inherit (width travels with the weights) or resize")
+    return PBTConfig(
+        population=population,
+        ready=ready,
+        epochs=epochs,
+        exploit=exploit,
+        fraction=float(fraction),
+        explore=explore,
+        factors=tuple(float(f) for f in factors),
+        resample_probability=_probability("pbt.resample_probability", p.get("resample_probability", default_resample)),
+        choice_probability=_probability("pbt.choice_probability", p.get("choice_probability", 0.2)),
+        width=width,
+    )
 
 
 def parse_study(doc: Mapping[str, Any], *, default_name: str | None = None, source: str | None = None) -> StudyConfig:
@@ -212,6 +305,15 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
     space = parse_space(doc.get("space"))
 
     b = _table(doc, "budget", {"trials", "epochs", "timeout"})
+    pbt = None
+    if strategy == "pbt":
+        for key in ("trials", "epochs"):
+            if key in b:
+                raise ConfigError(f"budget.{key}", b[key], "a pbt study's budget is [pbt] population x epochs; remove this key")
+        pbt = _parse_pbt(doc)
+        b = {**b, "trials": pbt.n_trials, "epochs": pbt.epochs}
+    elif "pbt" in doc:
+        raise ConfigError("pbt", doc["pbt"], f"a [pbt] table only goes with strategy = \"pbt\" (this study is {strategy})")
     if "epochs" not in b:
         raise ConfigError("budget.epochs", None, "required: the epochs each trial trains")
     epochs = _int("budget.epochs", b["epochs"], minimum=1)
@@ -275,6 +377,7 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         pruning=pruning,
         metric=metric,
         direction=direction,
+        pbt=pbt,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,10 @@ from hpsearch.config import StudyConfig
 from hpsearch.errors import TooManyFailuresError
 from hpsearch.progress import Progress, SilentProgress
 from hpsearch.store import Evaluation, Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
-from hpsearch.strategies import Strategy, derive_seed, make_strategy
+from hpsearch.strategies import Strategy, best_trial, derive_seed, make_strategy, study_best
 from hpsearch.trainer import EpochResult, Trainer, TrainJob
 
-__all__ = ["RunOptions", "StudySummary", "best_trial", "checkpoint_dir_for", "run_study", "summarize"]
+__all__ = ["RunOptions", "StudyRunner", "StudySummary", "best_trial", "checkpoint_dir_for", "run_study", "summarize"]
 
 
 @dataclass(frozen=True)
@@ -65,22 +65,13 @@ class StudySummary:
         return self.study.state is StudyState.COMPLETE
 
 
-def best_trial(trials: Sequence[TrialRecord], *, maximize: bool = True) -> TrialRecord | None:
-    """The COMPLETE trial with the best value (ties go to the earlier trial)."""
-    done = [t for t in trials if t.state is TrialState.COMPLETE and t.value is not None]
-    if not done:
-        return None
-    sign = -1.0 if maximize else 1.0
-    return min(done, key=lambda t: (sign * t.value, t.number))  # type: ignore[operator]
-
-
 def summarize(store: Store, study: StudyRecord | str) -> StudySummary:
     record = store.study(study) if isinstance(study, str) else store.study(study.name)
     trials = store.trials(record.id)
     counts: dict[str, int] = {}
     for t in trials:
         counts[t.state.value] = counts.get(t.state.value, 0) + 1
-    return StudySummary(record, trials, best_trial(trials, maximize=record.maximize), store.evaluation(record.id), counts)
+    return StudySummary(record, trials, study_best(record, trials), store.evaluation(record.id), counts)
 
 
 def checkpoint_dir_for(store: Store, override: Path | None = None) -> Path:
@@ -172,7 +163,7 @@ class StudyRunner:
         self.progress = progress or SilentProgress()
         self.worker = worker or WorkerInfo.this_process()
         self.strategy: Strategy = make_strategy(
-            config.strategy, config.space, seed=config.seed, maximize=config.direction == "maximize"
+            config.strategy, config.space, seed=config.seed, maximize=config.direction == "maximize", pbt=config.pbt
         )
         self.n_trials = self.strategy.budget(config.budget.trials)
 
@@ -195,26 +186,29 @@ class StudyRunner:
         return base / study.name / f"trial-{number}.weights.h5"
 
     def _job(self, study: StudyRecord, trial: TrialRecord) -> TrainJob:
+        parent = None if trial.parent_trial is None else self.store.trial(study.id, trial.parent_trial)
         return TrainJob(
             trial_number=trial.number,
             params=trial.params,
-            epochs=self.config.budget.epochs,
+            epochs=trial.epochs,
             seed=trial.seed,
             weights_path=self._weights_path(study, trial.number),
+            parent_checkpoint=None if parent is None else Path(parent.checkpoint or self._weights_path(study, parent.number)),
+            parent_params=None if parent is None else parent.params,
         )
 
-    def _keep_only_best_weights(self, study: StudyRecord) -> None:
-        """Bounded disk use: only the best completed trial's weights are kept (for the test evaluation)."""
-        trials = self.store.trials(study.id, with_curves=False)
-        best = best_trial(trials, maximize=study.maximize)
-        keep = {t.number for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)}
-        if best is not None:
-            keep.add(best.number)
-        folder = checkpoint_dir_for(self.store, self.options.checkpoint_dir) / study.name
-        for path in folder.glob("trial-*.weights.h5"):
-            number = path.name.removeprefix("trial-").removesuffix(".weights.h5")
-            if number.isdigit() and int(number) not in keep:
-                path.unlink(missing_ok=True)
+    def _delete_unneeded_checkpoints(self, study: StudyRecord) -> None:
+        """Bounded disk use: delete every checkpoint the strategy no longer needs.
+
+        Grid, random and TPE keep only the best trial's weights (for the test
+        evaluation); PBT keeps what a member may still continue from or copy.
+        """
+        history = self.store.trials(study.id, with_curves=False)
+        keep = self.strategy.checkpoints_to_keep(history)
+        gone = [t for t in history if t.checkpoint and t.number not in keep]
+        for t in gone:
+            Path(t.checkpoint).unlink(missing_ok=True)  # type: ignore[arg-type]
+        self.store.forget_checkpoints(study.id, [t.number for t in gone])
 
     # ------------------------------------------------------------------ the loop
 
@@ -243,7 +237,9 @@ class StudyRunner:
                     self.progress.message(f"{study.name}: wall-clock limit of {timeout:g} s reached; run again to continue")
                     break
                 self.store.reap_stale(study.id, stale_after=opts.stale_after, this_host=self.worker.host)
-                claim = self.store.claim(study.id, self.worker, self.strategy.ask, trial_seed=self._trial_seed)
+                claim = self.store.claim(
+                    study.id, self.worker, self.strategy.ask, trial_seed=self._trial_seed, epochs=self.config.budget.epochs
+                )
                 if claim.done:
                     break
                 if claim.trial is None:  # budget spent, but other workers still train: one may die
@@ -264,7 +260,7 @@ class StudyRunner:
                 finished += 1
                 if state is TrialState.COMPLETE:
                     best_value = _better(best_value, value, study.maximize)
-                    self._keep_only_best_weights(study)
+                self._delete_unneeded_checkpoints(study)
                 if state is TrialState.FAIL:
                     failures_in_a_row += 1
                     if failures_in_a_row >= opts.max_consecutive_failures:
@@ -301,7 +297,12 @@ class StudyRunner:
         value = outcome.epochs[-1].metrics.get(metric) if outcome.epochs else None
         if outcome.state is TrialState.FAIL:
             value = None
-        self.store.finish(trial, self.worker, outcome.state, value=value, error=outcome.error)
+        if "val_before_resize" in outcome.info and "val_after_resize" in outcome.info:
+            self.store.record_resize(study.id, trial.number, outcome.info["val_before_resize"], outcome.info["val_after_resize"])
+        saved = job.weights_path is not None and outcome.state is TrialState.COMPLETE and job.weights_path.exists()
+        self.store.finish(
+            trial, self.worker, outcome.state, value=value, error=outcome.error, checkpoint=str(job.weights_path) if saved else None
+        )
         self.progress.trial_finished(trial, outcome.state, value, outcome.error)
         return outcome.state, value, outcome.error
 
@@ -321,9 +322,11 @@ class StudyRunner:
         if not self.trainer.has_test_set:
             return
         job = self._job(study, best)
+        if best.checkpoint:
+            job = replace(job, weights_path=Path(best.checkpoint))
         note = None
         result = self.trainer.evaluate(job)
-        if result is None:
+        if result is None and best.member is None:
             self.progress.message(f"{study.name}: weights of best trial {best.number} not found here; retraining it for the test evaluation")
             self.trainer.train([job], lambda _job, _result: True)
             result = self.trainer.evaluate(job)

@@ -34,13 +34,21 @@ METRICS: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 @dataclass(frozen=True)
 class TrainJob:
-    """One trial to train: its hyperparameters, epochs and seed, and where to keep its final weights."""
+    """One trial to train: its hyperparameters, epochs and seed, and where to keep its final weights.
+
+    A job with a ``parent_checkpoint`` (a PBT segment) starts from those weights
+    and optimizer state, saved by a model with ``parent_params``; the trainer then
+    applies ``params`` (new learning rate and dropout in place, a new optimizer
+    with fresh state, or a resized hidden layer).
+    """
 
     trial_number: int
     params: Params
     epochs: int
     seed: int
     weights_path: Path | None = None
+    parent_checkpoint: Path | None = None
+    parent_params: Params | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,8 @@ class TrainOutcome:
     state: TrialState
     epochs: list[EpochResult] = field(default_factory=list)
     error: str | None = None
+    #: Extra measurements, e.g. ``val_before_resize`` / ``val_after_resize`` for a resized PBT member.
+    info: dict[str, float] = field(default_factory=dict)
 
 
 #: Called after every epoch of every job; returning False stops that job (it is then PRUNED).

@@ -35,11 +35,18 @@ def toy_trainer() -> FunctionTrainer:
 
 
 def study_config(strategy: str = "random", *, name: str | None = None, trials: int | None = 6, epochs: int = 2, **extra: Any) -> StudyConfig:
-    """A small study over all four hyperparameters (ranges carry grid points, so every strategy accepts it)."""
+    """A small study over all four hyperparameters (ranges carry grid points, so every strategy accepts it).
+
+    For PBT, ``trials`` is ignored: a population of 4 trains ``epochs`` epochs each, in segments of 1.
+    """
+    budget: dict[str, Any] = {"epochs": epochs, **({"trials": trials} if trials is not None else {})}
+    if strategy == "pbt":
+        budget = {}
+        extra.setdefault("pbt", {"population": 4, "ready": 1, "epochs": epochs})
     doc: dict[str, Any] = {
         "strategy": strategy,
         "seed": extra.pop("seed", 7),
-        "budget": {"epochs": epochs, **({"trials": trials} if trials is not None else {})},
+        "budget": budget,
         "space": extra.pop(
             "space",
             {

@@ -11,11 +11,12 @@ import pytest
 from hpsearch import Store, StoreError, StudyMismatchError, TrialState
 from hpsearch.store import SCHEMA_VERSION, StudyState, WorkerInfo
 from hpsearch.store.store import TrialLostError
+from hpsearch.strategies import Suggestion
 from tests.conftest import study_config
 
 
 def _propose(params: dict):
-    return lambda history, number: dict(params, width=32 + number)
+    return lambda history, number: Suggestion(dict(params, width=32 + number))
 
 
 PARAMS = {"width": 32, "dropout": 0.1, "optimizer": "adam", "learning_rate": 0.001}

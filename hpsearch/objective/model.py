@@ -6,7 +6,7 @@ from typing import Any
 
 import keras
 
-__all__ = ["build_model", "make_optimizer"]
+__all__ = ["build_model", "compile_model", "hidden_weights", "make_optimizer", "set_hidden_weights"]
 
 _OPTIMIZERS: dict[str, type[keras.optimizers.Optimizer]] = {
     "adam": keras.optimizers.Adam,
@@ -53,10 +53,28 @@ def build_model(
         ],
         name="mnist_mlp",
     )
+    compile_model(model, optimizer, learning_rate, steps_per_execution=steps_per_execution)
+    return model
+
+
+def compile_model(model: keras.Model, optimizer: str, learning_rate: float, *, steps_per_execution: int = 1) -> None:
+    """(Re)compile ``model`` with a fresh optimizer; its weights are kept."""
     model.compile(
         optimizer=make_optimizer(optimizer, learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
     )
-    return model
+
+
+def hidden_weights(model: keras.Model) -> tuple[Any, Any, Any, Any]:
+    """(kernel, bias) of the hidden layer and of the output layer, as NumPy arrays."""
+    k1, b1 = model.get_layer("dense").get_weights()
+    k2, b2 = model.get_layer("dense_1").get_weights()
+    return k1, b1, k2, b2
+
+
+def set_hidden_weights(model: keras.Model, weights: tuple[Any, Any, Any, Any]) -> None:
+    k1, b1, k2, b2 = weights
+    model.get_layer("dense").set_weights([k1, b1])
+    model.get_layer("dense_1").set_weights([k2, b2])

@@ -12,15 +12,19 @@ garbage collection); see ``benchmarks/memory_drift.py``.
 from __future__ import annotations
 
 import gc
+import os
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 
 from hpsearch.config import DataConfig, TrainingConfig
 from hpsearch.objective.data import Dataset, load_dataset
-from hpsearch.objective.model import build_model
+from hpsearch.objective.model import build_model, compile_model, hidden_weights, set_hidden_weights
+from hpsearch.objective.resize import resize_hidden
 from hpsearch.store.store import TrialLostError
 from hpsearch.store.records import TrialState
 from hpsearch.trainer import METRICS, EpochCallback, EpochResult, TrainJob, TrainOutcome, first_non_finite
@@ -80,12 +84,43 @@ class KerasTrainer:
         keras.utils.set_random_seed(job.seed)
         return build_model(**job.params, steps_per_execution=self.training.steps_per_execution)
 
+    def _from_parent(self, job: TrainJob, info: dict[str, float]) -> keras.Model:
+        """A model holding the parent's weights and optimizer state, with ``job.params`` applied.
+
+        Learning rate and dropout change in place (weights and optimizer state
+        kept); another optimizer starts with fresh state; another width resizes the
+        hidden layer (see :mod:`hpsearch.objective.resize`) with a fresh optimizer.
+        """
+        assert job.parent_checkpoint is not None and job.parent_params is not None
+        if not job.parent_checkpoint.exists():
+            raise FileNotFoundError(f"checkpoint {job.parent_checkpoint} of the parent trial is gone")
+        keras.utils.set_random_seed(job.seed)
+        spe = self.training.steps_per_execution
+        parent, new = job.parent_params, job.params
+        # dropout has no weights: build with the new rate and load the parent's weights into it
+        model = build_model(**{**parent, "dropout": new["dropout"]}, steps_per_execution=spe)
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(job.parent_checkpoint)  # weights, and the optimizer's iterations and slots
+        if new["width"] != parent["width"]:
+            data = self.dataset
+            info["val_before_resize"] = _val_accuracy(model, data)
+            weights = resize_hidden(hidden_weights(model), int(new["width"]), np.random.default_rng(job.seed))
+            model = build_model(**new, steps_per_execution=spe)
+            set_hidden_weights(model, weights)
+            info["val_after_resize"] = _val_accuracy(model, data)
+        elif new["optimizer"] != parent["optimizer"]:
+            compile_model(model, str(new["optimizer"]), float(new["learning_rate"]), steps_per_execution=spe)
+        else:
+            model.optimizer.learning_rate = float(new["learning_rate"])
+        return model
+
     def _train_one(self, job: TrainJob, on_epoch: EpochCallback) -> TrainOutcome:
         data = self.dataset
         reporter = _EpochReporter(job, on_epoch)
         model = None
+        info: dict[str, float] = {}
         try:
-            model = self._build(job)
+            model = self._from_parent(job, info) if job.parent_checkpoint is not None else self._build(job)
             model.fit(
                 data.x_train,
                 data.y_train,
@@ -98,17 +133,16 @@ class KerasTrainer:
                 callbacks=[reporter],
             )
             if reporter.stopped == "pruned":
-                return TrainOutcome(TrialState.PRUNED, reporter.results)
+                return TrainOutcome(TrialState.PRUNED, reporter.results, info=info)
             if reporter.stopped is not None:
-                return TrainOutcome(TrialState.FAIL, reporter.results, reporter.stopped)
+                return TrainOutcome(TrialState.FAIL, reporter.results, reporter.stopped, info=info)
             if job.weights_path is not None:
-                job.weights_path.parent.mkdir(parents=True, exist_ok=True)
-                model.save_weights(job.weights_path)
-            return TrainOutcome(TrialState.COMPLETE, reporter.results)
+                save_checkpoint(model, job.weights_path)
+            return TrainOutcome(TrialState.COMPLETE, reporter.results, info=info)
         except (TrialLostError, KeyboardInterrupt):
             raise
         except Exception as err:  # noqa: BLE001 - a trial that raises fails alone; the study goes on
-            return TrainOutcome(TrialState.FAIL, reporter.results, f"{type(err).__name__}: {err}".splitlines()[0][:500])
+            return TrainOutcome(TrialState.FAIL, reporter.results, f"{type(err).__name__}: {err}".splitlines()[0][:500], info=info)
         finally:
             del model
             release_keras_memory()
@@ -127,6 +161,20 @@ class KerasTrainer:
         finally:
             del model
             release_keras_memory()
+
+
+def save_checkpoint(model: keras.Model, path: Path) -> None:
+    """Keras's own ``.weights.h5`` (weights and optimizer state), written atomically: a kill
+    mid-write never leaves a truncated checkpoint under the final name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name.removesuffix(".weights.h5") + ".partial.weights.h5")
+    model.save_weights(partial)
+    os.replace(partial, path)
+
+
+def _val_accuracy(model: keras.Model, data: Dataset) -> float:
+    _loss, accuracy = model.evaluate(data.x_val, data.y_val, batch_size=EVAL_BATCH_SIZE, verbose=0)
+    return float(accuracy)
 
 
 def release_keras_memory() -> None:

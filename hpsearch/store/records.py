@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["EpochRecord", "Evaluation", "StudyRecord", "StudyState", "TrialRecord", "TrialState"]
+__all__ = ["Decision", "EpochRecord", "Evaluation", "StudyRecord", "StudyState", "TrialRecord", "TrialState"]
 
 
 class TrialState(str, enum.Enum):
@@ -76,12 +76,43 @@ class TrialRecord:
     heartbeat_at: float | None = None
     error: str | None = None
     curve: tuple[float, ...] = ()
+    #: epochs this trial trains (a PBT segment may be shorter than the others)
+    epochs: int = 0
+    member: int | None = None
+    generation: int | None = None
+    start_epoch: int = 0
+    parent_trial: int | None = None
+    checkpoint: str | None = None
+
+    @property
+    def end_epoch(self) -> int:
+        """The member's total epochs once this trial is done (``start_epoch + epochs``)."""
+        return self.start_epoch + self.epochs
 
     @property
     def duration(self) -> float | None:
         if self.started_at is None or self.finished_at is None:
             return None
         return self.finished_at - self.started_at
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A PBT decision taken when a member starts a segment: exploit (copy) or continue, and the new params."""
+
+    trial_number: int
+    member: int
+    generation: int
+    at_epoch: int
+    kind: str
+    parent_trial: int | None
+    parent_member: int | None
+    old_params: dict[str, Any]
+    new_params: dict[str, Any]
+    optimizer_reset: bool = False
+    reason: str | None = None
+    val_before_resize: float | None = None
+    val_after_resize: float | None = None
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["SCHEMA_VERSION", "epochs", "evaluations", "metadata", "schema_version", "studies", "trials"]
+__all__ = ["SCHEMA_VERSION", "epochs", "evaluations", "metadata", "pbt_decisions", "schema_version", "studies", "trials"]
 
 #: Bumped with every change to the tables below; older stores are migrated, newer ones refused.
 SCHEMA_VERSION = 1
@@ -62,6 +62,7 @@ trials = Table(
     Column("state", String(10), nullable=False),
     Column("params", JSON, nullable=False),
     Column("seed", Integer, nullable=False),
+    Column("epochs", Integer, nullable=False),
     Column("attempt", Integer, nullable=False, default=1),
     Column("value", Float),
     Column("epochs_done", Integer, nullable=False, default=0),
@@ -73,6 +74,14 @@ trials = Table(
     Column("finished_at", Float),
     Column("heartbeat_at", Float),
     Column("error", Text),
+    # population-based training: the member slot, its segment index, the epoch the segment starts at,
+    # and the trial whose checkpoint it started from
+    Column("member", Integer),
+    Column("generation", Integer),
+    Column("start_epoch", Integer, nullable=False, default=0),
+    Column("parent_trial", Integer),
+    # where this trial's final weights (and optimizer state) were saved, while they are kept
+    Column("checkpoint", Text),
     UniqueConstraint("study_id", "number", name="uq_hpsearch_trial_number"),
     Index("ix_hpsearch_trials_study_state", "study_id", "state"),
 )
@@ -89,6 +98,29 @@ epochs = Table(
     Column("val_accuracy", Float),
     Column("seconds", Float, nullable=False),
     Column("recorded_at", Float, nullable=False),
+)
+
+pbt_decisions = Table(
+    "hpsearch_pbt_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("study_id", Integer, ForeignKey("hpsearch_studies.id", ondelete="CASCADE"), nullable=False),
+    Column("trial_number", Integer, nullable=False),
+    Column("member", Integer, nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("at_epoch", Integer, nullable=False),
+    # exploit: copied another member; continue: kept its own weights; recover: copied after a failed segment
+    Column("kind", String(20), nullable=False),
+    Column("parent_trial", Integer),
+    Column("parent_member", Integer),
+    Column("old_params", JSON, nullable=False),
+    Column("new_params", JSON, nullable=False),
+    Column("optimizer_reset", Integer, nullable=False, default=0),
+    Column("reason", Text),
+    Column("val_before_resize", Float),
+    Column("val_after_resize", Float),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("study_id", "trial_number", name="uq_hpsearch_pbt_decision_trial"),
 )
 
 evaluations = Table(

@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from hpsearch.errors import StoreError, StudyMismatchError
 from hpsearch.store import schema as s
 from hpsearch.store.records import (
+    Decision,
     EpochRecord,
     Evaluation,
     StudyRecord,
@@ -79,8 +80,8 @@ class Claim:
         return self.trial is None and not self.wait
 
 
-#: ``propose(history, number)`` returns the params of trial ``number`` or None when the strategy is done.
-Proposer = Callable[[Sequence[TrialRecord], int], "dict[str, Any] | None"]
+#: ``propose(history, number)`` returns a Suggestion for trial ``number``, or None when there is none now.
+Proposer = Callable[[Sequence[TrialRecord], int], Any]
 
 
 class TrialLostError(StoreError):
@@ -368,13 +369,15 @@ class Store:
         propose: Proposer,
         *,
         trial_seed: Callable[[int], int],
+        epochs: int | None = None,
     ) -> Claim:
         """Atomically take the next trial for ``worker``.
 
         In one write transaction: a WAITING trial (one whose worker died) is taken
         first; otherwise, while the study's trial count is under its budget, the
         strategy proposes the next trial from the full history and it is inserted
-        as RUNNING. The study row is locked (``FOR UPDATE`` on servers, the write
+        as RUNNING (with its PBT decision, if any). ``epochs`` is the study's epochs
+        per trial, used when the suggestion does not set its own. The study row is locked (``FOR UPDATE`` on servers, the write
         lock on SQLite), so two workers never take the same trial or number.
         """
         now = time.time()
@@ -406,8 +409,8 @@ class Store:
                 running = any(t.state is TrialState.RUNNING for t in history)
                 return Claim(wait=running)
             number = max((t.number for t in history), default=-1) + 1
-            params = propose(history, number)
-            if params is None:
+            suggestion = propose(history, number)
+            if suggestion is None:
                 running = any(t.state is TrialState.RUNNING for t in history)
                 return Claim(wait=running)
             result = conn.execute(
@@ -415,8 +418,13 @@ class Store:
                     study_id=study_id,
                     number=number,
                     state=TrialState.RUNNING.value,
-                    params=params,
+                    params=suggestion.params,
                     seed=trial_seed(number),
+                    epochs=suggestion.epochs if suggestion.epochs is not None else (epochs or study["epochs"]),
+                    member=suggestion.member,
+                    generation=suggestion.generation,
+                    start_epoch=suggestion.start_epoch,
+                    parent_trial=suggestion.parent_trial,
                     attempt=1,
                     epochs_done=0,
                     worker_id=worker.worker_id,
@@ -427,6 +435,25 @@ class Store:
                     heartbeat_at=now,
                 )
             )
+            d = suggestion.decision
+            if d is not None:
+                conn.execute(
+                    s.pbt_decisions.insert().values(
+                        study_id=study_id,
+                        trial_number=number,
+                        member=d.member,
+                        generation=d.generation,
+                        at_epoch=d.at_epoch,
+                        kind=d.kind,
+                        parent_trial=d.parent_trial,
+                        parent_member=d.parent_member,
+                        old_params=d.old_params,
+                        new_params=d.new_params,
+                        optimizer_reset=int(d.optimizer_reset),
+                        reason=d.reason,
+                        created_at=now,
+                    )
+                )
             conn.execute(update(s.studies).where(s.studies.c.id == study_id).values(updated_at=now))
             return Claim(trial=self._trial_by_id(conn, result.inserted_primary_key[0]))
 
@@ -524,8 +551,9 @@ class Store:
         *,
         value: float | None = None,
         error: str | None = None,
+        checkpoint: str | None = None,
     ) -> None:
-        """Move a trial to COMPLETE, PRUNED or FAIL, in one transaction."""
+        """Move a trial to COMPLETE, PRUNED or FAIL, in one transaction (with where its weights were saved)."""
         if not state.is_finished():
             raise ValueError(f"finish() needs a finished state, got {state}")
         now = time.time()
@@ -535,9 +563,60 @@ class Store:
                 update(s.trials)
                 .where(s.trials.c.id == trial.id)
                 # a COMPLETE trial keeps the note of an earlier abandoned attempt, if any
-                .values(state=state.value, value=value, finished_at=now, heartbeat_at=now, **({"error": error} if error else {}))
+                .values(
+                    state=state.value,
+                    value=value,
+                    finished_at=now,
+                    heartbeat_at=now,
+                    checkpoint=checkpoint,
+                    **({"error": error} if error else {}),
+                )
             )
             conn.execute(update(s.studies).where(s.studies.c.id == trial.study_id).values(updated_at=now))
+
+    def forget_checkpoints(self, study_id: int, numbers: Sequence[int]) -> None:
+        """Record that the checkpoints of these trials were deleted."""
+        if not numbers:
+            return
+        with self._write() as conn:
+            conn.execute(
+                update(s.trials)
+                .where(s.trials.c.study_id == study_id, s.trials.c.number.in_(list(numbers)))
+                .values(checkpoint=None)
+            )
+
+    def record_resize(self, study_id: int, trial_number: int, val_before: float, val_after: float) -> None:
+        """Validation accuracy right before and right after a PBT member's hidden layer was resized."""
+        with self._write() as conn:
+            conn.execute(
+                update(s.pbt_decisions)
+                .where(s.pbt_decisions.c.study_id == study_id, s.pbt_decisions.c.trial_number == trial_number)
+                .values(val_before_resize=val_before, val_after_resize=val_after)
+            )
+
+    def decisions(self, study_id: int) -> list[Decision]:
+        """The PBT decisions of a study, in trial order."""
+        query = select(s.pbt_decisions).where(s.pbt_decisions.c.study_id == study_id).order_by(s.pbt_decisions.c.trial_number)
+        with self._read() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            Decision(
+                trial_number=r["trial_number"],
+                member=r["member"],
+                generation=r["generation"],
+                at_epoch=r["at_epoch"],
+                kind=r["kind"],
+                parent_trial=r["parent_trial"],
+                parent_member=r["parent_member"],
+                old_params=dict(r["old_params"]),
+                new_params=dict(r["new_params"]),
+                optimizer_reset=bool(r["optimizer_reset"]),
+                reason=r["reason"],
+                val_before_resize=r["val_before_resize"],
+                val_after_resize=r["val_after_resize"],
+            )
+            for r in rows
+        ]
 
     def reset_failed(self, study_id: int) -> int:
         """Put every FAIL trial of a study back to WAITING (``--retry-failed``); returns how many."""
@@ -650,4 +729,10 @@ def _trial(r: Any, curve: Sequence[float]) -> TrialRecord:
         heartbeat_at=r["heartbeat_at"],
         error=r["error"],
         curve=tuple(curve),
+        epochs=r["epochs"],
+        member=r["member"],
+        generation=r["generation"],
+        start_epoch=r["start_epoch"],
+        parent_trial=r["parent_trial"],
+        checkpoint=r["checkpoint"],
     )

@@ -2,23 +2,52 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hpsearch.space import SearchSpace
-from hpsearch.strategies._base import Strategy, derive_seed
+from hpsearch.store.records import StudyRecord, TrialRecord
+from hpsearch.config import PBTConfig
+from hpsearch.strategies._base import Strategy, Suggestion, best_trial, derive_seed
 from hpsearch.strategies.grid import GridStrategy
+from hpsearch.strategies.pbt import PBTStrategy
 from hpsearch.strategies.random import RandomStrategy
 from hpsearch.strategies.tpe import TPEStrategy
 
-__all__ = ["STRATEGY_CLASSES", "GridStrategy", "RandomStrategy", "Strategy", "TPEStrategy", "derive_seed", "make_strategy"]
+__all__ = [
+    "STRATEGY_CLASSES",
+    "GridStrategy",
+    "PBTStrategy",
+    "RandomStrategy",
+    "Strategy",
+    "Suggestion",
+    "TPEStrategy",
+    "best_trial",
+    "derive_seed",
+    "make_strategy",
+    "study_best",
+]
 
 STRATEGY_CLASSES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (GridStrategy, RandomStrategy, TPEStrategy)
+    cls.name: cls for cls in (GridStrategy, RandomStrategy, TPEStrategy, PBTStrategy)
 }
 
 
-def make_strategy(name: str, space: SearchSpace, *, seed: int = 0, maximize: bool = True) -> Strategy:
-    """The strategy called ``name`` over ``space``."""
+def make_strategy(
+    name: str, space: SearchSpace, *, seed: int = 0, maximize: bool = True, pbt: PBTConfig | None = None
+) -> Strategy:
+    """The strategy called ``name`` over ``space`` (``pbt`` configures population-based training)."""
+    if name == "pbt":
+        return PBTStrategy(space, seed=seed, maximize=maximize, pbt=pbt)
     try:
         cls = STRATEGY_CLASSES[name]
     except KeyError:
         raise ValueError(f"unknown strategy {name!r}; expected one of {', '.join(STRATEGY_CLASSES)}") from None
     return cls(space, seed=seed, maximize=maximize)
+
+
+def study_best(study: StudyRecord, trials: Sequence[TrialRecord]) -> TrialRecord | None:
+    """The trial whose model is a study's result: the best COMPLETE trial, or for PBT
+    the best member at the end of training."""
+    if study.strategy == "pbt":
+        trials = [t for t in trials if t.member is not None and t.end_epoch >= study.epochs]
+    return best_trial(trials, maximize=study.maximize)

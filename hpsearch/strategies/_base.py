@@ -9,14 +9,41 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from hpsearch.space import Params, SearchSpace
-from hpsearch.store.records import TrialRecord
+from hpsearch.store.records import Decision, TrialRecord, TrialState
 
-__all__ = ["Strategy", "derive_seed"]
+__all__ = ["Strategy", "Suggestion", "best_trial", "derive_seed"]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """What to train next: hyperparameters, and for PBT where the segment starts from.
+
+    ``epochs`` None means the study's epochs per trial. ``parent_trial`` names
+    the trial whose checkpoint (weights and optimizer state) to start from.
+    """
+
+    params: Params
+    epochs: int | None = None
+    member: int | None = None
+    generation: int | None = None
+    start_epoch: int = 0
+    parent_trial: int | None = None
+    decision: Decision | None = None
+
+
+def best_trial(trials: Sequence[TrialRecord], *, maximize: bool = True) -> TrialRecord | None:
+    """The COMPLETE trial with the best value (ties go to the earlier trial)."""
+    done = [t for t in trials if t.state is TrialState.COMPLETE and t.value is not None]
+    if not done:
+        return None
+    sign = -1.0 if maximize else 1.0
+    return min(done, key=lambda t: (sign * t.value, t.number))  # type: ignore[operator]
 
 
 def derive_seed(seed: int, number: int, salt: int = 0) -> int:
@@ -45,11 +72,26 @@ class Strategy(abc.ABC):
         return requested
 
     @abc.abstractmethod
-    def ask(self, history: Sequence[TrialRecord], number: int) -> Params | None:
-        """The hyperparameters of trial ``number``, or None when the strategy has nothing left.
+    def ask(self, history: Sequence[TrialRecord], number: int) -> Suggestion | None:
+        """What trial ``number`` trains, or None when the strategy has nothing to propose now.
 
         ``history`` holds every trial of the study (all states), in number order.
         """
+
+    def best(self, history: Sequence[TrialRecord]) -> TrialRecord | None:
+        """The trial whose model is the study's result (evaluated on the test set)."""
+        return best_trial(history, maximize=self.maximize)
+
+    def checkpoints_to_keep(self, history: Sequence[TrialRecord]) -> set[int]:
+        """Trial numbers whose saved weights must stay on disk; all others may be deleted.
+
+        By default: the best trial (for the final test evaluation) and trials not finished yet.
+        """
+        keep = {t.number for t in history if not t.state.is_finished()}
+        best = self.best(history)
+        if best is not None:
+            keep.add(best.number)
+        return keep
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(seed={self.seed})"

@@ -7,7 +7,7 @@ from functools import cached_property
 
 from hpsearch.space import Params
 from hpsearch.store.records import TrialRecord
-from hpsearch.strategies._base import Strategy
+from hpsearch.strategies._base import Strategy, Suggestion
 
 __all__ = ["GridStrategy"]
 
@@ -28,5 +28,5 @@ class GridStrategy(Strategy):
     def budget(self, requested: int | None) -> int:
         return len(self.points) if requested is None else min(requested, len(self.points))
 
-    def ask(self, history: Sequence[TrialRecord], number: int) -> Params | None:
-        return dict(self.points[number]) if number < len(self.points) else None
+    def ask(self, history: Sequence[TrialRecord], number: int) -> Suggestion | None:
+        return Suggestion(dict(self.points[number])) if number < len(self.points) else None

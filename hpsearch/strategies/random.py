@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hpsearch.space import Params
 from hpsearch.store.records import TrialRecord
-from hpsearch.strategies._base import Strategy
+from hpsearch.strategies._base import Strategy, Suggestion
 
 __all__ = ["RandomStrategy"]
 
@@ -23,5 +22,5 @@ class RandomStrategy(Strategy):
 
     name = "random"
 
-    def ask(self, history: Sequence[TrialRecord], number: int) -> Params | None:
-        return self.space.sample(np.random.default_rng([self.seed, number]))
+    def ask(self, history: Sequence[TrialRecord], number: int) -> Suggestion | None:
+        return Suggestion(self.space.sample(np.random.default_rng([self.seed, number])))

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hpsearch.space import Params, SearchSpace
+from hpsearch.space import SearchSpace
 from hpsearch.store.records import TrialRecord, TrialState
-from hpsearch.strategies._base import Strategy, derive_seed
+from hpsearch.strategies._base import Strategy, Suggestion, derive_seed
 
 __all__ = ["TPEStrategy", "optuna_study_from_history"]
 
@@ -67,7 +67,7 @@ class TPEStrategy(Strategy):
         super().__init__(space, seed=seed, maximize=maximize)
         self.n_startup_trials = n_startup_trials
 
-    def ask(self, history: Sequence[TrialRecord], number: int) -> Params | None:
+    def ask(self, history: Sequence[TrialRecord], number: int) -> Suggestion | None:
         import optuna
 
         sampler = optuna.samplers.TPESampler(
@@ -75,4 +75,4 @@ class TPEStrategy(Strategy):
         )
         study = optuna_study_from_history(self.space, history, maximize=self.maximize, sampler=sampler)
         trial = study.ask(self.space.to_optuna())
-        return {name: trial.params[name] for name in self.space}
+        return Suggestion({name: trial.params[name] for name in self.space})
