@@ -74,7 +74,11 @@ def _frame(rows: list[Any]) -> pd.DataFrame:
         rec["kind"] = rec["kind"] or "initial"
         rec["optimizer_reset"] = bool(rec["optimizer_reset"])
         records.append(rec)
-    return pd.DataFrame.from_records(records)
+    frame = pd.DataFrame.from_records(records)
+    for column in ("parent_trial", "parent_member"):
+        if column in frame:
+            frame[column] = frame[column].astype("Int64")  # initial segments have none
+    return frame
 
 
 def pbt_schedule(name: str, store: Store | str | os.PathLike[str] | None = None, *, member: int | None = None) -> pd.DataFrame:

@@ -360,6 +360,9 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         warmup_epochs=_int("pruning.warmup_epochs", p.get("warmup_epochs", 1), minimum=0),
     )
 
+    if pbt is not None and pruning.enabled:
+        raise ConfigError("pruning.enabled", True, "a pbt study does not prune: poor members copy better ones instead")
+
     o = _table(doc, "objective", {"metric"})
     metric = o.get("metric", "val_accuracy")
     if metric not in ("val_accuracy", "val_loss"):

@@ -1,0 +1,255 @@
+"""PBT without TensorFlow: selection, exploration, ranking, scheduling, lineage and checkpoint retention."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hpsearch import ConfigError, FunctionTrainer, RunOptions, Store, TrialRecord, TrialState, parse_study, run_study
+from hpsearch.analysis import model_history, pbt_lineage, pbt_schedule
+from hpsearch.config import PBTConfig
+from hpsearch.space import parse_space
+from hpsearch.strategies import PBTStrategy
+from hpsearch.strategies.pbt import explore, perturb_value, ranked_at, select_tournament, select_truncation
+from hpsearch.trainer import TrainJob
+from tests.conftest import toy_metrics
+
+
+def _seg(number: int, member: int, value: float | None, *, start: int = 0, epochs: int = 1, state: TrialState = TrialState.COMPLETE, **params) -> TrialRecord:
+    p = {"width": 64, "dropout": 0.2, "optimizer": "adam", "learning_rate": 1e-3, **params}
+    return TrialRecord(
+        id=number, study_id=1, number=number, state=state, params=p, seed=0, attempt=1, value=value,
+        epochs=epochs, member=member, generation=start // max(epochs, 1), start_epoch=start,
+    )
+
+
+RANKED = {m: _seg(m, m, v) for m, v in enumerate([0.50, 0.90, 0.70, 0.60, 0.80])}  # order: 1, 4, 2, 3, 0
+
+
+# ------------------------------------------------------------------ selection
+
+
+def test_truncation_bottom_member_copies_from_the_top() -> None:
+    rng = np.random.default_rng(0)
+    # 5 members, fraction 0.2 -> groups of ceil(1.0) = 1: member 0 (worst) copies member 1 (best)
+    assert select_truncation(0, RANKED, 0.2, rng) == 1
+    for middle in (2, 3, 4, 1):
+        assert select_truncation(middle, RANKED, 0.2, rng) is None
+
+
+def test_truncation_top_group_is_chosen_uniformly() -> None:
+    rng = np.random.default_rng(1)
+    picks = Counter(select_truncation(0, RANKED, 0.4, rng) for _ in range(2000))  # groups of 2: top {1, 4}
+    assert set(picks) == {1, 4}
+    assert abs(picks[1] - picks[4]) < 200
+    assert select_truncation(3, RANKED, 0.4, rng) in (1, 4)  # 3 is second worst: in the bottom 2
+
+
+def test_truncation_respects_direction_and_small_populations() -> None:
+    rng = np.random.default_rng(0)
+    assert select_truncation(1, RANKED, 0.2, rng, maximize=False) == 0  # minimizing: 0.90 is worst, 0.50 best
+    assert select_truncation(0, {0: RANKED[0]}, 0.2, rng) is None  # alone: nobody to copy
+    assert select_truncation(7, RANKED, 0.2, rng) is None  # not ranked at this epoch
+
+
+def test_tournament_copies_only_a_better_member() -> None:
+    rng = np.random.default_rng(3)
+    results = [select_tournament(0, RANKED, rng) for _ in range(200)]  # the worst member: every other is better
+    assert set(results) == {1, 2, 3, 4}
+    assert {select_tournament(1, RANKED, rng) for _ in range(200)} == {None}  # the best never copies
+    mixed = [select_tournament(2, RANKED, rng) for _ in range(400)]  # 0.70: better are 1 (0.9) and 4 (0.8)
+    assert set(mixed) == {None, 1, 4}
+
+
+# ------------------------------------------------------------------ exploration
+
+SPACE = parse_space(
+    {
+        "width": {"low": 16, "high": 256, "log": True},
+        "dropout": {"low": 0.0, "high": 0.5},
+        "optimizer": ["sgd", "adam", "rmsprop"],
+        "learning_rate": {"low": 1e-4, "high": 1e-2},
+    }
+)
+
+
+def test_perturb_clips_to_bounds_and_keeps_integers() -> None:
+    assert perturb_value(SPACE["learning_rate"], 9e-3, 1.2) == 1e-2
+    assert perturb_value(SPACE["learning_rate"], 1.1e-4, 0.8) == 1e-4
+    assert perturb_value(SPACE["learning_rate"], 1e-3, 1.2) == pytest.approx(1.2e-3)
+    assert perturb_value(SPACE["dropout"], 0.45, 1.2) == 0.5
+    width = perturb_value(SPACE["width"], 101, 1.2)
+    assert width == 121 and type(width) is int
+    assert perturb_value(SPACE["width"], 250, 1.2) == 256
+
+
+def test_explore_perturbs_continuous_values_by_the_factors_and_never_touches_inherited_width() -> None:
+    config = PBTConfig(factors=(0.8, 1.2), choice_probability=0.0)
+    parent = {"width": 64, "dropout": 0.25, "optimizer": "adam", "learning_rate": 1e-3}
+    seen_lr, seen_dropout = set(), set()
+    for seed in range(200):
+        child = explore(parent, SPACE, config, np.random.default_rng(seed))
+        assert child["width"] == 64 and child["optimizer"] == "adam"
+        seen_lr.add(round(child["learning_rate"] / 1e-3, 6))
+        seen_dropout.add(round(child["dropout"] / 0.25, 6))
+        assert SPACE.contains(child)
+    assert seen_lr == {0.8, 1.2} and seen_dropout == {0.8, 1.2}
+
+
+def test_explore_moves_a_choice_to_a_neighbouring_value() -> None:
+    config = PBTConfig(choice_probability=1.0)
+    middle = {"width": 64, "dropout": 0.25, "optimizer": "adam", "learning_rate": 1e-3}
+    edge = {**middle, "optimizer": "sgd"}
+    assert {explore(middle, SPACE, config, np.random.default_rng(s))["optimizer"] for s in range(100)} == {"sgd", "rmsprop"}
+    assert {explore(edge, SPACE, config, np.random.default_rng(s))["optimizer"] for s in range(100)} == {"adam"}
+
+
+def test_resize_policy_explores_width_and_fixed_dimensions_never_change() -> None:
+    space = parse_space({"width": {"low": 16, "high": 256}, "dropout": 0.3})
+    config = PBTConfig(width="resize")
+    widths = {explore({"width": 100, "dropout": 0.3, "optimizer": "adam", "learning_rate": 1e-3}, space, config, np.random.default_rng(s))["width"] for s in range(50)}
+    assert widths == {80, 120}
+    assert all(
+        explore({"width": 100, "dropout": 0.3, "optimizer": "adam", "learning_rate": 1e-3}, space, config, np.random.default_rng(s))["dropout"] == 0.3
+        for s in range(50)
+    )
+
+
+@pytest.mark.parametrize("probability", [0.0, 0.25, 1.0])
+def test_resample_probability_is_honoured(probability: float) -> None:
+    config = PBTConfig(explore="resample", resample_probability=probability)
+    parent = {"width": 64, "dropout": 0.25, "optimizer": "adam", "learning_rate": 1e-3}
+    changed = sum(explore(parent, SPACE, config, np.random.default_rng(s))["learning_rate"] != 1e-3 for s in range(2000))
+    assert abs(changed / 2000 - probability) < 0.03
+
+
+# ------------------------------------------------------------------ ranking and scheduling
+
+
+def test_members_are_ranked_only_against_results_at_the_same_epoch() -> None:
+    history = [
+        _seg(0, 0, 0.5, start=0), _seg(1, 1, 0.9, start=0), _seg(2, 2, 0.7, start=0),
+        _seg(3, 0, 0.95, start=1), _seg(4, 1, None, start=1, state=TrialState.RUNNING),
+        _seg(5, 2, 0.1, start=1, state=TrialState.FAIL),
+    ]
+    assert sorted(ranked_at(history, 1)) == [0, 1, 2]
+    at_two = ranked_at(history, 2)
+    assert list(at_two) == [0] and at_two[0].number == 3  # running and failed segments have no result at 2
+
+
+def _run_toy(tmp_path: Path, pbt: dict, **study) -> tuple:
+    doc = {"strategy": "pbt", "seed": 5, "pbt": pbt, "space": {"learning_rate": {"low": 1e-4, "high": 1e-1}, "dropout": {"low": 0.0, "high": 0.5}}, **study}
+    config = parse_study(doc, default_name="pbt-toy")
+    db = str(tmp_path / "pbt.db")
+    return config, db
+
+
+def test_initial_population_then_least_trained_first(tmp_path: Path) -> None:
+    config, db = _run_toy(tmp_path, {"population": 3, "ready": 2, "epochs": 5})
+    summary = run_study(config, db, trainer=FunctionTrainer(toy_metrics))
+    trials = summary.trials
+    assert [(t.member, t.generation, t.start_epoch, t.epochs) for t in trials] == [
+        (0, 0, 0, 2), (1, 0, 0, 2), (2, 0, 0, 2),
+        (0, 1, 2, 2), (1, 1, 2, 2), (2, 1, 2, 2),
+        (0, 2, 4, 1), (1, 2, 4, 1), (2, 2, 4, 1),  # the last segment is shorter: 5 epochs in all
+    ]
+    strategy = PBTStrategy(config.space, seed=5, pbt=config.pbt)
+    assert [t.params for t in trials[:3]] == [config.space.sample(np.random.default_rng([5, 0, m])) for m in range(3)]
+    assert strategy.ask(trials, len(trials)) is None  # every member has its epochs
+
+
+def test_every_member_ends_with_exactly_its_epochs_and_decisions_are_stored(tmp_path: Path) -> None:
+    config, db = _run_toy(tmp_path, {"population": 5, "ready": 1, "epochs": 6, "fraction": 0.2})
+    summary = run_study(config, db, trainer=FunctionTrainer(lambda p, e, s: {"val_accuracy": 1 - abs(math.log10(p["learning_rate"]) + 2.5) / 3}))
+    assert summary.complete and len(summary.trials) == 5 * 6
+    with Store.open(db, read_only=True) as store:
+        decisions = store.decisions(summary.study.id)
+    assert len(decisions) == 5 * 5  # one per segment after the first
+    for m in range(5):
+        segs = sorted((t for t in summary.trials if t.member == m), key=lambda t: t.generation)
+        assert [t.start_epoch for t in segs] == list(range(6)) and segs[-1].end_epoch == 6
+    exploits = [d for d in decisions if d.kind == "exploit"]
+    assert exploits, "the bottom member should copy the top one at some ready point"
+    for d in exploits:
+        parent = summary.trials[d.parent_trial]
+        child = summary.trials[d.trial_number]
+        assert parent.member == d.parent_member != d.member
+        assert parent.end_epoch == child.start_epoch == d.at_epoch  # copied at the same amount of training
+        assert child.params == d.new_params and d.old_params == summary.trials[child.number - 5].params
+        assert child.params["learning_rate"] / parent.params["learning_rate"] in (pytest.approx(0.8), pytest.approx(1.2)) or child.params["learning_rate"] in (1e-4, 1e-1)
+    for d in decisions:
+        if d.kind == "continue":
+            assert d.new_params == d.old_params and summary.trials[d.parent_trial].member == d.member
+
+
+def test_schedule_and_lineage_frames_match_the_stored_decisions(tmp_path: Path) -> None:
+    config, db = _run_toy(tmp_path, {"population": 4, "ready": 1, "epochs": 4})
+    summary = run_study(config, db, trainer=FunctionTrainer(toy_metrics))
+    with Store.open(db, read_only=True) as store:
+        decisions = {d.trial_number: d for d in store.decisions(summary.study.id)}
+    schedule = pbt_schedule("pbt-toy", db)
+    assert len(schedule) == 16 and set(schedule.columns) >= {"member", "start_epoch", "end_epoch", "learning_rate", "kind", "parent_member"}
+    for row in schedule.itertuples():
+        t = summary.trials[row.trial]
+        assert (row.learning_rate, row.dropout, row.start_epoch) == (t.params["learning_rate"], t.params["dropout"], t.start_epoch)
+        assert row.kind == (decisions[row.trial].kind if row.trial in decisions else "initial")
+    one = pbt_schedule("pbt-toy", db, member=2)
+    assert list(one["member"].unique()) == [2] and list(one["start_epoch"]) == [0, 1, 2, 3]
+    lineage = pbt_lineage("pbt-toy", db)
+    edges = {(int(r.parent_trial), r.trial) for r in lineage.itertuples() if r.parent_trial is not pd.NA}
+    assert edges == {(d.parent_trial, n) for n, d in decisions.items()}
+    history = model_history("pbt-toy", summary.best.number, db)
+    assert list(history["start_epoch"]) == [0, 1, 2, 3]  # the ancestry covers every epoch once
+    assert history.iloc[-1]["trial"] == summary.best.number
+
+
+class FileTrainer(FunctionTrainer):
+    """The toy objective, plus checkpoint files: proves a parent's checkpoint exists when a child starts."""
+
+    def __init__(self) -> None:
+        super().__init__(toy_metrics)
+        self.max_files = 0
+
+    def _train_one(self, job: TrainJob, on_epoch):  # type: ignore[override]
+        if job.parent_checkpoint is not None:
+            assert job.parent_checkpoint.exists(), f"trial {job.trial_number}: parent checkpoint was deleted"
+        outcome = super()._train_one(job, on_epoch)
+        if job.weights_path is not None:
+            job.weights_path.parent.mkdir(parents=True, exist_ok=True)
+            job.weights_path.write_text("weights")
+            self.max_files = max(self.max_files, len(list(job.weights_path.parent.glob("*.weights.h5"))))
+        return outcome
+
+
+def test_checkpoint_disk_use_stays_bounded_over_many_generations(tmp_path: Path) -> None:
+    config, db = _run_toy(tmp_path, {"population": 4, "ready": 1, "epochs": 25})
+    trainer = FileTrainer()
+    summary = run_study(config, db, trainer=trainer, options=RunOptions(checkpoint_dir=tmp_path / "ckpt"))
+    assert summary.complete and len(summary.trials) == 100
+    assert trainer.max_files <= 3 * 4 + 1, trainer.max_files  # never more than a small multiple of the population
+    left = sorted(p.name for p in (tmp_path / "ckpt" / "pbt-toy").glob("*.weights.h5"))
+    recorded = sorted(Path(t.checkpoint).name for t in summary.trials if t.checkpoint)
+    assert left == recorded and len(left) <= 4 + 1
+    assert f"trial-{summary.best.number}.weights.h5" in left
+
+
+def test_pbt_config_rules() -> None:
+    with pytest.raises(ConfigError, match="pbt.epochs"):
+        parse_study({"strategy": "pbt", "pbt": {"population": 4}}, default_name="x")
+    with pytest.raises(ConfigError, match="budget.trials"):
+        parse_study({"strategy": "pbt", "budget": {"trials": 3}, "pbt": {"epochs": 4}}, default_name="x")
+    with pytest.raises(ConfigError, match="pbt.ready"):
+        parse_study({"strategy": "pbt", "pbt": {"epochs": 4, "ready": 5}}, default_name="x")
+    with pytest.raises(ConfigError, match="pbt.fraction"):
+        parse_study({"strategy": "pbt", "pbt": {"epochs": 4, "fraction": 0.7}}, default_name="x")
+    with pytest.raises(ConfigError, match="pbt.factors"):
+        parse_study({"strategy": "pbt", "pbt": {"epochs": 4, "factors": [0.8, -1]}}, default_name="x")
+    with pytest.raises(ConfigError, match=r"^pbt = "):
+        parse_study({"strategy": "random", "budget": {"trials": 2, "epochs": 1}, "pbt": {"epochs": 4}}, default_name="x")
+    config = parse_study({"strategy": "pbt", "pbt": {"population": 6, "ready": 3, "epochs": 10}}, default_name="x")
+    assert config.budget.trials == 6 * 4 and config.pbt.segments == 4
