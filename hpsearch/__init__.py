@@ -15,7 +15,7 @@ from hpsearch.runner import RunOptions, StudySummary, run_study
 from hpsearch.space import HYPERPARAMETERS, OPTIMIZERS, SearchSpace, parse_space
 from hpsearch.store import Store, StudyRecord, StudyState, TrialRecord, TrialState
 from hpsearch.strategies import GridStrategy, RandomStrategy, Strategy, TPEStrategy, make_strategy
-from hpsearch.trainer import EpochResult, FunctionTrainer, TrainJob, Trainer, TrainOutcome
+from hpsearch.trainer import EpochResult, FunctionTrainer, Trainer, TrainJob, TrainOutcome
 
 __version__ = "0.1.0"
 

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["model_history", "pbt_lineage", "pbt_schedule"]
 
 
-
 def _with_store(store: Store | str | os.PathLike[str] | None) -> tuple[Store, bool]:
     if isinstance(store, Store):
         return store, False

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 __all__ = ["StudyStatus", "best", "run", "status", "study_summary", "trials", "trials_frame"]
 
 
-
 @dataclass(frozen=True)
 class StudyStatus:
     """One line of ``hpsearch status``."""
@@ -53,7 +52,13 @@ def run(
 ) -> StudySummary:
     """Run or resume a study (a :class:`StudyConfig` or the path of a study file)."""
     config = study if isinstance(study, StudyConfig) else load_study(Path(study))
-    return run_study(config, store if isinstance(store, Store) else (None if store is None else os.fspath(store)), trainer=trainer, options=options, progress=progress)
+    return run_study(
+        config,
+        store if isinstance(store, Store) else (None if store is None else os.fspath(store)),
+        trainer=trainer,
+        options=options,
+        progress=progress,
+    )
 
 
 def study_summary(name: str, store: Store | str | os.PathLike[str] | None = None) -> StudySummary:

@@ -52,8 +52,7 @@ def _positive_int(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hpsearch",
-        description="Hyperparameter search for the Keras MNIST model: grid, random and TPE studies "
-        "logged epoch by epoch to a SQL store.",
+        description="Hyperparameter search for the Keras MNIST model: grid, random and TPE studies logged epoch by epoch to a SQL store.",
         epilog="Run `hpsearch COMMAND --help` for the options of a command.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -67,21 +66,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("study", metavar="STUDY", help="study file (TOML), e.g. studies/quickstart.toml")
     run.add_argument("--store", help=STORE_HELP)
-    run.add_argument("--data-dir", help="directory holding mnist.npz or the IDX .gz files (overrides the study file "
-                     "and $HPSEARCH_DATA_DIR)")
-    run.add_argument("--timeout", type=_positive_seconds, metavar="DURATION",
-                     help="start no new trial after this long, e.g. 90s, 30m, 1h30m (overrides budget.timeout)")
-    run.add_argument("--max-failures", type=_positive_int, default=3, metavar="N",
-                     help="stop the study after N failed trials in a row (default: 3)")
+    run.add_argument(
+        "--data-dir", help="directory holding mnist.npz or the IDX .gz files (overrides the study file and $HPSEARCH_DATA_DIR)"
+    )
+    run.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        metavar="DURATION",
+        help="start no new trial after this long, e.g. 90s, 30m, 1h30m (overrides budget.timeout)",
+    )
+    run.add_argument(
+        "--max-failures", type=_positive_int, default=3, metavar="N", help="stop the study after N failed trials in a row (default: 3)"
+    )
     run.add_argument("--retry-failed", action="store_true", help="run the study's FAIL trials again")
-    run.add_argument("--stale-after", type=_positive_seconds, default=120.0, metavar="DURATION",
-                     help="redo a RUNNING trial whose worker sent no heartbeat for this long (default: 120s)")
-    run.add_argument("--checkpoint-dir", type=Path, metavar="DIR",
-                     help="where the best trial's weights are kept (default: <store>-checkpoints beside an SQLite store)")
+    run.add_argument(
+        "--stale-after",
+        type=_positive_seconds,
+        default=120.0,
+        metavar="DURATION",
+        help="redo a RUNNING trial whose worker sent no heartbeat for this long (default: 120s)",
+    )
+    run.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        metavar="DIR",
+        help="where the best trial's weights are kept (default: <store>-checkpoints beside an SQLite store)",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress display")
 
-    validate = sub.add_parser("validate", help="check a study file without running it",
-                              description="Validate STUDY and print the resolved study (budget, grid size).")
+    validate = sub.add_parser(
+        "validate",
+        help="check a study file without running it",
+        description="Validate STUDY and print the resolved study (budget, grid size).",
+    )
     validate.add_argument("study", metavar="STUDY", help="study file (TOML)")
 
     status = sub.add_parser("status", help="list the studies in a store", description="One line per study in the store.")
@@ -134,8 +151,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     config = load_study(args.study)
     print(f"{args.study}: valid")
-    print(f"  study {config.name}: {config.strategy}, {config.budget.trials} trials x {config.budget.epochs} epochs, "
-          f"data {config.data.dataset}, seed {config.seed}")
+    if config.pbt is not None:
+        p = config.pbt
+        shape = (
+            f"{p.population} members x {p.epochs} epochs, ready every {p.ready} ({p.n_trials} segments), "
+            f"exploit {p.exploit}, explore {p.explore}, width {p.width}"
+        )
+    else:
+        shape = f"{config.budget.trials} trials x {config.budget.epochs} epochs"
+    print(f"  study {config.name}: {config.strategy}, {shape}, data {config.data.dataset}, seed {config.seed}")
     for name, dim in config.space.items():
         print(f"  {name}: {dim.describe()}")
     return 0
@@ -170,10 +194,20 @@ def cmd_best(args: argparse.Namespace) -> int:
     summary = api.study_summary(args.name, args.store)
     if args.json:
         b = summary.best
-        print(json.dumps(None if b is None else {
-            "study": summary.study.name, "trial": b.number, "params": b.params, summary.study.metric: b.value,
-            "test_accuracy": summary.test.accuracy if summary.test and summary.test.trial_number == b.number else None,
-        }, indent=2))
+        print(
+            json.dumps(
+                None
+                if b is None
+                else {
+                    "study": summary.study.name,
+                    "trial": b.number,
+                    "params": b.params,
+                    summary.study.metric: b.value,
+                    "test_accuracy": summary.test.accuracy if summary.test and summary.test.trial_number == b.number else None,
+                },
+                indent=2,
+            )
+        )
     else:
         print(best_text(summary.study.name, summary.best, summary.study.metric, summary.test))
     return 0 if summary.best is not None else EXIT_FAILED

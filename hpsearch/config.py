@@ -205,16 +205,14 @@ _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m)?
 def parse_duration(field_name: str, value: Any) -> float:
     """Seconds from a number (seconds) or a string such as ``"90s"``, ``"30m"``, ``"1h30m"``."""
     if isinstance(value, bool):
-        raise ConfigError(field_name, value, "must be seconds (a number) or a duration such as \"30m\" or \"1h30m\"")
-    if isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):
-        seconds = float(value)
-    elif isinstance(value, (int, float)):
+        raise ConfigError(field_name, value, 'must be seconds (a number) or a duration such as "30m" or "1h30m"')
+    if (isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value)) or isinstance(value, (int, float)):
         seconds = float(value)
     elif isinstance(value, str) and value.strip() and (m := _DURATION.match(value)) and any(m.groups()):
         h, mi, s = (float(g) if g else 0.0 for g in m.groups())
         seconds = h * 3600 + mi * 60 + s
     else:
-        raise ConfigError(field_name, value, "must be seconds (a number) or a duration such as \"30m\" or \"1h30m\"")
+        raise ConfigError(field_name, value, 'must be seconds (a number) or a duration such as "30m" or "1h30m"')
     if not math.isfinite(seconds) or seconds <= 0:
         raise ConfigError(field_name, value, "must be a finite number of seconds > 0")
     return seconds
@@ -231,8 +229,16 @@ def _probability(field_name: str, value: Any) -> float:
 
 def _parse_pbt(doc: Mapping[str, Any]) -> PBTConfig:
     allowed = {
-        "population", "ready", "epochs", "exploit", "fraction", "explore", "factors",
-        "resample_probability", "choice_probability", "width",
+        "population",
+        "ready",
+        "epochs",
+        "exploit",
+        "fraction",
+        "explore",
+        "factors",
+        "resample_probability",
+        "choice_probability",
+        "width",
     }
     p = _table(doc, "pbt", allowed)
     if "epochs" not in p:
@@ -252,8 +258,10 @@ def _parse_pbt(doc: Mapping[str, Any]) -> PBTConfig:
     if explore not in ("perturb", "resample"):
         raise ConfigError("pbt.explore", explore, "must be perturb or resample")
     factors = p.get("factors", [0.8, 1.2])
-    if not isinstance(factors, list) or not factors or any(
-        isinstance(f, bool) or not isinstance(f, (int, float)) or not f > 0 for f in factors
+    if (
+        not isinstance(factors, list)
+        or not factors
+        or any(isinstance(f, bool) or not isinstance(f, (int, float)) or not f > 0 for f in factors)
     ):
         raise ConfigError("pbt.factors", factors, "must be a non-empty list of positive numbers")
     default_resample = 0.25 if explore == "resample" else 0.0
@@ -313,7 +321,7 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         pbt = _parse_pbt(doc)
         b = {**b, "trials": pbt.n_trials, "epochs": pbt.epochs}
     elif "pbt" in doc:
-        raise ConfigError("pbt", doc["pbt"], f"a [pbt] table only goes with strategy = \"pbt\" (this study is {strategy})")
+        raise ConfigError("pbt", doc["pbt"], f'a [pbt] table only goes with strategy = "pbt" (this study is {strategy})')
     if "epochs" not in b:
         raise ConfigError("budget.epochs", None, "required: the epochs each trial trains")
     epochs = _int("budget.epochs", b["epochs"], minimum=1)
@@ -344,7 +352,9 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
     )
     if data.validation_size is not None and data.validation_size >= TRAINING_IMAGES[dataset]:
         raise ConfigError(
-            "data.validation_size", data.validation_size, f"must be smaller than the {TRAINING_IMAGES[dataset]} training images of {dataset}"
+            "data.validation_size",
+            data.validation_size,
+            f"must be smaller than the {TRAINING_IMAGES[dataset]} training images of {dataset}",
         )
 
     t = _table(doc, "training", {"batch_size", "steps_per_execution"})

@@ -35,12 +35,16 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def trial_table(trials: Sequence[TrialRecord], metric: str = "val_accuracy", best: int | None = None) -> str:
-    headers = ["trial", "state", *HYPERPARAMETERS, metric, "epochs", "seconds"]
+    """One row per trial; PBT segments also show their member, epochs and the trial they started from."""
+    pbt = any(t.member is not None for t in trials)
+    headers = ["trial", "state", *(["member", "epochs", "from"] if pbt else []), *HYPERPARAMETERS, metric]
+    headers += ["epochs" if not pbt else "done", "seconds"]
     rows = []
     for t in trials:
         mark = f"{t.number}*" if t.number == best else t.number
         duration = None if t.duration is None else round(t.duration, 1)
-        rows.append([mark, t.state.value, *(t.params.get(h) for h in HYPERPARAMETERS), t.value, t.epochs_done, duration])
+        extra = [t.member, f"{t.start_epoch}-{t.end_epoch}", t.parent_trial] if pbt else []
+        rows.append([mark, t.state.value, *extra, *(t.params.get(h) for h in HYPERPARAMETERS), t.value, t.epochs_done, duration])
     return format_table(headers, rows) + ("\n(* best)" if best is not None else "")
 
 

@@ -42,7 +42,7 @@ class SilentProgress:
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "?"
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
     return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
@@ -84,7 +84,11 @@ class ConsoleProgress:
         self._position, self._total, self._epochs = position, total, epochs
         params = ", ".join(f"{k}={_fmt(v)}" for k, v in trial.params.items())
         again = f" (attempt {trial.attempt})" if trial.attempt > 1 else ""
-        self._line(f"trial {trial.number} ({position}/{total}){again}: {params}")
+        segment = ""
+        if trial.member is not None:
+            origin = "" if trial.parent_trial is None else f", from trial {trial.parent_trial}"
+            segment = f" member {trial.member} epochs {trial.start_epoch}-{trial.end_epoch}{origin}"
+        self._line(f"trial {trial.number} ({position}/{total}){segment}{again}: {params}")
 
     def eta(self, epochs_left_in_trial: int) -> float | None:
         if not self._epoch_seconds:
@@ -105,7 +109,7 @@ class ConsoleProgress:
         )
 
     def trial_finished(self, trial: TrialRecord, state: TrialState, value: float | None, error: str | None) -> None:
-        tail = f"{self.metric} {_fmt(value)}" if state is TrialState.COMPLETE else (error or f"stopped early by the median rule")
+        tail = f"{self.metric} {_fmt(value)}" if state is TrialState.COMPLETE else (error or "stopped early by the median rule")
         self._line(f"  trial {trial.number} {state.value.lower()}: {tail}")
 
     def message(self, text: str) -> None:

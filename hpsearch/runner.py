@@ -7,6 +7,7 @@ number, and the strategy proposes only what the budget has left.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
@@ -106,10 +107,8 @@ class _Heartbeat:
         while not self._stop.wait(self.interval):
             trial = self.trial
             if trial is not None:
-                try:
+                with contextlib.suppress(Exception):
                     self.store.heartbeat(trial, self.worker)
-                except Exception:  # noqa: BLE001 - a missed beat is retried at the next interval
-                    pass
 
 
 class _Pruner:
@@ -289,9 +288,7 @@ class StudyRunner:
             if value is not None:
                 curve.append(value)
             self.progress.epoch_done(trial, result, _better(best_value, value, study.maximize))
-            if pruner is not None and result.epoch < job.epochs and pruner.should_prune(trial.params, curve):
-                return False
-            return True
+            return not (pruner is not None and result.epoch < job.epochs and pruner.should_prune(trial.params, curve))
 
         outcome = self.trainer.train([job], on_epoch)[0]
         value = outcome.epochs[-1].metrics.get(metric) if outcome.epochs else None
@@ -327,7 +324,9 @@ class StudyRunner:
         note = None
         result = self.trainer.evaluate(job)
         if result is None and best.member is None:
-            self.progress.message(f"{study.name}: weights of best trial {best.number} not found here; retraining it for the test evaluation")
+            self.progress.message(
+                f"{study.name}: weights of best trial {best.number} not found here; retraining it for the test evaluation"
+            )
             self.trainer.train([job], lambda _job, _result: True)
             result = self.trainer.evaluate(job)
             note = "retrained with the trial's seed (its weights were not on the evaluating machine)"
@@ -366,8 +365,7 @@ def run_study(
     MNIST trainer for the study's data, built only once the study is accepted by the store.
     """
     own = not isinstance(store, Store)
-    opened = Store.open(store) if own else store
-    assert isinstance(opened, Store)
+    opened = store if isinstance(store, Store) else Store.open(store)
     try:
         return StudyRunner(config, opened, trainer, options=options, progress=progress).run()
     finally:

@@ -66,7 +66,7 @@ class IntRange:
     def sample(self, rng: np.random.Generator) -> int:
         if self.log:
             value = math.exp(rng.uniform(math.log(self.low), math.log(self.high + 1)))
-            return min(int(math.floor(value)), self.high)
+            return min(math.floor(value), self.high)
         return int(rng.integers(self.low, self.high + 1))
 
     def grid_values(self) -> list[Value]:
@@ -77,13 +77,13 @@ class IntRange:
                 "a grid study needs `values = [...]` or `grid_points = N` for every range",
             )
         raw = _spaced(self.low, self.high, self.grid_points, self.log)
-        return list(dict.fromkeys(int(round(v)) for v in raw))
+        return list(dict.fromkeys(round(v) for v in raw))
 
     def clip(self, value: float) -> int:
-        return int(min(max(int(round(value)), self.low), self.high))
+        return int(min(max(round(value), self.low), self.high))
 
     def contains(self, value: Any) -> bool:
-        return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and self.low <= value <= self.high
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(self.low <= value <= self.high)
 
     def describe(self) -> dict[str, Any]:
         return {"low": self.low, "high": self.high, "log": self.log, "grid_points": self.grid_points}
@@ -233,7 +233,7 @@ def _check_number(field: str, value: Any, *, integer: bool) -> None:
     kinds: tuple[type, ...] = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds):
         raise ConfigError(field, value, "must be an integer" if integer else "must be a number")
-    if not integer and not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(field, value, "must be a finite number")
 
 
@@ -284,7 +284,7 @@ def _parse_dimension(name: str, spec: Any) -> Dimension:
             raise ConfigError(f"{field}.values", values, "values must not repeat")
         return Choice(name, tuple(checked))
     if name == "optimizer":
-        raise ConfigError(field, spec, "optimizer is a choice: give `values = [\"adam\", ...]`")
+        raise ConfigError(field, spec, 'optimizer is a choice: give `values = ["adam", ...]`')
     for key in ("low", "high"):
         if key not in spec:
             raise ConfigError(f"{field}.{key}", None, "a range needs both `low` and `high`")
@@ -321,8 +321,5 @@ def parse_space(spec: Any) -> SearchSpace:
     if unknown:
         key = sorted(unknown)[0]
         raise ConfigError(f"space.{key}", spec[key], f"unknown hyperparameter; expected one of {', '.join(HYPERPARAMETERS)}")
-    dims = [
-        _parse_dimension(name, spec[name]) if name in spec else Choice(name, (DEFAULT_PARAMS[name],))
-        for name in HYPERPARAMETERS
-    ]
+    dims = [_parse_dimension(name, spec[name]) if name in spec else Choice(name, (DEFAULT_PARAMS[name],)) for name in HYPERPARAMETERS]
     return SearchSpace(dims)

@@ -117,7 +117,7 @@ class FunctionTrainer:
             start = time.perf_counter()
             try:
                 metrics = dict(self.fn(job.params, epoch, job.seed))
-            except Exception as err:  # noqa: BLE001 - a failing objective fails its trial, not the study
+            except Exception as err:
                 return TrainOutcome(TrialState.FAIL, results, f"{type(err).__name__}: {err} (epoch {epoch})")
             if self.delay:
                 time.sleep(self.delay)

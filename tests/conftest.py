@@ -34,7 +34,9 @@ def toy_trainer() -> FunctionTrainer:
     return FunctionTrainer(toy_metrics)
 
 
-def study_config(strategy: str = "random", *, name: str | None = None, trials: int | None = 6, epochs: int = 2, **extra: Any) -> StudyConfig:
+def study_config(
+    strategy: str = "random", *, name: str | None = None, trials: int | None = 6, epochs: int = 2, **extra: Any
+) -> StudyConfig:
     """A small study over all four hyperparameters (ranges carry grid points, so every strategy accepts it).
 
     For PBT, ``trials`` is ignored: a population of 4 trains ``epochs`` epochs each, in segments of 1.

@@ -70,18 +70,27 @@ BAD_STUDIES = [
     ("bool-trials", VALID.replace("trials = 2", "trials = true"), ["budget.trials", "True", "must be an integer"]),
     ("dropout-one", VALID + "dropout = 1.0\n", ["space.dropout", "1.0", "[0, 1)"]),
     ("dropout-in-values", VALID + "dropout = [0.2, -0.1]\n", ["space.dropout.values[1]", "-0.1", "[0, 1)"]),
-    ("inverted-range", VALID.replace("width = [16, 32]", "width = { low = 128, high = 16 }"),
-     ["space.width", "'low': 128", "'high': 16", "low < high"]),
+    (
+        "inverted-range",
+        VALID.replace("width = [16, 32]", "width = { low = 128, high = 16 }"),
+        ["space.width", "'low': 128", "'high': 16", "low < high"],
+    ),
     ("empty-values", VALID.replace("width = [16, 32]", "width = []"), ["space.width.values", "[]", "non-empty"]),
     ("zero-learning-rate", VALID + "learning_rate = 0.0\n", ["space.learning_rate", "0.0", "> 0"]),
     ("zero-width", VALID.replace("width = [16, 32]", "width = 0"), ["space.width", "0", ">= 1"]),
     ("unknown-optimizer", VALID + 'optimizer = ["adam", "adamx"]\n', ["space.optimizer.values[1]", "'adamx'", "must be one of"]),
     ("unknown-strategy", VALID.replace('"random"', '"bayes"'), ["strategy", "'bayes'", "must be one of"]),
     ("missing-strategy", VALID.replace('strategy = "random"\n', ""), ["strategy", "None", "required"]),
-    ("grid-without-grid-points", VALID.replace('"random"', '"grid"').replace("trials = 2\n", "")
-     + "dropout = { low = 0.0, high = 0.5 }\n", ["space.dropout.grid_points", "None", "grid"]),
-    ("grid-budget-larger-than-grid", VALID.replace('"random"', '"grid"').replace("trials = 2", "trials = 5"),
-     ["budget.trials", "5", "this grid has 2 points"]),
+    (
+        "grid-without-grid-points",
+        VALID.replace('"random"', '"grid"').replace("trials = 2\n", "") + "dropout = { low = 0.0, high = 0.5 }\n",
+        ["space.dropout.grid_points", "None", "grid"],
+    ),
+    (
+        "grid-budget-larger-than-grid",
+        VALID.replace('"random"', '"grid"').replace("trials = 2", "trials = 5"),
+        ["budget.trials", "5", "this grid has 2 points"],
+    ),
     ("random-without-trials", VALID.replace("trials = 2\n", ""), ["budget.trials", "None", "required for a random study"]),
     ("log-range-low-zero", VALID + "dropout = { low = 0.0, high = 0.5, log = true }\n", ["space.dropout.low", "0.0", "log-scale"]),
     ("timeout-abc", VALID.replace("epochs = 1", 'epochs = 1\ntimeout = "abc"'), ["budget.timeout", "'abc'", "duration"]),
@@ -234,8 +243,20 @@ def test_read_commands_on_missing_store_fail_naming_the_path_and_create_nothing(
     ("args", "mentions"),
     [
         ([], ["run", "validate", "status", "trials", "best", "COMMAND --help"]),
-        (["run"], ["STUDY", "--store", "--data-dir", "--timeout", "--max-failures", "--retry-failed", "--stale-after",
-                   "--checkpoint-dir", "--quiet"]),
+        (
+            ["run"],
+            [
+                "STUDY",
+                "--store",
+                "--data-dir",
+                "--timeout",
+                "--max-failures",
+                "--retry-failed",
+                "--stale-after",
+                "--checkpoint-dir",
+                "--quiet",
+            ],
+        ),
         (["validate"], ["STUDY"]),
         (["status"], ["--store"]),
         (["trials"], ["NAME", "--store", "--state", "--format", "csv", "json"]),
@@ -275,8 +296,12 @@ def test_validate_quickstart_exits_0_and_prints_the_resolved_study(tmp_path):
 def test_cli_start_up_does_not_import_tensorflow_or_keras(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(VALID + "dropout = 1.0\n", encoding="utf-8")
-    for args in (["--help"], ["validate", str(QUICKSTART)], ["run", str(bad), "--store", str(tmp_path / "s.db")],
-                 ["status", "--store", str(tmp_path / "missing.db")]):
+    for args in (
+        ["--help"],
+        ["validate", str(QUICKSTART)],
+        ["run", str(bad), "--store", str(tmp_path / "s.db")],
+        ["status", "--store", str(tmp_path / "missing.db")],
+    ):
         result = hpsearch_cli(*args, cwd=tmp_path, extra_python_args=("-X", "importtime"))
         imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
         assert "hpsearch.cli" in imported
@@ -331,8 +356,7 @@ def test_run_with_same_name_but_different_space_exits_2_and_keeps_the_store(tmp_
 def test_study_mismatch_is_reported_without_importing_keras(tmp_path, toy_store):
     changed = tmp_path / "changed.toml"
     changed.write_text(_toy_study("[16, 64]"), encoding="utf-8")
-    result = hpsearch_cli("run", str(changed), "--store", str(toy_store), "-q", cwd=tmp_path,
-                          extra_python_args=("-X", "importtime"))
+    result = hpsearch_cli("run", str(changed), "--store", str(toy_store), "-q", cwd=tmp_path, extra_python_args=("-X", "importtime"))
     assert result.returncode == 2
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
     assert "hpsearch.objective" not in imported

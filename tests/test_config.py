@@ -164,7 +164,9 @@ def test_quickstart_study_is_valid():
 
 
 def test_grid_study_defaults_its_trials_to_the_grid_size():
-    doc = study(strategy="grid", budget={"trials": DELETE}, space={"width": [16, 32, 64], "dropout": {"low": 0.0, "high": 0.4, "grid_points": 3}})
+    doc = study(
+        strategy="grid", budget={"trials": DELETE}, space={"width": [16, 32, 64], "dropout": {"low": 0.0, "high": 0.4, "grid_points": 3}}
+    )
     assert parse_study(doc).budget.trials == 9
 
 
@@ -210,7 +212,13 @@ BAD = [
     ("unknown-pruning-key", study(pruning={"enable": True}), "pruning.enable", True, "unknown key"),
     ("unknown-objective-key", study(objective={"metrics": "val_loss"}), "objective.metrics", "val_loss", "unknown key"),
     ("unknown-space-width-key", study(space={"width": {"low": 16, "high": 64, "step": 8}}), "space.width.step", 8, "unknown key"),
-    ("unknown-space-optimizer-key", study(space={"optimizer": {"values": ["adam"], "weights": [1]}}), "space.optimizer.weights", [1], "unknown key"),
+    (
+        "unknown-space-optimizer-key",
+        study(space={"optimizer": {"values": ["adam"], "weights": [1]}}),
+        "space.optimizer.weights",
+        [1],
+        "unknown key",
+    ),
     ("unknown-hyperparameter", study(space={"momentum": 0.9}), "space.momentum", 0.9, "unknown hyperparameter"),
     # tables that are not tables
     ("budget-not-a-table", study(budget=5), "budget", 5, "must be a table"),
@@ -227,7 +235,13 @@ BAD = [
     ("bool-width", study(space={"width": True}), "space.width", True, "must be an integer"),
     ("bool-width-in-values", study(space={"width": [16, False]}), "space.width.values[1]", False, "must be an integer"),
     ("string-dropout", study(space={"dropout": "0.2"}), "space.dropout", "0.2", "must be a number"),
-    ("bool-grid-points", study(space={"width": {"low": 16, "high": 64, "grid_points": True}}), "space.width.grid_points", True, "must be an integer"),
+    (
+        "bool-grid-points",
+        study(space={"width": {"low": 16, "high": 64, "grid_points": True}}),
+        "space.width.grid_points",
+        True,
+        "must be an integer",
+    ),
     ("string-log", study(space={"width": {"low": 16, "high": 64, "log": "yes"}}), "space.width.log", "yes", "true or false"),
     ("string-pruning-enabled", study(pruning={"enabled": "yes"}), "pruning.enabled", "yes", "true or false"),
     ("int-data-dir", study(data={"data_dir": 5}), "data.data_dir", 5, "path"),
@@ -244,11 +258,23 @@ BAD = [
     ("equal-bounds", study(space={"width": {"low": 64, "high": 64}}), "space.width", {"low": 64, "high": 64}, "low < high"),
     ("inverted-width", study(space={"width": {"low": 128, "high": 16}}), "space.width", {"low": 128, "high": 16}, "low < high"),
     ("inverted-dropout", study(space={"dropout": {"low": 0.5, "high": 0.1}}), "space.dropout", {"low": 0.5, "high": 0.1}, "low < high"),
-    ("inverted-learning-rate", study(space={"learning_rate": {"low": 1e-2, "high": 1e-4}}), "space.learning_rate", {"low": 1e-2, "high": 1e-4}, "low < high"),
+    (
+        "inverted-learning-rate",
+        study(space={"learning_rate": {"low": 1e-2, "high": 1e-4}}),
+        "space.learning_rate",
+        {"low": 1e-2, "high": 1e-4},
+        "low < high",
+    ),
     ("range-without-high", study(space={"width": {"low": 16}}), "space.width.high", None, "needs both"),
     ("range-without-low", study(space={"dropout": {"high": 0.5}}), "space.dropout.low", None, "needs both"),
     ("values-and-range", study(space={"width": {"values": [16], "low": 8}}), "space.width", {"values": [16], "low": 8}, "not both"),
-    ("repeated-values", study(space={"optimizer": ["adam", "sgd", "adam"]}), "space.optimizer.values", ["adam", "sgd", "adam"], "must not repeat"),
+    (
+        "repeated-values",
+        study(space={"optimizer": ["adam", "sgd", "adam"]}),
+        "space.optimizer.values",
+        ["adam", "sgd", "adam"],
+        "must not repeat",
+    ),
     ("zero-grid-points", study(space={"dropout": {"low": 0.0, "high": 0.5, "grid_points": 0}}), "space.dropout.grid_points", 0, ">= 1"),
     # dropout outside [0, 1)
     ("dropout-one", study(space={"dropout": 1.0}), "space.dropout", 1.0, "[0, 1)"),
@@ -269,7 +295,13 @@ BAD = [
     ("zero-width-in-values", study(space={"width": [32, 0]}), "space.width.values[1]", 0, ">= 1"),
     # optimizer
     ("unknown-optimizer", study(space={"optimizer": "adamx"}), "space.optimizer", "adamx", "must be one of"),
-    ("unknown-optimizer-in-values", study(space={"optimizer": ["adam", "rmsprops"]}), "space.optimizer.values[1]", "rmsprops", "must be one of"),
+    (
+        "unknown-optimizer-in-values",
+        study(space={"optimizer": ["adam", "rmsprops"]}),
+        "space.optimizer.values[1]",
+        "rmsprops",
+        "must be one of",
+    ),
     ("non-string-optimizer", study(space={"optimizer": 3}), "space.optimizer", 3, "must be one of"),
     ("optimizer-range", study(space={"optimizer": {"low": 1, "high": 2}}), "space.optimizer", {"low": 1, "high": 2}, "choice"),
     # strategy
@@ -282,20 +314,32 @@ BAD = [
     (
         "grid-continuous-without-grid-points",
         study(strategy="grid", budget={"trials": DELETE}, space={"dropout": {"low": 0.0, "high": 0.5}}),
-        "space.dropout.grid_points", None, "grid_points",
+        "space.dropout.grid_points",
+        None,
+        "grid_points",
     ),
     (
         "grid-int-range-without-grid-points",
         study(strategy="grid", budget={"trials": DELETE}, space={"width": {"low": 16, "high": 64}}),
-        "space.width.grid_points", None, "grid_points",
+        "space.width.grid_points",
+        None,
+        "grid_points",
     ),
     (
         "grid-budget-larger-than-grid",
         study(strategy="grid", budget={"trials": 7}, space={"width": [16, 32], "optimizer": ["adam", "sgd", "nadam"]}),
-        "budget.trials", 7, "this grid has 6 points",
+        "budget.trials",
+        7,
+        "this grid has 6 points",
     ),
     # log scale
-    ("log-dropout-low-zero", study(space={"dropout": {"low": 0.0, "high": 0.5, "log": True}}), "space.dropout.low", 0.0, "log-scale range needs low > 0"),
+    (
+        "log-dropout-low-zero",
+        study(space={"dropout": {"low": 0.0, "high": 0.5, "log": True}}),
+        "space.dropout.low",
+        0.0,
+        "log-scale range needs low > 0",
+    ),
     # timeouts
     ("timeout-abc", study(budget={"timeout": "abc"}), "budget.timeout", "abc", "duration"),
     ("timeout-minus-five-string", study(budget={"timeout": "-5"}), "budget.timeout", "-5", "duration"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -47,14 +46,16 @@ def test_every_required_optimizer_compiles_at_its_learning_rate(name: str) -> No
 def test_mnist_sample_is_scaled_split_and_cached() -> None:
     data = load_dataset(DataConfig())
     assert data.x_train.shape == (3000, 28, 28) and data.x_val.shape == (1000, 28, 28) and data.x_test.shape == (1000, 28, 28)
-    assert data.x_train.dtype == np.float32 and 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
+    assert data.x_train.dtype == np.float32 and data.x_train.min() >= 0.0 and data.x_train.max() <= 1.0
     assert set(np.unique(data.y_train)) == set(range(10))
     assert load_dataset(DataConfig()) is data  # loaded once per process
 
 
 def test_trainer_reports_every_epoch_and_saves_weights(tmp_path: Path) -> None:
     seen = []
-    job = TrainJob(0, {"width": 32, "dropout": 0.1, "optimizer": "adam", "learning_rate": 3e-3}, 2, seed=1, weights_path=tmp_path / "w.weights.h5")
+    job = TrainJob(
+        0, {"width": 32, "dropout": 0.1, "optimizer": "adam", "learning_rate": 3e-3}, 2, seed=1, weights_path=tmp_path / "w.weights.h5"
+    )
     trainer = KerasTrainer(SMALL)
     (outcome,) = trainer.train([job], lambda _job, result: seen.append(result) or True)
     assert outcome.state is TrialState.COMPLETE and [r.epoch for r in seen] == [1, 2]
@@ -137,7 +138,7 @@ def test_cli_study_killed_with_sigkill_resumes_to_its_exact_budget(tmp_path: Pat
             with Store.open(db, read_only=True) as store:
                 try:
                     trials = store.trials(store.study("killme").id)
-                except Exception:  # noqa: BLE001 - study not created yet
+                except Exception:
                     trials = []
             if sum(t.state is TrialState.COMPLETE for t in trials) >= 2 and any(t.state is TrialState.RUNNING for t in trials):
                 break

@@ -20,11 +20,23 @@ from hpsearch.trainer import TrainJob
 from tests.conftest import toy_metrics
 
 
-def _seg(number: int, member: int, value: float | None, *, start: int = 0, epochs: int = 1, state: TrialState = TrialState.COMPLETE, **params) -> TrialRecord:
+def _seg(
+    number: int, member: int, value: float | None, *, start: int = 0, epochs: int = 1, state: TrialState = TrialState.COMPLETE, **params
+) -> TrialRecord:
     p = {"width": 64, "dropout": 0.2, "optimizer": "adam", "learning_rate": 1e-3, **params}
     return TrialRecord(
-        id=number, study_id=1, number=number, state=state, params=p, seed=0, attempt=1, value=value,
-        epochs=epochs, member=member, generation=start // max(epochs, 1), start_epoch=start,
+        id=number,
+        study_id=1,
+        number=number,
+        state=state,
+        params=p,
+        seed=0,
+        attempt=1,
+        value=value,
+        epochs=epochs,
+        member=member,
+        generation=start // max(epochs, 1),
+        start_epoch=start,
     )
 
 
@@ -112,10 +124,18 @@ def test_explore_moves_a_choice_to_a_neighbouring_value() -> None:
 def test_resize_policy_explores_width_and_fixed_dimensions_never_change() -> None:
     space = parse_space({"width": {"low": 16, "high": 256}, "dropout": 0.3})
     config = PBTConfig(width="resize")
-    widths = {explore({"width": 100, "dropout": 0.3, "optimizer": "adam", "learning_rate": 1e-3}, space, config, np.random.default_rng(s))["width"] for s in range(50)}
+    widths = {
+        explore({"width": 100, "dropout": 0.3, "optimizer": "adam", "learning_rate": 1e-3}, space, config, np.random.default_rng(s))[
+            "width"
+        ]
+        for s in range(50)
+    }
     assert widths == {80, 120}
     assert all(
-        explore({"width": 100, "dropout": 0.3, "optimizer": "adam", "learning_rate": 1e-3}, space, config, np.random.default_rng(s))["dropout"] == 0.3
+        explore({"width": 100, "dropout": 0.3, "optimizer": "adam", "learning_rate": 1e-3}, space, config, np.random.default_rng(s))[
+            "dropout"
+        ]
+        == 0.3
         for s in range(50)
     )
 
@@ -133,8 +153,11 @@ def test_resample_probability_is_honoured(probability: float) -> None:
 
 def test_members_are_ranked_only_against_results_at_the_same_epoch() -> None:
     history = [
-        _seg(0, 0, 0.5, start=0), _seg(1, 1, 0.9, start=0), _seg(2, 2, 0.7, start=0),
-        _seg(3, 0, 0.95, start=1), _seg(4, 1, None, start=1, state=TrialState.RUNNING),
+        _seg(0, 0, 0.5, start=0),
+        _seg(1, 1, 0.9, start=0),
+        _seg(2, 2, 0.7, start=0),
+        _seg(3, 0, 0.95, start=1),
+        _seg(4, 1, None, start=1, state=TrialState.RUNNING),
         _seg(5, 2, 0.1, start=1, state=TrialState.FAIL),
     ]
     assert sorted(ranked_at(history, 1)) == [0, 1, 2]
@@ -143,7 +166,13 @@ def test_members_are_ranked_only_against_results_at_the_same_epoch() -> None:
 
 
 def _run_toy(tmp_path: Path, pbt: dict, **study) -> tuple:
-    doc = {"strategy": "pbt", "seed": 5, "pbt": pbt, "space": {"learning_rate": {"low": 1e-4, "high": 1e-1}, "dropout": {"low": 0.0, "high": 0.5}}, **study}
+    doc = {
+        "strategy": "pbt",
+        "seed": 5,
+        "pbt": pbt,
+        "space": {"learning_rate": {"low": 1e-4, "high": 1e-1}, "dropout": {"low": 0.0, "high": 0.5}},
+        **study,
+    }
     config = parse_study(doc, default_name="pbt-toy")
     db = str(tmp_path / "pbt.db")
     return config, db
@@ -154,9 +183,15 @@ def test_initial_population_then_least_trained_first(tmp_path: Path) -> None:
     summary = run_study(config, db, trainer=FunctionTrainer(toy_metrics))
     trials = summary.trials
     assert [(t.member, t.generation, t.start_epoch, t.epochs) for t in trials] == [
-        (0, 0, 0, 2), (1, 0, 0, 2), (2, 0, 0, 2),
-        (0, 1, 2, 2), (1, 1, 2, 2), (2, 1, 2, 2),
-        (0, 2, 4, 1), (1, 2, 4, 1), (2, 2, 4, 1),  # the last segment is shorter: 5 epochs in all
+        (0, 0, 0, 2),
+        (1, 0, 0, 2),
+        (2, 0, 0, 2),
+        (0, 1, 2, 2),
+        (1, 1, 2, 2),
+        (2, 1, 2, 2),
+        (0, 2, 4, 1),
+        (1, 2, 4, 1),
+        (2, 2, 4, 1),  # the last segment is shorter: 5 epochs in all
     ]
     strategy = PBTStrategy(config.space, seed=5, pbt=config.pbt)
     assert [t.params for t in trials[:3]] == [config.space.sample(np.random.default_rng([5, 0, m])) for m in range(3)]
@@ -165,7 +200,9 @@ def test_initial_population_then_least_trained_first(tmp_path: Path) -> None:
 
 def test_every_member_ends_with_exactly_its_epochs_and_decisions_are_stored(tmp_path: Path) -> None:
     config, db = _run_toy(tmp_path, {"population": 5, "ready": 1, "epochs": 6, "fraction": 0.2})
-    summary = run_study(config, db, trainer=FunctionTrainer(lambda p, e, s: {"val_accuracy": 1 - abs(math.log10(p["learning_rate"]) + 2.5) / 3}))
+    summary = run_study(
+        config, db, trainer=FunctionTrainer(lambda p, e, s: {"val_accuracy": 1 - abs(math.log10(p["learning_rate"]) + 2.5) / 3})
+    )
     assert summary.complete and len(summary.trials) == 5 * 6
     with Store.open(db, read_only=True) as store:
         decisions = store.decisions(summary.study.id)
@@ -181,7 +218,9 @@ def test_every_member_ends_with_exactly_its_epochs_and_decisions_are_stored(tmp_
         assert parent.member == d.parent_member != d.member
         assert parent.end_epoch == child.start_epoch == d.at_epoch  # copied at the same amount of training
         assert child.params == d.new_params and d.old_params == summary.trials[child.number - 5].params
-        assert child.params["learning_rate"] / parent.params["learning_rate"] in (pytest.approx(0.8), pytest.approx(1.2)) or child.params["learning_rate"] in (1e-4, 1e-1)
+        assert child.params["learning_rate"] / parent.params["learning_rate"] in (pytest.approx(0.8), pytest.approx(1.2)) or child.params[
+            "learning_rate"
+        ] in (1e-4, 1e-1)
     for d in decisions:
         if d.kind == "continue":
             assert d.new_params == d.old_params and summary.trials[d.parent_trial].member == d.member

@@ -89,7 +89,7 @@ def test_widening_preserves_predictions_exactly(parent_checkpoint: Path) -> None
 def test_narrowing_keeps_the_units_with_the_largest_outgoing_weights(parent_checkpoint: Path) -> None:
     saved = _saved(PARENT, parent_checkpoint)
     k1, b1, k2, b2 = hidden_weights(saved)
-    nk1, nb1, nk2, nb2 = narrow((k1, b1, k2, b2), 20)
+    nk1, _nb1, nk2, _nb2 = narrow((k1, b1, k2, b2), 20)
     norms = np.linalg.norm(k2, axis=1)
     kept = sorted(np.argsort(-norms)[:20])
     np.testing.assert_array_equal(nk1, k1[:, kept])
@@ -157,7 +157,7 @@ def test_pbt_killed_with_sigkill_resumes_with_exact_epochs_per_member(tmp_path: 
             with Store.open(db, read_only=True) as store:
                 try:
                     trials = store.trials(store.study("pbt-kill").id)
-                except Exception:  # noqa: BLE001 - study not created yet
+                except Exception:
                     trials = []
             # kill in the second generation, while a segment that started from a checkpoint runs
             if any(t.state is TrialState.RUNNING and t.generation == 1 and t.epochs_done == 0 for t in trials):

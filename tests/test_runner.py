@@ -109,7 +109,9 @@ def test_several_failures_in_a_row_stop_the_study(tmp_path: Path) -> None:
         assert study.state is StudyState.STOPPED and "data pipeline broken" in study.stop_reason
         assert len(store.trials(study.id)) == 3
     # fixed and re-run with --retry-failed: the failures are redone and the study completes
-    summary = run_study(study_config("random", trials=10), path, trainer=FunctionTrainer(toy_metrics), options=RunOptions(retry_failed=True))
+    summary = run_study(
+        study_config("random", trials=10), path, trainer=FunctionTrainer(toy_metrics), options=RunOptions(retry_failed=True)
+    )
     assert summary.complete and all(t.state is TrialState.COMPLETE for t in summary.trials)
 
 
@@ -142,7 +144,7 @@ def _wait_for_completed(db: str, study: str, target: int, proc: subprocess.Popen
             try:
                 with Store.open(db, read_only=True) as store:
                     done = sum(t.state is TrialState.COMPLETE for t in store.trials(store.study(study).id, with_curves=False))
-            except Exception:  # noqa: BLE001 - the store or study may not exist yet
+            except Exception:
                 done = 0
             if done >= target:
                 return done

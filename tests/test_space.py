@@ -96,8 +96,17 @@ def test_width_range_is_linear_unless_log_is_given():
         ({"width": {"values": [16, 16]}}, "space.width.values", [16, 16]),
         ({"optimizer": ["adam", "Adam"]}, "space.optimizer.values", ["adam", "Adam"]),
     ],
-    ids=["unknown-range-key", "unknown-hyperparameter", "range-without-high", "inverted", "values-and-range",
-         "optimizer-range", "zero-grid-points", "repeated-values", "repeated-after-lowercasing"],
+    ids=[
+        "unknown-range-key",
+        "unknown-hyperparameter",
+        "range-without-high",
+        "inverted",
+        "values-and-range",
+        "optimizer-range",
+        "zero-grid-points",
+        "repeated-values",
+        "repeated-after-lowercasing",
+    ],
 )
 def test_parse_space_rejects_bad_dimensions_with_field_and_value(spec, field, value):
     with pytest.raises(ConfigError) as info:
@@ -164,7 +173,7 @@ def test_log_float_range_spreads_draws_evenly_over_decades():
     assert draws.min() >= 1e-4 and draws.max() <= 1e-1
     decades = np.histogram(np.log10(draws), bins=[-4, -3, -2, -1])[0] / N_DRAWS
     assert np.all(np.abs(decades - 1 / 3) < 0.03)
-    assert abs(np.median(draws) - 10 ** -2.5) < 10 ** -2.5 * 0.15
+    assert abs(np.median(draws) - 10**-2.5) < 10**-2.5 * 0.15
 
 
 def test_choice_samples_every_value_as_plain_python_objects():
@@ -266,11 +275,7 @@ def test_grid_matches_sklearn_parameter_grid_order_and_size():
             "learning_rate": 0.01,
         }
     )
-    expected = list(
-        ParameterGrid(
-            {"width": [16, 32], "dropout": [0.0, 0.2, 0.4], "optimizer": ["adam", "sgd"], "learning_rate": [0.01]}
-        )
-    )
+    expected = list(ParameterGrid({"width": [16, 32], "dropout": [0.0, 0.2, 0.4], "optimizer": ["adam", "sgd"], "learning_rate": [0.01]}))
     grid = space.grid()
     assert len(grid) == len(expected) == space.grid_size() == 12
     assert [p["width"] for p in grid] == [p["width"] for p in expected]

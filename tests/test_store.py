@@ -174,7 +174,7 @@ def test_concurrent_claims_from_threads_never_share_a_trial(store_url: str) -> N
                 st.finish(claim.trial, me, TrialState.COMPLETE, value=0.1)
                 with lock:
                     taken.append(claim.trial.number)
-        except BaseException as err:  # noqa: BLE001
+        except BaseException as err:
             errors.append(err)
         finally:
             st.close()
@@ -205,7 +205,9 @@ def test_sqlite_store_uses_wal(tmp_path: Path) -> None:
         pytest.param(lambda p: p.write_text("just some notes\n"), id="text-file"),
         pytest.param(lambda p: p.write_bytes(b"\x00\x01binary" * 100), id="binary-file"),
         pytest.param(
-            lambda p: (lambda c: (c.execute("CREATE TABLE other(x)"), c.execute("INSERT INTO other VALUES (1)"), c.commit(), c.close()))(sqlite3.connect(p)),
+            lambda p: (lambda c: (c.execute("CREATE TABLE other(x)"), c.execute("INSERT INTO other VALUES (1)"), c.commit(), c.close()))(
+                sqlite3.connect(p)
+            ),
             id="other-sqlite-db",
         ),
     ],

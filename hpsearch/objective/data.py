@@ -43,10 +43,7 @@ class Dataset:
     y_test: np.ndarray
 
     def __repr__(self) -> str:
-        return (
-            f"Dataset({self.name!r}, train={len(self.x_train)}, val={len(self.x_val)}, "
-            f"test={len(self.x_test)}, source={self.source!r})"
-        )
+        return f"Dataset({self.name!r}, train={len(self.x_train)}, val={len(self.x_val)}, test={len(self.x_test)}, source={self.source!r})"
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -106,7 +103,7 @@ def _load_full(name: str, data_dir: str | None) -> tuple[Raw, str]:
         tried.append(f"{label} {directory} (no {name}.npz or IDX .gz files)")
     try:
         return _from_keras(name), f"keras.datasets.{name}"
-    except Exception as err:  # noqa: BLE001 - any failure of the download means "not reachable"
+    except Exception as err:
         tried.append(f"keras.datasets.{name} download ({type(err).__name__})")
     raise DataUnavailableError(
         f"dataset {name!r} is not reachable; tried: {'; '.join(tried)}. "

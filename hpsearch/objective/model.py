@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import keras
 
-__all__ = ["build_model", "compile_model", "hidden_weights", "make_optimizer", "set_hidden_weights"]
+__all__ = ["build_model", "compile_model", "hidden_weights", "make_optimizer", "model_for", "set_hidden_weights"]
 
 _OPTIMIZERS: dict[str, type[keras.optimizers.Optimizer]] = {
     "adam": keras.optimizers.Adam,
@@ -55,6 +56,17 @@ def build_model(
     )
     compile_model(model, optimizer, learning_rate, steps_per_execution=steps_per_execution)
     return model
+
+
+def model_for(params: Mapping[str, Any], *, steps_per_execution: int = 1) -> keras.Model:
+    """:func:`build_model` from a params mapping (as stored with a trial)."""
+    return build_model(
+        width=int(params["width"]),
+        dropout=float(params["dropout"]),
+        optimizer=str(params["optimizer"]),
+        learning_rate=float(params["learning_rate"]),
+        steps_per_execution=steps_per_execution,
+    )
 
 
 def compile_model(model: keras.Model, optimizer: str, learning_rate: float, *, steps_per_execution: int = 1) -> None:

@@ -23,10 +23,10 @@ import numpy as np
 
 from hpsearch.config import DataConfig, TrainingConfig
 from hpsearch.objective.data import Dataset, load_dataset
-from hpsearch.objective.model import build_model, compile_model, hidden_weights, set_hidden_weights
+from hpsearch.objective.model import compile_model, hidden_weights, model_for, set_hidden_weights
 from hpsearch.objective.resize import resize_hidden
-from hpsearch.store.store import TrialLostError
 from hpsearch.store.records import TrialState
+from hpsearch.store.store import TrialLostError
 from hpsearch.trainer import METRICS, EpochCallback, EpochResult, TrainJob, TrainOutcome, first_non_finite
 
 __all__ = ["KerasTrainer"]
@@ -82,7 +82,7 @@ class KerasTrainer:
 
     def _build(self, job: TrainJob) -> keras.Model:
         keras.utils.set_random_seed(job.seed)
-        return build_model(**job.params, steps_per_execution=self.training.steps_per_execution)
+        return model_for(job.params, steps_per_execution=self.training.steps_per_execution)
 
     def _from_parent(self, job: TrainJob, info: dict[str, float]) -> keras.Model:
         """A model holding the parent's weights and optimizer state, with ``job.params`` applied.
@@ -98,14 +98,14 @@ class KerasTrainer:
         spe = self.training.steps_per_execution
         parent, new = job.parent_params, job.params
         # dropout has no weights: build with the new rate and load the parent's weights into it
-        model = build_model(**{**parent, "dropout": new["dropout"]}, steps_per_execution=spe)
+        model = model_for({**parent, "dropout": new["dropout"]}, steps_per_execution=spe)
         model.optimizer.build(model.trainable_variables)
         model.load_weights(job.parent_checkpoint)  # weights, and the optimizer's iterations and slots
         if new["width"] != parent["width"]:
             data = self.dataset
             info["val_before_resize"] = _val_accuracy(model, data)
             weights = resize_hidden(hidden_weights(model), int(new["width"]), np.random.default_rng(job.seed))
-            model = build_model(**new, steps_per_execution=spe)
+            model = model_for(new, steps_per_execution=spe)
             set_hidden_weights(model, weights)
             info["val_after_resize"] = _val_accuracy(model, data)
         elif new["optimizer"] != parent["optimizer"]:
@@ -141,7 +141,7 @@ class KerasTrainer:
             return TrainOutcome(TrialState.COMPLETE, reporter.results, info=info)
         except (TrialLostError, KeyboardInterrupt):
             raise
-        except Exception as err:  # noqa: BLE001 - a trial that raises fails alone; the study goes on
+        except Exception as err:
             return TrainOutcome(TrialState.FAIL, reporter.results, f"{type(err).__name__}: {err}".splitlines()[0][:500], info=info)
         finally:
             del model

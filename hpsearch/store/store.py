@@ -13,7 +13,7 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -315,9 +315,7 @@ class Store:
     def set_study_state(self, study_id: int, state: StudyState, reason: str | None = None) -> None:
         with self._write() as conn:
             conn.execute(
-                update(s.studies)
-                .where(s.studies.c.id == study_id)
-                .values(state=state.value, stop_reason=reason, updated_at=time.time())
+                update(s.studies).where(s.studies.c.id == study_id).values(state=state.value, stop_reason=reason, updated_at=time.time())
             )
 
     @staticmethod
@@ -455,7 +453,8 @@ class Store:
                     )
                 )
             conn.execute(update(s.studies).where(s.studies.c.id == study_id).values(updated_at=now))
-            return Claim(trial=self._trial_by_id(conn, result.inserted_primary_key[0]))
+            new_id = result.inserted_primary_key[0]  # type: ignore[index]
+            return Claim(trial=self._trial_by_id(conn, new_id))
 
     def _trial_by_id(self, conn: Connection, trial_id: int) -> TrialRecord:
         row = conn.execute(select(s.trials).where(s.trials.c.id == trial_id)).mappings().one()
@@ -472,9 +471,11 @@ class Store:
         now = time.time()
         reaped: list[int] = []
         with self._write() as conn:
-            rows = conn.execute(
-                select(s.trials).where(s.trials.c.study_id == study_id, s.trials.c.state == TrialState.RUNNING.value)
-            ).mappings().all()
+            rows = (
+                conn.execute(select(s.trials).where(s.trials.c.study_id == study_id, s.trials.c.state == TrialState.RUNNING.value))
+                .mappings()
+                .all()
+            )
             for r in rows:
                 beat = r["heartbeat_at"] or r["started_at"] or 0.0
                 dead_here = this_host is not None and r["host"] == this_host and r["pid"] is not None and not _pid_alive(r["pid"])
@@ -506,16 +507,14 @@ class Store:
             )
 
     def _owned(self, conn: Connection, trial: TrialRecord, worker: WorkerInfo) -> None:
-        owner = conn.execute(
-            select(s.trials.c.state, s.trials.c.attempt, s.trials.c.worker_id).where(s.trials.c.id == trial.id)
-        ).one()
+        owner = conn.execute(select(s.trials.c.state, s.trials.c.attempt, s.trials.c.worker_id).where(s.trials.c.id == trial.id)).one()
         if owner.state != TrialState.RUNNING.value or owner.attempt != trial.attempt or owner.worker_id != worker.worker_id:
             raise TrialLostError(
                 f"trial {trial.number} (attempt {trial.attempt}) was taken from this worker "
                 "(judged dead after missing heartbeats); its result is discarded"
             )
 
-    def record_epoch(self, trial: TrialRecord, worker: WorkerInfo, epoch: int, metrics: dict[str, float | None], seconds: float) -> None:
+    def record_epoch(self, trial: TrialRecord, worker: WorkerInfo, epoch: int, metrics: Mapping[str, float | None], seconds: float) -> None:
         """Store one epoch's metrics (``epoch`` counts from 1) and refresh the heartbeat."""
         now = time.time()
         with self._write() as conn:
@@ -580,9 +579,7 @@ class Store:
             return
         with self._write() as conn:
             conn.execute(
-                update(s.trials)
-                .where(s.trials.c.study_id == study_id, s.trials.c.number.in_(list(numbers)))
-                .values(checkpoint=None)
+                update(s.trials).where(s.trials.c.study_id == study_id, s.trials.c.number.in_(list(numbers))).values(checkpoint=None)
             )
 
     def record_resize(self, study_id: int, trial_number: int, val_before: float, val_after: float) -> None:
@@ -661,9 +658,7 @@ class Store:
 
     def record_evaluation(self, trial: TrialRecord, split: str, loss: float, accuracy: float, note: str | None = None) -> None:
         with self._write() as conn:
-            conn.execute(
-                s.evaluations.delete().where(s.evaluations.c.study_id == trial.study_id, s.evaluations.c.split == split)
-            )
+            conn.execute(s.evaluations.delete().where(s.evaluations.c.study_id == trial.study_id, s.evaluations.c.split == split))
             conn.execute(
                 s.evaluations.insert().values(
                     study_id=trial.study_id, trial_id=trial.id, split=split, loss=loss, accuracy=accuracy, note=note, created_at=time.time()
@@ -681,7 +676,13 @@ class Store:
         if r is None:
             return None
         return Evaluation(
-            study_id=r["study_id"], trial_number=r["number"], split=r["split"], loss=r["loss"], accuracy=r["accuracy"], created_at=r["created_at"], note=r["note"]
+            study_id=r["study_id"],
+            trial_number=r["number"],
+            split=r["split"],
+            loss=r["loss"],
+            accuracy=r["accuracy"],
+            created_at=r["created_at"],
+            note=r["note"],
         )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hpsearch.config import PBTConfig
 from hpsearch.space import SearchSpace
 from hpsearch.store.records import StudyRecord, TrialRecord
-from hpsearch.config import PBTConfig
 from hpsearch.strategies._base import Strategy, Suggestion, best_trial, derive_seed
 from hpsearch.strategies.grid import GridStrategy
 from hpsearch.strategies.pbt import PBTStrategy
@@ -27,14 +27,10 @@ __all__ = [
     "study_best",
 ]
 
-STRATEGY_CLASSES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (GridStrategy, RandomStrategy, TPEStrategy, PBTStrategy)
-}
+STRATEGY_CLASSES: dict[str, type[Strategy]] = {cls.name: cls for cls in (GridStrategy, RandomStrategy, TPEStrategy, PBTStrategy)}
 
 
-def make_strategy(
-    name: str, space: SearchSpace, *, seed: int = 0, maximize: bool = True, pbt: PBTConfig | None = None
-) -> Strategy:
+def make_strategy(name: str, space: SearchSpace, *, seed: int = 0, maximize: bool = True, pbt: PBTConfig | None = None) -> Strategy:
     """The strategy called ``name`` over ``space`` (``pbt`` configures population-based training)."""
     if name == "pbt":
         return PBTStrategy(space, seed=seed, maximize=maximize, pbt=pbt)

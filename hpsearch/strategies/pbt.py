@@ -72,9 +72,7 @@ def select_truncation(
     return int(top[int(rng.integers(len(top)))])
 
 
-def select_tournament(
-    member: int, ranked: Mapping[int, TrialRecord], rng: np.random.Generator, *, maximize: bool = True
-) -> int | None:
+def select_tournament(member: int, ranked: Mapping[int, TrialRecord], rng: np.random.Generator, *, maximize: bool = True) -> int | None:
     """Compare ``member`` with one other ranked member chosen at random; copy it if it is better."""
     others = sorted(m for m in ranked if m != member)
     if member not in ranked or not others:
@@ -155,9 +153,7 @@ class PBTStrategy(Strategy):
                 params = self.space.sample(np.random.default_rng([self.seed, 0, m]))
                 return Suggestion(params, epochs=self._segment_epochs(0), member=m, generation=0, start_epoch=0)
         ready = sorted(
-            (segs[-1].end_epoch, m)
-            for m, segs in members.items()
-            if segs[-1].state.is_finished() and segs[-1].end_epoch < self.pbt.epochs
+            (segs[-1].end_epoch, m) for m, segs in members.items() if segs[-1].state.is_finished() and segs[-1].end_epoch < self.pbt.epochs
         )
         for _epoch, m in ready:  # least-trained first
             suggestion = self._next_segment(history, members[m][-1], number)
@@ -190,8 +186,7 @@ class PBTStrategy(Strategy):
             parent = ranked[parent_member]
             params = explore(parent.params, self.space, cfg, rng)
             reason = (
-                f"ranked {self._rank_text(member, ranked)} at epoch {at}; copied member {parent_member} "
-                f"({parent.value:.4f}) and explored"
+                f"ranked {self._rank_text(member, ranked)} at epoch {at}; copied member {parent_member} ({parent.value:.4f}) and explored"
             )
             if kind == "recover":
                 reason = f"segment {last.number} {last.state.value}; copied the best member at epoch {at} and explored"

@@ -1,0 +1,70 @@
+#!/usr/bin/env python
+"""PBT against random search at the same epoch budget, on the same data.
+
+PBT with P members x E epochs spends exactly the epochs of random search with
+P trials x E epochs. Both studies use the search space of
+``studies/mnist_pbt.toml`` and the same seed; the script prints each study's
+best validation accuracy and the test accuracy of its best model.
+
+    python benchmarks/pbt_vs_random.py                      # full MNIST from ../shared/data
+    python benchmarks/pbt_vs_random.py --data-dir DIR --population 8 --epochs 8 --ready 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from hpsearch import load_study, run_study
+from hpsearch.config import Budget, PBTConfig
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"), help="directory with mnist.npz")
+    parser.add_argument("--population", type=int, default=8, help="PBT members = random trials (default 8)")
+    parser.add_argument("--epochs", type=int, default=8, help="epochs per member = per random trial (default 8)")
+    parser.add_argument("--ready", type=int, default=2, help="PBT ready interval in epochs (default 2)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--store", help="keep the two studies in this store (default: a temporary file)")
+    args = parser.parse_args()
+
+    base = load_study(REPO / "studies" / "mnist_pbt.toml")
+    data = replace(base.data, data_dir=args.data_dir)
+    pbt = replace(base.pbt or PBTConfig(), population=args.population, epochs=args.epochs, ready=args.ready)
+    pbt_config = replace(
+        base, name="bench_pbt", seed=args.seed, data=data, pbt=pbt, budget=Budget(trials=pbt.n_trials, epochs=pbt.epochs)
+    )
+    random_config = replace(
+        base, name="bench_random", strategy="random", seed=args.seed, data=data, pbt=None,
+        budget=Budget(trials=args.population, epochs=args.epochs),
+    )
+    store = args.store or str(Path(tempfile.mkdtemp(prefix="hpsearch-bench-")) / "bench.db")
+    print(f"store: {store}")
+    print(f"budget: {args.population} x {args.epochs} = {args.population * args.epochs} epochs per strategy")
+    results = {}
+    for config in (random_config, pbt_config):
+        start = time.perf_counter()
+        summary = run_study(config, store)
+        seconds = time.perf_counter() - start
+        epochs = sum(t.epochs_done for t in summary.trials)
+        results[config.strategy] = (summary, seconds, epochs)
+
+    print()
+    print(f"{'strategy':10} {'epochs':>6} {'best val_acc':>12} {'test acc':>9} {'seconds':>8}  best configuration")
+    for name, (summary, seconds, epochs) in results.items():
+        best, test = summary.best, summary.test
+        params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items())
+        print(f"{name:10} {epochs:6d} {best.value:12.4f} {test.accuracy if test else float('nan'):9.4f} {seconds:8.1f}  {params}")
+    pbt_best = results["pbt"][0].best.value
+    random_best = results["random"][0].best.value
+    print(f"\nPBT - random, best validation accuracy: {pbt_best - random_best:+.4f}")
+
+
+if __name__ == "__main__":
+    main()
