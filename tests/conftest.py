@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hpsearch import FunctionTrainer, Store, StudyConfig, parse_study
+from hpsearch import FunctionTrainer, HpsearchError, Store, StudyConfig, TrialRecord, parse_study
 
 #: Set to a PostgreSQL URL (``postgresql+psycopg://...``) to run the store suite on a server as well.
 POSTGRES_ENV = "HPSEARCH_TEST_POSTGRES_URL"
@@ -98,3 +98,14 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+def stored_trials(db: str | Path, study: str) -> list[TrialRecord]:
+    """The trials of ``study`` in the store at ``db``, or [] while another process is still creating them."""
+    if not Path(db).exists():
+        return []
+    try:
+        with Store.open(db, read_only=True) as store:
+            return store.trials(store.study(study).id)
+    except HpsearchError:  # the schema or the study is not there yet
+        return []

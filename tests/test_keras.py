@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import stored_trials
+
 from hpsearch import RunOptions, Store, StudyState, TrialState, parse_study, run_study
 from hpsearch.config import DataConfig, TrainingConfig
 
@@ -134,12 +136,7 @@ def test_cli_study_killed_with_sigkill_resumes_to_its_exact_budget(tmp_path: Pat
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read().decode()
-        if db.exists():
-            with Store.open(db, read_only=True) as store:
-                try:
-                    trials = store.trials(store.study("killme").id)
-                except Exception:
-                    trials = []
+        trials = stored_trials(db, "killme")
             if sum(t.state is TrialState.COMPLETE for t in trials) >= 2 and any(t.state is TrialState.RUNNING for t in trials):
                 break
         time.sleep(0.05)

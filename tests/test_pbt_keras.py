@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import stored_trials
+
 from hpsearch import Store, StudyState, TrialState, parse_study, run_study
 from hpsearch.analysis import pbt_schedule
 from hpsearch.config import DataConfig
@@ -153,12 +155,7 @@ def test_pbt_killed_with_sigkill_resumes_with_exact_epochs_per_member(tmp_path: 
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read().decode()
-        if db.exists():
-            with Store.open(db, read_only=True) as store:
-                try:
-                    trials = store.trials(store.study("pbt-kill").id)
-                except Exception:
-                    trials = []
+        trials = stored_trials(db, "pbt-kill")
             # kill in the second generation, while a segment that started from a checkpoint runs
             if any(t.state is TrialState.RUNNING and t.generation == 1 and t.epochs_done == 0 for t in trials):
                 break

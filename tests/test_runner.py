@@ -15,7 +15,7 @@ import pytest
 
 from hpsearch import FunctionTrainer, RunOptions, Store, StudyState, TooManyFailuresError, TrialState, run_study
 from hpsearch.strategies import STRATEGY_CLASSES
-from tests.conftest import study_config, toy_metrics
+from tests.conftest import stored_trials, study_config, toy_metrics
 
 ALL = sorted(STRATEGY_CLASSES)
 
@@ -140,14 +140,9 @@ def _wait_for_completed(db: str, study: str, target: int, proc: subprocess.Popen
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the study process ended before it could be killed"
-        if Path(db).exists():
-            try:
-                with Store.open(db, read_only=True) as store:
-                    done = sum(t.state is TrialState.COMPLETE for t in store.trials(store.study(study).id, with_curves=False))
-            except Exception:
-                done = 0
-            if done >= target:
-                return done
+        done = sum(t.state is TrialState.COMPLETE for t in stored_trials(db, study))
+        if done >= target:
+            return done
         time.sleep(0.02)
     raise AssertionError(f"{study} did not reach {target} completed trials in {limit} s")
 
