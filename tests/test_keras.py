@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import stored_trials
-
 from hpsearch import RunOptions, Store, StudyState, TrialState, parse_study, run_study
 from hpsearch.config import DataConfig, TrainingConfig
+from tests.conftest import stored_trials
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
@@ -137,8 +136,8 @@ def test_cli_study_killed_with_sigkill_resumes_to_its_exact_budget(tmp_path: Pat
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read().decode()
         trials = stored_trials(db, "killme")
-            if sum(t.state is TrialState.COMPLETE for t in trials) >= 2 and any(t.state is TrialState.RUNNING for t in trials):
-                break
+        if sum(t.state is TrialState.COMPLETE for t in trials) >= 2 and any(t.state is TrialState.RUNNING for t in trials):
+            break
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

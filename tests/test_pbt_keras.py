@@ -11,11 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import stored_trials
-
 from hpsearch import Store, StudyState, TrialState, parse_study, run_study
 from hpsearch.analysis import pbt_schedule
 from hpsearch.config import DataConfig
+from tests.conftest import stored_trials
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
@@ -156,9 +155,9 @@ def test_pbt_killed_with_sigkill_resumes_with_exact_epochs_per_member(tmp_path: 
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read().decode()
         trials = stored_trials(db, "pbt-kill")
-            # kill in the second generation, while a segment that started from a checkpoint runs
-            if any(t.state is TrialState.RUNNING and t.generation == 1 and t.epochs_done == 0 for t in trials):
-                break
+        # kill in the second generation, while a segment that started from a checkpoint runs
+        if any(t.state is TrialState.RUNNING and t.generation == 1 and t.epochs_done == 0 for t in trials):
+            break
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
