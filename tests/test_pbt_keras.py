@@ -54,9 +54,9 @@ def test_exploit_copies_weights_and_optimizer_state_exactly(parent_checkpoint: P
     child = _child(parent_checkpoint, learning_rate=1e-3, dropout=0.3)
     for a, b in zip(saved.get_weights(), child.get_weights()):
         np.testing.assert_array_equal(a, b)
-    steps = int(saved.optimizer.iterations.numpy())
+    steps = int(keras.ops.convert_to_numpy(saved.optimizer.iterations))
     assert steps == 2 * (300 // 32 + 1)  # two epochs of batches of 32 on 300 digits
-    assert int(child.optimizer.iterations.numpy()) == steps
+    assert int(keras.ops.convert_to_numpy(child.optimizer.iterations)) == steps
     for a, b in zip(saved.optimizer.variables, child.optimizer.variables):
         if "learning_rate" not in a.path:
             np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
@@ -70,7 +70,7 @@ def test_another_optimizer_keeps_weights_and_resets_its_state(parent_checkpoint:
     child = _child(parent_checkpoint, optimizer="rmsprop")
     for a, b in zip(saved.get_weights(), child.get_weights()):
         np.testing.assert_array_equal(a, b)
-    assert type(child.optimizer).__name__ == "RMSprop" and int(child.optimizer.iterations.numpy()) == 0
+    assert type(child.optimizer).__name__ == "RMSprop" and int(keras.ops.convert_to_numpy(child.optimizer.iterations)) == 0
 
 
 def test_widening_preserves_predictions_exactly(parent_checkpoint: Path) -> None:
@@ -84,7 +84,7 @@ def test_widening_preserves_predictions_exactly(parent_checkpoint: Path) -> None
     # through the trainer, as PBT does it: a fresh optimizer, the same function
     child = _child(parent_checkpoint, width=48)
     np.testing.assert_allclose(child.predict(data.x_val[:200], verbose=0), before, rtol=1e-5, atol=1e-6)
-    assert int(child.optimizer.iterations.numpy()) == 0
+    assert int(keras.ops.convert_to_numpy(child.optimizer.iterations)) == 0
 
 
 def test_narrowing_keeps_the_units_with_the_largest_outgoing_weights(parent_checkpoint: Path) -> None:
