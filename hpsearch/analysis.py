@@ -1,26 +1,59 @@
-"""Store -> pandas DataFrames for analysis (PBT schedules and lineage here; more to come).
+"""Store -> pandas DataFrames for analysis: trials, per-epoch metrics, best-so-far
+curves, hyperparameter importance, best trials, and PBT schedules and lineage.
 
 Each frame comes from one SQL query on the store, so the same questions can be
 asked in SQL directly; the queries are written with SQLAlchemy Core and run on
-SQLite and PostgreSQL alike.
+SQLite and PostgreSQL alike. The figures of :mod:`hpsearch.plots` are drawn
+from these frames only, so what a figure shows can be tested here.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Union
 
-from sqlalchemy import and_, literal, select
+from sqlalchemy import and_, func, literal, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import aliased
 
-from hpsearch.space import HYPERPARAMETERS
-from hpsearch.store import Store
+from hpsearch.errors import ConfigError
+from hpsearch.space import HYPERPARAMETERS, Choice, SearchSpace, parse_space
+from hpsearch.store import Store, StudyRecord, TrialState
 from hpsearch.store import schema as s
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["model_history", "pbt_lineage", "pbt_schedule"]
+__all__ = [
+    "FINISHED_STATES",
+    "ParamImportance",
+    "UnknownStudyError",
+    "best_so_far",
+    "best_trials_frame",
+    "epochs_frame",
+    "final_results",
+    "model_history",
+    "open_for_reading",
+    "param_importance",
+    "pbt_lineage",
+    "pbt_schedule",
+    "resolve_studies",
+    "store_label",
+    "study_space",
+    "trials_frame",
+]
+
+#: A store, or the path or URL to open one (read-only) from; None means ``$HPSEARCH_STORE`` or ``hpsearch.db``.
+StoreLike = Union[Store, str, "os.PathLike[str]", None]
+#: One study name, several, or None for every study in the store.
+Names = Union[str, Sequence[str], None]
+
+#: Trial states that end a trial (they count towards the budget and the cumulative epochs).
+FINISHED_STATES: tuple[str, ...] = tuple(st.value for st in TrialState if st.is_finished())
 
 
 def _with_store(store: Store | str | os.PathLike[str] | None) -> tuple[Store, bool]:
@@ -139,3 +172,427 @@ def model_history(name: str, trial: int, store: Store | str | os.PathLike[str] |
     finally:
         if own:
             opened.close()
+
+
+# ---------------------------------------------------------------------------- studies
+
+
+class UnknownStudyError(ConfigError):
+    """A study name that is not in the store; the message lists the studies that are."""
+
+
+@contextmanager
+def open_for_reading(store: StoreLike) -> Iterator[Store]:
+    """``store`` itself, or the store at that path or URL opened read-only (and closed afterwards)."""
+    opened, own = _with_store(store)
+    try:
+        yield opened
+    finally:
+        if own:
+            opened.close()
+
+
+def store_label(store: Store) -> str:
+    """How to name a store to a person: the file of an SQLite store, else its URL (password hidden)."""
+    url = make_url(store.url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return url.database.removeprefix("file:").split("?")[0]
+    return store.url
+
+
+def resolve_studies(store: Store, names: Names = None) -> list[StudyRecord]:
+    """The studies called ``names``, in the order given and without repeats (every study when None).
+
+    Raises :class:`UnknownStudyError` (a :class:`ConfigError`, so bad input) naming the
+    first unknown study and listing the studies the store holds.
+    """
+    known = store.studies()
+    if names is None:
+        return known
+    wanted = [names] if isinstance(names, str) else list(names)
+    by_name = {study.name: study for study in known}
+    missing = [name for name in wanted if name not in by_name]
+    if missing:
+        listed = ", ".join(sorted(by_name)) or "none yet"
+        raise UnknownStudyError("study", missing[0], f"no such study in {store_label(store)} (studies: {listed})")
+    return [by_name[name] for name in dict.fromkeys(wanted)]
+
+
+def study_space(study: StudyRecord) -> SearchSpace:
+    """The search space of a stored study, rebuilt from the description stored with it."""
+    spec = {
+        name: {key: value for key, value in dim.items() if key != "kind" and value is not None}
+        for name, dim in study.config["space"].items()
+    }
+    return parse_space(spec)
+
+
+def _fetch(store: Store, query: Any) -> list[Any]:
+    with store._read() as conn:
+        return list(conn.execute(query))
+
+
+# ---------------------------------------------------------------------------- trials
+
+#: The columns of :func:`trials_frame`, in order.
+TRIAL_COLUMNS: tuple[str, ...] = (
+    "study",
+    "strategy",
+    "number",
+    "state",
+    *HYPERPARAMETERS,
+    "value",
+    "epochs",
+    "seconds",
+    "started_at",
+    "finished_at",
+    "completion",
+    "cum_epochs",
+    "cum_seconds",
+    "final",
+    "member",
+    "generation",
+    "start_epoch",
+    "end_epoch",
+    "parent_trial",
+    "attempt",
+    "metric",
+    "direction",
+    "error",
+)
+
+
+def _trials_query(study_ids: Sequence[int]) -> Any:
+    t, st, e = s.trials, s.studies, s.epochs
+    per_trial = select(e.c.trial_id, e.c.attempt, func.count().label("n_epochs")).group_by(e.c.trial_id, e.c.attempt).subquery("per_trial")
+    return (
+        select(
+            st.c.name.label("study"),
+            st.c.strategy,
+            st.c.metric,
+            st.c.direction,
+            st.c.epochs.label("study_epochs"),
+            t.c.number,
+            t.c.state,
+            t.c.params,
+            t.c.value,
+            t.c.attempt,
+            t.c.started_at,
+            t.c.finished_at,
+            t.c.member,
+            t.c.generation,
+            t.c.start_epoch,
+            t.c.epochs.label("planned_epochs"),
+            t.c.parent_trial,
+            t.c.error,
+            per_trial.c.n_epochs,
+        )
+        .select_from(t)
+        .join(st, st.c.id == t.c.study_id)
+        .outerjoin(per_trial, and_(per_trial.c.trial_id == t.c.id, per_trial.c.attempt == t.c.attempt))
+        .where(t.c.study_id.in_(list(study_ids)))
+        .order_by(t.c.study_id, t.c.number)
+    )
+
+
+def _trial_record(row: Any) -> dict[str, Any]:
+    """One row of :func:`trials_frame` (before the cumulative columns) from one SQL row."""
+    r = row._mapping
+    params = r["params"] or {}
+    duration = None if r["started_at"] is None or r["finished_at"] is None else r["finished_at"] - r["started_at"]
+    start = r["start_epoch"] or 0
+    end = start + r["planned_epochs"]
+    complete = r["state"] == TrialState.COMPLETE.value and r["value"] is not None
+    return {
+        "study": r["study"],
+        "strategy": r["strategy"],
+        "number": r["number"],
+        "state": r["state"],
+        **{name: params.get(name) for name in HYPERPARAMETERS},
+        "value": r["value"],
+        "epochs": int(r["n_epochs"] or 0),
+        "seconds": duration,
+        "started_at": r["started_at"],
+        "finished_at": r["finished_at"],
+        "final": complete and (r["member"] is None or end >= r["study_epochs"]),
+        "member": r["member"],
+        "generation": r["generation"],
+        "start_epoch": start,
+        "end_epoch": end,
+        "parent_trial": r["parent_trial"],
+        "attempt": r["attempt"],
+        "metric": r["metric"],
+        "direction": r["direction"],
+        "error": r["error"],
+    }
+
+
+def _in_completion_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """One study's trials: finished ones in the order they finished, with running totals; then the rest."""
+    import pandas as pd
+
+    is_finished = frame["state"].isin(FINISHED_STATES) & frame["finished_at"].notna()
+    done = frame[is_finished].sort_values(["finished_at", "number"], kind="stable").copy()
+    rest = frame[~is_finished].sort_values("number", kind="stable").copy()
+    done["completion"] = range(len(done))
+    done["cum_epochs"] = done["epochs"].cumsum()
+    done["cum_seconds"] = done["seconds"].astype(float).cumsum()
+    rest["completion"] = pd.NA
+    rest["cum_epochs"] = pd.NA
+    rest["cum_seconds"] = math.nan
+    return pd.concat([done, rest]) if len(rest) else done
+
+
+def trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
+    """One row per trial of the studies ``names`` (every study when None), for comparing studies.
+
+    Columns (:data:`TRIAL_COLUMNS`): ``study``, ``strategy``, ``number``, ``state``, one
+    column per hyperparameter, ``value`` (the study metric), ``epochs`` (epochs of the
+    current attempt in the per-epoch table), ``seconds`` (start to end of the trial),
+    ``started_at`` / ``finished_at`` (UTC), then, per study in completion order,
+    ``completion`` (0, 1, ...), ``cum_epochs`` and ``cum_seconds``: the training
+    epochs and trial seconds spent by the study once this trial finished (failed and
+    pruned trials count: they spent budget). Trials that have not finished come last,
+    without these. ``final`` marks the results a study ends with: COMPLETE trials, and
+    for PBT only each member's last segment. PBT segments also carry ``member``,
+    ``generation``, ``start_epoch``, ``end_epoch`` and ``parent_trial``.
+    """
+    import pandas as pd
+
+    with open_for_reading(store) as opened:
+        studies = resolve_studies(opened, names)
+        rows = _fetch(opened, _trials_query([st.id for st in studies])) if studies else []
+    raw = pd.DataFrame.from_records(
+        [_trial_record(r) for r in rows], columns=[c for c in TRIAL_COLUMNS if not c.startswith(("cum_", "completion"))]
+    )
+    parts = [_in_completion_order(raw[raw["study"] == st.name]) for st in studies]
+    frame = pd.concat(parts, ignore_index=True) if parts else raw
+    frame = frame.reindex(columns=list(TRIAL_COLUMNS)).reset_index(drop=True)
+    for column in ("completion", "cum_epochs", "member", "generation", "parent_trial"):
+        frame[column] = frame[column].astype("Int64")
+    frame["cum_seconds"] = frame["cum_seconds"].astype(float)
+    frame["final"] = frame["final"].astype(bool)
+    for column in ("started_at", "finished_at"):
+        frame[column] = pd.to_datetime(frame[column].astype(float), unit="s", utc=True)
+    return frame
+
+
+def final_results(trials: pd.DataFrame) -> pd.DataFrame:
+    """The results each study ends with (rows of :func:`trials_frame` with ``final``):
+    its COMPLETE trials, or for PBT each member's last segment."""
+    return trials[trials["final"]].reset_index(drop=True)
+
+
+def best_so_far(trials: pd.DataFrame) -> pd.DataFrame:
+    """The best value found so far by each study, after every finished trial, in completion order.
+
+    Takes a :func:`trials_frame`; returns one row per finished trial with ``best``
+    (the running maximum of the COMPLETE trials' values, or minimum for a study
+    that minimizes; empty until the first COMPLETE trial), ``improved`` (this trial
+    set a new best), ``cum_epochs`` and ``cum_seconds`` (the budget spent so far),
+    and the trial's own columns.
+    """
+    import pandas as pd
+
+    done = trials[trials["completion"].notna()]
+    parts = []
+    for _, group in done.groupby("study", sort=False):
+        g = group.sort_values("completion").copy()
+        counted = g["value"].where(g["state"] == TrialState.COMPLETE.value).astype(float)
+        running = counted.cummax() if g["direction"].iloc[0] == "maximize" else counted.cummin()
+        g["best"] = running.ffill()
+        previous = g["best"].shift()
+        g["improved"] = g["best"].notna() & (previous.isna() | (g["best"] != previous))
+        parts.append(g)
+    columns = ["study", "strategy", "completion", "number", "state", *HYPERPARAMETERS, "value", "best", "improved"]
+    columns += ["cum_epochs", "cum_seconds", "member", "metric", "direction"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+# ---------------------------------------------------------------------------- epochs
+
+#: The columns of :func:`epochs_frame`, in order.
+EPOCH_COLUMNS: tuple[str, ...] = (
+    "study",
+    "strategy",
+    "number",
+    "state",
+    "member",
+    "attempt",
+    "epoch",
+    "model_epoch",
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+    "seconds",
+    "recorded_at",
+)
+
+
+def _epochs_query(study_ids: Sequence[int]) -> Any:
+    t, st, e = s.trials, s.studies, s.epochs
+    return (
+        select(
+            st.c.name.label("study"),
+            st.c.strategy,
+            t.c.number,
+            t.c.state,
+            t.c.member,
+            e.c.attempt,
+            e.c.epoch,
+            (t.c.start_epoch + e.c.epoch).label("model_epoch"),
+            e.c.loss,
+            e.c.accuracy,
+            e.c.val_loss,
+            e.c.val_accuracy,
+            e.c.seconds,
+            e.c.recorded_at,
+        )
+        .select_from(e)
+        .join(t, and_(t.c.id == e.c.trial_id, t.c.attempt == e.c.attempt))
+        .join(st, st.c.id == t.c.study_id)
+        .where(t.c.study_id.in_(list(study_ids)))
+        .order_by(t.c.study_id, t.c.number, e.c.epoch)
+    )
+
+
+def epochs_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
+    """The per-epoch metrics of the studies ``names`` (every study when None): one row per
+    epoch of each trial's current attempt (epochs of attempts that died are left out).
+
+    ``epoch`` counts from 1 within the trial; ``model_epoch`` is the epochs the model
+    has trained after this one (the same, except for a PBT segment, which continues
+    from its parent's checkpoint at ``start_epoch``). ``seconds`` is the epoch's time.
+    """
+    import pandas as pd
+
+    with open_for_reading(store) as opened:
+        studies = resolve_studies(opened, names)
+        rows = _fetch(opened, _epochs_query([st.id for st in studies])) if studies else []
+    frame = pd.DataFrame.from_records([dict(r._mapping) for r in rows], columns=list(EPOCH_COLUMNS))
+    order = {st.name: i for i, st in enumerate(studies)}
+    frame = frame.sort_values(["study", "number", "epoch"], key=lambda c: c.map(order) if c.name == "study" else c, kind="stable")
+    frame["member"] = frame["member"].astype("Int64")
+    for column in ("loss", "accuracy", "val_loss", "val_accuracy", "seconds"):
+        frame[column] = frame[column].astype(float)
+    frame["recorded_at"] = pd.to_datetime(frame["recorded_at"].astype(float), unit="s", utc=True)
+    return frame.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------- best trials
+
+
+def best_trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
+    """One row per study: its progress, its best trial (the study's result; for PBT the best
+    member at the end of training), that trial's hyperparameters and value, and its test
+    accuracy and loss when the test evaluation has been made."""
+    import pandas as pd
+
+    from hpsearch.runner import summarize
+
+    rows = []
+    with open_for_reading(store) as opened:
+        for study in resolve_studies(opened, names):
+            summary = summarize(opened, study)
+            best = summary.best
+            test = summary.test if best is not None and summary.test is not None and summary.test.trial_number == best.number else None
+            rows.append(
+                {
+                    "study": study.name,
+                    "strategy": study.strategy,
+                    "state": study.state.value,
+                    "finished": summary.finished,
+                    "n_trials": study.n_trials,
+                    "best_trial": None if best is None else best.number,
+                    **{name: None if best is None else best.params.get(name) for name in HYPERPARAMETERS},
+                    "value": None if best is None else best.value,
+                    "metric": study.metric,
+                    "test_accuracy": None if test is None else test.accuracy,
+                    "test_loss": None if test is None else test.loss,
+                }
+            )
+    columns = ["study", "strategy", "state", "finished", "n_trials", "best_trial", *HYPERPARAMETERS, "value", "metric"]
+    frame = pd.DataFrame.from_records(rows, columns=[*columns, "test_accuracy", "test_loss"])
+    frame["best_trial"] = frame["best_trial"].astype("Int64")
+    return frame
+
+
+# ---------------------------------------------------------------------------- importance
+
+#: Fewer COMPLETE trials than this give no importance (a forest on two points says nothing).
+MIN_IMPORTANCE_TRIALS = 4
+
+
+@dataclass(frozen=True)
+class ParamImportance:
+    """How much of the variation of a study's results each hyperparameter explains (fANOVA).
+
+    ``importances`` maps hyperparameter to its share (the shares add up to 1), most
+    important first; it is empty when there is nothing to measure, and ``note`` says why.
+    Fixed hyperparameters, and those that never varied among the trials, are left out.
+    """
+
+    study: str
+    importances: dict[str, float]
+    trials: int
+    note: str | None = None
+
+    def frame(self) -> pd.DataFrame:
+        """The importances as a DataFrame: ``study``, ``hyperparameter``, ``importance``."""
+        import pandas as pd
+
+        rows = [{"study": self.study, "hyperparameter": k, "importance": v} for k, v in self.importances.items()]
+        return pd.DataFrame(rows, columns=["study", "hyperparameter", "importance"])
+
+
+def _varying(space: SearchSpace, params: Sequence[dict[str, Any]]) -> list[str]:
+    """Hyperparameters of ``space`` that are not fixed and take two values or more in ``params``."""
+    out = []
+    for name, dim in space.items():
+        fixed = isinstance(dim, Choice) and len(dim.choices) == 1
+        if not fixed and len({repr(p.get(name)) for p in params}) > 1:
+            out.append(name)
+    return out
+
+
+def param_importance(store: StoreLike, name: str, *, seed: int = 0) -> ParamImportance:
+    """Hyperparameter importance of study ``name``, by Optuna's fANOVA evaluator fed from the store.
+
+    The COMPLETE trials (for PBT: each member's final result, with the hyperparameters
+    of its last segment) are replayed into an in-memory Optuna study and handed to
+    :func:`optuna.importance.get_param_importances`. Too few trials, no varying
+    hyperparameter or results that are all equal give empty importances and a note,
+    never an exception.
+    """
+    from hpsearch.strategies.tpe import optuna_study_from_history
+
+    with open_for_reading(store) as opened:
+        study = resolve_studies(opened, [name])[0]
+        records = opened.trials(study.id, with_curves=False)
+    space = study_space(study)
+    done = [
+        t
+        for t in records
+        if t.state is TrialState.COMPLETE
+        and t.value is not None
+        and math.isfinite(t.value)
+        and (t.member is None or t.end_epoch >= study.epochs)
+        and space.contains(t.params)
+    ]
+    if len(done) < MIN_IMPORTANCE_TRIALS:
+        return ParamImportance(name, {}, len(done), f"needs {MIN_IMPORTANCE_TRIALS} completed trials, has {len(done)}")
+    varying = _varying(space, [t.params for t in done])
+    if not varying:
+        return ParamImportance(name, {}, len(done), "no hyperparameter varies among the completed trials")
+    if len({t.value for t in done}) == 1:
+        return ParamImportance(name, {}, len(done), "every completed trial has the same value")
+    import optuna
+
+    replay = optuna_study_from_history(space, done, maximize=study.maximize)
+    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+    values = optuna.importance.get_param_importances(replay, evaluator=evaluator, params=varying)
+    ordered = dict(sorted(((k, float(v)) for k, v in values.items()), key=lambda kv: -kv[1]))
+    return ParamImportance(name, ordered, len(done))
