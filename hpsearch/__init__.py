@@ -1,7 +1,7 @@
 """hpsearch: hyperparameter search for Keras models, logged to a SQL store.
 
-Importing hpsearch does not import Keras; :class:`KerasTrainer` and
-:func:`build_model` load it on first use.
+Importing hpsearch imports neither Keras nor plotly: :class:`KerasTrainer` and
+:func:`build_model` load Keras on first use, :func:`write_report` loads plotly.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 from hpsearch.api import StudyStatus, best, run, status, study_summary, trials, trials_frame
 from hpsearch.config import Budget, DataConfig, PruningConfig, StudyConfig, TrainingConfig, load_study, parse_study
 from hpsearch.errors import ConfigError, DataUnavailableError, HpsearchError, StoreError, StudyMismatchError, TooManyFailuresError
+from hpsearch.export import export_trials
 from hpsearch.runner import RunOptions, StudySummary, run_study
 from hpsearch.space import HYPERPARAMETERS, OPTIMIZERS, SearchSpace, parse_space
 from hpsearch.store import Store, StudyRecord, StudyState, TrialRecord, TrialState
@@ -54,6 +55,7 @@ __all__ = [
     "TrialState",
     "best",
     "build_model",
+    "export_trials",
     "load_study",
     "make_strategy",
     "parse_space",
@@ -64,9 +66,11 @@ __all__ = [
     "study_summary",
     "trials",
     "trials_frame",
+    "write_report",
 ]
 
 _KERAS_EXPORTS = {"KerasTrainer", "build_model"}
+_PLOTLY_EXPORTS = {"write_report"}
 
 
 def __getattr__(name: str) -> Any:
@@ -74,4 +78,8 @@ def __getattr__(name: str) -> Any:
         from hpsearch import objective
 
         return getattr(objective, name)
+    if name in _PLOTLY_EXPORTS:
+        from hpsearch import report
+
+        return getattr(report, name)
     raise AttributeError(f"module 'hpsearch' has no attribute {name!r}")

@@ -1,0 +1,99 @@
+"""Export a study's trials (or its per-epoch metrics) to CSV, Parquet or JSON.
+
+hpsearch export tpe --format parquet --out tpe.parquet
+hpsearch.export_trials("hpsearch.db", "tpe", "csv", "tpe.csv", metrics=True)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hpsearch import analysis
+from hpsearch.analysis import StoreLike
+from hpsearch.errors import ConfigError
+from hpsearch.space import HYPERPARAMETERS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["FORMATS", "export_frame", "export_trials", "format_from_path"]
+
+#: The formats :func:`export_trials` writes.
+FORMATS: tuple[str, ...] = ("csv", "parquet", "json")
+
+#: The trial columns repeated on every row of the per-epoch export.
+_TRIAL_KEYS = ("study", "strategy", "number", "state", *HYPERPARAMETERS, "value", "member", "generation", "start_epoch", "parent_trial")
+
+
+def format_from_path(path: str | os.PathLike[str]) -> str | None:
+    """The export format a file name implies (``.csv``, ``.parquet`` / ``.pq``, ``.json``), or None."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    suffix = {"pq": "parquet"}.get(suffix, suffix)
+    return suffix if suffix in FORMATS else None
+
+
+def export_frame(store: StoreLike, name: str, *, metrics: bool = False) -> pd.DataFrame:
+    """What :func:`export_trials` writes: the trial table of study ``name`` in trial order
+    (:func:`hpsearch.analysis.trials_frame`), or with ``metrics`` one row per epoch of each
+    trial's current attempt (:func:`hpsearch.analysis.epochs_frame`), each carrying its
+    trial's state, hyperparameters and final value (as ``trial_value``)."""
+    with analysis.open_for_reading(store) as opened:
+        trials = analysis.trials_frame(opened, [name])
+        if not metrics:
+            return trials.sort_values("number", kind="stable").reset_index(drop=True)
+        epochs = analysis.epochs_frame(opened, [name])
+    keys = trials[list(_TRIAL_KEYS)].rename(columns={"value": "trial_value", "state": "trial_state"})
+    merged = epochs.drop(columns=["strategy", "state", "member"]).merge(keys, on=["study", "number"], how="left")
+    first = ["study", "strategy", "number", "trial_state", *HYPERPARAMETERS, "trial_value", "member", "generation", "start_epoch"]
+    first += ["parent_trial"]
+    rest = [c for c in merged.columns if c not in first]
+    return merged[first + rest]
+
+
+def _json_scalar(value: Any) -> Any:
+    """NumPy scalars as Python ones (``json`` writes floats exactly, unlike pandas' writer)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as dicts: missing values None, times ISO 8601 strings."""
+    import pandas as pd
+
+    out = frame.astype(object).where(frame.notna(), None)
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
+            out[column] = [None if pd.isna(ts) else ts.isoformat() for ts in frame[column]]
+    records: list[dict[str, Any]] = out.to_dict(orient="records")
+    return records
+
+
+def export_trials(store: StoreLike, name: str, fmt: str, out: str | os.PathLike[str], *, metrics: bool = False) -> Path:
+    """Write the trials of study ``name`` (with ``metrics``: its per-epoch table) to ``out``
+    as ``fmt``: csv, parquet, or json (a list of records). Times are UTC, in ISO 8601 in
+    CSV and JSON.
+
+    Raises :class:`ConfigError` for an unknown format and
+    :class:`hpsearch.analysis.UnknownStudyError` for an unknown study, before anything is
+    written; the file is written whole or not at all. Returns the path written.
+    """
+    if fmt not in FORMATS:
+        raise ConfigError("format", fmt, f"must be one of {', '.join(FORMATS)}")
+    frame = export_frame(store, name, metrics=metrics)
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    if fmt == "csv":
+        frame.to_csv(partial, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+    elif fmt == "parquet":
+        frame.to_parquet(partial, index=False, engine="pyarrow")
+    else:
+        partial.write_text(json.dumps(_json_records(frame), indent=1, default=_json_scalar) + "\n", encoding="utf-8")
+    partial.replace(path)
+    return path

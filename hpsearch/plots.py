@@ -1,0 +1,729 @@
+"""Plotly figures that compare studies, drawn only from the frames of :mod:`hpsearch.analysis`.
+
+Every figure has a data function (a DataFrame in, a DataFrame out, testable on
+its own) and a drawing function (frames in, a ``plotly.graph_objects.Figure``
+out). Axes carry units, hovering a point shows the study, the trial number and
+its hyperparameters, and a study with nothing to show yet gives a figure that
+says so (:func:`empty_figure`) instead of raising.
+
+    from hpsearch import analysis, plots
+    trials = analysis.trials_frame("hpsearch.db", ["grid", "tpe", "pbt"])
+    plots.best_so_far_figure(analysis.best_so_far(trials)).show()
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from hpsearch.analysis import ParamImportance, final_results
+from hpsearch.space import HYPERPARAMETERS
+
+__all__ = [
+    "PARAM_LABELS",
+    "TEMPLATE",
+    "best_so_far_figure",
+    "best_trial_numbers",
+    "distribution_figure",
+    "empty_figure",
+    "importance_figure",
+    "is_empty",
+    "learning_curves_data",
+    "learning_curves_figure",
+    "lineage_edges",
+    "metric_label",
+    "parallel_figure",
+    "pbt_lineage_figure",
+    "pbt_schedule_figure",
+    "schedule_steps",
+    "slice_figure",
+    "study_colors",
+]
+
+#: The plotly template of every figure.
+TEMPLATE = "plotly_white"
+
+#: Axis titles of the hyperparameters, with their units.
+PARAM_LABELS: dict[str, str] = {
+    "width": "width (hidden units)",
+    "dropout": "dropout (fraction of units dropped)",
+    "optimizer": "optimizer",
+    "learning_rate": "learning rate (step size, log scale)",
+}
+
+_HOVER_PARAMS = "width %{customdata[2]}<br>dropout %{customdata[3]:.3f}<br>optimizer %{customdata[4]}<br>learning rate %{customdata[5]:.2e}"
+_HOVER_TRIAL = "<b>%{customdata[0]}</b>, trial %{customdata[1]}<br>" + _HOVER_PARAMS
+_EMPTY_MARK = "hpsearch-empty"
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def metric_label(metric: str) -> str:
+    """The axis title of a study metric, with its unit."""
+    return {"val_accuracy": "validation accuracy (%)", "val_loss": "validation loss (cross-entropy, nats)"}.get(metric, metric)
+
+
+def _metric_of(frame: pd.DataFrame) -> str:
+    """The metric of the studies in ``frame`` (``val_accuracy`` when they differ or it is empty)."""
+    metrics = set(frame["metric"].dropna()) if "metric" in frame else set()
+    return metrics.pop() if len(metrics) == 1 else "val_accuracy"
+
+
+def _value_axis(metric: str) -> dict[str, Any]:
+    """Layout of a value axis: accuracy shown in percent."""
+    axis: dict[str, Any] = {"title": {"text": metric_label(metric)}}
+    if metric.endswith("accuracy"):
+        axis["tickformat"] = ".0%"
+    return axis
+
+
+def _value_format(metric: str) -> str:
+    return ":.2%" if metric.endswith("accuracy") else ":.4f"
+
+
+def study_colors(names: Sequence[str]) -> dict[str, str]:
+    """One colour per study, in order, the same in every figure of a report."""
+    palette = qualitative.Plotly
+    return {name: palette[i % len(palette)] for i, name in enumerate(dict.fromkeys(names))}
+
+
+def _esc(text: Any) -> str:
+    """Text shown by plotly, which reads a few HTML tags: escaped so that names show as written."""
+    return html.escape(str(text), quote=False)
+
+
+def _customdata(frame: pd.DataFrame) -> np.ndarray:
+    """Per point: study, trial number and the four hyperparameters (what every hover shows)."""
+    columns = [frame["study"].map(_esc), frame["number"]] + [frame[name] for name in HYPERPARAMETERS]
+    return np.stack([np.asarray(c, dtype=object) for c in columns], axis=-1) if len(frame) else np.empty((0, 6), dtype=object)
+
+
+def empty_figure(message: str, *, title: str | None = None) -> go.Figure:
+    """A figure holding only ``message``: the explicit empty state of every figure."""
+    fig = go.Figure()
+    fig.add_annotation(text=_esc(message), x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font={"size": 15})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(template=TEMPLATE, title={"text": _esc(title or "")}, height=260, meta={"empty": True, "message": message})
+    return fig
+
+
+def is_empty(fig: go.Figure) -> bool:
+    """Whether ``fig`` is an empty-state figure made by :func:`empty_figure`."""
+    meta = fig.layout.meta
+    return isinstance(meta, Mapping) and bool(meta.get("empty"))
+
+
+def _missing_note(fig: go.Figure, missing: Sequence[str], what: str) -> None:
+    """A line under the plot naming the studies that have nothing to show yet."""
+    if missing:
+        fig.add_annotation(
+            text=_esc(f"{what}: {', '.join(missing)}"),
+            x=0,
+            y=-0.22,
+            xref="paper",
+            yref="paper",
+            showarrow=False,
+            xanchor="left",
+            font={"size": 12, "color": "#777"},
+        )
+
+
+def best_trial_numbers(trials: pd.DataFrame) -> dict[str, int]:
+    """The best trial of each study (its result: for PBT the best final member), ties to the lower number."""
+    out: dict[str, int] = {}
+    final = final_results(trials)
+    for study, group in final.groupby("study", sort=False):
+        ascending = group["direction"].iloc[0] != "maximize"
+        ranked = group.sort_values(["value", "number"], ascending=[ascending, True])
+        out[str(study)] = int(ranked["number"].iloc[0])
+    return out
+
+
+# ---------------------------------------------------------------------------- 1. best so far
+
+
+def best_so_far_figure(curve: pd.DataFrame, *, studies: Sequence[str] | None = None) -> go.Figure:
+    """Best-so-far value against cumulative training epochs (left) and training time (right),
+    one line per study on a shared value axis: the equal-budget comparison.
+
+    ``curve`` is :func:`hpsearch.analysis.best_so_far`; ``studies`` (default: those in
+    ``curve``) fixes the order and colours, and names the studies without a result yet.
+    """
+    names = list(studies) if studies is not None else list(dict.fromkeys(curve["study"]))
+    title = "Best validation result so far, at equal budget"
+    shown = curve[curve["best"].notna()] if len(curve) else curve
+    if shown.empty:
+        return empty_figure("No completed trial yet in " + (", ".join(names) or "these studies") + ": nothing to compare.", title=title)
+    metric = _metric_of(shown)
+    colors = study_colors(names)
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        shared_yaxes=True,
+        horizontal_spacing=0.04,
+        subplot_titles=("against training epochs spent", "against training time spent"),
+    )
+    template = _HOVER_TRIAL + f"<br>this trial %{{customdata[6]{_value_format(metric)}}}<br>best so far %{{y{_value_format(metric)}}}"
+    for study in names:
+        part = shown[shown["study"] == study]
+        if part.empty:
+            continue
+        custom = np.column_stack([_customdata(part), part["value"].to_numpy(dtype=object)])
+        sizes = np.where(part["improved"], 9, 4)
+        for col, x, unit in ((1, "cum_epochs", "epochs"), (2, "cum_seconds", "s")):
+            fig.add_trace(
+                go.Scatter(
+                    x=part[x].astype(float),
+                    y=part["best"],
+                    mode="lines+markers",
+                    line={"shape": "hv", "color": colors[study], "width": 2.5},
+                    marker={"size": sizes, "color": colors[study]},
+                    name=_esc(f"{study} ({part['strategy'].iloc[0]})"),
+                    legendgroup=study,
+                    showlegend=col == 1,
+                    customdata=custom,
+                    hovertemplate=template + f"<br>after %{{x:.4g}} {unit}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_xaxes(title_text="training epochs spent, cumulative (epochs)", rangemode="tozero", row=1, col=1)
+    fig.update_xaxes(title_text="training time spent, cumulative (s)", rangemode="tozero", row=1, col=2)
+    fig.update_yaxes(**_value_axis(metric), row=1, col=1)
+    fig.update_layout(template=TEMPLATE, title={"text": title}, height=460, legend={"title": {"text": "study (strategy)"}})
+    _missing_note(fig, [n for n in names if n not in set(shown["study"])], "no completed trial yet")
+    return fig
+
+
+# ---------------------------------------------------------------------------- 2. distribution
+
+
+def distribution_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None = None) -> go.Figure:
+    """The final results of each study (a box with every trial as a point) and how many there are.
+
+    ``trials`` is :func:`hpsearch.analysis.trials_frame`; a PBT study contributes one
+    result per member (its last segment).
+    """
+    names = list(studies) if studies is not None else list(dict.fromkeys(trials["study"]))
+    title = "Final validation result of every trial, per study"
+    final = final_results(trials)
+    if final.empty:
+        return empty_figure("No completed trial yet in " + (", ".join(names) or "these studies") + ".", title=title)
+    metric = _metric_of(final)
+    colors = study_colors(names)
+    fig = go.Figure()
+    for study in names:
+        part = final[final["study"] == study]
+        label = _esc(f"{study} (n={len(part)})")
+        fig.add_trace(
+            go.Box(
+                x=[label] * len(part),
+                y=part["value"],
+                name=label,
+                boxpoints="all",
+                jitter=0.4,
+                pointpos=0,
+                marker={"color": colors[study], "size": 7, "opacity": 0.8},
+                line={"color": colors[study]},
+                customdata=_customdata(part),
+                hovertemplate=_HOVER_TRIAL + f"<br>result %{{y{_value_format(metric)}}}<extra></extra>",
+            )
+        )
+    fig.update_yaxes(**_value_axis(metric))
+    fig.update_xaxes(title_text="study (n = number of final results)")
+    fig.update_layout(template=TEMPLATE, title={"text": title}, height=440, showlegend=False)
+    _missing_note(fig, [n for n in names if not (final["study"] == n).any()], "no completed trial yet")
+    return fig
+
+
+# ---------------------------------------------------------------------------- 3. hyperparameters
+
+
+def _codes(values: pd.Series) -> tuple[list[int], list[int], list[str]]:
+    """Categorical values as integer codes, with the tick values and texts of a parcoords axis."""
+    categories = list(dict.fromkeys(str(v) for v in values))
+    lookup = {c: i for i, c in enumerate(categories)}
+    return [lookup[str(v)] for v in values], list(range(len(categories))), [_esc(c) for c in categories]
+
+
+def _log_ticks(values: np.ndarray) -> tuple[list[float], list[str]]:
+    low, high = math.floor(float(np.nanmin(values))), math.ceil(float(np.nanmax(values)))
+    ticks = list(range(low, high + 1)) or [low]
+    return [float(t) for t in ticks], [f"1e{t}" for t in ticks]
+
+
+def parallel_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None = None) -> go.Figure:
+    """Parallel coordinates over the study and the four hyperparameters, coloured by the result.
+
+    One line per final result (:func:`hpsearch.analysis.final_results`); the learning
+    rate axis is log10. Drag along an axis to keep only the lines crossing it there.
+    """
+    names = list(studies) if studies is not None else list(dict.fromkeys(trials["study"]))
+    title = "Hyperparameters of every final result, coloured by validation result"
+    final = final_results(trials)
+    if final.empty:
+        return empty_figure("No completed trial yet in " + (", ".join(names) or "these studies") + ".", title=title)
+    final = final.assign(study=pd.Categorical(final["study"], categories=names)).sort_values("study")
+    metric = _metric_of(final)
+    dims: list[dict[str, Any]] = []
+    if len(names) > 1:
+        codes = [names.index(str(s)) for s in final["study"]]
+        dims.append({"label": "study", "values": codes, "tickvals": list(range(len(names))), "ticktext": [_esc(n) for n in names]})
+    dims.append({"label": PARAM_LABELS["width"], "values": final["width"].astype(float)})
+    dims.append({"label": PARAM_LABELS["dropout"], "values": final["dropout"].astype(float)})
+    codes, tickvals, ticktext = _codes(final["optimizer"])
+    dims.append({"label": PARAM_LABELS["optimizer"], "values": codes, "tickvals": tickvals, "ticktext": ticktext})
+    log_lr = np.log10(final["learning_rate"].astype(float).to_numpy())
+    tickvals_lr, ticktext_lr = _log_ticks(log_lr)
+    dims.append({"label": "learning rate (log10)", "values": log_lr, "tickvals": tickvals_lr, "ticktext": ticktext_lr})
+    percent = metric.endswith("accuracy")
+    dims.append({"label": metric_label(metric), "values": final["value"] * (100 if percent else 1)})
+    fig = go.Figure(
+        go.Parcoords(
+            dimensions=dims,
+            line={
+                "color": final["value"],
+                "colorscale": "Viridis",
+                "showscale": True,
+                "colorbar": {"title": {"text": metric_label(metric)}, "tickformat": ".0%" if percent else None},
+            },
+        )
+    )
+    fig.update_layout(template=TEMPLATE, title={"text": title}, height=460, margin={"l": 90, "r": 60})
+    return fig
+
+
+def slice_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None = None) -> go.Figure:
+    """One slice plot per hyperparameter: each final result against that hyperparameter's value,
+    one colour per study, learning rate on a log axis."""
+    names = list(studies) if studies is not None else list(dict.fromkeys(trials["study"]))
+    title = "Validation result against each hyperparameter"
+    final = final_results(trials)
+    if final.empty:
+        return empty_figure("No completed trial yet in " + (", ".join(names) or "these studies") + ".", title=title)
+    metric = _metric_of(final)
+    colors = study_colors(names)
+    fig = make_subplots(rows=1, cols=len(HYPERPARAMETERS), shared_yaxes=True, horizontal_spacing=0.03)
+    for col, name in enumerate(HYPERPARAMETERS, start=1):
+        for study in names:
+            part = final[final["study"] == study]
+            if part.empty:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=part[name],
+                    y=part["value"],
+                    mode="markers",
+                    marker={"color": colors[study], "size": 8, "opacity": 0.8},
+                    name=_esc(study),
+                    legendgroup=study,
+                    showlegend=col == 1,
+                    customdata=_customdata(part),
+                    hovertemplate=_HOVER_TRIAL + f"<br>result %{{y{_value_format(metric)}}}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+        axis: dict[str, Any] = {"title_text": PARAM_LABELS[name]}
+        if name == "learning_rate":
+            axis.update(type="log", exponentformat="power")
+        elif name == "optimizer":
+            axis.update(type="category")
+        fig.update_xaxes(**axis, row=1, col=col)
+    fig.update_yaxes(**_value_axis(metric), row=1, col=1)
+    fig.update_layout(template=TEMPLATE, title={"text": title}, height=420, legend={"title": {"text": "study"}})
+    return fig
+
+
+# ---------------------------------------------------------------------------- 4. learning curves
+
+
+def _ancestry(trials: pd.DataFrame, study: str, number: int) -> set[int]:
+    """``number`` and every trial it descends from through ``parent_trial`` (PBT)."""
+    parents = trials[trials["study"] == study].set_index("number")["parent_trial"]
+    out: set[int] = set()
+    current: Any = number
+    while current is not None and not pd.isna(current) and int(current) not in out:
+        out.add(int(current))
+        current = parents.get(int(current))
+    return out
+
+
+def learning_curves_data(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
+    """The study metric after every epoch of every trial, ready to draw.
+
+    One row per point: ``study``, ``number``, ``member``, ``model_epoch`` (the epochs
+    the model has trained), ``value``, the trial's hyperparameters, and ``best`` (the
+    point belongs to the study's best trial, or for PBT to the segments its weights
+    came from). A PBT segment starts with a ``carried`` point, its parent's last value,
+    so that a copy shows as a line leaving the parent's curve.
+    """
+    columns = ["study", "number", "member", "model_epoch", "value", "metric", *HYPERPARAMETERS, "best", "carried"]
+    if epochs.empty or trials.empty:
+        return pd.DataFrame(columns=columns)
+    best = best_trial_numbers(trials)
+    info = trials[["study", "number", "metric", "parent_trial", "start_epoch", *HYPERPARAMETERS]]
+    merged = epochs.merge(info, on=["study", "number"], how="inner")
+    merged["value"] = np.nan
+    for metric in merged["metric"].unique():
+        rows = merged["metric"] == metric
+        merged.loc[rows, "value"] = merged.loc[rows, metric]
+    lineage = {study: _ancestry(trials, study, number) for study, number in best.items()}
+    merged["best"] = [int(n) in lineage.get(str(s), set()) for s, n in zip(merged["study"], merged["number"])]
+    merged["carried"] = False
+    # a PBT segment continues its parent's curve: start it at the parent's last point
+    last = merged.sort_values("epoch").groupby(["study", "number"]).tail(1).set_index(["study", "number"])["value"]
+    starts = []
+    for (study, _number), group in merged.groupby(["study", "number"], sort=False):
+        parent = group["parent_trial"].iloc[0]
+        if pd.isna(parent) or (study, int(parent)) not in last.index:
+            continue
+        first = group.iloc[0].copy()
+        first["model_epoch"] = int(first["start_epoch"])
+        first["value"] = last[(study, int(parent))]
+        first["carried"] = True
+        starts.append(first)
+    if starts:
+        merged = pd.concat([merged, pd.DataFrame(starts)], ignore_index=True)
+    merged = merged.sort_values(["study", "number", "model_epoch"], key=_study_key(trials), kind="stable")
+    return merged[columns].reset_index(drop=True)
+
+
+def _study_key(trials: pd.DataFrame) -> Any:
+    order = {s: i for i, s in enumerate(dict.fromkeys(trials["study"]))}
+
+    def key(column: pd.Series) -> pd.Series:
+        return column.map(order) if column.name == "study" else column
+
+    return key
+
+
+def _gapped(part: pd.DataFrame) -> pd.DataFrame:
+    """The rows of several trials as one line with a gap (a row of NaN) between trials."""
+    pieces = []
+    for _, group in part.groupby("number", sort=False):
+        pieces.append(group)
+        pieces.append(pd.DataFrame([{c: None for c in group.columns}]))
+    return pd.concat(pieces, ignore_index=True) if pieces else part
+
+
+def learning_curves_figure(curves: pd.DataFrame, *, studies: Sequence[str] | None = None) -> go.Figure:
+    """Validation result per epoch of every trial, one panel per study, the best trial
+    (for PBT: the segments that trained the best final model) drawn thick in colour.
+
+    ``curves`` is :func:`learning_curves_data`.
+    """
+    names = list(studies) if studies is not None else list(dict.fromkeys(curves["study"]))
+    title = "Learning curves: validation result after every epoch"
+    if curves.empty:
+        return empty_figure("No epoch has been recorded yet in " + (", ".join(names) or "these studies") + ".", title=title)
+    colors = study_colors(names)
+    metric = _metric_of(curves)
+    cols = 1 if len(names) == 1 else 2
+    rows = math.ceil(len(names) / cols)
+    fig = make_subplots(
+        rows=rows, cols=cols, shared_yaxes=True, subplot_titles=[_esc(n) for n in names], vertical_spacing=0.12, horizontal_spacing=0.05
+    )
+    template = _HOVER_TRIAL + f"<br>epoch %{{x}}: %{{y{_value_format(metric)}}}<extra></extra>"
+    for i, study in enumerate(names):
+        row, col = i // cols + 1, i % cols + 1
+        part = curves[curves["study"] == study]
+        if part.empty:
+            fig.add_annotation(text="no epoch yet", row=row, col=col, showarrow=False, x=0.5, y=0.5, xref="x domain", yref="y domain")
+            continue
+        for is_best in (False, True):
+            lines = _gapped(part[part["best"] == is_best])
+            if lines.empty:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=lines["model_epoch"],
+                    y=lines["value"],
+                    mode="lines+markers",
+                    line={"color": colors[study] if is_best else "rgba(120,120,120,0.35)", "width": 3 if is_best else 1},
+                    marker={"size": 5 if is_best else 3},
+                    name=_esc(f"{study}: best trial" if is_best else f"{study}: other trials"),
+                    legendgroup=study,
+                    customdata=_customdata(lines.assign(study=lines["study"].fillna(study))),
+                    hovertemplate=template,
+                    connectgaps=False,
+                ),
+                row=row,
+                col=col,
+            )
+        fig.update_xaxes(title_text="epochs trained (epochs)", row=row, col=col, dtick=1 if part["model_epoch"].max() <= 15 else None)
+        fig.update_yaxes(**_value_axis(metric), row=row, col=1)
+    fig.update_layout(template=TEMPLATE, title={"text": title}, height=max(380, 330 * rows), showlegend=True)
+    return fig
+
+
+# ---------------------------------------------------------------------------- 5. PBT
+
+
+def schedule_steps(schedule: pd.DataFrame) -> pd.DataFrame:
+    """Each PBT member's hyperparameters over epochs, as step lines: two points per segment
+    (its ``start_epoch`` and its ``end_epoch``), so a change shows as a vertical jump.
+
+    ``schedule`` is :func:`hpsearch.analysis.pbt_schedule`. Columns: ``member``,
+    ``trial``, ``epoch``, the hyperparameters, ``kind`` (initial, continue, exploit,
+    recover), ``parent_member``, ``parent_trial``, ``value`` and ``at_start``.
+    """
+    columns = ["member", "trial", "epoch", *HYPERPARAMETERS, "kind", "parent_member", "parent_trial", "value", "at_start"]
+    rows = []
+    for seg in schedule.sort_values(["member", "start_epoch"]).itertuples(index=False):
+        base = {
+            "member": seg.member,
+            "trial": seg.trial,
+            **{name: getattr(seg, name) for name in HYPERPARAMETERS},
+            "kind": seg.kind,
+            "parent_member": seg.parent_member,
+            "parent_trial": seg.parent_trial,
+            "value": seg.value,
+        }
+        rows.append({**base, "epoch": seg.start_epoch, "at_start": True})
+        rows.append({**base, "epoch": seg.end_epoch, "at_start": False})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _schedule_params(steps: pd.DataFrame) -> list[str]:
+    """The hyperparameters that change over a PBT run (the learning rate when none does)."""
+    varying = [name for name in HYPERPARAMETERS if steps[name].astype(str).nunique() > 1]
+    return varying or ["learning_rate"]
+
+
+def pbt_schedule_figure(schedule: pd.DataFrame, *, study: str = "") -> go.Figure:
+    """Each member's hyperparameter schedule over epochs, one panel per hyperparameter that
+    changes; a star marks a segment that started by copying another member (exploit).
+
+    ``schedule`` is :func:`hpsearch.analysis.pbt_schedule`.
+    """
+    title = f"PBT schedules of {study}: hyperparameters in force over epochs" if study else "PBT schedules"
+    if schedule.empty:
+        return empty_figure(f"{study or 'this study'} has no PBT segment yet.", title=title)
+    steps = schedule_steps(schedule)
+    params = _schedule_params(steps)
+    members = sorted(int(m) for m in steps["member"].unique())
+    palette = qualitative.D3
+    fig = make_subplots(rows=len(params), cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    for row, name in enumerate(params, start=1):
+        for member in members:
+            part = steps[steps["member"] == member]
+            color = palette[member % len(palette)]
+            custom = np.column_stack(
+                [
+                    part["trial"].to_numpy(dtype=object),
+                    part["kind"].to_numpy(dtype=object),
+                    part["parent_member"].astype(object).where(part["parent_member"].notna(), "-").to_numpy(dtype=object),
+                    part["value"].to_numpy(dtype=object),
+                    *(part[h].to_numpy(dtype=object) for h in HYPERPARAMETERS),
+                ]
+            )
+            hover = (
+                f"member {member}, trial %{{customdata[0]}} (%{{customdata[1]}}, from member %{{customdata[2]}})"
+                "<br>width %{customdata[4]}<br>dropout %{customdata[5]:.3f}<br>optimizer %{customdata[6]}"
+                "<br>learning rate %{customdata[7]:.2e}<br>epoch %{x}<extra></extra>"
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=part["epoch"],
+                    y=part[name],
+                    mode="lines",
+                    line={"color": color, "width": 2},
+                    name=f"member {member}",
+                    legendgroup=f"member {member}",
+                    showlegend=row == 1,
+                    customdata=custom,
+                    hovertemplate=hover,
+                ),
+                row=row,
+                col=1,
+            )
+            jumps = part[(part["kind"] == "exploit") & part["at_start"]]
+            if len(jumps):
+                fig.add_trace(
+                    go.Scatter(
+                        x=jumps["epoch"],
+                        y=jumps[name],
+                        mode="markers",
+                        marker={"symbol": "star", "size": 13, "color": color, "line": {"color": "black", "width": 1}},
+                        name=f"member {member}: copied another member",
+                        legendgroup=f"member {member}",
+                        showlegend=False,
+                        customdata=custom[(part["kind"] == "exploit").to_numpy() & part["at_start"].to_numpy()],
+                        hovertemplate=hover.replace("(%{customdata[1]}", "(<b>exploit</b>"),
+                    ),
+                    row=row,
+                    col=1,
+                )
+        axis: dict[str, Any] = {"title_text": PARAM_LABELS[name]}
+        if name == "learning_rate":
+            axis.update(type="log", exponentformat="power")
+        elif name == "optimizer":
+            axis.update(type="category")
+        fig.update_yaxes(**axis, row=row, col=1)
+    fig.update_xaxes(title_text="epochs trained by the member (epochs)", row=len(params), col=1)
+    fig.update_layout(
+        template=TEMPLATE, title={"text": _esc(title)}, height=260 + 200 * len(params), legend={"title": {"text": "★ = exploit"}}
+    )
+    return fig
+
+
+def lineage_edges(schedule: pd.DataFrame) -> pd.DataFrame:
+    """The lineage tree of a PBT study as line segments: one edge per segment with a parent,
+    from the parent's node (``parent_member`` at the epoch the copy was made) to the
+    segment's node (``member`` at its ``end_epoch``); plus, for initial segments, an edge
+    from the member's start at epoch 0. ``kind`` tells copies (exploit) from continuations.
+    """
+    columns = ["trial", "parent_trial", "kind", "x0", "y0", "x1", "y1"]
+    rows = []
+    for seg in schedule.itertuples(index=False):
+        has_parent = not pd.isna(seg.parent_trial)
+        y0 = seg.parent_member if has_parent and not pd.isna(seg.parent_member) else seg.member
+        rows.append(
+            {
+                "trial": seg.trial,
+                "parent_trial": seg.parent_trial if has_parent else pd.NA,
+                "kind": seg.kind,
+                "x0": seg.start_epoch,
+                "y0": int(y0),
+                "x1": seg.end_epoch,
+                "y1": int(seg.member),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["parent_trial"] = frame["parent_trial"].astype("Int64")
+    return frame
+
+
+#: How each kind of PBT decision is drawn in the lineage tree: (group label, colour, line width).
+_EDGE_STYLES: dict[str, tuple[str, str, float]] = {
+    "initial": ("kept its own weights", "rgba(120,120,120,0.55)", 1.2),
+    "continue": ("kept its own weights", "rgba(120,120,120,0.55)", 1.2),
+    "exploit": ("copied another member (exploit)", "#d62728", 2.5),
+    "recover": ("copied after a failed segment (recover)", "#ff7f0e", 2.5),
+}
+
+
+def _polyline(edges: pd.DataFrame) -> tuple[list[Any], list[Any]]:
+    """The edges as one line with gaps (None) between them."""
+    xs: list[Any] = []
+    ys: list[Any] = []
+    for e in edges.itertuples(index=False):
+        xs += [e.x0, e.x1, None]
+        ys += [e.y0, e.y1, None]
+    return xs, ys
+
+
+def _ancestry_of(schedule: pd.DataFrame, trial: int | None) -> set[int]:
+    """``trial`` and the segments its weights came from (empty for None)."""
+    if trial is None:
+        return set()
+    return _ancestry(schedule.assign(study="", number=schedule["trial"]), "", trial)
+
+
+def pbt_lineage_figure(schedule: pd.DataFrame, *, study: str = "", best_trial: int | None = None) -> go.Figure:
+    """Who copied whom: every segment is a node (its member, at the epoch it ended, coloured
+    by its validation result); grey edges continue a member's own weights, red edges are
+    copies of another member (exploit). The path that trained ``best_trial`` is drawn in gold.
+
+    ``schedule`` is :func:`hpsearch.analysis.pbt_schedule` (a superset of ``pbt_lineage``).
+    """
+    title = f"PBT lineage of {study}: who copied whom" if study else "PBT lineage"
+    if schedule.empty:
+        return empty_figure(f"{study or 'this study'} has no PBT segment yet.", title=title)
+    edges = lineage_edges(schedule)
+    fig = go.Figure()
+    groups = edges["kind"].map(lambda k: _EDGE_STYLES.get(str(k), _EDGE_STYLES["continue"]))
+    for style in dict.fromkeys(groups):
+        label, color, width = style
+        xs, ys = _polyline(edges[groups == style])
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": color, "width": width}, name=label, hoverinfo="skip"))
+    ancestry = _ancestry_of(schedule, best_trial)
+    if ancestry:
+        xs, ys = _polyline(edges[edges["trial"].isin(ancestry)])
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=ys, mode="lines", line={"color": "gold", "width": 7}, opacity=0.6, name=f"best final model (trial {best_trial})"
+            )
+        )
+    nodes = schedule.sort_values("trial")
+    custom = np.column_stack(
+        [
+            nodes["trial"].to_numpy(dtype=object),
+            nodes["member"].to_numpy(dtype=object),
+            nodes["kind"].to_numpy(dtype=object),
+            nodes["parent_member"].astype(object).where(nodes["parent_member"].notna(), "-").to_numpy(dtype=object),
+            *(nodes[h].to_numpy(dtype=object) for h in HYPERPARAMETERS),
+        ]
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=nodes["end_epoch"],
+            y=nodes["member"],
+            mode="markers",
+            name="segment (colour: validation result)",
+            marker={
+                "size": 11,
+                "color": nodes["value"],
+                "colorscale": "Viridis",
+                "showscale": True,
+                "colorbar": {"title": {"text": "validation result"}, "x": 1.02},
+                "line": {"color": "white", "width": 1},
+            },
+            customdata=custom,
+            hovertemplate="trial %{customdata[0]}: member %{customdata[1]} up to epoch %{x}"
+            "<br>%{customdata[2]} (from member %{customdata[3]})<br>width %{customdata[4]}<br>dropout %{customdata[5]:.3f}"
+            "<br>optimizer %{customdata[6]}<br>learning rate %{customdata[7]:.2e}<br>result %{marker.color:.4f}<extra></extra>",
+        )
+    )
+    members = sorted(int(m) for m in schedule["member"].unique())
+    fig.update_yaxes(title_text="member (population slot)", tickvals=members, ticktext=[str(m) for m in members], autorange="reversed")
+    fig.update_xaxes(title_text="epochs trained (epochs)", rangemode="tozero", dtick=1)
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": _esc(title)},
+        height=max(380, 160 + 45 * len(members)),
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+# ---------------------------------------------------------------------------- 6. importance
+
+
+def importance_figure(importances: Sequence[ParamImportance]) -> go.Figure:
+    """Hyperparameter importance (Optuna's fANOVA) of each study, as grouped bars; studies
+    without importances are named under the plot with the reason."""
+    title = "Hyperparameter importance (fANOVA share of the variance of the result)"
+    usable = [imp for imp in importances if imp.importances]
+    notes = [f"{imp.study}: {imp.note}" for imp in importances if not imp.importances]
+    if not usable:
+        return empty_figure("No importance to show. " + "; ".join(notes or ["no study given"]), title=title)
+    colors = study_colors([imp.study for imp in importances])
+    fig = go.Figure()
+    for imp in usable:
+        names = [n for n in HYPERPARAMETERS if n in imp.importances]
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=[imp.importances[n] for n in names],
+                name=_esc(f"{imp.study} ({imp.trials} trials)"),
+                marker={"color": colors[imp.study]},
+                hovertemplate=f"{_esc(imp.study)}<br>%{{x}}: %{{y:.1%}}<extra></extra>",
+            )
+        )
+    fig.update_yaxes(title_text="importance (% of explained variance)", tickformat=".0%", rangemode="tozero")
+    fig.update_xaxes(title_text="hyperparameter")
+    fig.update_layout(template=TEMPLATE, title={"text": title}, barmode="group", height=420)
+    _missing_note(fig, notes, "no importance")
+    return fig

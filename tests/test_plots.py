@@ -1,0 +1,295 @@
+"""The figures: the traces they hold and the data in them, hovers, axes, and empty states."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from hpsearch import Store
+from hpsearch.analysis import (
+    ParamImportance,
+    best_so_far,
+    epochs_frame,
+    final_results,
+    model_history,
+    param_importance,
+    pbt_schedule,
+    trials_frame,
+)
+from hpsearch.plots import (
+    PARAM_LABELS,
+    best_so_far_figure,
+    best_trial_numbers,
+    distribution_figure,
+    empty_figure,
+    importance_figure,
+    is_empty,
+    learning_curves_data,
+    learning_curves_figure,
+    lineage_edges,
+    parallel_figure,
+    pbt_lineage_figure,
+    pbt_schedule_figure,
+    schedule_steps,
+    slice_figure,
+)
+from tests.comparison_store import shared_comparison_store
+
+NAMES = ["cmp-grid", "cmp-random", "cmp-tpe", "cmp-pbt"]
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(shared_comparison_store(tmp_path_factory))
+
+
+@pytest.fixture(scope="module")
+def trials(db: str) -> pd.DataFrame:
+    return trials_frame(db, NAMES)
+
+
+def _decisions(db: str, name: str) -> list:
+    with Store.open(db, read_only=True) as store:
+        return store.decisions(store.study(name).id)
+
+
+def _hover_shows_trials(trace: go.Scatter | go.Box, numbers: list[int]) -> None:
+    """The hover names the trial and its hyperparameters, and its data are those trials."""
+    assert "trial %{customdata[1]}" in trace.hovertemplate
+    for name in ("width", "dropout", "optimizer", "learning rate"):
+        assert name in trace.hovertemplate
+    assert [int(n) for n in np.asarray(trace.customdata)[:, 1]] == numbers
+
+
+# ------------------------------------------------------------------ best so far
+
+
+def test_best_so_far_figure_draws_the_curve_of_every_study_on_shared_axes(trials: pd.DataFrame) -> None:
+    curve = best_so_far(trials)
+    fig = best_so_far_figure(curve, studies=NAMES)
+    assert not is_empty(fig) and len(fig.data) == 2 * len(NAMES)  # one line per study in each panel
+    for name in NAMES:
+        part = curve[(curve["study"] == name) & curve["best"].notna()]
+        by_epochs, by_time = (t for t in fig.data if t.legendgroup == name)
+        assert list(by_epochs.x) == list(part["cum_epochs"].astype(float)) and list(by_epochs.y) == list(part["best"])
+        assert list(by_time.x) == pytest.approx(list(part["cum_seconds"])) and list(by_time.y) == list(part["best"])
+        assert by_epochs.showlegend and not by_time.showlegend and by_epochs.line.shape == "hv"
+        _hover_shows_trials(by_epochs, list(part["number"]))
+    assert fig.layout.xaxis.title.text.endswith("(epochs)") and fig.layout.xaxis2.title.text.endswith("(s)")
+    assert fig.layout.yaxis.title.text == "validation accuracy (%)" and fig.layout.yaxis2.matches == "y"
+
+
+def test_best_so_far_figure_names_studies_without_a_result(db: str) -> None:
+    curve = best_so_far(trials_frame(db, ["cmp-grid", "cmp-empty"]))
+    fig = best_so_far_figure(curve, studies=["cmp-grid", "cmp-empty"])
+    assert {t.legendgroup for t in fig.data} == {"cmp-grid"}
+    assert any("no completed trial yet: cmp-empty" in a.text for a in fig.layout.annotations)
+
+
+def test_every_figure_has_an_explicit_empty_state(db: str) -> None:
+    empty = trials_frame(db, "cmp-empty")
+    figures = [
+        best_so_far_figure(best_so_far(empty), studies=["cmp-empty"]),
+        distribution_figure(empty, studies=["cmp-empty"]),
+        parallel_figure(empty, studies=["cmp-empty"]),
+        slice_figure(empty, studies=["cmp-empty"]),
+        learning_curves_figure(learning_curves_data(empty, epochs_frame(db, "cmp-empty")), studies=["cmp-empty"]),
+        importance_figure([param_importance(db, "cmp-empty")]),
+        pbt_schedule_figure(pbt_schedule("cmp-empty", db), study="cmp-empty"),
+        pbt_lineage_figure(pbt_schedule("cmp-empty", db), study="cmp-empty"),
+    ]
+    for fig in figures:
+        assert is_empty(fig) and len(fig.data) == 0
+        (note,) = fig.layout.annotations
+        assert "cmp-empty" in note.text or "needs 4 completed trials" in note.text
+    assert is_empty(empty_figure("nothing")) and not is_empty(go.Figure())
+
+
+# ------------------------------------------------------------------ distribution and hyperparameters
+
+
+def test_distribution_figure_holds_every_final_result_and_the_counts(trials: pd.DataFrame) -> None:
+    fig = distribution_figure(trials, studies=NAMES)
+    final = final_results(trials)
+    assert [t.type for t in fig.data] == ["box"] * len(NAMES)
+    for trace, name in zip(fig.data, NAMES):
+        part = final[final["study"] == name]
+        assert trace.name == f"{name} (n={len(part)})" and trace.boxpoints == "all"
+        assert list(trace.y) == list(part["value"])
+        _hover_shows_trials(trace, list(part["number"]))
+    assert [t.name for t in fig.data][3] == "cmp-pbt (n=4)"  # PBT: one result per member
+
+
+def test_parallel_coordinates_over_the_four_hyperparameters(trials: pd.DataFrame) -> None:
+    fig = parallel_figure(trials, studies=NAMES)
+    (trace,) = fig.data
+    labels = [d.label for d in trace.dimensions]
+    assert labels == [
+        "study",
+        PARAM_LABELS["width"],
+        PARAM_LABELS["dropout"],
+        "optimizer",
+        "learning rate (log10)",
+        "validation accuracy (%)",
+    ]
+    final = final_results(trials)
+    final = final.assign(study=pd.Categorical(final["study"], categories=NAMES)).sort_values("study")
+    dims = {d.label: d for d in trace.dimensions}
+    assert list(dims["learning rate (log10)"].values) == pytest.approx(list(np.log10(final["learning_rate"])))
+    assert list(dims[PARAM_LABELS["width"]].values) == list(final["width"])
+    assert list(trace.line.color) == list(final["value"])  # coloured by the result
+    optimizer = dims["optimizer"]
+    assert [optimizer.ticktext[int(v)] for v in optimizer.values] == list(final["optimizer"])
+
+
+def test_slice_plots_one_per_hyperparameter_with_a_log_learning_rate(trials: pd.DataFrame) -> None:
+    fig = slice_figure(trials, studies=NAMES)
+    assert fig.layout.xaxis4.type == "log" and fig.layout.xaxis3.type == "category"
+    assert [fig.layout[f"xaxis{i or ''}"].title.text for i in (0, 2, 3, 4)] == [PARAM_LABELS[h] for h in PARAM_LABELS]
+    final = final_results(trials)
+    for trace in fig.data:
+        part = final[final["study"] == trace.legendgroup]
+        column = {"x": "width", "x2": "dropout", "x3": "optimizer", "x4": "learning_rate"}[trace.xaxis]
+        assert list(trace.x) == list(part[column]) and list(trace.y) == list(part["value"])
+        _hover_shows_trials(trace, list(part["number"]))
+    assert len(fig.data) == 4 * len(NAMES)
+
+
+# ------------------------------------------------------------------ learning curves
+
+
+def test_learning_curves_data_has_every_epoch_and_marks_the_best(db: str, trials: pd.DataFrame) -> None:
+    epochs = epochs_frame(db, NAMES)
+    curves = learning_curves_data(trials, epochs)
+    own = curves[~curves["carried"]]
+    assert len(own) == len(epochs)
+    merged = own.merge(epochs, on=["study", "number", "model_epoch"])
+    assert (merged["value"] == merged["val_accuracy"]).all()
+    best = best_trial_numbers(trials)
+    for name in ("cmp-grid", "cmp-random", "cmp-tpe"):
+        assert set(curves[(curves["study"] == name) & curves["best"]]["number"]) == {best[name]}
+        assert best[name] == int(trials[(trials["study"] == name) & trials["final"]].sort_values("value").iloc[-1]["number"])
+    lineage = set(model_history("cmp-pbt", best["cmp-pbt"], db)["trial"])
+    assert set(curves[(curves["study"] == "cmp-pbt") & curves["best"]]["number"]) == lineage
+
+
+def test_a_pbt_segment_starts_from_its_parents_last_value(db: str, trials: pd.DataFrame) -> None:
+    curves = learning_curves_data(trials, epochs_frame(db, NAMES))
+    pbt = curves[curves["study"] == "cmp-pbt"]
+    segments = trials[trials["study"] == "cmp-pbt"].set_index("number")
+    carried = pbt[pbt["carried"]]
+    assert len(carried) == segments["parent_trial"].notna().sum()
+    for row in carried.itertuples():
+        parent = int(segments.loc[row.number, "parent_trial"])
+        assert row.model_epoch == segments.loc[row.number, "start_epoch"]
+        assert row.value == segments.loc[parent, "value"]  # a segment's value is its last epoch's
+
+
+def test_learning_curves_figure_highlights_the_best_trial(db: str, trials: pd.DataFrame) -> None:
+    curves = learning_curves_data(trials, epochs_frame(db, NAMES))
+    fig = learning_curves_figure(curves, studies=NAMES)
+    assert [a.text for a in fig.layout.annotations][: len(NAMES)] == NAMES  # one panel per study
+    for name in NAMES:
+        others, best = (t for t in fig.data if t.legendgroup == name)
+        assert best.line.width == 3 and others.line.width == 1
+        expected = curves[(curves["study"] == name) & curves["best"]]
+        assert [v for v in best.y if v is not None and not (isinstance(v, float) and math.isnan(v))] == list(expected["value"])
+    assert fig.layout.xaxis.title.text == "epochs trained (epochs)"
+
+
+# ------------------------------------------------------------------ PBT
+
+
+def test_schedule_steps_match_the_stored_decisions(db: str) -> None:
+    schedule = pbt_schedule("cmp-pbt", db)
+    steps = schedule_steps(schedule)
+    assert len(steps) == 2 * len(schedule)
+    starts = steps[steps["at_start"]].set_index("trial")
+    decisions = _decisions(db, "cmp-pbt")
+    assert decisions and len(decisions) == 4 * 2
+    for d in decisions:
+        step = starts.loc[d.trial_number]
+        assert (step["member"], step["epoch"], step["kind"]) == (d.member, d.at_epoch, d.kind)
+        assert {h: step[h] for h in d.new_params} == d.new_params
+        assert step["parent_member"] == d.parent_member
+    fig = pbt_schedule_figure(schedule, study="cmp-pbt")
+    stars = [t for t in fig.data if t.mode == "markers" and t.yaxis == "y"]
+    expected = sorted((d.member, d.at_epoch) for d in decisions if d.kind == "exploit")
+    drawn = sorted((int(t.legendgroup.split()[-1]), int(x)) for t in stars for x in t.x)
+    assert drawn == expected  # a star at every exploit, on the member that copied
+    lines = [t for t in fig.data if t.mode == "lines" and t.yaxis == "y"]
+    assert sorted(int(t.legendgroup.split()[-1]) for t in lines) == [0, 1, 2, 3]
+    assert expected, "the toy PBT run should copy at some ready point"
+    assert "epochs trained by the member (epochs)" in [ax.title.text for ax in fig.select_xaxes()]
+    assert [ax.type for ax in fig.select_yaxes() if ax.title.text == PARAM_LABELS["learning_rate"]] == ["log"]
+
+
+def test_lineage_edges_are_the_stored_parent_links(db: str) -> None:
+    schedule = pbt_schedule("cmp-pbt", db)
+    edges = lineage_edges(schedule).set_index("trial")
+    decisions = _decisions(db, "cmp-pbt")
+    for d in decisions:
+        edge = edges.loc[d.trial_number]
+        assert (edge["parent_trial"], edge["y0"], edge["y1"], edge["x0"], edge["kind"]) == (
+            d.parent_trial,
+            d.parent_member,
+            d.member,
+            d.at_epoch,
+            d.kind,
+        )
+    initial = edges[edges["kind"] == "initial"]
+    assert len(initial) == 4 and (initial["x0"] == 0).all() and (initial["y0"] == initial["y1"]).all()
+    best = best_trial_numbers(trials_frame(db, "cmp-pbt"))["cmp-pbt"]
+    fig = pbt_lineage_figure(schedule, study="cmp-pbt", best_trial=best)
+    names = [t.name for t in fig.data]
+    assert f"best final model (trial {best})" in names
+    nodes = fig.data[-1]
+    assert list(nodes.x) == list(schedule.sort_values("trial")["end_epoch"])
+    exploit = [t for t in fig.data if t.name == "copied another member (exploit)"]
+    n_exploits = sum(d.kind == "exploit" for d in decisions)
+    assert (len(exploit[0].x) if exploit else 0) == 3 * n_exploits  # each copy is one red edge
+    assert fig.layout.yaxis.title.text == "member (population slot)"
+
+
+# ------------------------------------------------------------------ importance and escaping
+
+
+def test_importance_figure_bars_and_notes() -> None:
+    imps = [
+        ParamImportance("a", {"learning_rate": 0.7, "width": 0.3}, 10),
+        ParamImportance("b", {}, 2, "needs 4 completed trials, has 2"),
+    ]
+    fig = importance_figure(imps)
+    (bars,) = fig.data
+    assert list(bars.x) == ["width", "learning_rate"] and list(bars.y) == [0.3, 0.7]
+    assert bars.name == "a (10 trials)"
+    assert any("b: needs 4 completed trials" in a.text for a in fig.layout.annotations)
+    assert fig.layout.yaxis.tickformat == ".0%"
+
+
+def test_names_are_escaped_in_figures() -> None:
+    curve = pd.DataFrame(
+        {
+            "study": ["<b>x</b>&y"],
+            "strategy": ["random"],
+            "number": [0],
+            "state": ["COMPLETE"],
+            "width": [64],
+            "dropout": [0.1],
+            "optimizer": ["adam"],
+            "learning_rate": [1e-3],
+            "value": [0.9],
+            "best": [0.9],
+            "improved": [True],
+            "cum_epochs": [2],
+            "cum_seconds": [1.0],
+            "metric": ["val_accuracy"],
+        }
+    )
+    fig = best_so_far_figure(curve)
+    assert fig.data[0].name == "&lt;b&gt;x&lt;/b&gt;&amp;y (random)"
+    assert fig.data[0].customdata[0][0] == "&lt;b&gt;x&lt;/b&gt;&amp;y"
