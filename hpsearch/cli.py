@@ -21,6 +21,7 @@ from hpsearch import api
 from hpsearch.config import load_study, parse_duration
 from hpsearch.display import best_text, study_table, trial_table
 from hpsearch.errors import ConfigError, HpsearchError
+from hpsearch.export import FORMATS, export_trials, format_from_path
 from hpsearch.progress import ConsoleProgress, SilentProgress
 from hpsearch.runner import RunOptions
 from hpsearch.store import DEFAULT_STORE, TrialState
@@ -114,6 +115,31 @@ def build_parser() -> argparse.ArgumentParser:
     best.add_argument("name", metavar="NAME", help="study name")
     best.add_argument("--store", help=STORE_HELP)
     best.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    compare = sub.add_parser(
+        "compare",
+        help="write an HTML report comparing studies",
+        description="Write one self-contained HTML file (plotly.js embedded: it opens offline) comparing the studies NAME...: "
+        "best-so-far at equal budget, distributions, hyperparameters, learning curves, importance, PBT schedules and lineage, "
+        "and a table of the best trial of each study with its test accuracy.",
+    )
+    compare.add_argument("names", nargs="+", metavar="NAME", help="study names (see `hpsearch status`)")
+    compare.add_argument(
+        "--out", type=Path, default=Path("report.html"), metavar="FILE", help="the HTML file to write (default: report.html)"
+    )
+    compare.add_argument("--store", help=STORE_HELP)
+
+    export = sub.add_parser(
+        "export",
+        help="export the trials of a study to CSV, Parquet or JSON",
+        description="Write the trial table of study NAME (one row per trial; per PBT segment) to FILE; with --metrics, "
+        "one row per epoch instead, each with its trial's hyperparameters.",
+    )
+    export.add_argument("name", metavar="NAME", help="study name")
+    export.add_argument("--format", choices=FORMATS, help="file format (default: from the extension of --out)")
+    export.add_argument("--out", type=Path, required=True, metavar="FILE", help="the file to write")
+    export.add_argument("--metrics", action="store_true", help="export the per-epoch metrics instead of one row per trial")
+    export.add_argument("--store", help=STORE_HELP)
     return parser
 
 
@@ -213,7 +239,38 @@ def cmd_best(args: argparse.Namespace) -> int:
     return 0 if summary.best is not None else EXIT_FAILED
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "status": cmd_status, "trials": cmd_trials, "best": cmd_best}
+def cmd_compare(args: argparse.Namespace) -> int:
+    from hpsearch.report import write_report  # imports plotly: only for this command
+
+    try:
+        path = write_report(args.store, args.names, args.out)
+    except OSError as err:
+        _fail(f"cannot write {args.out}: {err.strerror or err}", EXIT_FAILED)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): {', '.join(dict.fromkeys(args.names))}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    fmt = args.format or format_from_path(args.out)
+    if fmt is None:
+        _fail(f"cannot tell the format of {args.out} from its extension: give --format {'|'.join(FORMATS)}", EXIT_BAD_INPUT)
+    try:
+        path = export_trials(args.store, args.name, fmt, args.out, metrics=args.metrics)
+    except OSError as err:
+        _fail(f"cannot write {args.out}: {err.strerror or err}", EXIT_FAILED)
+    print(f"wrote {path} ({fmt}, {'per-epoch metrics' if args.metrics else 'trials'} of {args.name})")
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "status": cmd_status,
+    "trials": cmd_trials,
+    "best": cmd_best,
+    "compare": cmd_compare,
+    "export": cmd_export,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

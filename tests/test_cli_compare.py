@@ -1,0 +1,92 @@
+"""`hpsearch compare` and `hpsearch export`, run as a person runs them (a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import hpsearch
+from tests.comparison_store import shared_comparison_store
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(shared_comparison_store(tmp_path_factory))
+
+
+def hpsearch_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hpsearch", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_compare_writes_one_self_contained_report(db: str, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    done = hpsearch_cli("compare", "cmp-grid", "cmp-tpe", "cmp-pbt", "--store", db, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {out}" in done.stdout and "cmp-grid, cmp-tpe, cmp-pbt" in done.stdout
+    text = out.read_text(encoding="utf-8")
+    assert text.count("class='figure'") == 8 and text.count("plotly-graph-div") == 8
+    assert "<script src=" not in text.split("</head>")[1]  # figures use the plotly.js embedded in the head
+
+
+def test_compare_unknown_study_is_bad_input_listing_the_known_ones(db: str, tmp_path: Path) -> None:
+    done = hpsearch_cli("compare", "cmp-grid", "nope", "--store", db, "--out", str(tmp_path / "r.html"))
+    assert done.returncode == 2
+    assert done.stderr.startswith("hpsearch: error: study = 'nope': no such study in ")
+    assert "(studies: cmp-empty, cmp-grid, cmp-partial, cmp-pbt, cmp-random, cmp-tpe)" in done.stderr
+    assert not (tmp_path / "r.html").exists() and done.stdout == ""
+
+
+def test_compare_failures_exit_1(db: str, tmp_path: Path) -> None:
+    missing = hpsearch_cli("compare", "x", "--store", str(tmp_path / "none.db"), "--out", str(tmp_path / "r.html"))
+    assert missing.returncode == 1 and "hpsearch: error: no store at" in missing.stderr
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    unwritable = hpsearch_cli("compare", "cmp-grid", "--store", db, "--out", str(blocker / "r.html"))
+    assert unwritable.returncode == 1 and unwritable.stderr.startswith(f"hpsearch: error: cannot write {blocker / 'r.html'}")
+
+
+def test_export_every_format_and_metrics(db: str, tmp_path: Path) -> None:
+    csv = tmp_path / "grid.csv"
+    done = hpsearch_cli("export", "cmp-grid", "--store", db, "--out", str(csv))  # format from the extension
+    assert done.returncode == 0, done.stderr
+    assert len(pd.read_csv(csv)) == len(hpsearch.trials("cmp-grid", db))
+    parquet = tmp_path / "epochs.data"
+    done = hpsearch_cli("export", "cmp-pbt", "--format", "parquet", "--metrics", "--store", db, "--out", str(parquet))
+    assert done.returncode == 0, done.stderr and "per-epoch metrics of cmp-pbt" in done.stdout
+    assert len(pd.read_parquet(parquet)) == 4 * 3  # 4 members x 3 epochs
+    out = tmp_path / "tpe.json"
+    assert hpsearch_cli("export", "cmp-tpe", "--format", "json", "--store", db, "--out", str(out)).returncode == 0
+    assert [r["number"] for r in json.loads(out.read_text())] == list(range(8))
+
+
+def test_export_bad_input_exits_2(db: str, tmp_path: Path) -> None:
+    unknown_format = hpsearch_cli("export", "cmp-grid", "--store", db, "--out", str(tmp_path / "t.txt"))
+    assert unknown_format.returncode == 2
+    assert (
+        unknown_format.stderr.startswith("hpsearch: error: cannot tell the format of")
+        and "--format csv|parquet|json" in unknown_format.stderr
+    )
+    unknown_study = hpsearch_cli("export", "nope", "--format", "csv", "--store", db, "--out", str(tmp_path / "t.csv"))
+    assert unknown_study.returncode == 2 and "(studies: cmp-empty, cmp-grid" in unknown_study.stderr
+    bad_choice = hpsearch_cli("export", "cmp-grid", "--format", "xlsx", "--out", str(tmp_path / "t.xlsx"))
+    assert bad_choice.returncode == 2 and "invalid choice: 'xlsx'" in bad_choice.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_importing_hpsearch_loads_neither_plotly_nor_tensorflow() -> None:
+    code = "import sys, hpsearch; print(sorted({m.split('.')[0] for m in sys.modules} & {'plotly', 'tensorflow', 'keras', 'pandas'}))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
