@@ -9,10 +9,11 @@ from typing import Any
 from hpsearch.space import HYPERPARAMETERS
 from hpsearch.store import Evaluation, TrialRecord
 
-__all__ = ["format_table", "study_table", "trial_table", "best_text"]
+__all__ = ["best_text", "format_table", "format_value", "study_table", "trial_table"]
 
 
-def _cell(value: Any) -> str:
+def format_value(value: Any) -> str:
+    """A table cell or status value: ``-`` for None, 4 significant digits for floats."""
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -22,7 +23,7 @@ def _cell(value: Any) -> str:
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """Columns padded to their widest cell; numbers right-aligned."""
-    cells = [[_cell(v) for v in row] for row in rows]
+    cells = [[format_value(v) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) and rows for i in range(len(headers))]
 
@@ -71,7 +72,7 @@ def best_text(study: str, trial: TrialRecord | None, metric: str, test: Evaluati
     if trial is None:
         return f"{study}: no trial has completed yet"
     lines = [f"best trial of {study}: trial {trial.number}, {metric} {trial.value:.4f}"]
-    lines += [f"  {name} = {_cell(trial.params[name])}" for name in HYPERPARAMETERS if name in trial.params]
+    lines += [f"  {name} = {format_value(trial.params[name])}" for name in HYPERPARAMETERS if name in trial.params]
     if test is not None and test.trial_number == trial.number:
         lines.append(f"  test accuracy = {test.accuracy:.4f} (test loss {test.loss:.4f})")
     return "\n".join(lines)

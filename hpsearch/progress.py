@@ -6,6 +6,7 @@ import sys
 import time
 from typing import Protocol, TextIO
 
+from hpsearch.display import format_value
 from hpsearch.store.records import StudyRecord, TrialRecord, TrialState
 from hpsearch.trainer import EpochResult
 
@@ -82,7 +83,7 @@ class ConsoleProgress:
 
     def trial_started(self, trial: TrialRecord, position: int, total: int, epochs: int) -> None:
         self._position, self._total, self._epochs = position, total, epochs
-        params = ", ".join(f"{k}={_fmt(v)}" for k, v in trial.params.items())
+        params = ", ".join(f"{k}={format_value(v)}" for k, v in trial.params.items())
         again = f" (attempt {trial.attempt})" if trial.attempt > 1 else ""
         segment = ""
         if trial.member is not None:
@@ -103,22 +104,14 @@ class ConsoleProgress:
         eta = self.eta(self._epochs - result.epoch)
         self._line(
             f"  trial {trial.number} ({self._position}/{self._total})  epoch {result.epoch}/{self._epochs}  "
-            f"{self.metric} {_fmt(value)}  best {_fmt(best)}  "
+            f"{self.metric} {format_value(value)}  best {format_value(best)}  "
             f"({result.seconds:.1f} s/epoch, ETA {format_duration(eta)})",
             transient=True,
         )
 
     def trial_finished(self, trial: TrialRecord, state: TrialState, value: float | None, error: str | None) -> None:
-        tail = f"{self.metric} {_fmt(value)}" if state is TrialState.COMPLETE else (error or "stopped early by the median rule")
+        tail = f"{self.metric} {format_value(value)}" if state is TrialState.COMPLETE else (error or "stopped early by the median rule")
         self._line(f"  trial {trial.number} {state.value.lower()}: {tail}")
 
     def message(self, text: str) -> None:
         self._line(text)
-
-
-def _fmt(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)

@@ -53,8 +53,30 @@ OPTIMIZERS: tuple[str, ...] = (
 DEFAULT_PARAMS: Params = {"width": 128, "dropout": 0.2, "optimizer": "adam", "learning_rate": 1e-3}
 
 
+class _Range:
+    """What integer and float ranges share: grid points and their description."""
+
+    name: str
+    low: float
+    high: float
+    log: bool
+    grid_points: int | None
+
+    def _grid(self) -> np.ndarray:
+        if self.grid_points is None:
+            raise ConfigError(
+                f"space.{self.name}.grid_points",
+                None,
+                "a grid study needs `values = [...]` or `grid_points = N` for every range",
+            )
+        return _spaced(self.low, self.high, self.grid_points, self.log)
+
+    def describe(self) -> dict[str, Any]:
+        return {"low": self.low, "high": self.high, "log": self.log, "grid_points": self.grid_points}
+
+
 @dataclass(frozen=True)
-class IntRange:
+class IntRange(_Range):
     """Integers in ``[low, high]``, uniform or log-uniform."""
 
     name: str
@@ -70,14 +92,7 @@ class IntRange:
         return int(rng.integers(self.low, self.high + 1))
 
     def grid_values(self) -> list[Value]:
-        if self.grid_points is None:
-            raise ConfigError(
-                f"space.{self.name}.grid_points",
-                None,
-                "a grid study needs `values = [...]` or `grid_points = N` for every range",
-            )
-        raw = _spaced(self.low, self.high, self.grid_points, self.log)
-        return list(dict.fromkeys(round(v) for v in raw))
+        return list(dict.fromkeys(round(v) for v in self._grid()))
 
     def clip(self, value: float) -> int:
         return int(min(max(round(value), self.low), self.high))
@@ -85,12 +100,9 @@ class IntRange:
     def contains(self, value: Any) -> bool:
         return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(self.low <= value <= self.high)
 
-    def describe(self) -> dict[str, Any]:
-        return {"low": self.low, "high": self.high, "log": self.log, "grid_points": self.grid_points}
-
 
 @dataclass(frozen=True)
-class FloatRange:
+class FloatRange(_Range):
     """Floats in ``[low, high]``, uniform or log-uniform."""
 
     name: str
@@ -105,13 +117,7 @@ class FloatRange:
         return float(rng.uniform(self.low, self.high))
 
     def grid_values(self) -> list[Value]:
-        if self.grid_points is None:
-            raise ConfigError(
-                f"space.{self.name}.grid_points",
-                None,
-                "a grid study needs `values = [...]` or `grid_points = N` for every range",
-            )
-        return [float(v) for v in _spaced(self.low, self.high, self.grid_points, self.log)]
+        return [float(v) for v in self._grid()]
 
     def clip(self, value: float) -> float:
         return float(min(max(value, self.low), self.high))
@@ -120,9 +126,6 @@ class FloatRange:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             return False
         return self.low <= value <= self.high
-
-    def describe(self) -> dict[str, Any]:
-        return {"low": self.low, "high": self.high, "log": self.log, "grid_points": self.grid_points}
 
 
 @dataclass(frozen=True)

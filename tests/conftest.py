@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +112,28 @@ def stored_trials(db: str | Path, study: str) -> list[TrialRecord]:
             return store.trials(store.study(study).id)
     except HpsearchError:  # the schema or the study is not there yet
         return []
+
+
+def kill_when(
+    proc: subprocess.Popen,
+    db: str | Path,
+    study: str,
+    ready: Callable[[list[TrialRecord]], bool],
+    *,
+    delay: float = 0.0,
+    limit: float = 180.0,
+) -> list[TrialRecord]:
+    """SIGKILL ``proc`` (``delay`` seconds) after ``ready(trials)`` first holds; returns the trials after the kill."""
+    deadline = time.monotonic() + limit
+    while not ready(stored_trials(db, study)):
+        if proc.poll() is not None:
+            stderr = proc.stderr.read().decode() if proc.stderr else ""
+            raise AssertionError(f"the study process ended (status {proc.returncode}) before it could be killed: {stderr}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"{study}: the kill condition did not hold within {limit} s")
+        time.sleep(0.02)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return stored_trials(db, study)

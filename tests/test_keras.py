@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +11,7 @@ import pytest
 
 from hpsearch import RunOptions, Store, StudyState, TrialState, parse_study, run_study
 from hpsearch.config import DataConfig, TrainingConfig
-from tests.conftest import stored_trials
+from tests.conftest import kill_when
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
@@ -132,17 +130,12 @@ def test_cli_study_killed_with_sigkill_resumes_to_its_exact_budget(tmp_path: Pat
     db = tmp_path / "k.db"
     cmd = [sys.executable, "-m", "hpsearch", "run", str(study), "--store", str(db), "--quiet"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read().decode()
-        trials = stored_trials(db, "killme")
-        if sum(t.state is TrialState.COMPLETE for t in trials) >= 2 and any(t.state is TrialState.RUNNING for t in trials):
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    with Store.open(db, read_only=True) as store:
-        before = store.trials(store.study("killme").id)
+    before = kill_when(
+        proc,
+        db,
+        "killme",
+        lambda trials: sum(t.state is TrialState.COMPLETE for t in trials) >= 2 and any(t.state is TrialState.RUNNING for t in trials),
+    )
     assert any(t.state is TrialState.RUNNING for t in before)
 
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +12,7 @@ import pytest
 from hpsearch import Store, StudyState, TrialState, parse_study, run_study
 from hpsearch.analysis import pbt_schedule
 from hpsearch.config import DataConfig
-from tests.conftest import stored_trials
+from tests.conftest import kill_when
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
@@ -151,18 +149,10 @@ def test_pbt_killed_with_sigkill_resumes_with_exact_epochs_per_member(tmp_path: 
     db = tmp_path / "p.db"
     cmd = [sys.executable, "-m", "hpsearch", "run", str(study), "--store", str(db), "--quiet"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read().decode()
-        trials = stored_trials(db, "pbt-kill")
-        # kill in the second generation, while a segment that started from a checkpoint runs
-        if any(t.state is TrialState.RUNNING and t.generation == 1 and t.epochs_done == 0 for t in trials):
-            break
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    with Store.open(db, read_only=True) as store:
-        before = store.trials(store.study("pbt-kill").id)
+    # kill in the second generation, while a segment that started from a checkpoint runs
+    before = kill_when(
+        proc, db, "pbt-kill", lambda trials: any(t.state is TrialState.RUNNING and t.generation == 1 and t.epochs_done == 0 for t in trials)
+    )
     assert any(t.state is TrialState.RUNNING for t in before)
 
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)

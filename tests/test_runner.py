@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from hpsearch import FunctionTrainer, RunOptions, Store, StudyState, TooManyFailuresError, TrialState, run_study
 from hpsearch.strategies import STRATEGY_CLASSES
-from tests.conftest import stored_trials, study_config, toy_metrics
+from tests.conftest import kill_when, study_config, toy_metrics
 
 ALL = sorted(STRATEGY_CLASSES)
 
@@ -136,17 +134,6 @@ _KILLABLE = textwrap.dedent(
 )
 
 
-def _wait_for_completed(db: str, study: str, target: int, proc: subprocess.Popen, limit: float = 60.0) -> int:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the study process ended before it could be killed"
-        done = sum(t.state is TrialState.COMPLETE for t in stored_trials(db, study))
-        if done >= target:
-            return done
-        time.sleep(0.02)
-    raise AssertionError(f"{study} did not reach {target} completed trials in {limit} s")
-
-
 @pytest.mark.parametrize("name", ["grid", "random"])
 def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, tmp_path: Path) -> None:
     """kill -9 the study three times mid-run; reruns redo the killed trials and finish exactly."""
@@ -159,13 +146,11 @@ def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, tmp_p
     left_running = []
     for extra_delay in (0.01, 0.04, 0.07):
         proc = subprocess.Popen([sys.executable, str(script), db, name, str(budget)], env=env)
-        # kill once this run has completed two more trials, at a varying point inside the next one
-        completed = _wait_for_completed(db, f"toy-{name}", completed + 2, proc)
-        time.sleep(extra_delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        with Store.open(db, read_only=True) as store:
-            before = store.trials(store.study(f"toy-{name}").id)
+        target = completed + 2  # kill once this run has completed two more trials, at a varying point inside the next one
+        before = kill_when(
+            proc, db, f"toy-{name}", lambda trials, n=target: sum(t.state is TrialState.COMPLETE for t in trials) >= n, delay=extra_delay
+        )
+        completed = sum(t.state is TrialState.COMPLETE for t in before)
         left_running.append(any(t.state is TrialState.RUNNING for t in before))
     assert any(left_running), "a kill should have left a trial RUNNING"
     assert len(before) < budget
