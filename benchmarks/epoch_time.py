@@ -78,9 +78,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"directory holding mnist.npz (default: {DEFAULT_DATA_DIR}); falls back to mnist-sample if absent",
     )
     parser.add_argument("--epochs", type=int, default=3, help="measured epochs per run, after one warm-up epoch (default: 3)")
-    parser.add_argument(
-        "--repeats", type=int, default=2, help="rounds of runs, alternating the order of the variants (default: 2)"
-    )
+    parser.add_argument("--repeats", type=int, default=2, help="rounds of runs, alternating the order of the variants (default: 2)")
     parser.add_argument(
         "--steps-per-execution",
         type=int,
@@ -111,7 +109,10 @@ def data_config(data_dir: Path) -> tuple[Any, str | None]:
 
     if (data_dir / "mnist.npz").is_file():
         return DataConfig(dataset="mnist", data_dir=str(data_dir)), None
-    note = f"note: {data_dir / 'mnist.npz'} not found; timing on mnist-sample (3,000 training digits) instead"
+    note = (
+        f"note: {data_dir / 'mnist.npz'} not found; timing on mnist-sample (3,000 training digits) instead, "
+        "whose epochs are too short for a representative ratio"
+    )
     return DataConfig(dataset="mnist-sample"), note
 
 

@@ -12,9 +12,18 @@ Prints the RSS at trials 10, 50 and 100, the drift per trial (least-squares
 slope of RSS over the trials after ``--warmup``, in MB/trial) and the total
 growth over the same range.
 
+With the TensorFlow backend each trial's traced train step would stay alive:
+Keras's TF optimizer all-reduces the gradients through ``tf.custom_gradient``,
+which in graph mode registers a gradient function in TensorFlow's global
+gradient registry that is never removed, and that function holds the whole
+traced graph. hpsearch drops those entries after every trial
+(``hpsearch.objective.memory``); ``--without-fix`` turns that off to measure
+the leak it prevents.
+
 Run from the repository root::
 
     python benchmarks/memory_drift.py
+    python benchmarks/memory_drift.py --without-fix
     python benchmarks/memory_drift.py --trials 200 --backend-note "tf 2.21 cpu, 2 cores"
 """
 
@@ -52,6 +61,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--train-size", type=int, default=300, help="training digits per trial (default: 300)")
     parser.add_argument("--seed", type=int, default=0, help="study seed (default: 0)")
     parser.add_argument("--backend-note", default="", help="free text printed with the backend, to label the run")
+    parser.add_argument(
+        "--without-fix",
+        action="store_true",
+        help="keep TensorFlow's gradient registry entries between trials (to measure the leak hpsearch prevents)",
+    )
     args = parser.parse_args(argv)
     if args.trials <= args.warmup + 1:
         parser.error("--trials must exceed --warmup by at least 2")
@@ -96,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from hpsearch import run_study
     from hpsearch.config import parse_study
-    from hpsearch.objective import KerasTrainer  # imports Keras, hiding TensorFlow's start-up lines
+    from hpsearch.objective import (
+        KerasTrainer,  # imports Keras, hiding TensorFlow's start-up lines
+        memory,
+    )
     from hpsearch.runner import RunOptions
 
     # isort: split
@@ -115,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     note = f" ({args.backend_note})" if args.backend_note else ""
     print(f"backend: {keras.backend.backend()} (keras {keras.__version__}){note}")
     print(f"study: {args.trials} random trials x 1 epoch, mnist-sample, {args.train_size} training digits")
+    print(f"gradient-registry fix: {'off (--without-fix)' if args.without_fix else 'on'}")
+    registry = memory._tf_gradient_registry()
+    if args.without_fix:
+        memory._tf_gradient_registry = lambda: None  # type: ignore[assignment]
+    registered = len(registry) if registry is not None else 0
     print(f"RSS before the study: {rss_mb():.1f} MB")
 
     trainer = RssRecordingTrainer(KerasTrainer(config.data, config.training))
@@ -127,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     rss = trainer.rss
     print(f"finished trials: {summary.finished} {summary.counts}")
+    if registry is not None:
+        print(f"TensorFlow gradient registry: {registered} entries before the study, {len(registry)} after")
 
     print()
     for trial in sorted({10, 50, 100, len(rss)}):

@@ -37,11 +37,14 @@ def main() -> None:
     base = load_study(REPO / "studies" / "mnist_pbt.toml")
     data = replace(base.data, data_dir=args.data_dir)
     pbt = replace(base.pbt or PBTConfig(), population=args.population, epochs=args.epochs, ready=args.ready)
-    pbt_config = replace(
-        base, name="bench_pbt", seed=args.seed, data=data, pbt=pbt, budget=Budget(trials=pbt.n_trials, epochs=pbt.epochs)
-    )
+    pbt_config = replace(base, name="bench_pbt", seed=args.seed, data=data, pbt=pbt, budget=Budget(trials=pbt.n_trials, epochs=pbt.epochs))
     random_config = replace(
-        base, name="bench_random", strategy="random", seed=args.seed, data=data, pbt=None,
+        base,
+        name="bench_random",
+        strategy="random",
+        seed=args.seed,
+        data=data,
+        pbt=None,
         budget=Budget(trials=args.population, epochs=args.epochs),
     )
     store = args.store or str(Path(tempfile.mkdtemp(prefix="hpsearch-bench-")) / "bench.db")

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
 from sqlalchemy import and_, func, literal, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import aliased
 
-from hpsearch.errors import ConfigError
+from hpsearch.errors import UnknownStudyError
 from hpsearch.space import HYPERPARAMETERS, Choice, SearchSpace, parse_space
-from hpsearch.store import Store, StudyRecord, TrialState
+from hpsearch.store import Store, StudyRecord, TrialState, reading
 from hpsearch.store import schema as s
 
 if TYPE_CHECKING:
@@ -37,12 +35,10 @@ __all__ = [
     "epochs_frame",
     "final_results",
     "model_history",
-    "open_for_reading",
     "param_importance",
     "pbt_lineage",
     "pbt_schedule",
     "resolve_studies",
-    "store_label",
     "study_space",
     "trials_frame",
 ]
@@ -54,12 +50,6 @@ Names = Union[str, Sequence[str], None]
 
 #: Trial states that end a trial (they count towards the budget and the cumulative epochs).
 FINISHED_STATES: tuple[str, ...] = tuple(st.value for st in TrialState if st.is_finished())
-
-
-def _with_store(store: Store | str | os.PathLike[str] | None) -> tuple[Store, bool]:
-    if isinstance(store, Store):
-        return store, False
-    return Store.open(store, read_only=True), True
 
 
 def _segments_query(study_id: int) -> Any:
@@ -117,8 +107,7 @@ def pbt_schedule(name: str, store: Store | str | os.PathLike[str] | None = None,
     """Every segment of a PBT study (or of one member): the hyperparameters in force from
     ``start_epoch`` to ``end_epoch``, the decision that started it (initial, continue,
     exploit, recover), whom it copied and the validation value it reached."""
-    opened, own = _with_store(store)
-    try:
+    with reading(store) as opened:
         study = opened.study(name)
         query = _segments_query(study.id)
         if member is not None:
@@ -126,9 +115,6 @@ def pbt_schedule(name: str, store: Store | str | os.PathLike[str] | None = None,
         with opened._read() as conn:
             rows = list(conn.execute(query))
         return _frame(rows)
-    finally:
-        if own:
-            opened.close()
 
 
 def pbt_lineage(name: str, store: Store | str | os.PathLike[str] | None = None) -> pd.DataFrame:
@@ -146,8 +132,7 @@ def model_history(name: str, trial: int, store: Store | str | os.PathLike[str] |
     """The segments that trained the weights of ``trial``, oldest first: its ancestry
     through every copy (a recursive SQL query over ``parent_trial``). Its rows give the
     hyperparameter schedule the final model was actually trained with."""
-    opened, own = _with_store(store)
-    try:
+    with reading(store) as opened:
         study = opened.study(name)
         t = s.trials
         chain = (
@@ -169,35 +154,9 @@ def model_history(name: str, trial: int, store: Store | str | os.PathLike[str] |
         if frame.empty:
             return frame
         return frame.sort_values("start_epoch").reset_index(drop=True)
-    finally:
-        if own:
-            opened.close()
 
 
 # ---------------------------------------------------------------------------- studies
-
-
-class UnknownStudyError(ConfigError):
-    """A study name that is not in the store; the message lists the studies that are."""
-
-
-@contextmanager
-def open_for_reading(store: StoreLike) -> Iterator[Store]:
-    """``store`` itself, or the store at that path or URL opened read-only (and closed afterwards)."""
-    opened, own = _with_store(store)
-    try:
-        yield opened
-    finally:
-        if own:
-            opened.close()
-
-
-def store_label(store: Store) -> str:
-    """How to name a store to a person: the file of an SQLite store, else its URL (password hidden)."""
-    url = make_url(store.url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return url.database.removeprefix("file:").split("?")[0]
-    return store.url
 
 
 def resolve_studies(store: Store, names: Names = None) -> list[StudyRecord]:
@@ -214,7 +173,7 @@ def resolve_studies(store: Store, names: Names = None) -> list[StudyRecord]:
     missing = [name for name in wanted if name not in by_name]
     if missing:
         listed = ", ".join(sorted(by_name)) or "none yet"
-        raise UnknownStudyError("study", missing[0], f"no such study in {store_label(store)} (studies: {listed})")
+        raise UnknownStudyError("study", missing[0], f"no such study in {store.label} (studies: {listed})")
     return [by_name[name] for name in dict.fromkeys(wanted)]
 
 
@@ -359,7 +318,7 @@ def trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
     """
     import pandas as pd
 
-    with open_for_reading(store) as opened:
+    with reading(store) as opened:
         studies = resolve_studies(opened, names)
         rows = _fetch(opened, _trials_query([st.id for st in studies])) if studies else []
     raw = pd.DataFrame.from_records(
@@ -469,7 +428,7 @@ def epochs_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
     """
     import pandas as pd
 
-    with open_for_reading(store) as opened:
+    with reading(store) as opened:
         studies = resolve_studies(opened, names)
         rows = _fetch(opened, _epochs_query([st.id for st in studies])) if studies else []
     frame = pd.DataFrame.from_records([dict(r._mapping) for r in rows], columns=list(EPOCH_COLUMNS))
@@ -494,7 +453,7 @@ def best_trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFr
     from hpsearch.runner import summarize
 
     rows = []
-    with open_for_reading(store) as opened:
+    with reading(store) as opened:
         for study in resolve_studies(opened, names):
             summary = summarize(opened, study)
             best = summary.best
@@ -569,7 +528,7 @@ def param_importance(store: StoreLike, name: str, *, seed: int = 0) -> ParamImpo
     """
     from hpsearch.strategies.tpe import optuna_study_from_history
 
-    with open_for_reading(store) as opened:
+    with reading(store) as opened:
         study = resolve_studies(opened, [name])[0]
         records = opened.trials(study.id, with_curves=False)
     space = study_space(study)

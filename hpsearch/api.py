@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from hpsearch.config import StudyConfig, load_study
 from hpsearch.progress import Progress
 from hpsearch.runner import RunOptions, StudySummary, run_study, summarize
-from hpsearch.store import Store, StudyState, TrialRecord, TrialState
+from hpsearch.store import Store, StudyState, TrialRecord, TrialState, reading
 from hpsearch.trainer import Trainer
 
 if TYPE_CHECKING:
@@ -36,12 +36,6 @@ class StudyStatus:
     updated_at: float
 
 
-def _open(store: Store | str | os.PathLike[str] | None) -> tuple[Store, bool]:
-    if isinstance(store, Store):
-        return store, False
-    return Store.open(store, read_only=True), True
-
-
 def run(
     study: StudyConfig | str | os.PathLike[str],
     store: Store | str | os.PathLike[str] | None = None,
@@ -63,18 +57,13 @@ def run(
 
 def study_summary(name: str, store: Store | str | os.PathLike[str] | None = None) -> StudySummary:
     """Everything about one study: its record, trials, best trial and test evaluation."""
-    opened, own = _open(store)
-    try:
+    with reading(store) as opened:
         return summarize(opened, name)
-    finally:
-        if own:
-            opened.close()
 
 
 def status(store: Store | str | os.PathLike[str] | None = None) -> list[StudyStatus]:
     """Every study in the store, with its progress and best value."""
-    opened, own = _open(store)
-    try:
+    with reading(store) as opened:
         out = []
         for study in opened.studies():
             summary = summarize(opened, study)
@@ -94,9 +83,6 @@ def status(store: Store | str | os.PathLike[str] | None = None) -> list[StudySta
                 )
             )
         return out
-    finally:
-        if own:
-            opened.close()
 
 
 def trials(name: str, store: Store | str | os.PathLike[str] | None = None) -> list[TrialRecord]:

@@ -15,6 +15,7 @@ __all__ = [
     "StoreError",
     "StudyMismatchError",
     "TooManyFailuresError",
+    "UnknownStudyError",
 ]
 
 
@@ -46,6 +47,10 @@ class ConfigError(HpsearchError, ValueError):
 
 class StudyMismatchError(ConfigError):
     """A study file names an existing study but describes a different search."""
+
+
+class UnknownStudyError(ConfigError):
+    """A study name that is not in the store; the message lists the studies that are."""
 
 
 class StoreError(HpsearchError):

@@ -17,6 +17,7 @@ from hpsearch import analysis
 from hpsearch.analysis import StoreLike
 from hpsearch.errors import ConfigError
 from hpsearch.space import HYPERPARAMETERS
+from hpsearch.store import reading
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,7 +43,7 @@ def export_frame(store: StoreLike, name: str, *, metrics: bool = False) -> pd.Da
     (:func:`hpsearch.analysis.trials_frame`), or with ``metrics`` one row per epoch of each
     trial's current attempt (:func:`hpsearch.analysis.epochs_frame`), each carrying its
     trial's state, hyperparameters and final value (as ``trial_value``)."""
-    with analysis.open_for_reading(store) as opened:
+    with reading(store) as opened:
         trials = analysis.trials_frame(opened, [name])
         if not metrics:
             return trials.sort_values("number", kind="stable").reset_index(drop=True)

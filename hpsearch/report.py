@@ -27,6 +27,7 @@ from plotly.offline import get_plotlyjs
 
 from hpsearch import analysis, plots
 from hpsearch.analysis import Names, StoreLike
+from hpsearch.store import reading
 
 __all__ = ["Section", "best_table_html", "render_report", "report_sections", "write_report"]
 
@@ -45,7 +46,7 @@ class Section:
 
 def report_sections(store: StoreLike, names: Names = None) -> list[Section]:
     """Every figure of the report for the studies ``names`` (every study when None), in page order."""
-    with analysis.open_for_reading(store) as opened:
+    with reading(store) as opened:
         studies = analysis.resolve_studies(opened, names)
         order = [st.name for st in studies]
         trials = analysis.trials_frame(opened, order)
@@ -232,13 +233,13 @@ def write_report(store: StoreLike, names: Names, out_path: str | os.PathLike[str
     written; the file is written whole or not at all. Returns the path written.
     """
     out = Path(out_path)
-    with analysis.open_for_reading(store) as opened:
+    with reading(store) as opened:
         studies = analysis.resolve_studies(opened, names)
         order = [st.name for st in studies]
         out.parent.mkdir(parents=True, exist_ok=True)  # fail early, before the figures are drawn
         sections = report_sections(opened, order)
         best = analysis.best_trials_frame(opened, order)
-        url = analysis.store_label(opened)
+        url = opened.label
     strategies = ", ".join(f"{st.name} ({st.strategy})" for st in studies) or "no study"
     when = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     page = render_report(

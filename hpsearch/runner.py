@@ -15,8 +15,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
 from hpsearch.config import StudyConfig
 from hpsearch.errors import TooManyFailuresError
 from hpsearch.progress import Progress, SilentProgress
@@ -79,10 +77,8 @@ def checkpoint_dir_for(store: Store, override: Path | None = None) -> Path:
     """``override``, or ``<store file stem>-checkpoints`` beside an SQLite store, or ``./hpsearch-checkpoints``."""
     if override is not None:
         return Path(override)
-    url = make_url(store.url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        db = Path(url.database.removeprefix("file:").split("?")[0])
-        return db.with_name(db.stem + "-checkpoints")
+    if store.path is not None:
+        return store.path.with_name(store.path.stem + "-checkpoints")
     return Path("hpsearch-checkpoints").resolve()
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hpsearch import Store, StoreError, StudyMismatchError, TrialState
+from hpsearch.errors import UnknownStudyError
 from hpsearch.store import SCHEMA_VERSION, StudyState, WorkerInfo
 from hpsearch.store.store import TrialLostError
 from hpsearch.strategies import Suggestion
@@ -150,7 +151,7 @@ def test_study_state_round_trips(store: Store) -> None:
 
 def test_unknown_study_names_the_known_ones(store: Store) -> None:
     store.create_study(study_config(name="alpha"), n_trials=1)
-    with pytest.raises(StoreError, match="alpha"):
+    with pytest.raises(UnknownStudyError, match=r"study = 'beta': no such study in .* \(studies: alpha\)"):
         store.study("beta")
 
 

@@ -43,7 +43,8 @@ with _backend_startup_quiet():
 logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 from hpsearch.objective.data import Dataset, load_dataset  # noqa: E402
+from hpsearch.objective.memory import release_keras_memory, trial_memory_scope  # noqa: E402
 from hpsearch.objective.model import build_model, make_optimizer  # noqa: E402
-from hpsearch.objective.train import KerasTrainer, release_keras_memory  # noqa: E402
+from hpsearch.objective.train import KerasTrainer  # noqa: E402
 
-__all__ = ["Dataset", "KerasTrainer", "build_model", "load_dataset", "make_optimizer", "release_keras_memory"]
+__all__ = ["Dataset", "KerasTrainer", "build_model", "load_dataset", "make_optimizer", "release_keras_memory", "trial_memory_scope"]

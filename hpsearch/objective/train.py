@@ -5,13 +5,13 @@ dominates the run time of this small model. hpsearch compiles with
 ``steps_per_execution`` (100 by default) so that one call runs many steps, and
 validates with a large batch; see ``benchmarks/epoch_time.py`` for the measured ratio.
 
-Memory: Keras state is cleared after every trial (``clear_session`` and a
-garbage collection); see ``benchmarks/memory_drift.py``.
+Memory: after every trial, Keras state is cleared and the gradient functions
+TensorFlow keeps for the trial's graphs are dropped (:mod:`hpsearch.objective.memory`);
+see ``benchmarks/memory_drift.py`` for the measured drift.
 """
 
 from __future__ import annotations
 
-import gc
 import os
 import time
 from collections.abc import Sequence
@@ -23,6 +23,7 @@ import numpy as np
 
 from hpsearch.config import DataConfig, TrainingConfig
 from hpsearch.objective.data import Dataset, load_dataset
+from hpsearch.objective.memory import trial_memory_scope
 from hpsearch.objective.model import compile_model, hidden_weights, model_for, set_hidden_weights
 from hpsearch.objective.resize import resize_hidden
 from hpsearch.store.records import TrialState
@@ -78,7 +79,11 @@ class KerasTrainer:
         return load_dataset(self.data_config)
 
     def train(self, jobs: Sequence[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
-        return [self._train_one(job, on_epoch) for job in jobs]
+        outcomes = []
+        for job in jobs:
+            with trial_memory_scope():
+                outcomes.append(self._train_one(job, on_epoch))
+        return outcomes
 
     def _build(self, job: TrainJob) -> keras.Model:
         keras.utils.set_random_seed(job.seed)
@@ -145,22 +150,19 @@ class KerasTrainer:
             return TrainOutcome(TrialState.FAIL, reporter.results, f"{type(err).__name__}: {err}".splitlines()[0][:500], info=info)
         finally:
             del model
-            release_keras_memory()
 
     def evaluate(self, job: TrainJob) -> tuple[float, float] | None:
         """Test loss and accuracy of the weights a job saved."""
         if job.weights_path is None or not job.weights_path.exists():
             return None
         data = self.dataset
-        model = self._build(job)
-        try:
+        with trial_memory_scope():
+            model = self._build(job)
             model.optimizer.build(model.trainable_variables)  # so that the saved optimizer state loads too
             model.load_weights(job.weights_path)
             loss, accuracy = model.evaluate(data.x_test, data.y_test, batch_size=EVAL_BATCH_SIZE, verbose=0)
-            return float(loss), float(accuracy)
-        finally:
             del model
-            release_keras_memory()
+        return float(loss), float(accuracy)
 
 
 def save_checkpoint(model: keras.Model, path: Path) -> None:
@@ -175,9 +177,3 @@ def save_checkpoint(model: keras.Model, path: Path) -> None:
 def _val_accuracy(model: keras.Model, data: Dataset) -> float:
     _loss, accuracy = model.evaluate(data.x_val, data.y_val, batch_size=EVAL_BATCH_SIZE, verbose=0)
     return float(accuracy)
-
-
-def release_keras_memory() -> None:
-    """Drop the models, graphs and traced functions Keras keeps between trials."""
-    keras.utils.clear_session(free_memory=True)
-    gc.collect()

@@ -2,7 +2,7 @@
 
 from hpsearch.store.records import EpochRecord, Evaluation, StudyRecord, StudyState, TrialRecord, TrialState
 from hpsearch.store.schema import SCHEMA_VERSION
-from hpsearch.store.store import DEFAULT_STORE, Claim, Store, TrialLostError, WorkerInfo, store_url
+from hpsearch.store.store import DEFAULT_STORE, Claim, Store, TrialLostError, WorkerInfo, reading, store_url
 
 __all__ = [
     "DEFAULT_STORE",
@@ -17,5 +17,6 @@ __all__ = [
     "TrialRecord",
     "TrialState",
     "WorkerInfo",
+    "reading",
     "store_url",
 ]

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
 
-from hpsearch.errors import StoreError, StudyMismatchError
+from hpsearch.errors import StoreError, StudyMismatchError, UnknownStudyError
 from hpsearch.store import schema as s
 from hpsearch.store.records import (
     Decision,
@@ -34,7 +34,7 @@ from hpsearch.store.records import (
     TrialState,
 )
 
-__all__ = ["DEFAULT_STORE", "Claim", "Store", "WorkerInfo", "store_url"]
+__all__ = ["DEFAULT_STORE", "Claim", "Store", "WorkerInfo", "reading", "store_url"]
 
 #: The store used when neither ``--store`` nor ``HPSEARCH_STORE`` names one.
 DEFAULT_STORE = "hpsearch.db"
@@ -220,6 +220,19 @@ class Store:
     def url(self) -> str:
         return self._engine.url.render_as_string(hide_password=True)
 
+    @property
+    def path(self) -> Path | None:
+        """The file of an SQLite store (None for a server or an in-memory store)."""
+        url = self._engine.url
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        return Path(url.database.removeprefix("file:").split("?")[0])
+
+    @property
+    def label(self) -> str:
+        """How to name the store to a person: its file, else its URL (password hidden)."""
+        return str(self.path) if self.path is not None else self.url
+
     def close(self) -> None:
         self._engine.dispose()
 
@@ -305,7 +318,7 @@ class Store:
             except LookupError:
                 names = conn.execute(select(s.studies.c.name).order_by(s.studies.c.name)).scalars().all()
         known = ", ".join(names) if names else "none yet"
-        raise StoreError(f"no study named {name!r} in {self.url} (studies: {known})")
+        raise UnknownStudyError("study", name, f"no such study in {self.label} (studies: {known})")
 
     def studies(self) -> list[StudyRecord]:
         with self._read() as conn:
@@ -684,6 +697,19 @@ class Store:
             created_at=r["created_at"],
             note=r["note"],
         )
+
+
+@contextmanager
+def reading(store: Store | str | os.PathLike[str] | None) -> Iterator[Store]:
+    """``store`` itself, or the store at that path or URL opened read-only (and closed afterwards)."""
+    if isinstance(store, Store):
+        yield store
+        return
+    opened = Store.open(store, read_only=True)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 def _differences(stored: dict[str, Any], new: dict[str, Any]) -> list[str]:
