@@ -78,7 +78,9 @@ def status(store: Store | str | os.PathLike[str] | None = None) -> list[StudySta
                     failed=summary.counts.get(TrialState.FAIL.value, 0),
                     best_value=None if summary.best is None else summary.best.value,
                     metric=study.metric,
-                    test_accuracy=None if summary.test is None else summary.test.accuracy,
+                    test_accuracy=summary.test.accuracy
+                    if summary.test is not None and summary.best is not None and summary.test.trial_number == summary.best.number
+                    else None,
                     updated_at=study.updated_at,
                 )
             )

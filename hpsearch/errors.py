@@ -14,6 +14,7 @@ __all__ = [
     "HpsearchError",
     "StoreError",
     "StudyMismatchError",
+    "StudyStuckError",
     "TooManyFailuresError",
     "UnknownStudyError",
 ]
@@ -63,3 +64,8 @@ class DataUnavailableError(HpsearchError):
 
 class TooManyFailuresError(HpsearchError):
     """Several trials in a row failed, so the study was stopped."""
+
+
+class StudyStuckError(HpsearchError):
+    """The strategy can propose nothing more although the budget is not spent (e.g. a PBT
+    population whose every member failed at the same epoch), so the study was stopped."""

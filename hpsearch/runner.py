@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hpsearch.config import StudyConfig
-from hpsearch.errors import TooManyFailuresError
+from hpsearch.errors import ConfigError, StudyStuckError, TooManyFailuresError
 from hpsearch.progress import Progress, SilentProgress
 from hpsearch.store import Evaluation, Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
 from hpsearch.strategies import Strategy, best_trial, derive_seed, make_strategy, study_best
@@ -43,6 +43,16 @@ class RunOptions:
     checkpoint_dir: Path | None = None
     #: Seconds between polls while other workers finish the last trials.
     poll_interval: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.stale_after < 3 * self.heartbeat_interval:
+            raise ConfigError(
+                "--stale-after",
+                self.stale_after,
+                f"must be at least 3 heartbeat intervals ({3 * self.heartbeat_interval:g} s), or live workers would be judged dead",
+            )
+        if self.max_consecutive_failures < 1:
+            raise ConfigError("--max-failures", self.max_consecutive_failures, "must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,12 @@ def checkpoint_dir_for(store: Store, override: Path | None = None) -> Path:
     if store.path is not None:
         return store.path.with_name(store.path.stem + "-checkpoints")
     return Path("hpsearch-checkpoints").resolve()
+
+
+def study_checkpoint_dir(store: Store, study: StudyRecord, override: Path | None = None) -> Path:
+    """``<checkpoint dir>/<study name>-<first 8 hex digits of the study's uid>``: unique even when
+    two stores hold studies of the same name and share a checkpoint directory."""
+    return checkpoint_dir_for(store, override) / f"{study.name}-{study.uid[:8]}"
 
 
 class _Heartbeat:
@@ -177,8 +193,7 @@ class StudyRunner:
         return derive_seed(self.config.seed, number)
 
     def _weights_path(self, study: StudyRecord, number: int) -> Path:
-        base = checkpoint_dir_for(self.store, self.options.checkpoint_dir)
-        return base / study.name / f"trial-{number}.weights.h5"
+        return study_checkpoint_dir(self.store, study, self.options.checkpoint_dir) / f"trial-{number}.weights.h5"
 
     def _job(self, study: StudyRecord, trial: TrialRecord) -> TrainJob:
         parent = None if trial.parent_trial is None else self.store.trial(study.id, trial.parent_trial)
@@ -209,6 +224,10 @@ class StudyRunner:
 
     def run(self) -> StudySummary:
         opts = self.options
+        if opts.retry_failed and self.config.strategy == "pbt":
+            raise ConfigError(
+                "--retry-failed", True, "does not apply to a pbt study: a member whose segment failed copies a better member instead"
+            )
         study = self.store.create_study(self.config, n_trials=self.n_trials)
         if opts.retry_failed:
             again = self.store.reset_failed(study.id)
@@ -236,6 +255,7 @@ class StudyRunner:
                     study.id, self.worker, self.strategy.ask, trial_seed=self._trial_seed, epochs=self.config.budget.epochs
                 )
                 if claim.done:
+                    self._check_not_stuck(study)
                     break
                 if claim.trial is None:  # budget spent, but other workers still train: one may die
                     time.sleep(opts.poll_interval)
@@ -266,6 +286,18 @@ class StudyRunner:
                     failures_in_a_row = 0
 
         return self._finish(study)
+
+    def _check_not_stuck(self, study: StudyRecord) -> None:
+        """The strategy proposes nothing, nothing runs, and the budget is not spent: stop with the reason."""
+        history = self.store.trials(study.id, with_curves=False)
+        if len(history) >= self.n_trials or any(not t.state.is_finished() for t in history):
+            return
+        reason = (
+            f"{self.strategy.name} has nothing left to propose with {len(history)} of {self.n_trials} trials "
+            f"created ({self.strategy.stuck_reason(history)})"
+        )
+        self.store.set_study_state(study.id, StudyState.STOPPED, reason)
+        raise StudyStuckError(f"{study.name}: stopped: {reason}")
 
     def _run_trial(
         self, study: StudyRecord, trial: TrialRecord, position: int, best_value: float | None

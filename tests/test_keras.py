@@ -102,7 +102,9 @@ def test_end_to_end_study_stores_epochs_and_the_test_evaluation(tmp_path: Path) 
     # the stored weights were reloaded: test accuracy tracks the best validation accuracy (an untrained model scores ~0.1)
     assert summary.test.accuracy > 0.25 and abs(summary.test.accuracy - summary.best.value) < 0.1
     # only the best trial's weights are kept on disk
-    kept = sorted(p.name for p in (tmp_path / "s-checkpoints" / "e2e").iterdir())
+    (folder,) = (tmp_path / "s-checkpoints").iterdir()
+    assert folder.name == f"e2e-{summary.study.uid[:8]}"
+    kept = sorted(p.name for p in folder.iterdir())
     assert kept == [f"trial-{summary.best.number}.weights.h5"]
 
 
@@ -186,3 +188,25 @@ def test_trials_leave_no_gradient_functions_behind() -> None:
     for width in (9, 10, 11):
         trainer.train([TrainJob(0, {**job.params, "width": width}, 1, seed=0)], lambda *_: True)
     assert len(registry) == size
+
+
+def test_an_error_of_the_runner_callback_is_not_a_trial_failure() -> None:
+    """A store that fails while an epoch is recorded must stop the run, not mark the trial FAIL."""
+
+    class StoreDown(Exception):
+        pass
+
+    def on_epoch(_job: TrainJob, _result) -> bool:
+        raise StoreDown("database is locked")
+
+    job = TrainJob(0, {"width": 8, "dropout": 0.0, "optimizer": "adam", "learning_rate": 1e-3}, 2, seed=0)
+    with pytest.raises(StoreDown):
+        KerasTrainer(SMALL).train([job], on_epoch)
+
+
+def test_a_corrupt_local_mnist_file_is_named_in_one_error(tmp_path: Path) -> None:
+    from hpsearch.errors import DataUnavailableError
+
+    (tmp_path / "mnist.npz").write_bytes(b"not a zip file")
+    with pytest.raises(DataUnavailableError, match=r"mnist\.npz cannot be read"):
+        load_dataset(DataConfig(dataset="mnist", data_dir=str(tmp_path), validation_size=5000))

@@ -271,7 +271,7 @@ def test_checkpoint_disk_use_stays_bounded_over_many_generations(tmp_path: Path)
     summary = run_study(config, db, trainer=trainer, options=RunOptions(checkpoint_dir=tmp_path / "ckpt"))
     assert summary.complete and len(summary.trials) == 100
     assert trainer.max_files <= 3 * 4 + 1, trainer.max_files  # never more than a small multiple of the population
-    left = sorted(p.name for p in (tmp_path / "ckpt" / "pbt-toy").glob("*.weights.h5"))
+    left = sorted(p.name for p in (tmp_path / "ckpt" / f"pbt-toy-{summary.study.uid[:8]}").glob("*.weights.h5"))
     recorded = sorted(Path(t.checkpoint).name for t in summary.trials if t.checkpoint)
     assert left == recorded and len(left) <= 4 + 1
     assert f"trial-{summary.best.number}.weights.h5" in left
@@ -292,3 +292,46 @@ def test_pbt_config_rules() -> None:
         parse_study({"strategy": "random", "budget": {"trials": 2, "epochs": 1}, "pbt": {"epochs": 4}}, default_name="x")
     config = parse_study({"strategy": "pbt", "pbt": {"population": 6, "ready": 3, "epochs": 10}}, default_name="x")
     assert config.budget.trials == 6 * 4 and config.pbt.segments == 4
+
+
+def test_a_lagging_member_can_still_copy_every_segment_it_may_rank() -> None:
+    """Asynchronous workers: member 2 is stuck in its second segment while 0 and 1 run ahead.
+    Every segment member 2 may rank at its later ready points must keep its checkpoint."""
+    config = PBTConfig(population=3, ready=1, epochs=6)
+    strategy = PBTStrategy(SPACE, seed=0, pbt=config)
+    history = [_seg(0, 0, 0.5), _seg(1, 1, 0.6), _seg(2, 2, 0.7)]
+    number = 3
+    for start in range(1, 5):  # members 0 and 1 reach epoch 5
+        for member in (0, 1):
+            history.append(_seg(number, member, 0.6 + 0.01 * number, start=start))
+            number += 1
+    history.append(_seg(number, 2, None, start=1, state=TrialState.RUNNING))
+    keep = strategy.checkpoints_to_keep(history)
+    for epoch in range(2, 6):  # member 2 decides at epochs 2, 3, 4 and 5
+        assert {t.number for t in ranked_at(history, epoch).values()} <= keep, epoch
+    assert history[0].number not in keep and history[1].number not in keep  # epoch 1 is behind every member
+
+
+def test_a_population_that_failed_everywhere_stops_with_the_reason(tmp_path: Path) -> None:
+    from hpsearch.errors import StudyStuckError
+
+    calls = {"n": 0}
+
+    def objective(params: dict, epoch: int, seed: int) -> dict:
+        calls["n"] += 1
+        if calls["n"] > 2:  # the first generation completes, every later segment fails
+            raise RuntimeError("diverged")
+        return toy_metrics(params, epoch, seed)
+
+    config, db = _run_toy(tmp_path, {"population": 2, "ready": 1, "epochs": 3})
+    with pytest.raises(StudyStuckError, match="every member still training failed at epoch 2"):
+        run_study(config, db, trainer=FunctionTrainer(objective), options=RunOptions(max_consecutive_failures=10))
+    with Store.open(db, read_only=True) as store:
+        study = store.study("pbt-toy")
+    assert study.state.value == "STOPPED" and "nothing left to propose" in study.stop_reason
+
+
+def test_retry_failed_is_refused_for_pbt(tmp_path: Path) -> None:
+    config, db = _run_toy(tmp_path, {"population": 2, "ready": 1, "epochs": 2})
+    with pytest.raises(ConfigError, match="--retry-failed"):
+        run_study(config, db, trainer=FunctionTrainer(toy_metrics), options=RunOptions(retry_failed=True))

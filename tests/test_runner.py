@@ -175,3 +175,11 @@ def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, tmp_p
     assert len(current_epochs) == budget * 3
     assert len(all_epochs) >= len(current_epochs)
     assert {(e.trial_number, e.epoch) for e in current_epochs} == {(n, e) for n in range(budget) for e in (1, 2, 3)}
+
+
+def test_run_options_refuse_a_stale_limit_shorter_than_the_heartbeat() -> None:
+    from hpsearch import ConfigError
+
+    with pytest.raises(ConfigError, match=r"--stale-after = 5: must be at least 3 heartbeat intervals \(30 s\)"):
+        RunOptions(stale_after=5)
+    assert RunOptions(stale_after=30).stale_after == 30

@@ -256,3 +256,37 @@ def test_read_only_store_refuses_writes(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="read-only"):
         ro.create_study(study_config(), n_trials=1)
     ro.close()
+
+
+@pytest.mark.parametrize("target", ["nonsense://x", "postgresql+nodriver://u@localhost/db", "DIR"])
+def test_an_unusable_store_location_is_one_clear_error(tmp_path: Path, target: str) -> None:
+    where = str(tmp_path) if target == "DIR" else target
+    with pytest.raises(StoreError, match="cannot open the store"):
+        Store.open(where)
+
+
+def test_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
+    """In WAL mode a reader needs no lock: status queries must not queue behind a long write."""
+    path = tmp_path / "s.db"
+    store = Store.open(path)
+    study = store.create_study(study_config(), n_trials=1)
+    reader = Store.open(path, read_only=True)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        results: list = []
+        threads = [
+            threading.Thread(target=lambda: results.append(reader.studies())),
+            threading.Thread(target=lambda: results.append(store.trials(study.id))),  # reads of a read-write store too
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=10)
+        assert not any(t.is_alive() for t in threads), "a read waited for the write lock"
+        assert sorted(map(len, results)) == [0, 1]
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        reader.close()
+        store.close()

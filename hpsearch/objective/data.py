@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -62,14 +63,29 @@ Raw = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _from_directory(name: str, directory: Path) -> Raw | None:
+    """The four arrays from ``{name}.npz`` or the IDX files in ``directory``; None if neither is there.
+
+    A file that is there but unreadable raises :class:`DataUnavailableError` naming it.
+    """
     for npz in (directory / f"{name}.npz", directory / "mnist.npz" if name == "mnist" else None):
         if npz is not None and npz.is_file():
-            with np.load(npz) as f:
-                return f["x_train"], f["y_train"], f["x_test"], f["y_test"]
+            try:
+                with np.load(npz) as f:
+                    return f["x_train"], f["y_train"], f["x_test"], f["y_test"]
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+                raise DataUnavailableError(
+                    f"{npz} cannot be read as {name} in Keras layout (x_train, y_train, x_test, y_test): {err}"
+                ) from None
     for suffix in (".gz", ""):
         paths = [directory / (stem + suffix) for stem in _IDX_FILES]
         if all(p.is_file() for p in paths):
-            x_train, y_train, x_test, y_test = (read_idx(p) for p in paths)
+            arrays = []
+            for p in paths:
+                try:
+                    arrays.append(read_idx(p))
+                except (OSError, ValueError, EOFError) as err:
+                    raise DataUnavailableError(f"{p} cannot be read as an IDX file: {err}") from None
+            x_train, y_train, x_test, y_test = arrays
             return x_train, y_train, x_test, y_test
     return None
 

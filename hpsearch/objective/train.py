@@ -27,7 +27,6 @@ from hpsearch.objective.memory import trial_memory_scope
 from hpsearch.objective.model import compile_model, hidden_weights, model_for, set_hidden_weights
 from hpsearch.objective.resize import resize_hidden
 from hpsearch.store.records import TrialState
-from hpsearch.store.store import TrialLostError
 from hpsearch.trainer import METRICS, EpochCallback, EpochResult, TrainJob, TrainOutcome, first_non_finite
 
 __all__ = ["KerasTrainer"]
@@ -45,6 +44,8 @@ class _EpochReporter(keras.callbacks.Callback):
         self.on_epoch = on_epoch
         self.results: list[EpochResult] = []
         self.stopped: str | None = None
+        #: an exception raised by the runner's callback (a store error): it ends the run, not just the trial
+        self.callback_error: BaseException | None = None
         self._start = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
@@ -56,7 +57,11 @@ class _EpochReporter(keras.callbacks.Callback):
         result = EpochResult(epoch + 1, metrics, time.perf_counter() - self._start)
         self.results.append(result)
         bad = first_non_finite(metrics)
-        keep_going = self.on_epoch(self.job, result)
+        try:
+            keep_going = self.on_epoch(self.job, result)
+        except BaseException as err:
+            self.callback_error = err
+            raise
         if bad is not None:
             self.stopped = f"{bad} became {metrics[bad]} at epoch {epoch + 1}"
             self.model.stop_training = True
@@ -144,9 +149,9 @@ class KerasTrainer:
             if job.weights_path is not None:
                 save_checkpoint(model, job.weights_path)
             return TrainOutcome(TrialState.COMPLETE, reporter.results, info=info)
-        except (TrialLostError, KeyboardInterrupt):
-            raise
         except Exception as err:
+            if err is reporter.callback_error:
+                raise  # the store or the runner failed, not the trial
             return TrainOutcome(TrialState.FAIL, reporter.results, f"{type(err).__name__}: {err}".splitlines()[0][:500], info=info)
         finally:
             del model

@@ -50,6 +50,7 @@ class StudyRecord:
     created_at: float
     updated_at: float
     stop_reason: str | None = None
+    uid: str = ""
 
     @property
     def maximize(self) -> bool:

@@ -39,6 +39,8 @@ studies = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(100), nullable=False, unique=True),
+    # a random id: names the study's checkpoint folder, so two stores never share one
+    Column("uid", String(32), nullable=False),
     Column("strategy", String(20), nullable=False),
     Column("config", JSON, nullable=False),
     Column("identity", JSON, nullable=False),

@@ -13,6 +13,7 @@ import os
 import socket
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from hpsearch.errors import StoreError, StudyMismatchError, UnknownStudyError
 from hpsearch.store import schema as s
@@ -40,6 +42,7 @@ __all__ = ["DEFAULT_STORE", "Claim", "Store", "WorkerInfo", "reading", "store_ur
 DEFAULT_STORE = "hpsearch.db"
 SQLITE_BUSY_TIMEOUT_S = 60.0
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_WRITE_OPTION = "hpsearch_write"
 
 
 def store_url(path_or_url: str | os.PathLike[str] | None = None) -> str:
@@ -141,8 +144,20 @@ class Store:
         """Open (and, unless ``read_only``, create or migrate) the store at a path or URL.
 
         Raises :class:`StoreError` for a file that is not an hpsearch store, a store
-        with a newer schema, or (read-only) a store that does not exist.
+        with a newer schema, a URL that cannot be used, an unreachable server, or
+        (read-only) a store that does not exist.
         """
+        try:
+            return cls._open(path_or_url, read_only=read_only)
+        except StoreError:
+            raise
+        except (SQLAlchemyError, OSError) as err:
+            where = os.fspath(path_or_url) if path_or_url is not None else store_url(None)
+            reason = str(getattr(err, "orig", None) or err).splitlines()[0]
+            raise StoreError(f"cannot open the store {where!r}: {type(err).__name__}: {reason}") from None
+
+    @classmethod
+    def _open(cls, path_or_url: str | os.PathLike[str] | None, *, read_only: bool) -> Store:
         url = make_url(store_url(path_or_url))
         is_sqlite = url.get_backend_name() == "sqlite"
         if is_sqlite:
@@ -186,9 +201,11 @@ class Store:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            # IMMEDIATE takes the write lock up front: a transaction never has to
+            # A write transaction takes the write lock up front (IMMEDIATE): it never has to
             # upgrade a read lock, which is what makes SQLite fail with "database is locked".
-            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            # Reads take no lock at all in WAL mode.
+            write = conn.get_execution_options().get(_WRITE_OPTION, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write and not read_only else "BEGIN")
 
         return engine
 
@@ -247,7 +264,7 @@ class Store:
         """One write transaction (on SQLite it waits up to the busy timeout for the write lock)."""
         if self.read_only:
             raise StoreError(f"{self.url} was opened read-only")
-        with self._engine.begin() as conn:
+        with self._engine.connect().execution_options(**{_WRITE_OPTION: True}) as conn, conn.begin():
             yield conn
 
     @contextmanager
@@ -272,6 +289,7 @@ class Store:
                 conn.execute(
                     s.studies.insert().values(
                         name=config.name,
+                        uid=uuid.uuid4().hex,
                         strategy=config.strategy,
                         config=config.to_dict(),
                         identity=identity,
@@ -367,11 +385,13 @@ class Store:
         return [_trial(r, curves.get(r["id"], ())) for r in rows]
 
     def trial(self, study_id: int, number: int) -> TrialRecord:
+        """One trial (without its curve)."""
+        query = select(s.trials).where(s.trials.c.study_id == study_id, s.trials.c.number == number)
         with self._read() as conn:
-            for t in self._trials(conn, study_id):
-                if t.number == number:
-                    return t
-        raise StoreError(f"no trial {number} in study {study_id}")
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            raise StoreError(f"no trial {number} in study {study_id}")
+        return _trial(row, ())
 
     def claim(
         self,
@@ -411,6 +431,7 @@ class Store:
                         pid=worker.pid,
                         started_at=now,
                         heartbeat_at=now,
+                        finished_at=None,
                         epochs_done=0,
                     )
                 )
@@ -519,9 +540,23 @@ class Store:
                 .values(state=TrialState.WAITING.value, attempt=trial.attempt + 1, worker_id=None, pid=None, epochs_done=0, error=reason)
             )
 
-    def _owned(self, conn: Connection, trial: TrialRecord, worker: WorkerInfo) -> None:
-        owner = conn.execute(select(s.trials.c.state, s.trials.c.attempt, s.trials.c.worker_id).where(s.trials.c.id == trial.id)).one()
-        if owner.state != TrialState.RUNNING.value or owner.attempt != trial.attempt or owner.worker_id != worker.worker_id:
+    def _update_owned(self, conn: Connection, trial: TrialRecord, worker: WorkerInfo, **values: Any) -> None:
+        """Update a trial this worker still owns, in one statement; TrialLostError if it no longer does.
+
+        The ownership test is part of the UPDATE, so a concurrent reap on a server
+        database cannot slip in between a check and the write.
+        """
+        result = conn.execute(
+            update(s.trials)
+            .where(
+                s.trials.c.id == trial.id,
+                s.trials.c.state == TrialState.RUNNING.value,
+                s.trials.c.attempt == trial.attempt,
+                s.trials.c.worker_id == worker.worker_id,
+            )
+            .values(**values)
+        )
+        if result.rowcount != 1:
             raise TrialLostError(
                 f"trial {trial.number} (attempt {trial.attempt}) was taken from this worker "
                 "(judged dead after missing heartbeats); its result is discarded"
@@ -531,7 +566,7 @@ class Store:
         """Store one epoch's metrics (``epoch`` counts from 1) and refresh the heartbeat."""
         now = time.time()
         with self._write() as conn:
-            self._owned(conn, trial, worker)
+            self._update_owned(conn, trial, worker, epochs_done=epoch, heartbeat_at=now)
             conn.execute(
                 s.epochs.insert().values(
                     trial_id=trial.id,
@@ -545,7 +580,6 @@ class Store:
                     recorded_at=now,
                 )
             )
-            conn.execute(update(s.trials).where(s.trials.c.id == trial.id).values(epochs_done=epoch, heartbeat_at=now))
 
     def heartbeat(self, trial: TrialRecord, worker: WorkerInfo) -> None:
         with self._write() as conn:
@@ -570,19 +604,17 @@ class Store:
             raise ValueError(f"finish() needs a finished state, got {state}")
         now = time.time()
         with self._write() as conn:
-            self._owned(conn, trial, worker)
-            conn.execute(
-                update(s.trials)
-                .where(s.trials.c.id == trial.id)
-                # a COMPLETE trial keeps the note of an earlier abandoned attempt, if any
-                .values(
-                    state=state.value,
-                    value=value,
-                    finished_at=now,
-                    heartbeat_at=now,
-                    checkpoint=checkpoint,
-                    **({"error": error} if error else {}),
-                )
+            # a COMPLETE trial keeps the note of an earlier abandoned attempt, if any
+            self._update_owned(
+                conn,
+                trial,
+                worker,
+                state=state.value,
+                value=value,
+                finished_at=now,
+                heartbeat_at=now,
+                checkpoint=checkpoint,
+                **({"error": error} if error else {}),
             )
             conn.execute(update(s.studies).where(s.studies.c.id == trial.study_id).values(updated_at=now))
 
@@ -634,7 +666,7 @@ class Store:
             result = conn.execute(
                 update(s.trials)
                 .where(s.trials.c.study_id == study_id, s.trials.c.state == TrialState.FAIL.value)
-                .values(state=TrialState.WAITING.value, attempt=s.trials.c.attempt + 1, value=None, epochs_done=0)
+                .values(state=TrialState.WAITING.value, attempt=s.trials.c.attempt + 1, value=None, epochs_done=0, finished_at=None)
             )
             return int(result.rowcount or 0)
 
@@ -735,6 +767,7 @@ def _study(r: Any) -> StudyRecord:
         created_at=r["created_at"],
         updated_at=r["updated_at"],
         stop_reason=r["stop_reason"],
+        uid=r["uid"],
     )
 
 

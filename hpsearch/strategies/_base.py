@@ -78,6 +78,10 @@ class Strategy(abc.ABC):
         ``history`` holds every trial of the study (all states), in number order.
         """
 
+    def stuck_reason(self, history: Sequence[TrialRecord]) -> str:
+        """Why :meth:`ask` proposes nothing although the budget is not spent (shown when a study stops)."""
+        return "no reason given"
+
     def best(self, history: Sequence[TrialRecord]) -> TrialRecord | None:
         """The trial whose model is the study's result (evaluated on the test set)."""
         return best_trial(history, maximize=self.maximize)

@@ -214,6 +214,12 @@ class PBTStrategy(Strategy):
             decision=decision,
         )
 
+    def stuck_reason(self, history: Sequence[TrialRecord]) -> str:
+        members = self._by_member(history)
+        failed = sorted({segs[-1].end_epoch for segs in members.values() if segs[-1].state is not TrialState.COMPLETE})
+        epochs = ", ".join(map(str, failed)) or "?"
+        return f"every member still training failed at epoch {epochs}, so none has a checkpoint to copy from"
+
     def _rank_text(self, member: int, ranked: Mapping[int, TrialRecord]) -> str:
         order = _order(ranked, self.maximize)
         return f"{order.index(member) + 1}/{len(order)}" if member in order else "unranked"
@@ -228,19 +234,22 @@ class PBTStrategy(Strategy):
 
         * each member's latest COMPLETE segment (to continue, or resume after a crash);
         * the parent of every unfinished segment (it may have to be redone);
-        * every COMPLETE segment ending at an epoch where some member has yet to decide;
+        * every COMPLETE segment ending at or after the epoch of the slowest member that has yet
+          to decide: that member will rank, and may copy, any segment at each of its later ready points;
         * the best final segment (for the test evaluation).
         """
         keep: set[int] = set()
-        pending: set[int] = set()
+        pending: list[int] = []
         for segs in self._by_member(history).values():
             complete = [t for t in segs if t.state is TrialState.COMPLETE]
             if complete:
                 keep.add(complete[-1].number)
             if segs[-1].end_epoch < self.pbt.epochs:
-                pending.add(segs[-1].end_epoch)
+                pending.append(segs[-1].end_epoch)
         keep |= {t.parent_trial for t in history if not t.state.is_finished() and t.parent_trial is not None}
-        keep |= {t.number for t in history if t.state is TrialState.COMPLETE and t.end_epoch in pending}
+        if pending:
+            slowest = min(pending)
+            keep |= {t.number for t in history if t.state is TrialState.COMPLETE and t.end_epoch >= slowest}
         best = self.best(history)
         if best is not None:
             keep.add(best.number)
