@@ -16,7 +16,7 @@ from hpsearch.trainer import Trainer
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["StudyStatus", "best", "run", "status", "study_summary", "trials", "trials_frame"]
+__all__ = ["StudyStatus", "best", "run", "status", "stored_config", "study_summary", "trials", "trials_frame"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,15 @@ def run(
         options=options,
         progress=progress,
     )
+
+
+def stored_config(name: str, store: Store | str | os.PathLike[str] | None = None) -> StudyConfig:
+    """The config of study ``name`` as the store holds it (what a worker joining the study runs)."""
+    from hpsearch.config import config_from_stored
+
+    with reading(store) as opened:
+        record = opened.study(name)
+    return config_from_stored(name, record.config)
 
 
 def study_summary(name: str, store: Store | str | os.PathLike[str] | None = None) -> StudySummary:

@@ -18,7 +18,7 @@ from types import FrameType
 from typing import NoReturn
 
 from hpsearch import api
-from hpsearch.config import load_study, parse_duration
+from hpsearch.config import StudyConfig, load_study, parse_duration
 from hpsearch.display import best_text, study_table, trial_table
 from hpsearch.errors import ConfigError, HpsearchError
 from hpsearch.export import FORMATS, export_trials, format_from_path
@@ -50,6 +50,56 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options shared by `run` and `worker`."""
+    parser.add_argument("--store", help=STORE_HELP)
+    parser.add_argument(
+        "--data-dir", help="directory holding mnist.npz or the IDX .gz files (overrides the study file and $HPSEARCH_DATA_DIR)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        metavar="DURATION",
+        help="start no new trial after this long, e.g. 90s, 30m, 1h30m (overrides budget.timeout)",
+    )
+    parser.add_argument(
+        "--max-failures", type=_positive_int, default=3, metavar="N", help="stop the study after N failed trials in a row (default: 3)"
+    )
+    parser.add_argument(
+        "--stale-after",
+        type=_positive_seconds,
+        default=120.0,
+        metavar="DURATION",
+        help="redo a RUNNING trial whose worker sent no heartbeat for this long (default: 120s)",
+    )
+    parser.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        metavar="DIR",
+        help="where the best trial's weights are kept (default: <store>-checkpoints beside an SQLite store)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="worker processes on this machine sharing the store (default: 1, in this process)",
+    )
+    parser.add_argument(
+        "--recycle-after",
+        type=_positive_int,
+        metavar="N",
+        help="replace each worker process by a fresh one after N trials (bounds memory over long studies)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        metavar="N",
+        help="backend threads per worker process (default: the cores shared out among the workers, at least 1)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hpsearch",
@@ -66,34 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
         "left of the budget runs.",
     )
     run.add_argument("study", metavar="STUDY", help="study file (TOML), e.g. studies/quickstart.toml")
-    run.add_argument("--store", help=STORE_HELP)
-    run.add_argument(
-        "--data-dir", help="directory holding mnist.npz or the IDX .gz files (overrides the study file and $HPSEARCH_DATA_DIR)"
-    )
-    run.add_argument(
-        "--timeout",
-        type=_positive_seconds,
-        metavar="DURATION",
-        help="start no new trial after this long, e.g. 90s, 30m, 1h30m (overrides budget.timeout)",
-    )
-    run.add_argument(
-        "--max-failures", type=_positive_int, default=3, metavar="N", help="stop the study after N failed trials in a row (default: 3)"
-    )
+    _add_run_options(run)
     run.add_argument("--retry-failed", action="store_true", help="run the study's FAIL trials again")
-    run.add_argument(
-        "--stale-after",
-        type=_positive_seconds,
-        default=120.0,
-        metavar="DURATION",
-        help="redo a RUNNING trial whose worker sent no heartbeat for this long (default: 120s)",
+
+    worker = sub.add_parser(
+        "worker",
+        help="join an existing study as a worker (on this or any machine)",
+        description="Run trials of study NAME, which a `hpsearch run` created in the store, until its budget is "
+        "spent. Point workers on several machines at one PostgreSQL URL to share a study; PBT checkpoints must "
+        "then be in a directory every worker can reach (--checkpoint-dir).",
     )
-    run.add_argument(
-        "--checkpoint-dir",
-        type=Path,
-        metavar="DIR",
-        help="where the best trial's weights are kept (default: <store>-checkpoints beside an SQLite store)",
-    )
-    run.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    worker.add_argument("name", metavar="NAME", help="study name (see `hpsearch status`)")
+    _add_run_options(worker)
 
     validate = sub.add_parser(
         "validate",
@@ -153,19 +187,33 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = load_study(args.study)
+    return _run(load_study(args.study), args)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    return _run(api.stored_config(args.name, args.store), args)
+
+
+def _run(config: StudyConfig, args: argparse.Namespace) -> int:
     if args.data_dir:
         config = replace(config, data=replace(config.data, data_dir=args.data_dir))
     options = RunOptions(
         timeout=args.timeout,
         max_consecutive_failures=args.max_failures,
-        retry_failed=args.retry_failed,
+        retry_failed=getattr(args, "retry_failed", False),
         stale_after=args.stale_after,
         checkpoint_dir=args.checkpoint_dir,
     )
     progress = SilentProgress() if args.quiet else ConsoleProgress(metric=config.metric)
     signal.signal(signal.SIGTERM, _interrupt)
-    summary = api.run(config, args.store, options=options, progress=progress)
+    if args.workers > 1 or args.recycle_after is not None or args.threads is not None:
+        from hpsearch.workers import run_workers
+
+        summary = run_workers(
+            config, args.store, args.workers, options=options, recycle_after=args.recycle_after, threads=args.threads, progress=progress
+        )
+    else:
+        summary = api.run(config, args.store, options=options, progress=progress)
     print(trial_table(summary.trials, summary.study.metric, None if summary.best is None else summary.best.number))
     print()
     print(best_text(summary.study.name, summary.best, summary.study.metric, summary.test))
@@ -264,6 +312,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "run": cmd_run,
+    "worker": cmd_worker,
     "validate": cmd_validate,
     "status": cmd_status,
     "trials": cmd_trials,

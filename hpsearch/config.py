@@ -26,6 +26,7 @@ __all__ = [
     "PruningConfig",
     "StudyConfig",
     "TrainingConfig",
+    "config_from_stored",
     "load_study",
     "parse_study",
     "parse_duration",
@@ -134,6 +135,8 @@ class StudyConfig:
     direction: str = "maximize"
     pbt: PBTConfig | None = None
     source: str | None = None
+    #: The study document this config was parsed from (stored, so that workers can rebuild the config).
+    document: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def identity(self) -> dict[str, Any]:
         """What must match for a study file to resume an existing study of the same name.
@@ -161,6 +164,7 @@ class StudyConfig:
             **self.identity(),
             "budget": _asdict(self.budget),
             "direction": self.direction,
+            "document": self.document,
         }
 
     def with_overrides(self, **changes: Any) -> StudyConfig:
@@ -288,7 +292,22 @@ def parse_study(doc: Mapping[str, Any], *, default_name: str | None = None, sour
         config = _parse_study(doc, default_name)
     except ConfigError as err:
         raise (err.with_source(source) if source and not err.source else err) from None
-    return replace(config, source=source) if source else config
+    return replace(config, source=source, document=_plain_document(doc))
+
+
+def _plain_document(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The study document as plain JSON-able data (TOML dates and times become strings)."""
+    import json
+
+    return json.loads(json.dumps(dict(doc), default=str))  # type: ignore[no-any-return]
+
+
+def config_from_stored(name: str, stored: Mapping[str, Any]) -> StudyConfig:
+    """Rebuild a study's config from what the store holds (for workers that join a study by name)."""
+    document = stored.get("document")
+    if not isinstance(document, dict):
+        raise ConfigError("study", name, "the store holds no study document for it (created by an older hpsearch?)")
+    return parse_study({**document, "name": name}, default_name=name)
 
 
 def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfig:

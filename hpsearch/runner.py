@@ -43,6 +43,8 @@ class RunOptions:
     checkpoint_dir: Path | None = None
     #: Seconds between polls while other workers finish the last trials.
     poll_interval: float = 2.0
+    #: Return after this many trials (a worker process is then replaced by a fresh one); None: no limit.
+    max_trials: int | None = None
 
     def __post_init__(self) -> None:
         if self.stale_after < 3 * self.heartbeat_interval:
@@ -64,6 +66,8 @@ class StudySummary:
     best: TrialRecord | None
     test: Evaluation | None
     counts: dict[str, int] = field(default_factory=dict)
+    #: Why the run returned before the budget was spent: "max_trials" or "timeout" (None otherwise).
+    stopped_early: str | None = None
 
     @property
     def finished(self) -> int:
@@ -243,12 +247,18 @@ class StudyRunner:
         timeout = opts.timeout if opts.timeout is not None else self.config.budget.timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         failures_in_a_row = 0
+        trials_run = 0
+        stopped_early: str | None = None
         best_value = _best_value(history, study.maximize)
 
         with _Heartbeat(self.store, self.worker, opts.heartbeat_interval) as heart:
             while True:
+                if opts.max_trials is not None and trials_run >= opts.max_trials:
+                    stopped_early = "max_trials"
+                    break
                 if deadline is not None and time.monotonic() >= deadline:
                     self.progress.message(f"{study.name}: wall-clock limit of {timeout:g} s reached; run again to continue")
+                    stopped_early = "timeout"
                     break
                 self.store.reap_stale(study.id, stale_after=opts.stale_after, this_host=self.worker.host)
                 claim = self.store.claim(
@@ -273,6 +283,7 @@ class StudyRunner:
                 finally:
                     heart.trial = None
                 finished += 1
+                trials_run += 1
                 if state is TrialState.COMPLETE:
                     best_value = _better(best_value, value, study.maximize)
                 self._delete_unneeded_checkpoints(study)
@@ -285,7 +296,7 @@ class StudyRunner:
                 else:
                     failures_in_a_row = 0
 
-        return self._finish(study)
+        return replace(self._finish(study), stopped_early=stopped_early)
 
     def _check_not_stuck(self, study: StudyRecord) -> None:
         """The strategy proposes nothing, nothing runs, and the budget is not spent: stop with the reason."""

@@ -105,7 +105,7 @@ def store(store_url: str) -> Iterator[Store]:
 
 def stored_trials(db: str | Path, study: str) -> list[TrialRecord]:
     """The trials of ``study`` in the store at ``db``, or [] while another process is still creating them."""
-    if not Path(db).exists():
+    if "://" not in str(db) and not Path(db).exists():
         return []
     try:
         with Store.open(db, read_only=True) as store:

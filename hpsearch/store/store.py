@@ -414,6 +414,8 @@ class Store:
         now = time.time()
         with self._write() as conn:
             study = conn.execute(select(s.studies).where(s.studies.c.id == study_id).with_for_update()).mappings().one()
+            if study["state"] == StudyState.STOPPED.value:
+                return Claim()  # another worker gave up on the study (too many failures): stop too
             waiting = conn.execute(
                 select(s.trials.c.id)
                 .where(s.trials.c.study_id == study_id, s.trials.c.state == TrialState.WAITING.value)
