@@ -19,6 +19,7 @@ from typing import NoReturn
 
 from hpsearch import api
 from hpsearch.config import StudyConfig, load_study, parse_duration
+from hpsearch.dashboard import cli as dashboard_cli
 from hpsearch.display import best_text, study_table, trial_table
 from hpsearch.errors import ConfigError, HpsearchError
 from hpsearch.export import FORMATS, export_trials, format_from_path
@@ -174,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True, metavar="FILE", help="the file to write")
     export.add_argument("--metrics", action="store_true", help="export the per-epoch metrics instead of one row per trial")
     export.add_argument("--store", help=STORE_HELP)
+    dashboard_cli.register(sub)
     return parser
 
 
@@ -319,6 +321,7 @@ COMMANDS = {
     "best": cmd_best,
     "compare": cmd_compare,
     "export": cmd_export,
+    "dashboard": dashboard_cli.run,
 }
 
 

@@ -1,0 +1,195 @@
+"""The Dash app: routing, polling callbacks, :func:`create_app` and :func:`serve`.
+
+The app holds one read-only store (``Store.open(url, read_only=True)``): on SQLite
+that is a ``mode=ro`` connection whose reads take no lock in WAL mode, so a study
+running beside the dashboard never waits for it or fails because of it. Each page
+carries a ``dcc.Interval`` and the :func:`~hpsearch.dashboard.data.fingerprint` of
+what it shows; a tick whose fingerprint did not change returns ``no_update``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+import dash
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+
+from hpsearch.dashboard import data, figures, pages
+from hpsearch.errors import UnknownStudyError
+from hpsearch.store import Store
+
+__all__ = ["DEFAULT_POLL_S", "create_app", "serve"]
+
+#: Seconds between two polls of the store by an open page.
+DEFAULT_POLL_S = 2.0
+#: The overview's fingerprint also changes this often, so that "interrupted" shows up without a store change.
+_CLOCK_S = 30.0
+
+
+def _nav() -> html.Div:
+    return html.Div(
+        [
+            html.B("hpsearch dashboard", style={"marginRight": "2em"}),
+            dcc.Link("Studies", href="/", style={"marginRight": "1.5em"}),
+            dcc.Link("Compare", href="/compare"),
+        ],
+        style={"padding": "8px 0", "borderBottom": "1px solid #ddd", "marginBottom": "8px"},
+    )
+
+
+def create_app(store_url: str | os.PathLike[str] | Store | None, *, poll_interval: float = DEFAULT_POLL_S) -> dash.Dash:
+    """The dashboard of the store at ``store_url`` (a path or SQLAlchemy URL, opened read-only).
+
+    Raises :class:`~hpsearch.errors.StoreError` at once for a missing or unreadable store.
+    ``poll_interval`` is the seconds between two polls of an open page.
+    """
+    store = store_url if isinstance(store_url, Store) else Store.open(store_url, read_only=True)
+    poll_ms = max(200, int(poll_interval * 1000))
+    app = dash.Dash(__name__, title="hpsearch dashboard", suppress_callback_exceptions=True, update_title="")
+    app.layout = html.Div(
+        [dcc.Location(id="url"), _nav(), html.Div(id="page")],
+        style={"fontFamily": "system-ui, sans-serif", "margin": "0 2em"},
+    )
+    app.server.config["HPSEARCH_STORE"] = store.label
+    _register_callbacks(app, store, poll_ms)
+    return app
+
+
+def _overview_fp(store: Store) -> list[Any]:
+    return [*data.fingerprint(store), math.floor(time.time() / _CLOCK_S)]
+
+
+def render_page(store: Store, pathname: str | None, search: str | None, poll_ms: int) -> Any:
+    """The layout of the page at ``pathname`` (``/``, ``/study/<name>``, ``/compare?studies=a,b``)."""
+    path = pathname or "/"
+    if path in ("/", ""):
+        return pages.overview_page(data.overview_rows(store), _overview_fp(store), poll_ms)
+    if path.startswith("/study/"):
+        name = unquote(path.removeprefix("/study/"))
+        try:
+            header = data.study_header(store, name)
+        except UnknownStudyError:
+            return pages.not_found_page(f"No study called {name!r} in {store.label}.")
+        fp = data.fingerprint(store, name)
+        study_figs = figures.study_figures(store, name, header.study.strategy).figures
+        return pages.study_page(header, data.trial_rows(store, name), study_figs, fp, poll_ms)
+    if path == "/compare":
+        names = data.study_names(store)
+        wanted = [n for part in parse_qs((search or "").lstrip("?")).get("studies", []) for n in part.split(",")]
+        chosen = [n for n in wanted if n in names] or names[:2]
+        return pages.compare_page(names, chosen, poll_ms)
+    return pages.not_found_page(f"No page at {path}.")
+
+
+def _filters(states: list[str] | None, ranges: list[Any], ids: list[dict[str, Any]], optimizers: list[str] | None) -> dict[str, Any]:
+    """The trial filters of a study page: states, hyperparameter bounds (sliders of a log range are in log10), optimizers."""
+    bounds: dict[str, tuple[float, float]] = {}
+    for value, ident in zip(ranges or [], ids or []):
+        if value is not None and len(value) == 2:
+            low, high = float(value[0]), float(value[1])
+            if ident.get("log"):
+                low, high = 10**low, 10**high
+            # the slider's ends are rounded: widen them a little so that the space's own bounds stay in
+            bounds[ident["param"]] = (low - abs(low) * 1e-6, high + abs(high) * 1e-6)
+    return {"states": states or [], "ranges": bounds, "optimizers": optimizers}
+
+
+def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
+    @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
+    def _route(pathname: str | None, search: str | None) -> Any:
+        return render_page(store, pathname, search, poll_ms)
+
+    @app.callback(
+        Output("overview-table", "data"),
+        Output("overview-empty", "children"),
+        Output("overview-fp", "data"),
+        Input("overview-tick", "n_intervals"),
+        State("overview-fp", "data"),
+        prevent_initial_call=True,
+    )
+    def _poll_overview(_n: int | None, last: list[Any] | None) -> Any:
+        fp = _overview_fp(store)
+        if _same(fp, last):
+            return no_update, no_update, no_update
+        rows = data.overview_rows(store)
+        return pages.overview_records(rows), "" if rows else "No study in this store yet.", fp
+
+    @app.callback(
+        Output("study-header", "children"),
+        Output("study-table", "data"),
+        Output("study-count", "children"),
+        Output("study-figures", "children"),
+        Output("study-fp", "data"),
+        Input("study-tick", "n_intervals"),
+        Input("filter-state", "value"),
+        Input({"type": "range", "param": ALL, "log": ALL}, "value"),
+        Input("filter-optimizer", "value"),
+        State({"type": "range", "param": ALL, "log": ALL}, "id"),
+        State("study-name", "data"),
+        State("study-fp", "data"),
+        prevent_initial_call=True,
+    )
+    def _poll_study(
+        _n: int | None,
+        states: list[str] | None,
+        ranges: list[Any],
+        optimizers: list[str] | None,
+        range_ids: list[dict[str, Any]],
+        name: str,
+        last: list[Any] | None,
+    ) -> Any:
+        filters = _filters(states, ranges, range_ids, optimizers)
+        polled = ctx.triggered_id == "study-tick"
+        fp = data.fingerprint(store, name)
+        if polled and _same(fp, last):
+            return no_update, no_update, no_update, no_update, no_update
+        rows = data.trial_rows(store, name, states=filters["states"], ranges=filters["ranges"], optimizers=filters["optimizers"])
+        if not polled:  # a filter changed: only the table
+            return no_update, rows, _shown(rows), no_update, no_update
+        header = data.study_header(store, name)
+        figs = figures.study_figures(store, name, header.study.strategy).figures
+        return pages.header_children(header), rows, _shown(rows), pages.figure_cards(figs, prefix="study"), list(fp)
+
+    @app.callback(
+        Output("compare-figures", "children"),
+        Output("compare-fp", "data"),
+        Input("compare-tick", "n_intervals"),
+        Input("compare-pick", "value"),
+        State("compare-fp", "data"),
+    )
+    def _poll_compare(_n: int | None, chosen: list[str] | None, last: list[Any] | None) -> Any:
+        names = [n for n in (chosen or []) if n]
+        fp = [names, *data.fingerprint(store)]
+        if ctx.triggered_id == "compare-tick" and _same(fp, last):
+            return no_update, no_update
+        if not names:
+            return html.P("Pick one study or more to compare."), fp
+        try:
+            figs = figures.compare_figures(store, names)
+        except UnknownStudyError as err:
+            return html.P(str(err)), fp
+        return pages.figure_cards(figs, prefix="compare", columns=2), fp
+
+
+def _shown(rows: list[Any]) -> str:
+    return f"{len(rows)} trial{'' if len(rows) == 1 else 's'} shown"
+
+
+def _same(fingerprint: list[Any] | tuple[Any, ...], last: list[Any] | None) -> bool:
+    """Whether a fingerprint equals the one a page stored (which went through JSON: tuples became lists)."""
+    import json
+
+    return last is not None and json.loads(json.dumps(list(fingerprint))) == last
+
+
+def serve(
+    store: str | os.PathLike[str] | Store | None, host: str = "127.0.0.1", port: int = 8050, *, poll_interval: float = DEFAULT_POLL_S
+) -> None:
+    """Serve the dashboard of ``store`` at http://host:port/ until interrupted (127.0.0.1 only, by default)."""
+    app = create_app(store, poll_interval=poll_interval)
+    print(f"hpsearch dashboard of {app.server.config['HPSEARCH_STORE']} at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+    app.run(host=host, port=port, debug=False)

@@ -1,0 +1,266 @@
+"""What the dashboard shows, read from the store with a few aggregate SQL queries.
+
+Nothing here imports Dash: these functions take a (read-only) :class:`Store` and
+return plain rows and DataFrames, so they are tested without a browser. The
+overview is one ``GROUP BY`` over the trials (never the trials themselves), and
+:func:`fingerprint` is the cheap query the pages poll to tell whether anything
+changed since they were drawn.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+
+from hpsearch.analysis import FINISHED_STATES
+from hpsearch.space import HYPERPARAMETERS
+from hpsearch.store import Store, StudyRecord, StudyState, TrialState
+from hpsearch.store import schema as s
+
+__all__ = [
+    "INTERRUPTED_AFTER_S",
+    "OverviewRow",
+    "StudyHeader",
+    "fingerprint",
+    "overview_rows",
+    "study_header",
+    "study_names",
+    "trial_rows",
+]
+
+#: A RUNNING study with no trial heartbeat for this long is shown as interrupted (the runner beats every few seconds).
+INTERRUPTED_AFTER_S = 180.0
+
+
+@dataclass(frozen=True)
+class OverviewRow:
+    """One study on the overview page."""
+
+    name: str
+    strategy: str
+    state: str  # running | finished | interrupted | stopped
+    finished: int
+    n_trials: int
+    running: int
+    failed: int
+    best_value: float | None
+    metric: str
+    updated_at: float
+
+
+def _ui_state(state: StudyState, last_beat: float | None, now: float) -> str:
+    """running / finished / interrupted / stopped, as a person reads the study's state.
+
+    A RUNNING study is interrupted when neither it nor any of its trials (heartbeats) changed
+    for :data:`INTERRUPTED_AFTER_S` (its run was killed or stopped; running it again resumes it).
+    """
+    if state is StudyState.COMPLETE:
+        return "finished"
+    if state is StudyState.STOPPED:
+        return "stopped"
+    if last_beat is None or now - last_beat > INTERRUPTED_AFTER_S:
+        return "interrupted"
+    return "running"
+
+
+def _final_condition(study: Any) -> Any:
+    """SQL: a trial whose value is a result of its study (for PBT only each member's last segment)."""
+    t = s.trials
+    return and_(
+        t.c.state == TrialState.COMPLETE.value,
+        t.c.value.is_not(None),
+        (t.c.member.is_(None)) | (t.c.start_epoch + t.c.epochs >= study.c.epochs),
+    )
+
+
+def overview_rows(store: Store, *, now: float | None = None) -> list[OverviewRow]:
+    """Every study with its progress, in one aggregate query over the trials."""
+    t, st = s.trials, s.studies
+    final = _final_condition(st)
+    query = (
+        select(
+            st.c.name,
+            st.c.strategy,
+            st.c.state,
+            st.c.n_trials,
+            st.c.metric,
+            st.c.direction,
+            st.c.updated_at,
+            func.sum(case((t.c.state.in_(FINISHED_STATES), 1), else_=0)).label("finished"),
+            func.sum(case((t.c.state == TrialState.RUNNING.value, 1), else_=0)).label("running"),
+            func.sum(case((t.c.state == TrialState.FAIL.value, 1), else_=0)).label("failed"),
+            func.max(case((final, t.c.value), else_=None)).label("best_max"),
+            func.min(case((final, t.c.value), else_=None)).label("best_min"),
+            func.max(t.c.heartbeat_at).label("last_beat"),
+        )
+        .select_from(st)
+        .outerjoin(t, t.c.study_id == st.c.id)
+        .group_by(st.c.id)
+        .order_by(st.c.id)
+    )
+    with store._read() as conn:
+        rows = list(conn.execute(query))
+    now = time.time() if now is None else now
+    out = []
+    for r in rows:
+        last_beat = r.last_beat
+        updated = max(r.updated_at, last_beat or 0.0)
+        running = int(r.running or 0)
+        out.append(
+            OverviewRow(
+                name=r.name,
+                strategy=r.strategy,
+                state=_ui_state(StudyState(r.state), updated, now),
+                finished=int(r.finished or 0),
+                n_trials=r.n_trials,
+                running=running,
+                failed=int(r.failed or 0),
+                best_value=r.best_max if r.direction == "maximize" else r.best_min,
+                metric=r.metric,
+                updated_at=updated,
+            )
+        )
+    return out
+
+
+def study_names(store: Store) -> list[str]:
+    """The names of the studies in the store, in creation order."""
+    with store._read() as conn:
+        return list(conn.execute(select(s.studies.c.name).order_by(s.studies.c.id)).scalars())
+
+
+def fingerprint(store: Store, study: str | None = None) -> tuple[Any, ...]:
+    """A small tuple that changes whenever what a page shows may have changed.
+
+    It covers the studies' rows, every trial's state, attempt and heartbeat (each epoch
+    and each finish refreshes the heartbeat) and the test evaluations; ``study`` limits
+    it to one study. Polling compares it with the last one and redraws only on a change.
+    """
+    t, st, ev = s.trials, s.studies, s.evaluations
+    studies_q = select(func.count(), func.max(st.c.updated_at))
+    trials_q = select(t.c.state, func.count(), func.max(t.c.heartbeat_at), func.sum(t.c.attempt), func.sum(t.c.epochs_done)).group_by(
+        t.c.state
+    )
+    evals_q = select(func.count(), func.max(ev.c.created_at))
+    if study is not None:
+        study_id = select(st.c.id).where(st.c.name == study).scalar_subquery()
+        studies_q = studies_q.where(st.c.name == study)
+        trials_q = trials_q.where(t.c.study_id == study_id)
+        evals_q = evals_q.where(ev.c.study_id == study_id)
+    with store._read() as conn:
+        head = _plain(conn.execute(studies_q).one())
+        per_state = tuple(sorted(_plain(r) for r in conn.execute(trials_q)))
+        evals = _plain(conn.execute(evals_q).one())
+    return (head, per_state, evals)
+
+
+def _plain(row: Any) -> tuple[Any, ...]:
+    """A row of JSON-friendly values (PostgreSQL sums are Decimals)."""
+    return tuple(v if v is None or isinstance(v, str | int) else float(v) for v in row)
+
+
+@dataclass(frozen=True)
+class StudyHeader:
+    """The summary line of a study page."""
+
+    study: StudyRecord
+    row: OverviewRow
+    best_trial: int | None
+    test_accuracy: float | None
+
+
+def study_header(store: Store, name: str) -> StudyHeader:
+    """The study record, its overview row, its best trial and that trial's test accuracy (once evaluated)."""
+    study = store.study(name)
+    row = next(r for r in overview_rows(store) if r.name == name)
+    t, st = s.trials, s.studies
+    order = t.c.value.desc() if study.maximize else t.c.value.asc()
+    best_q = (
+        select(t.c.number)
+        .select_from(t.join(st, st.c.id == t.c.study_id))
+        .where(t.c.study_id == study.id, _final_condition(st))
+        .order_by(order, t.c.number)
+        .limit(1)
+    )
+    with store._read() as conn:
+        best = conn.execute(best_q).scalar()
+    evaluation = store.evaluation(study.id)
+    test = evaluation.accuracy if evaluation is not None and best is not None and evaluation.trial_number == best else None
+    return StudyHeader(study, row, best, test)
+
+
+def trial_rows(
+    store: Store,
+    name: str,
+    *,
+    states: Sequence[str] | None = None,
+    ranges: dict[str, tuple[float, float]] | None = None,
+    optimizers: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The trial table of a study (no curves): one dict per trial, filtered by state,
+    by hyperparameter ranges (inclusive) and by optimizer."""
+    t = s.trials
+    study = store.study(name)
+    query = select(
+        t.c.number,
+        t.c.state,
+        t.c.params,
+        t.c.value,
+        t.c.epochs_done,
+        t.c.attempt,
+        t.c.started_at,
+        t.c.finished_at,
+        t.c.member,
+        t.c.generation,
+        t.c.error,
+    ).where(t.c.study_id == study.id)
+    if states:
+        query = query.where(t.c.state.in_(list(states)))
+    query = query.order_by(t.c.number)
+    with store._read() as conn:
+        rows = list(conn.execute(query))
+    out = []
+    for r in rows:
+        params = r.params or {}
+        if ranges and any(not _in_range(params.get(k), lo, hi) for k, (lo, hi) in ranges.items()):
+            continue
+        if optimizers and params.get("optimizer") not in optimizers:
+            continue
+        seconds = None if r.started_at is None or r.finished_at is None else round(r.finished_at - r.started_at, 2)
+        row: dict[str, Any] = {"number": r.number, "state": r.state}
+        row.update({h: _short(params.get(h)) for h in HYPERPARAMETERS})
+        row.update(
+            {
+                "value": _short(r.value),
+                "epochs": r.epochs_done,
+                "attempt": r.attempt,
+                "seconds": seconds,
+                "member": r.member,
+                "generation": r.generation,
+                "error": (r.error or "")[:200],
+            }
+        )
+        out.append(row)
+    return out
+
+
+def _short(value: Any) -> Any:
+    """A float with 4 significant digits (what a table cell needs); anything else as is."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.4g}")
+    return value
+
+
+def _in_range(value: Any, low: float, high: float) -> bool:
+    if value is None:
+        return False
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return False
+    return low <= number <= high

@@ -1,0 +1,263 @@
+"""The layouts of the dashboard pages (Dash components), built from :mod:`hpsearch.dashboard.data`.
+
+Every name and message is passed to Dash as text (never as HTML), so Dash escapes
+it: a study called ``<script>alert(1)</script>`` shows as those characters. The
+overview links to study pages with markdown whose raw HTML is disabled and whose
+special characters are backslash-escaped.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from dash import dash_table, dcc, html
+
+from hpsearch.analysis import study_space
+from hpsearch.dashboard.data import OverviewRow, StudyHeader
+from hpsearch.space import HYPERPARAMETERS, Choice, SearchSpace
+from hpsearch.store import TrialState
+
+__all__ = [
+    "compare_page",
+    "figure_cards",
+    "header_children",
+    "not_found_page",
+    "overview_page",
+    "overview_records",
+    "slider_ranges",
+    "study_href",
+    "study_page",
+]
+
+_MD_SPECIAL = set("\\`*_{}[]()<>#+-.!|~")
+_TABLE_STYLE: dict[str, Any] = {
+    "style_table": {"overflowX": "auto"},
+    "style_cell": {"fontFamily": "system-ui, sans-serif", "fontSize": "14px", "padding": "4px 8px", "textAlign": "left"},
+    "style_header": {"fontWeight": "bold", "backgroundColor": "#f3f3f3"},
+}
+
+
+def study_href(name: str) -> str:
+    """The path of a study's page."""
+    return "/study/" + quote(name, safe="")
+
+
+def _md_text(text: str) -> str:
+    """``text`` as literal markdown (every special character escaped)."""
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in text)
+
+
+def _when(ts: float | None) -> str:
+    return "" if not ts else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def _num(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(value, digits)
+
+
+def overview_records(rows: Sequence[OverviewRow]) -> list[dict[str, Any]]:
+    """The rows of the overview table."""
+    return [
+        {
+            "study": f"[{_md_text(r.name)}]({study_href(r.name)})",
+            "name": r.name,
+            "strategy": r.strategy,
+            "state": r.state,
+            "finished": r.finished,
+            "budget": r.n_trials,
+            "progress": f"{r.finished} / {r.n_trials}",
+            "running": r.running,
+            "failed": r.failed,
+            "best": _num(r.best_value),
+            "metric": r.metric,
+            "updated": _when(r.updated_at),
+        }
+        for r in rows
+    ]
+
+
+_OVERVIEW_COLUMNS = [
+    {"name": "study", "id": "study", "presentation": "markdown"},
+    {"name": "strategy", "id": "strategy"},
+    {"name": "state", "id": "state"},
+    {"name": "trials finished", "id": "finished", "type": "numeric"},
+    {"name": "budget", "id": "budget", "type": "numeric"},
+    {"name": "running", "id": "running", "type": "numeric"},
+    {"name": "failed", "id": "failed", "type": "numeric"},
+    {"name": "best value", "id": "best", "type": "numeric"},
+    {"name": "metric", "id": "metric"},
+    {"name": "last update", "id": "updated"},
+]
+
+
+def overview_page(rows: Sequence[OverviewRow], fingerprint: Any, poll_ms: int) -> html.Div:
+    """Every study of the store in one sortable table."""
+    return html.Div(
+        [
+            html.H2("Studies"),
+            html.P(
+                "State: running (heartbeats arriving), finished, interrupted (RUNNING in the store but no heartbeat for a few "
+                "minutes: run it again to resume), stopped (too many failures). Click a study to open it; click a header to sort."
+            ),
+            dash_table.DataTable(  # type: ignore[attr-defined]
+                id="overview-table",
+                columns=_OVERVIEW_COLUMNS,
+                data=overview_records(rows),
+                sort_action="native",
+                markdown_options={"html": False, "link_target": "_self"},
+                page_action="none",
+                **_TABLE_STYLE,
+            ),
+            html.P("No study in this store yet." if not rows else "", id="overview-empty"),
+            dcc.Store(id="overview-fp", data=list(fingerprint) if fingerprint is not None else None),
+            dcc.Interval(id="overview-tick", interval=poll_ms),
+        ]
+    )
+
+
+def header_children(header: StudyHeader) -> list[Any]:
+    """The summary of a study: strategy, state, progress, best trial and test accuracy."""
+    r = header.row
+    best = "none yet" if header.best_trial is None else f"trial {header.best_trial}, {r.metric} {_num(r.best_value)}"
+    test = "not evaluated yet" if header.test_accuracy is None else f"{header.test_accuracy:.4f}"
+    items = [
+        ("strategy", r.strategy),
+        ("state", r.state),
+        ("trials finished", f"{r.finished} / {r.n_trials}"),
+        ("running", str(r.running)),
+        ("failed", str(r.failed)),
+        ("best", best),
+        ("test accuracy of the best trial", test),
+        ("last update", _when(r.updated_at)),
+    ]
+    return [html.Span([html.B(k + ": "), html.Span(v, id=f"study-{k.split()[0]}")], style={"marginRight": "1.5em"}) for k, v in items]
+
+
+def slider_ranges(space: SearchSpace) -> dict[str, tuple[float, float, bool]]:
+    """For each numeric hyperparameter of ``space``: (low, high, log scale) of its filter slider."""
+    out: dict[str, tuple[float, float, bool]] = {}
+    for name, dim in space.items():
+        if isinstance(dim, Choice):
+            numbers = [float(c) for c in dim.choices if isinstance(c, int | float) and not isinstance(c, bool)]
+            if len(numbers) >= 2 and len(numbers) == len(dim.choices):
+                out[name] = (min(numbers), max(numbers), False)
+        else:
+            out[name] = (float(dim.low), float(dim.high), bool(dim.log))
+    return out
+
+
+def _slider(name: str, low: float, high: float, log: bool) -> html.Div:
+    lo, hi = (math.log10(low), math.log10(high)) if log and low > 0 else (low, high)
+    marks = {v: (f"{10**v:.0e}" if log else f"{v:g}") for v in (lo, hi)}
+    return html.Div(
+        [
+            html.Label(f"{name}{' (log10)' if log else ''}"),
+            dcc.RangeSlider(
+                id={"type": "range", "param": name, "log": int(log and low > 0)},
+                min=lo,
+                max=hi,
+                value=[lo, hi],
+                step=(hi - lo) / 100 or 1,
+                marks=marks,
+            ),
+        ],
+        style={"width": "22em", "display": "inline-block", "marginRight": "1em", "verticalAlign": "top"},
+    )
+
+
+def figure_cards(figures: Sequence[tuple[str, Any]], *, prefix: str, columns: int = 1) -> list[Any]:
+    """One graph per figure, ``columns`` side by side."""
+    width = f"{100 / columns - 1:.1f}%"
+    return [
+        html.Div(
+            dcc.Graph(id=f"{prefix}-{key}", figure=fig, config={"displaylogo": False}),
+            style={"width": width, "display": "inline-block", "verticalAlign": "top"},
+            className="figure-card",
+        )
+        for key, fig in figures
+    ]
+
+
+_TRIAL_COLUMNS = ["number", "state", *HYPERPARAMETERS, "value", "epochs", "attempt", "seconds", "member", "generation", "error"]
+_NUMERIC = {"number", "width", "dropout", "learning_rate", "value", "epochs", "attempt", "seconds", "member", "generation"}
+
+
+def study_page(
+    header: StudyHeader, trials: list[dict[str, Any]], figures: Sequence[tuple[str, Any]], fingerprint: Any, poll_ms: int
+) -> html.Div:
+    """One study: summary, filters, the trial table and the figures."""
+    study = header.study
+    sliders = [_slider(name, *spec) for name, spec in slider_ranges(study_space(study)).items()]
+    dims = study_space(study)
+    optimizer_dim = dims.get("optimizer")
+    optimizers = [str(c) for c in optimizer_dim.choices] if isinstance(optimizer_dim, Choice) else []
+    pbt_columns = {"member", "generation"} if study.strategy == "pbt" else set()
+    columns = [
+        {"name": c, "id": c, **({"type": "numeric"} if c in _NUMERIC else {})}
+        for c in _TRIAL_COLUMNS
+        if c not in {"member", "generation"} or c in pbt_columns
+    ]
+    return html.Div(
+        [
+            dcc.Link("← all studies", href="/"),
+            html.H2(study.name, id="study-title"),
+            html.Div(header_children(header), id="study-header"),
+            html.H3("Trials"),
+            html.Div(
+                [
+                    html.Label("state "),
+                    dcc.Checklist(
+                        id="filter-state",
+                        options=[st.value for st in TrialState],
+                        value=[st.value for st in TrialState],
+                        inline=True,
+                        style={"display": "inline-block"},
+                    ),
+                    html.Div(
+                        [
+                            html.Label("optimizer "),
+                            dcc.Dropdown(id="filter-optimizer", options=optimizers, value=optimizers, multi=True),
+                        ],
+                        style={"width": "30em", "display": "inline-block" if len(optimizers) > 1 else "none", "marginLeft": "2em"},
+                    ),
+                ]
+            ),
+            html.Div(sliders),
+            html.P(f"{len(trials)} trial{'' if len(trials) == 1 else 's'} shown", id="study-count"),
+            dash_table.DataTable(  # type: ignore[attr-defined]
+                id="study-table",
+                columns=columns,
+                data=trials,
+                sort_action="native",
+                filter_action="native",
+                page_size=25,
+                **_TABLE_STYLE,
+            ),
+            html.Div(figure_cards(figures, prefix="study"), id="study-figures"),
+            dcc.Store(id="study-name", data=study.name),
+            dcc.Store(id="study-fp", data=list(fingerprint)),
+            dcc.Interval(id="study-tick", interval=poll_ms),
+        ]
+    )
+
+
+def compare_page(names: Sequence[str], chosen: Sequence[str], poll_ms: int) -> html.Div:
+    """Pick studies; their comparison figures are drawn two by two."""
+    return html.Div(
+        [
+            html.H2("Compare studies"),
+            dcc.Dropdown(id="compare-pick", options=list(names), value=list(chosen), multi=True, placeholder="pick studies"),
+            html.Div(id="compare-figures"),
+            dcc.Store(id="compare-fp"),
+            dcc.Interval(id="compare-tick", interval=poll_ms),
+        ]
+    )
+
+
+def not_found_page(message: str) -> html.Div:
+    """A page for an unknown study or path."""
+    return html.Div([html.H2("Not found"), html.P(message, id="not-found"), dcc.Link("← all studies", href="/")])

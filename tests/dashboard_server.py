@@ -1,0 +1,67 @@
+"""Serve a dashboard on a free port of 127.0.0.1 in a background thread, and drive it with headless Chromium.
+
+Shared by the dashboard tests and ``benchmarks/dashboard_load.py``. The browser is
+Debian's ``/usr/bin/chromium`` driven by Playwright (never downloaded).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def served(store: Any, *, poll_interval: float = 1.0) -> Iterator[str]:
+    """The dashboard of ``store`` served in a thread; yields its base URL (``http://127.0.0.1:PORT``)."""
+    import logging
+
+    from werkzeug.serving import make_server
+
+    from hpsearch.dashboard import create_app
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    app = create_app(store, poll_interval=poll_interval)
+    server = make_server("127.0.0.1", free_port(), app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="dashboard", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium browser (Playwright's ``Browser``)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -1,0 +1,210 @@
+"""The dashboard without a browser: its data layer, polling, routing, the command line and its imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from hpsearch import FunctionTrainer, Store, api, run_study
+from hpsearch.dashboard import data
+from tests.comparison_store import shared_comparison_store
+from tests.conftest import study_config, toy_metrics
+
+REPO = Path(__file__).resolve().parents[1]
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def cmp_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shared_comparison_store(tmp_path_factory)
+
+
+@pytest.fixture
+def ro(cmp_store: Path) -> Any:
+    with Store.open(cmp_store, read_only=True) as store:
+        yield store
+
+
+def rename_study(db: Path, old: str, new: str) -> None:
+    """Give a study a name the study-file rules refuse (as another tool writing the store might)."""
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE hpsearch_studies SET name = :new WHERE name = :old"), {"new": new, "old": old})
+    engine.dispose()
+
+
+def test_overview_rows_agree_with_status(ro: Store, cmp_store: Path) -> None:
+    rows = {r.name: r for r in data.overview_rows(ro)}
+    for st in api.status(cmp_store):
+        row = rows[st.name]
+        assert (row.strategy, row.finished, row.n_trials, row.running, row.failed) == (
+            st.strategy,
+            st.finished,
+            st.n_trials,
+            st.running,
+            st.failed,
+        )
+        assert row.best_value == pytest.approx(st.best_value) if st.best_value is not None else row.best_value is None
+    assert rows["cmp-grid"].state == "finished"
+    assert rows["cmp-random"].failed == 1
+
+
+def test_a_running_study_without_heartbeat_is_interrupted(ro: Store) -> None:
+    later = time.time() + data.INTERRUPTED_AFTER_S + 60
+    rows = {r.name: r for r in data.overview_rows(ro, now=later)}
+    assert rows["cmp-partial"].state == "interrupted"  # RUNNING in the store, nothing heard of since
+    assert rows["cmp-grid"].state == "finished"
+    assert {r.name: r.state for r in data.overview_rows(ro)}["cmp-partial"] == "running"
+
+
+def test_study_header_has_best_trial_and_test_accuracy(ro: Store, cmp_store: Path) -> None:
+    header = data.study_header(ro, "cmp-pbt")
+    best = api.best("cmp-pbt", cmp_store)
+    assert best is not None and header.best_trial == best.number
+    assert header.test_accuracy is not None
+    assert data.study_header(ro, "cmp-empty").best_trial is None
+
+
+def test_trial_rows_filter_by_state_and_range(ro: Store) -> None:
+    every = data.trial_rows(ro, "cmp-random")
+    assert [r["number"] for r in every] == list(range(8))
+    assert {r["state"] for r in data.trial_rows(ro, "cmp-random", states=["FAIL"])} == {"FAIL"}
+    narrow = data.trial_rows(ro, "cmp-random", ranges={"learning_rate": (1e-4, 1e-3)})
+    assert narrow and all(1e-4 <= r["learning_rate"] <= 1e-3 for r in narrow)
+    assert len(narrow) < len(every)
+    assert data.trial_rows(ro, "cmp-random", optimizers=["nope"]) == []
+
+
+def test_fingerprint_changes_with_the_store_only(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    run_study(study_config("random", name="fp", trials=2), str(db), trainer=FunctionTrainer(toy_metrics))
+    with Store.open(db, read_only=True) as store:
+        before, one = data.fingerprint(store), data.fingerprint(store, "fp")
+        assert data.fingerprint(store) == before
+        run_study(study_config("random", name="fp", trials=3), str(db), trainer=FunctionTrainer(toy_metrics))
+        assert data.fingerprint(store) != before
+        assert data.fingerprint(store, "fp") != one
+
+
+def _post(client: Any, outputs: list[tuple[str, str]], inputs: list[dict[str, Any]], state: list[dict[str, Any]]) -> Any:
+    body = {
+        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+        "outputs": [{"id": i, "property": p} for i, p in outputs],
+        "inputs": inputs,
+        "state": state,
+        "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"],
+    }
+    return client.post("/_dash-update-component", json=body)
+
+
+def test_polling_skips_work_when_nothing_changed(tmp_path: Path) -> None:
+    from hpsearch.dashboard import create_app
+    from hpsearch.dashboard.app import _overview_fp
+
+    db = tmp_path / "s.db"
+    run_study(study_config("random", name="poll", trials=2), str(db), trainer=FunctionTrainer(toy_metrics))
+    app = create_app(db)
+    client = app.server.test_client()
+    outputs = [("overview-table", "data"), ("overview-empty", "children"), ("overview-fp", "data")]
+    with Store.open(db, read_only=True) as store:
+        fp = json.loads(json.dumps(_overview_fp(store)))
+    tick = [{"id": "overview-tick", "property": "n_intervals", "value": 1}]
+    unchanged = _post(client, outputs, tick, [{"id": "overview-fp", "property": "data", "value": fp}])
+    # every output no_update: nothing sent, nothing redrawn (older Dash answers 204, Dash 4 an empty response)
+    assert unchanged.status_code == 204 or unchanged.get_json()["response"] == {}
+    run_study(study_config("random", name="poll", trials=3), str(db), trainer=FunctionTrainer(toy_metrics))
+    changed = _post(client, outputs, tick, [{"id": "overview-fp", "property": "data", "value": fp}])
+    assert changed.status_code == 200
+    rows = changed.get_json()["response"]["overview-table"]["data"]
+    assert [(r["name"], r["finished"]) for r in rows] == [("poll", 3)]
+
+
+def test_pages_render_and_names_stay_text(tmp_path: Path) -> None:
+    from dash import html
+
+    from hpsearch.dashboard.app import render_page
+    from hpsearch.dashboard.pages import study_href
+
+    db = tmp_path / "s.db"
+    run_study(study_config("random", name="xss", trials=2), str(db), trainer=FunctionTrainer(toy_metrics))
+    rename_study(db, "xss", XSS)
+    with Store.open(db, read_only=True) as store:
+        page = render_page(store, study_href(XSS), "", 1000)
+        title = _find(page, "study-title")
+        assert isinstance(title, html.H2) and title.children == XSS  # a text child: escaped by React
+        overview = render_page(store, "/", "", 1000)
+        table = _find(overview, "overview-table")
+        assert table.markdown_options["html"] is False
+        cell = table.data[0]["study"]
+        assert "<script>" not in cell and "\\<script\\>" in cell
+        assert _find(render_page(store, "/study/nope", "", 1000), "not-found") is not None
+        assert _find(render_page(store, "/compare", "?studies=" + XSS, 1000), "compare-pick").value == [XSS]
+
+
+def _find(component: Any, ident: str) -> Any:
+    if getattr(component, "id", None) == ident:
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list) else [children]:
+        if child is not None and not isinstance(child, str):
+            found = _find(child, ident)
+            if found is not None:
+                return found
+    return None
+
+
+def test_dashboard_never_writes_the_store(tmp_path: Path) -> None:
+    from hpsearch.dashboard.app import create_app, render_page
+
+    db = tmp_path / "s.db"
+    run_study(study_config("random", name="ro", trials=2), str(db), trainer=FunctionTrainer(toy_metrics))
+    before = db.read_bytes()
+    app = create_app(db)
+    with Store.open(db, read_only=True) as store:
+        for path in ("/", "/study/ro", "/compare"):
+            render_page(store, path, "", 1000)
+    assert app.server.config["HPSEARCH_STORE"] == str(db.resolve())
+    assert db.read_bytes() == before
+    assert not (tmp_path / "missing.db").exists()
+
+
+def _hpsearch(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hpsearch", *args], capture_output=True, text=True, cwd=REPO, timeout=120)
+
+
+def test_cli_missing_or_bad_store_fails_in_one_line(tmp_path: Path) -> None:
+    missing = _hpsearch("dashboard", "--store", str(tmp_path / "missing.db"))
+    assert missing.returncode == 1
+    assert missing.stderr.strip().count("\n") == 0 and missing.stderr.startswith("hpsearch: error: no store at")
+    junk = tmp_path / "junk.db"
+    junk.write_text("not a database")
+    bad = _hpsearch("dashboard", "--store", str(junk))
+    assert bad.returncode == 1 and "is not an hpsearch store" in bad.stderr and bad.stderr.strip().count("\n") == 0
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_cli_binds_localhost_by_default() -> None:
+    from hpsearch.cli import build_parser
+
+    args = build_parser().parse_args(["dashboard"])
+    assert (args.host, args.port) == ("127.0.0.1", 8050)
+
+
+def test_hpsearch_and_other_commands_do_not_import_dash(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    run_study(study_config("random", name="quiet", trials=1), str(db), trainer=FunctionTrainer(toy_metrics))
+    code = (
+        "import sys, hpsearch, hpsearch.cli, hpsearch.dashboard, hpsearch.dashboard.cli\n"
+        f"hpsearch.cli.main(['status', '--store', {str(db)!r}])\n"
+        "assert 'dash' not in sys.modules, 'dash imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "quiet" in result.stdout
