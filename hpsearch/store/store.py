@@ -9,6 +9,7 @@ workers queue for the write lock instead of failing with "database is locked".
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import sqlite3
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
@@ -43,6 +44,7 @@ DEFAULT_STORE = "hpsearch.db"
 SQLITE_BUSY_TIMEOUT_S = 60.0
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _WRITE_OPTION = "hpsearch_write"
+_R = TypeVar("_R")
 
 
 def store_url(path_or_url: str | os.PathLike[str] | None = None) -> str:
@@ -644,20 +646,12 @@ class Store:
         with self._read() as conn:
             rows = conn.execute(query).mappings().all()
         return [
-            Decision(
-                trial_number=r["trial_number"],
-                member=r["member"],
-                generation=r["generation"],
-                at_epoch=r["at_epoch"],
-                kind=r["kind"],
-                parent_trial=r["parent_trial"],
-                parent_member=r["parent_member"],
+            _from_row(
+                Decision,
+                r,
                 old_params=dict(r["old_params"]),
                 new_params=dict(r["new_params"]),
                 optimizer_reset=bool(r["optimizer_reset"]),
-                reason=r["reason"],
-                val_before_resize=r["val_before_resize"],
-                val_after_resize=r["val_after_resize"],
             )
             for r in rows
         ]
@@ -687,21 +681,7 @@ class Store:
         )
         with self._read() as conn:
             rows = conn.execute(query).mappings().all()
-        return [
-            EpochRecord(
-                trial_id=r["trial_id"],
-                trial_number=r["number"],
-                attempt=r["attempt"],
-                epoch=r["epoch"],
-                loss=r["loss"],
-                accuracy=r["accuracy"],
-                val_loss=r["val_loss"],
-                val_accuracy=r["val_accuracy"],
-                seconds=r["seconds"],
-                recorded_at=r["recorded_at"],
-            )
-            for r in rows
-        ]
+        return [_from_row(EpochRecord, r, trial_number=r["number"]) for r in rows]
 
     def record_evaluation(self, trial: TrialRecord, split: str, loss: float, accuracy: float, note: str | None = None) -> None:
         with self._write() as conn:
@@ -722,15 +702,7 @@ class Store:
             r = conn.execute(query).mappings().first()
         if r is None:
             return None
-        return Evaluation(
-            study_id=r["study_id"],
-            trial_number=r["number"],
-            split=r["split"],
-            loss=r["loss"],
-            accuracy=r["accuracy"],
-            created_at=r["created_at"],
-            note=r["note"],
-        )
+        return _from_row(Evaluation, r, trial_number=r["number"])
 
 
 @contextmanager
@@ -754,47 +726,15 @@ def _differences(stored: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return out
 
 
+def _from_row(cls: type[_R], row: Any, **values: Any) -> _R:
+    """A record from a result row: every field of ``cls`` the row has, then ``values``."""
+    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{**{name: row[name] for name in fields if name in row}, **values})
+
+
 def _study(r: Any) -> StudyRecord:
-    return StudyRecord(
-        id=r["id"],
-        name=r["name"],
-        strategy=r["strategy"],
-        config=r["config"],
-        metric=r["metric"],
-        direction=r["direction"],
-        seed=r["seed"],
-        n_trials=r["n_trials"],
-        epochs=r["epochs"],
-        state=StudyState(r["state"]),
-        created_at=r["created_at"],
-        updated_at=r["updated_at"],
-        stop_reason=r["stop_reason"],
-        uid=r["uid"],
-    )
+    return _from_row(StudyRecord, r, state=StudyState(r["state"]))
 
 
 def _trial(r: Any, curve: Sequence[float]) -> TrialRecord:
-    return TrialRecord(
-        id=r["id"],
-        study_id=r["study_id"],
-        number=r["number"],
-        state=TrialState(r["state"]),
-        params=dict(r["params"]),
-        seed=r["seed"],
-        attempt=r["attempt"],
-        value=r["value"],
-        epochs_done=r["epochs_done"],
-        worker_id=r["worker_id"],
-        created_at=r["created_at"],
-        started_at=r["started_at"],
-        finished_at=r["finished_at"],
-        heartbeat_at=r["heartbeat_at"],
-        error=r["error"],
-        curve=tuple(curve),
-        epochs=r["epochs"],
-        member=r["member"],
-        generation=r["generation"],
-        start_epoch=r["start_epoch"],
-        parent_trial=r["parent_trial"],
-        checkpoint=r["checkpoint"],
-    )
+    return _from_row(TrialRecord, r, state=TrialState(r["state"]), params=dict(r["params"]), curve=tuple(curve))

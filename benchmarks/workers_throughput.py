@@ -1,0 +1,74 @@
+#!/usr/bin/env python
+"""Trials per minute of the same random study with 1 and with 2 worker processes.
+
+Every variant runs the same random study (the seed model's space, full MNIST,
+``--trials`` trials of ``--epochs`` epoch) in a fresh SQLite store through
+:func:`hpsearch.workers.run_workers`, and prints the wall time, trials per
+minute and the ratio to the single-worker run. Variants differ in the number
+of worker processes and in the backend threads each gets:
+
+    python benchmarks/workers_throughput.py                  # full MNIST from ../shared/data
+    python benchmarks/workers_throughput.py --trials 12 --variants 1x2 2x1 2x2
+
+A variant ``WxT`` is W workers with T threads each. Worker start-up (importing
+TensorFlow, loading the data) is part of the time, as it is for a user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from hpsearch import parse_study
+from hpsearch.workers import run_workers
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"), help="directory with mnist.npz")
+    parser.add_argument("--trials", type=int, default=8, help="trials per variant (default 8)")
+    parser.add_argument("--epochs", type=int, default=1, help="epochs per trial (default 1)")
+    parser.add_argument("--variants", nargs="+", default=["1x2", "2x1", "2x2"], help="WORKERSxTHREADS (default: 1x2 2x1 2x2)")
+    args = parser.parse_args()
+
+    base = parse_study(
+        {
+            "strategy": "random",
+            "seed": 0,
+            "budget": {"trials": args.trials, "epochs": args.epochs},
+            "data": {"dataset": "mnist", "data_dir": args.data_dir},
+            "space": {
+                "width": {"low": 64, "high": 256, "log": True},
+                "dropout": {"low": 0.0, "high": 0.5},
+                "optimizer": ["adam", "rmsprop", "nadam"],
+                "learning_rate": {"low": 3e-4, "high": 3e-3},
+            },
+        },
+        default_name="throughput",
+    )
+    print(f"random study: {args.trials} trials x {args.epochs} epoch(s) on full MNIST; variants {' '.join(args.variants)}")
+    rows = []
+    for variant in args.variants:
+        workers, threads = (int(x) for x in variant.split("x"))
+        store = Path(tempfile.mkdtemp(prefix="hpsearch-throughput-")) / "s.db"
+        start = time.perf_counter()
+        summary = run_workers(replace(base, name=f"throughput-{variant}"), str(store), workers, threads=threads)
+        seconds = time.perf_counter() - start
+        assert summary.complete and len(summary.trials) == args.trials
+        rows.append((variant, workers, threads, seconds, args.trials / seconds * 60))
+        print(f"  {variant}: {seconds:6.1f} s, {rows[-1][4]:5.1f} trials/min", flush=True)
+
+    baseline = next((r[4] for r in rows if r[1] == 1), rows[0][4])
+    print()
+    print(f"{'variant':8} {'workers':>7} {'threads':>7} {'seconds':>8} {'trials/min':>10} {'ratio':>6}")
+    for variant, workers, threads, seconds, per_minute in rows:
+        print(f"{variant:8} {workers:7d} {threads:7d} {seconds:8.1f} {per_minute:10.2f} {per_minute / baseline:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
