@@ -173,3 +173,27 @@ def test_cli_worker_joins_a_study_by_name(tmp_path: Path) -> None:
 def test_worker_count_rule() -> None:
     with pytest.raises(ValueError, match="workers = 0"):
         run_workers(study_config(), "unused.db", 0)
+
+
+def test_a_trial_of_a_lost_machine_is_redone_after_the_grace_period(store_url: str) -> None:
+    """A worker on another host stops sending heartbeats (machine lost): once its heartbeat is
+    older than stale_after, a live worker redoes the trial under the same number."""
+    import time
+
+    from hpsearch.store import WorkerInfo
+    from hpsearch.strategies import make_strategy
+
+    config = study_config("random", trials=4, epochs=1, name="lost-machine")
+    strategy = make_strategy("random", config.space, seed=config.seed)
+    with Store.open(store_url) as store:
+        study = store.create_study(config, n_trials=4)
+        lost = WorkerInfo("far-away:123:x", "far-away", 123)
+        taken = store.claim(study.id, lost, strategy.ask, trial_seed=lambda n: n).trial
+        store.record_epoch(taken, lost, 1, {"val_accuracy": 0.1}, 0.1)
+    time.sleep(1.2)  # no heartbeat from far-away since
+    summary = run_study(
+        config, store_url, trainer=worker_objectives.quick(config), options=RunOptions(heartbeat_interval=0.2, stale_after=1.0)
+    )
+    assert summary.complete and len(summary.trials) == 4
+    redone = summary.trials[taken.number]
+    assert redone.attempt == 2 and redone.state is TrialState.COMPLETE and "far-away" in redone.error and "no heartbeat" in redone.error
