@@ -208,3 +208,34 @@ def test_hpsearch_and_other_commands_do_not_import_dash(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "quiet" in result.stdout
+
+
+def test_table_page_sorts_with_empty_cells_last_and_pages() -> None:
+    from hpsearch.dashboard.pages import PAGE_SIZE, table_page
+
+    rows = [{"number": n, "value": None if n % 10 == 0 else n / 100} for n in range(60)]
+    first, count = table_page(rows, [{"column_id": "value", "direction": "desc"}], 0)
+    assert count == 3 and len(first) == PAGE_SIZE
+    assert [r["number"] for r in first[:3]] == [59, 58, 57]
+    last, _ = table_page(rows, [{"column_id": "value", "direction": "asc"}], 5)  # past the end: the last page
+    assert [r["value"] for r in last[-6:]] == [None] * 6
+
+
+def test_large_studies_are_sampled_and_drawn_with_webgl(cmp_store: Path) -> None:
+    import pandas as pd
+
+    from hpsearch import analysis, plots
+    from hpsearch.dashboard import figures
+
+    trials = analysis.trials_frame(cmp_store, ["cmp-random"])
+    many = pd.concat([trials.assign(number=trials["number"] + 100 * i) for i in range(500)], ignore_index=True)
+    sample, dropped = figures.sample_results(many, 300)
+    assert (sample["final"].sum(), dropped) == (300, many["final"].sum() - 300)
+    best = plots.best_trial_numbers(many)["cmp-random"]
+    assert best in set(sample["number"])
+    fig = figures.webgl(plots.slice_figure(many), above=1000)
+    assert isinstance(fig, dict) and {t["type"] for t in fig["data"]} == {"scattergl"}
+    small = plots.slice_figure(trials)
+    assert figures.webgl(small) is small
+    chosen, left_out = figures.curve_trials(many, 50)
+    assert len(chosen["cmp-random"]) >= 50 and left_out == len(many) - len(chosen["cmp-random"])

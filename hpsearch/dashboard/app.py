@@ -49,7 +49,12 @@ def create_app(store_url: str | os.PathLike[str] | Store | None, *, poll_interva
     """
     store = store_url if isinstance(store_url, Store) else Store.open(store_url, read_only=True)
     poll_ms = max(200, int(poll_interval * 1000))
-    app = dash.Dash(__name__, title="hpsearch dashboard", suppress_callback_exceptions=True, update_title="")
+    app = dash.Dash(
+        __name__,
+        title="hpsearch dashboard",
+        suppress_callback_exceptions=True,
+        update_title="",
+    )
     app.layout = html.Div(
         [dcc.Location(id="url"), _nav(), html.Div(id="page")],
         style={"fontFamily": "system-ui, sans-serif", "margin": "0 2em"},
@@ -74,9 +79,8 @@ def render_page(store: Store, pathname: str | None, search: str | None, poll_ms:
             header = data.study_header(store, name)
         except UnknownStudyError:
             return pages.not_found_page(f"No study called {name!r} in {store.label}.")
-        fp = data.fingerprint(store, name)
-        study_figs = figures.study_figures(store, name, header.study.strategy).figures
-        return pages.study_page(header, data.trial_rows(store, name), study_figs, fp, poll_ms)
+        # the figures follow in the page's first callback: the header and the table show at once
+        return pages.study_page(header, data.trial_rows(store, name), None, poll_ms)
     if path == "/compare":
         names = data.study_names(store)
         wanted = [n for part in parse_qs((search or "").lstrip("?")).get("studies", []) for n in part.split(",")]
@@ -121,6 +125,7 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
     @app.callback(
         Output("study-header", "children"),
         Output("study-table", "data"),
+        Output("study-table", "page_count"),
         Output("study-count", "children"),
         Output("study-figures", "children"),
         Output("study-fp", "data"),
@@ -128,31 +133,37 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
         Input("filter-state", "value"),
         Input({"type": "range", "param": ALL, "log": ALL}, "value"),
         Input("filter-optimizer", "value"),
+        Input("study-table", "page_current"),
+        Input("study-table", "sort_by"),
         State({"type": "range", "param": ALL, "log": ALL}, "id"),
         State("study-name", "data"),
         State("study-fp", "data"),
-        prevent_initial_call=True,
     )
     def _poll_study(
         _n: int | None,
         states: list[str] | None,
         ranges: list[Any],
         optimizers: list[str] | None,
+        page_current: int | None,
+        sort_by: list[dict[str, str]] | None,
         range_ids: list[dict[str, Any]],
         name: str,
         last: list[Any] | None,
     ) -> Any:
         filters = _filters(states, ranges, range_ids, optimizers)
-        polled = ctx.triggered_id == "study-tick"
+        # a tick, or the page's first call (nothing triggered it: it draws the figures), refreshes everything
+        polled = ctx.triggered_id in ("study-tick", None)
         fp = data.fingerprint(store, name)
         if polled and _same(fp, last):
-            return no_update, no_update, no_update, no_update, no_update
+            return (no_update,) * 6
         rows = data.trial_rows(store, name, states=filters["states"], ranges=filters["ranges"], optimizers=filters["optimizers"])
-        if not polled:  # a filter changed: only the table
-            return no_update, rows, _shown(rows), no_update, no_update
+        shown, page_count = pages.table_page(rows, sort_by, page_current)
+        if not polled:  # a filter, the sort or the page changed: only the table
+            return no_update, shown, page_count, pages.shown_text(rows), no_update, no_update
         header = data.study_header(store, name)
         figs = figures.study_figures(store, name, header.study.strategy).figures
-        return pages.header_children(header), rows, _shown(rows), pages.figure_cards(figs, prefix="study"), list(fp)
+        cards = pages.figure_cards(figs, prefix="study")
+        return pages.header_children(header), shown, page_count, pages.shown_text(rows), cards, list(fp)
 
     @app.callback(
         Output("compare-figures", "children"),
@@ -173,10 +184,6 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
         except UnknownStudyError as err:
             return html.P(str(err)), fp
         return pages.figure_cards(figs, prefix="compare", columns=2), fp
-
-
-def _shown(rows: list[Any]) -> str:
-    return f"{len(rows)} trial{'' if len(rows) == 1 else 's'} shown"
 
 
 def _same(fingerprint: list[Any] | tuple[Any, ...], last: list[Any] | None) -> bool:

@@ -28,9 +28,11 @@ __all__ = [
     "not_found_page",
     "overview_page",
     "overview_records",
+    "shown_text",
     "slider_ranges",
     "study_href",
     "study_page",
+    "table_page",
 ]
 
 _MD_SPECIAL = set("\\`*_{}[]()<>#+-.!|~")
@@ -186,10 +188,33 @@ _TRIAL_COLUMNS = ["number", "state", *HYPERPARAMETERS, "value", "epochs", "attem
 _NUMERIC = {"number", "width", "dropout", "learning_rate", "value", "epochs", "attempt", "seconds", "member", "generation"}
 
 
-def study_page(
-    header: StudyHeader, trials: list[dict[str, Any]], figures: Sequence[tuple[str, Any]], fingerprint: Any, poll_ms: int
-) -> html.Div:
-    """One study: summary, filters, the trial table and the figures."""
+#: Rows per page of the trial table (the server sorts and pages: a 10,000-trial study sends 25 rows).
+PAGE_SIZE = 25
+
+
+def table_page(rows: list[dict[str, Any]], sort_by: Sequence[dict[str, str]] | None, page: int | None) -> tuple[list[dict[str, Any]], int]:
+    """One page of the trial table sorted by ``sort_by`` (DataTable's ``[{column_id, direction}]``; empty cells last),
+    and the number of pages."""
+    ordered = rows
+    for spec in reversed(list(sort_by or [])):
+        column, descending = spec["column_id"], spec.get("direction") == "desc"
+        present = [r for r in ordered if r.get(column) is not None]
+        missing = [r for r in ordered if r.get(column) is None]
+        present.sort(key=lambda r: (isinstance(r[column], str), r[column]), reverse=descending)
+        ordered = present + missing
+    pages_total = max(1, math.ceil(len(ordered) / PAGE_SIZE))
+    current = min(max(page or 0, 0), pages_total - 1)
+    return ordered[current * PAGE_SIZE : (current + 1) * PAGE_SIZE], pages_total
+
+
+def shown_text(rows: Sequence[Any]) -> str:
+    """How many trials pass the filters."""
+    return f"{len(rows)} trial{'' if len(rows) == 1 else 's'} shown"
+
+
+def study_page(header: StudyHeader, trials: list[dict[str, Any]], figures: Sequence[tuple[str, Any]] | None, poll_ms: int) -> html.Div:
+    """One study: summary, filters, the trial table (sorted and paged by the server) and the figures
+    (None: drawn by the page's first callback, which also stores the fingerprint they were drawn at)."""
     study = header.study
     sliders = [_slider(name, *spec) for name, spec in slider_ranges(study_space(study)).items()]
     dims = study_space(study)
@@ -227,19 +252,23 @@ def study_page(
                 ]
             ),
             html.Div(sliders),
-            html.P(f"{len(trials)} trial{'' if len(trials) == 1 else 's'} shown", id="study-count"),
+            html.P(shown_text(trials), id="study-count"),
             dash_table.DataTable(  # type: ignore[attr-defined]
                 id="study-table",
                 columns=columns,
-                data=trials,
-                sort_action="native",
-                filter_action="native",
-                page_size=25,
+                data=table_page(trials, None, 0)[0],
+                sort_action="custom",
+                sort_mode="single",
+                sort_by=[],
+                page_action="custom",
+                page_current=0,
+                page_size=PAGE_SIZE,
+                page_count=table_page(trials, None, 0)[1],
                 **_TABLE_STYLE,
             ),
-            html.Div(figure_cards(figures, prefix="study"), id="study-figures"),
+            html.Div(figure_cards(figures, prefix="study") if figures else html.P("Drawing the figures…"), id="study-figures"),
             dcc.Store(id="study-name", data=study.name),
-            dcc.Store(id="study-fp", data=list(fingerprint)),
+            dcc.Store(id="study-fp"),
             dcc.Interval(id="study-tick", interval=poll_ms),
         ]
     )

@@ -1,0 +1,190 @@
+#!/usr/bin/env python
+"""Load time of the dashboard's overview and study pages on a store of 10,000 trials.
+
+Builds (once, cached at ``--store``) an SQLite store holding one random-search
+study of ``--trials`` finished trials with ``--epochs`` epochs each (rows inserted
+in bulk through the store's tables; the toy objective gives the values) and a few
+small studies, then measures, ``--repeats`` times each:
+
+* server: the time to build a page in the dashboard process: the overview; the
+  study page (its header and trial table, sent at once); and the study page's
+  figures (learning curves, parallel coordinates, slices: its first callback);
+* browser: headless Debian Chromium (Playwright), from ``page.goto`` to the
+  overview table filled, to the study page's trial table shown, and to the plot
+  traces of every figure of the study page rendered ("figures").
+
+Medians are printed. The goal of issue 5 is under 2 s for each page.
+
+Run from the repository root::
+
+    python benchmarks/dashboard_load.py
+    python benchmarks/dashboard_load.py --trials 10000 --epochs 3 --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hpsearch import FunctionTrainer, Store, StudyState, parse_study, run_study  # noqa: E402
+from hpsearch.store import schema as s  # noqa: E402
+from tests.conftest import study_config, toy_metrics  # noqa: E402
+from tests.dashboard_server import chromium, served  # noqa: E402
+
+BIG = "big-random"
+DRAWN = ".js-plotly-plot :is(g.trace, g.parcoords)"
+
+
+def build_store(path: Path, trials: int, epochs: int, seed: int = 0) -> None:
+    """One study of ``trials`` finished trials (bulk-inserted) and four small ones (run normally)."""
+    for stale in path.parent.glob(path.name + "*"):
+        stale.unlink()
+    config = parse_study(
+        {
+            "strategy": "random",
+            "seed": seed,
+            "budget": {"trials": trials, "epochs": epochs},
+            "space": {
+                "width": {"low": 32, "high": 512, "log": True},
+                "dropout": {"low": 0.0, "high": 0.5},
+                "optimizer": ["adam", "adamw", "sgd", "rmsprop", "nadam"],
+                "learning_rate": {"low": 1e-4, "high": 1e-2},
+            },
+        },
+        default_name=BIG,
+    )
+    rng = random.Random(seed)
+    with Store.open(path) as store:
+        study = store.create_study(config, n_trials=trials)
+        t0 = time.time() - trials * 2.0
+        trial_rows, epoch_rows = [], []
+        for n in range(trials):
+            params = {
+                "width": round(math.exp(rng.uniform(math.log(32), math.log(512)))),
+                "dropout": rng.uniform(0.0, 0.5),
+                "optimizer": rng.choice(["adam", "adamw", "sgd", "rmsprop", "nadam"]),
+                "learning_rate": math.exp(rng.uniform(math.log(1e-4), math.log(1e-2))),
+            }
+            start = t0 + 2.0 * n
+            metrics = [toy_metrics(params, e, n) for e in range(1, epochs + 1)]
+            trial_rows.append(
+                {
+                    "id": n + 1,
+                    "study_id": study.id,
+                    "number": n,
+                    "state": "COMPLETE",
+                    "params": params,
+                    "seed": n,
+                    "epochs": epochs,
+                    "attempt": 1,
+                    "value": metrics[-1]["val_accuracy"],
+                    "epochs_done": epochs,
+                    "worker_id": "bench",
+                    "host": "bench",
+                    "pid": 1,
+                    "created_at": start,
+                    "started_at": start,
+                    "finished_at": start + 1.5,
+                    "heartbeat_at": start + 1.5,
+                    "start_epoch": 0,
+                }
+            )
+            for e, m in enumerate(metrics, start=1):
+                epoch_rows.append({"trial_id": n + 1, "attempt": 1, "epoch": e, **m, "seconds": 0.5, "recorded_at": start + 0.5 * e})
+        with store._write() as conn:
+            conn.execute(s.trials.insert(), trial_rows)
+            conn.execute(s.epochs.insert(), epoch_rows)
+        store.set_study_state(study.id, StudyState.COMPLETE)
+    for strategy in ("grid", "random", "tpe", "pbt"):
+        run_study(study_config(strategy, name=f"small-{strategy}", trials=8, epochs=2), str(path), trainer=FunctionTrainer(toy_metrics))
+
+
+def server_times(path: Path, repeats: int) -> dict[str, list[float]]:
+    """Seconds to build each page in the dashboard process: the overview; the study page's
+    shell (header and trial table); and its figures (the study page's first callback)."""
+    from hpsearch.dashboard import data, figures
+    from hpsearch.dashboard.app import render_page
+
+    out: dict[str, list[float]] = {"overview": [], "study": [], "figures": []}
+    with Store.open(path, read_only=True) as store:
+        for _ in range(repeats):
+            for key, url in (("overview", "/"), ("study", f"/study/{BIG}")):
+                start = time.perf_counter()
+                render_page(store, url, "", 2000)
+                out[key].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            data.fingerprint(store, BIG)
+            data.study_header(store, BIG)
+            data.trial_rows(store, BIG)
+            figures.study_figures(store, BIG, "random")
+            out["figures"].append(time.perf_counter() - start)
+    return out
+
+
+def browser_times(path: Path, repeats: int) -> dict[str, list[float]]:
+    """Seconds from ``page.goto`` to: the overview table filled; the study page's trial table
+    shown; every figure of the study page drawn. One browser tab, as a person uses it (the
+    scripts are cached after the first, uncounted, round)."""
+    out: dict[str, list[float]] = {"overview": [], "study": [], "figures": []}
+    with served(path, poll_interval=60.0) as base, chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        for i in range(repeats + 1):
+            start = time.perf_counter()
+            page.goto(base + "/")
+            page.wait_for_selector("#overview-table td[data-dash-column=study] a")
+            overview = time.perf_counter() - start
+            start = time.perf_counter()
+            page.goto(f"{base}/study/{BIG}")
+            page.wait_for_selector("#study-table td[data-dash-column=number]")
+            study = time.perf_counter() - start
+            for graph in ("learning-curves", "parallel", "slices"):
+                page.wait_for_selector(f"#study-{graph} {DRAWN}", state="attached")
+            drawn = time.perf_counter() - start
+            if i:
+                out["overview"].append(overview)
+                out["study"].append(study)
+                out["figures"].append(drawn)
+        context.close()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", type=Path, default=Path("/tmp/hpsearch-dashboard-bench/store.db"))
+    parser.add_argument("--trials", type=int, default=10_000)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rebuild", action="store_true", help="build the store even if it exists")
+    parser.add_argument("--no-browser", action="store_true", help="server-side times only")
+    args = parser.parse_args(argv)
+
+    args.store.parent.mkdir(parents=True, exist_ok=True)
+    marker = args.store.with_suffix(f".{args.trials}x{args.epochs}.built")
+    if args.rebuild or not marker.exists():
+        start = time.perf_counter()
+        build_store(args.store, args.trials, args.epochs)
+        marker.write_text("ok")
+        print(f"built {args.store}: {args.trials} trials x {args.epochs} epochs in {time.perf_counter() - start:.1f} s")
+    results: dict[str, dict[str, list[float]]] = {"server": server_times(args.store, args.repeats)}
+    if not args.no_browser:
+        results["browser"] = browser_times(args.store, args.repeats)
+    print(f"\n{args.trials} trials in {BIG} (+4 small studies); median of {args.repeats} loads, seconds")
+    print(f"{'measure':<10} {'page':<10} {'median':>8} {'min':>8} {'max':>8}")
+    for where, times in results.items():
+        for page_name, values in times.items():
+            print(f"{where:<10} {page_name:<10} {statistics.median(values):>8.3f} {min(values):>8.3f} {max(values):>8.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
