@@ -527,4 +527,5 @@ def test_to_dict_adds_name_budget_and_direction_to_identity():
     assert d["name"] == "t"
     assert d["budget"] == {"trials": 3, "epochs": 2, "timeout": 60.0}
     assert d["direction"] == "maximize"
-    assert {k: v for k, v in d.items() if k not in ("name", "budget", "direction")} == config.identity()
+    assert d["document"]["budget"] == {"trials": 3, "epochs": 2, "timeout": "1m"}  # the study file as written, for workers
+    assert {k: v for k, v in d.items() if k not in ("name", "budget", "direction", "document")} == config.identity()

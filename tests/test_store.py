@@ -290,3 +290,22 @@ def test_reads_do_not_wait_for_a_writer(tmp_path: Path) -> None:
         writer.close()
         reader.close()
         store.close()
+
+
+def _open_and_close(url: str) -> None:
+    Store.open(url).close()
+
+
+def test_workers_opening_a_new_store_together_create_the_schema_once(store_url: str) -> None:
+    """Six processes open the same brand-new store at once (as `--workers` does on a new database)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_open_and_close, args=(store_url,)) for _ in range(6)]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(timeout=60)
+    assert [p.exitcode for p in processes] == [0] * 6
+    with Store.open(store_url) as store:
+        assert store.studies() == []

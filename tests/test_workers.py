@@ -117,11 +117,16 @@ def test_a_worker_killed_mid_trial_has_its_trial_redone_by_the_others(store_url:
 
     mark = f":{victim.pid}:"
 
-    def victim_is_mid_trial(trials: list) -> bool:
-        return any(t.state is TrialState.RUNNING and mark in (t.worker_id or "") and t.epochs_done >= 1 for t in trials)
+    seen: list = []
 
-    before = kill_when(victim, store_url, "faulty", victim_is_mid_trial, limit=120)
-    killed = next(t for t in before if t.state is TrialState.RUNNING and mark in (t.worker_id or ""))
+    def victim_is_mid_trial(trials: list) -> bool:
+        # one epoch of three done: the kill lands inside the trial (the other workers reap it at once, since its
+        # process is gone from this host, so it is remembered here rather than read back after the kill)
+        seen[:] = [t for t in trials if t.state is TrialState.RUNNING and mark in (t.worker_id or "") and t.epochs_done == 1]
+        return bool(seen)
+
+    kill_when(victim, store_url, "faulty", victim_is_mid_trial, limit=120)
+    (killed,) = seen
     for proc in procs[1:]:
         assert proc.wait(timeout=180) == 0, proc.stderr.read().decode() if proc.stderr else ""
     trials = _check_exact(store_url, "faulty", budget)

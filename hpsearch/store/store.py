@@ -44,6 +44,8 @@ DEFAULT_STORE = "hpsearch.db"
 SQLITE_BUSY_TIMEOUT_S = 60.0
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _WRITE_OPTION = "hpsearch_write"
+#: PostgreSQL advisory-lock key held while the schema is created ("hpsearch" in ASCII).
+_SCHEMA_LOCK_KEY = 0x6870736561726368
 _R = TypeVar("_R")
 
 
@@ -213,6 +215,9 @@ class Store:
 
     def _ensure_schema(self) -> None:
         with self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                # workers that start together on a new database must not create the tables twice
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK_KEY})")
             s.metadata.create_all(conn, checkfirst=True)
             current = conn.execute(select(func.max(s.schema_version.c.version))).scalar()
             if current is None:
