@@ -239,3 +239,37 @@ def test_large_studies_are_sampled_and_drawn_with_webgl(cmp_store: Path) -> None
     assert figures.webgl(small) is small
     chosen, left_out = figures.curve_trials(many, 50)
     assert len(chosen["cmp-random"]) >= 50 and left_out == len(many) - len(chosen["cmp-random"])
+
+
+def test_cli_serves_the_store_on_localhost(tmp_path: Path) -> None:
+    import urllib.request
+
+    from tests.dashboard_server import free_port
+
+    db = tmp_path / "s.db"
+    run_study(study_config("random", name="served", trials=1), str(db), trainer=FunctionTrainer(toy_metrics))
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hpsearch", "dashboard", "--store", str(db), "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.communicate()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-layout", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the dashboard did not start"
+                time.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            assert b"hpsearch dashboard" in response.read()
+    finally:
+        proc.terminate()
+        out, _err = proc.communicate(timeout=20)
+    assert f"at http://127.0.0.1:{port}/" in out
