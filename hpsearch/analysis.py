@@ -22,6 +22,7 @@ from hpsearch.errors import UnknownStudyError
 from hpsearch.space import HYPERPARAMETERS, Choice, SearchSpace, parse_space
 from hpsearch.store import Store, StudyRecord, TrialState, reading
 from hpsearch.store import schema as s
+from hpsearch.strategies import is_final
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -538,7 +539,7 @@ def param_importance(store: StoreLike, name: str, *, seed: int = 0) -> ParamImpo
         if t.state is TrialState.COMPLETE
         and t.value is not None
         and math.isfinite(t.value)
-        and (t.member is None or t.end_epoch >= study.epochs)
+        and is_final(t, study.epochs)
         and space.contains(t.params)
     ]
     if len(done) < MIN_IMPORTANCE_TRIALS:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from hpsearch.config import PBTConfig
 from hpsearch.space import SearchSpace
 from hpsearch.store.records import StudyRecord, TrialRecord
-from hpsearch.strategies._base import Strategy, Suggestion, best_trial, derive_seed
+from hpsearch.strategies._base import Strategy, Suggestion, best_trial, derive_seed, is_final
 from hpsearch.strategies.grid import GridStrategy
 from hpsearch.strategies.pbt import PBTStrategy
 from hpsearch.strategies.random import RandomStrategy
@@ -23,6 +23,7 @@ __all__ = [
     "TPEStrategy",
     "best_trial",
     "derive_seed",
+    "is_final",
     "make_strategy",
     "study_best",
 ]
@@ -44,6 +45,4 @@ def make_strategy(name: str, space: SearchSpace, *, seed: int = 0, maximize: boo
 def study_best(study: StudyRecord, trials: Sequence[TrialRecord]) -> TrialRecord | None:
     """The trial whose model is a study's result: the best COMPLETE trial, or for PBT
     the best member at the end of training."""
-    if study.strategy == "pbt":
-        trials = [t for t in trials if t.member is not None and t.end_epoch >= study.epochs]
-    return best_trial(trials, maximize=study.maximize)
+    return best_trial([t for t in trials if is_final(t, study.epochs)], maximize=study.maximize)

@@ -17,7 +17,7 @@ import numpy as np
 from hpsearch.space import Params, SearchSpace
 from hpsearch.store.records import Decision, TrialRecord, TrialState
 
-__all__ = ["Strategy", "Suggestion", "best_trial", "derive_seed"]
+__all__ = ["Strategy", "Suggestion", "best_trial", "derive_seed", "is_final"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,12 @@ class Suggestion:
     start_epoch: int = 0
     parent_trial: int | None = None
     decision: Decision | None = None
+
+
+def is_final(trial: TrialRecord, epochs: int) -> bool:
+    """Whether a trial's model is a finished result: any trial of grid, random or TPE, or a
+    PBT segment that brought its member to the study's full ``epochs``."""
+    return trial.member is None or trial.end_epoch >= epochs
 
 
 def best_trial(trials: Sequence[TrialRecord], *, maximize: bool = True) -> TrialRecord | None:

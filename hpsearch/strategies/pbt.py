@@ -33,7 +33,7 @@ import numpy as np
 from hpsearch.config import PBTConfig
 from hpsearch.space import Choice, FloatRange, IntRange, Params, SearchSpace
 from hpsearch.store.records import Decision, TrialRecord, TrialState
-from hpsearch.strategies._base import Strategy, Suggestion
+from hpsearch.strategies._base import Strategy, Suggestion, is_final
 
 __all__ = ["PBTStrategy", "explore", "perturb_value", "ranked_at", "select_tournament", "select_truncation"]
 
@@ -226,8 +226,7 @@ class PBTStrategy(Strategy):
 
     def best(self, history: Sequence[TrialRecord]) -> TrialRecord | None:
         """The best member at the end of training (a segment that reached the full epochs)."""
-        final = [t for t in history if t.member is not None and t.end_epoch >= self.pbt.epochs]
-        return super().best(final)
+        return super().best([t for t in history if is_final(t, self.pbt.epochs)])
 
     def checkpoints_to_keep(self, history: Sequence[TrialRecord]) -> set[int]:
         """What a member may still continue from or copy; bounded by a small multiple of the population.
