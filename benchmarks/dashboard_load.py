@@ -123,7 +123,7 @@ def server_times(path: Path, repeats: int) -> dict[str, list[float]]:
             start = time.perf_counter()
             data.fingerprint(store, BIG)
             data.study_header(store, BIG)
-            data.trial_rows(store, BIG)
+            data.trial_page(store, BIG)
             figures.study_figures(store, BIG, "random")
             out["figures"].append(time.perf_counter() - start)
     return out

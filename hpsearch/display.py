@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from hpsearch.space import HYPERPARAMETERS
 from hpsearch.store import Evaluation, TrialRecord
 
-__all__ = ["best_text", "format_table", "format_value", "study_table", "trial_table"]
+__all__ = ["best_text", "format_table", "format_value", "round_significant", "study_table", "trial_table"]
 
 
 def format_value(value: Any) -> str:
@@ -19,6 +20,13 @@ def format_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def round_significant(value: Any, digits: int = 4) -> Any:
+    """A finite float rounded to ``digits`` significant digits (what a cell or a hover shows); anything else as it is."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{digits}g}")
+    return value
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

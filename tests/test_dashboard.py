@@ -210,15 +210,62 @@ def test_hpsearch_and_other_commands_do_not_import_dash(tmp_path: Path) -> None:
     assert "quiet" in result.stdout
 
 
-def test_table_page_sorts_with_empty_cells_last_and_pages() -> None:
-    from hpsearch.dashboard.pages import PAGE_SIZE, table_page
+@pytest.fixture
+def paged_store(store_url: str) -> str:
+    """A random study of 60 trials, every seventh one failed (no value), on every backend."""
+    from hpsearch.store import schema as s
 
-    rows = [{"number": n, "value": None if n % 10 == 0 else n / 100} for n in range(60)]
-    first, count = table_page(rows, [{"column_id": "value", "direction": "desc"}], 0)
-    assert count == 3 and len(first) == PAGE_SIZE
-    assert [r["number"] for r in first[:3]] == [59, 58, 57]
-    last, _ = table_page(rows, [{"column_id": "value", "direction": "asc"}], 5)  # past the end: the last page
-    assert [r["value"] for r in last[-6:]] == [None] * 6
+    run_study(study_config("random", name="paged", trials=60, epochs=1), store_url, trainer=FunctionTrainer(toy_metrics))
+    with Store.open(store_url) as store, store._write() as conn:
+        conn.execute(s.trials.update().where(s.trials.c.number % 7 == 0).values(state="FAIL", value=None))
+    return store_url
+
+
+EXACT = {"number", "state", "width", "optimizer", "epochs", "attempt"}
+SORTABLE = ["number", "state", "width", "dropout", "optimizer", "learning_rate", "value", "epochs", "seconds", "attempt"]
+
+
+@pytest.mark.parametrize("column", SORTABLE)
+def test_trial_page_sorts_in_the_store_with_empty_cells_last(paged_store: str, column: str) -> None:
+    with Store.open(paged_store, read_only=True) as store:
+        every = data.trial_rows(store, "paged")
+        for direction in ("asc", "desc"):
+            sort_by = [{"column_id": column, "direction": direction}]
+            pages = [data.trial_page(store, "paged", sort_by=sort_by, page=p, page_size=25) for p in range(3)]
+            assert [(pg.page, pg.page_count, pg.total) for pg in pages] == [(0, 3, 60), (1, 3, 60), (2, 3, 60)]
+            shown = [r for pg in pages for r in pg.rows]
+            assert sorted(r["number"] for r in shown) == [r["number"] for r in every]  # each trial once
+            present = [r for r in shown if r[column] is not None]
+            # sorted, empty cells last; exact columns break ties by trial number (rounded
+            # cells such as value or seconds are sorted on their stored, unrounded values)
+            values = [r[column] for r in present]
+            assert values == sorted(values, reverse=direction == "desc")
+            if column in EXACT:
+                expected = sorted(present, key=lambda r: r["number"])
+                expected.sort(key=lambda r: r[column], reverse=direction == "desc")
+                assert [r["number"] for r in present] == [r["number"] for r in expected]
+            assert all(r[column] is None for r in shown[len(present) :])
+            assert len(present) == sum(r[column] is not None for r in every)
+    assert column != "value" or len(present) == 60 - 9  # trials 0, 7, ..., 56 failed
+
+
+def test_trial_page_filters_in_the_store_and_clamps_the_page(paged_store: str) -> None:
+    with Store.open(paged_store, read_only=True) as store:
+        every = data.trial_rows(store, "paged")
+        filters = {"states": ["COMPLETE"], "ranges": {"learning_rate": (1e-4, 1e-3), "width": (32, 64)}, "optimizers": ["adam"]}
+        wanted = [
+            r["number"]
+            for r in every
+            if r["state"] == "COMPLETE" and 1e-4 <= r["learning_rate"] <= 1e-3 and 32 <= r["width"] <= 64 and r["optimizer"] == "adam"
+        ]
+        assert 0 < len(wanted) < 30
+        page = data.trial_page(store, "paged", **filters, page=0, page_size=5)
+        assert page.total == len(wanted) and page.shown_text == f"{len(wanted)} trial{'s' * (len(wanted) != 1)} shown"
+        last = data.trial_page(store, "paged", **filters, page=99, page_size=5)  # past the end: the last page
+        assert last.page == page.page_count - 1 and [r["number"] for r in last.rows] == wanted[5 * last.page :]
+        assert [r["number"] for r in data.trial_rows(store, "paged", **filters)] == wanted
+        assert data.trial_page(store, "paged", optimizers=["nope"]).rows == []
+        assert data.trial_page(store, "paged", optimizers=["nope"]).page_count == 1
 
 
 def test_large_studies_are_sampled_and_drawn_with_webgl(cmp_store: Path) -> None:
@@ -239,6 +286,22 @@ def test_large_studies_are_sampled_and_drawn_with_webgl(cmp_store: Path) -> None
     assert figures.webgl(small) is small
     chosen, left_out = figures.curve_trials(many, 50)
     assert len(chosen["cmp-random"]) >= 50 and left_out == len(many) - len(chosen["cmp-random"])
+
+
+def test_page_figures_by_key_with_either_parallel_coordinates(ro: Store) -> None:
+    from hpsearch.dashboard import figures
+
+    assert figures.study_figure_keys("pbt") == figures.STUDY_FIGURES + figures.PBT_FIGURES
+    drawn = figures.study_figures(ro, "cmp-pbt", "pbt")
+    assert list(drawn) == list(figures.study_figure_keys("pbt"))
+    # SVG lines by default (no WebGL without a GPU on a live page), WebGL parcoords on request
+    assert {t.type for t in drawn["parallel"].data} == {"scatter"}
+    (only,) = figures.study_figures(ro, "cmp-pbt", "pbt", parallel_mode="webgl", only={"parallel"}).values()
+    assert [t.type for t in only.data] == ["parcoords"]
+    compared = figures.compare_figures(ro, ["cmp-grid", "cmp-tpe"], parallel_mode="webgl")
+    assert list(compared) == list(figures.COMPARE_FIGURES) and compared["parallel"].data[0].type == "parcoords"
+    with pytest.raises(ValueError, match="'3d': must be one of lines, webgl"):
+        figures.study_figures(ro, "cmp-grid", "grid", parallel_mode="3d")
 
 
 def test_cli_serves_the_store_on_localhost(tmp_path: Path) -> None:

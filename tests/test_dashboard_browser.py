@@ -106,7 +106,11 @@ def test_study_page_renders_plots_and_filters_trials(store: Path, page: Any) -> 
         assert page.inner_text("#study-trials") == "12 / 12"
         assert page.inner_text("#study-test") != "not evaluated yet"
         assert page.inner_text("#study-count") == "12 trials shown"
+        assert page.locator("#study-parallel g.parcoords").count() == 0  # SVG lines by default
         shot(page, "dashboard-study.png")
+        page.get_by_label("interactive", exact=False).check()  # brushing: WebGL parcoords, drawn on request
+        page.wait_for_selector("#study-parallel g.parcoords", state="attached")
+        assert page.locator("#study-learning-curves g.trace").count() > 0  # the other figures stay
 
         page.goto(url + "/study/cmp-random")
         page.wait_for_selector(TRACE)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from plotly.colors import sample_colorscale
 
 from hpsearch import Store
 from hpsearch.analysis import (
@@ -31,7 +32,9 @@ from hpsearch.plots import (
     learning_curves_data,
     learning_curves_figure,
     lineage_edges,
+    parallel_axes,
     parallel_figure,
+    parallel_lines_figure,
     pbt_lineage_figure,
     pbt_schedule_figure,
     schedule_steps,
@@ -96,6 +99,7 @@ def test_every_figure_has_an_explicit_empty_state(db: str) -> None:
         best_so_far_figure(best_so_far(empty), studies=["cmp-empty"]),
         distribution_figure(empty, studies=["cmp-empty"]),
         parallel_figure(empty, studies=["cmp-empty"]),
+        parallel_lines_figure(empty, studies=["cmp-empty"]),
         slice_figure(empty, studies=["cmp-empty"]),
         learning_curves_figure(learning_curves_data(empty, epochs_frame(db, "cmp-empty")), studies=["cmp-empty"]),
         importance_figure([param_importance(db, "cmp-empty")]),
@@ -137,13 +141,44 @@ def test_parallel_coordinates_over_the_four_hyperparameters(trials: pd.DataFrame
         "validation accuracy (%)",
     ]
     final = final_results(trials)
-    final = final.assign(study=pd.Categorical(final["study"], categories=NAMES)).sort_values("study")
+    final = final.assign(study=pd.Categorical(final["study"], categories=NAMES)).sort_values("study", kind="stable")
     dims = {d.label: d for d in trace.dimensions}
     assert list(dims["learning rate (log10)"].values) == pytest.approx(list(np.log10(final["learning_rate"])))
     assert list(dims[PARAM_LABELS["width"]].values) == list(final["width"])
     assert list(trace.line.color) == list(final["value"])  # coloured by the result
     optimizer = dims["optimizer"]
     assert [optimizer.ticktext[int(v)] for v in optimizer.values] == list(final["optimizer"])
+
+
+def test_parallel_lines_draw_every_final_result_on_the_axes_of_parcoords(trials: pd.DataFrame) -> None:
+    fig = parallel_lines_figure(trials, studies=NAMES)
+    final = final_results(trials)
+    final = final.assign(study=pd.Categorical(final["study"], categories=NAMES)).sort_values("study", kind="stable")
+    axes = parallel_axes(final, NAMES)
+    k = len(axes)
+    assert [t.type for t in fig.data] == ["scatter"] * len(fig.data)  # SVG only: no parcoords, no WebGL
+    assert list(fig.layout.xaxis.ticktext) == [a.label.replace(" (", "<br>(") for a in axes]
+    # every final result is one polyline through its scaled value on each axis, in a colour band of its result
+    bands = [t for t in fig.data if t.mode == "lines" and t.hoverinfo == "skip" and t.showlegend is False]
+    polylines = np.vstack([np.asarray(t.y, dtype=float).reshape(-1, k + 1)[:, :k] for t in bands])
+    assert len(polylines) == len(final)
+    expected = np.column_stack([(a.values - a.values.min()) / (a.values.max() - a.values.min()) for a in axes])
+    distance = np.abs(polylines[:, None, :] - expected[None, :, :]).max(axis=-1)  # float32 on the page
+    assert (distance.min(axis=0) < 1e-6).all() and (distance.min(axis=1) < 1e-6).all()
+    scale = sample_colorscale("Viridis", [b / 7 for b in range(8)])
+    assert {t.line.color for t in bands} <= set(scale)
+    # better results are drawn last (on top): band colours run up the scale
+    assert [t.line.color for t in bands] == sorted((t.line.color for t in bands), key=scale.index)
+    # the best result of each study is a thick line, and hovering the result axis names each trial
+    best = best_trial_numbers(trials)
+    thick = [t for t in fig.data if t.mode == "lines" and t.line.width == 3]
+    assert sorted(t.name for t in thick) == sorted(f"best of {s}: trial {n}" for s, n in best.items())
+    (dots,) = [t for t in fig.data if t.mode == "markers"]
+    assert set(np.asarray(dots.x)) == {k - 1} and dots.marker.showscale
+    _hover_shows_trials(dots, list(final["number"]))
+    # ticks name the categories and the log10 learning rates
+    (ticks,) = [t for t in fig.data if t.mode == "markers+text"]
+    assert {"adam", "sgd"} <= set(ticks.text) and any(text.startswith("1e-") for text in ticks.text)
 
 
 def test_slice_plots_one_per_hyperparameter_with_a_log_learning_rate(trials: pd.DataFrame) -> None:

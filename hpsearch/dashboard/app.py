@@ -80,12 +80,13 @@ def render_page(store: Store, pathname: str | None, search: str | None, poll_ms:
         except UnknownStudyError:
             return pages.not_found_page(f"No study called {name!r} in {store.label}.")
         # the figures follow in the page's first callback: the header and the table show at once
-        return pages.study_page(header, data.trial_rows(store, name), None, poll_ms)
+        keys = figures.study_figure_keys(header.study.strategy)
+        return pages.study_page(header, data.trial_page(store, name), keys, poll_ms)
     if path == "/compare":
         names = data.study_names(store)
         wanted = [n for part in parse_qs((search or "").lstrip("?")).get("studies", []) for n in part.split(",")]
         chosen = [n for n in wanted if n in names] or names[:2]
-        return pages.compare_page(names, chosen, poll_ms)
+        return pages.compare_page(names, chosen, figures.COMPARE_FIGURES, poll_ms)
     return pages.not_found_page(f"No page at {path}.")
 
 
@@ -126,8 +127,9 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
         Output("study-header", "children"),
         Output("study-table", "data"),
         Output("study-table", "page_count"),
+        Output("study-table", "page_current"),
         Output("study-count", "children"),
-        Output("study-figures", "children"),
+        Output(pages.graph_id("study", ALL), "figure"),
         Output("study-fp", "data"),
         Input("study-tick", "n_intervals"),
         Input("filter-state", "value"),
@@ -135,6 +137,7 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
         Input("filter-optimizer", "value"),
         Input("study-table", "page_current"),
         Input("study-table", "sort_by"),
+        Input("study-parallel-mode", "value"),
         State({"type": "range", "param": ALL, "log": ALL}, "id"),
         State("study-name", "data"),
         State("study-fp", "data"),
@@ -146,44 +149,57 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
         optimizers: list[str] | None,
         page_current: int | None,
         sort_by: list[dict[str, str]] | None,
+        parallel_mode: str | None,
         range_ids: list[dict[str, Any]],
         name: str,
         last: list[Any] | None,
     ) -> Any:
-        filters = _filters(states, ranges, range_ids, optimizers)
+        keys = [out["id"]["key"] for out in ctx.outputs_list[5]]
+        unchanged = [no_update] * len(keys)
+        trigger = ctx.triggered_id
+        mode = parallel_mode or "lines"
+        if trigger == "study-parallel-mode":  # only the parallel coordinates are drawn again
+            drawn = figures.study_figures(store, name, "", parallel_mode=mode, only={"parallel"})
+            return (no_update,) * 5 + ([drawn.get(k, no_update) for k in keys], no_update)
         # a tick, or the page's first call (nothing triggered it: it draws the figures), refreshes everything
-        polled = ctx.triggered_id in ("study-tick", None)
+        polled = trigger in ("study-tick", None)
         fp = data.fingerprint(store, name)
         if polled and _same(fp, last):
-            return (no_update,) * 6
-        rows = data.trial_rows(store, name, states=filters["states"], ranges=filters["ranges"], optimizers=filters["optimizers"])
-        shown, page_count = pages.table_page(rows, sort_by, page_current)
+            return (no_update,) * 5 + (unchanged, no_update)
+        filters = _filters(states, ranges, range_ids, optimizers)
+        page = page_current if polled or trigger == "study-table" else 0  # new filters: back to the first page
+        table = data.trial_page(store, name, **filters, sort_by=sort_by, page=page)
+        table_out = (table.rows, table.page_count, table.page, table.shown_text)
         if not polled:  # a filter, the sort or the page changed: only the table
-            return no_update, shown, page_count, pages.shown_text(rows), no_update, no_update
+            return (no_update, *table_out, unchanged, no_update)
         header = data.study_header(store, name)
-        figs = figures.study_figures(store, name, header.study.strategy).figures
-        cards = pages.figure_cards(figs, prefix="study")
-        return pages.header_children(header), shown, page_count, pages.shown_text(rows), cards, list(fp)
+        drawn = figures.study_figures(store, name, header.study.strategy, parallel_mode=mode, only=set(keys))
+        return (pages.header_children(header), *table_out, [drawn.get(k, no_update) for k in keys], list(fp))
 
     @app.callback(
-        Output("compare-figures", "children"),
+        Output(pages.graph_id("compare", ALL), "figure"),
+        Output("compare-message", "children"),
         Output("compare-fp", "data"),
         Input("compare-tick", "n_intervals"),
         Input("compare-pick", "value"),
+        Input("compare-parallel-mode", "value"),
         State("compare-fp", "data"),
     )
-    def _poll_compare(_n: int | None, chosen: list[str] | None, last: list[Any] | None) -> Any:
+    def _poll_compare(_n: int | None, chosen: list[str] | None, parallel_mode: str | None, last: list[Any] | None) -> Any:
+        keys = [out["id"]["key"] for out in ctx.outputs_list[0]]
         names = [n for n in (chosen or []) if n]
+        mode = parallel_mode or "lines"
         fp = [names, *data.fingerprint(store)]
         if ctx.triggered_id == "compare-tick" and _same(fp, last):
-            return no_update, no_update
+            return [no_update] * len(keys), no_update, no_update
         if not names:
-            return html.P("Pick one study or more to compare."), fp
+            return [pages.placeholder(k) for k in keys], "Pick one study or more to compare.", fp
+        only = {"parallel"} if ctx.triggered_id == "compare-parallel-mode" else set(keys)
         try:
-            figs = figures.compare_figures(store, names)
+            drawn = figures.compare_figures(store, names, parallel_mode=mode, only=only)
         except UnknownStudyError as err:
-            return html.P(str(err)), fp
-        return pages.figure_cards(figs, prefix="compare", columns=2), fp
+            return [no_update] * len(keys), str(err), fp
+        return [drawn.get(k, no_update) for k in keys], "", fp
 
 
 def _same(fingerprint: list[Any] | tuple[Any, ...], last: list[Any] | None) -> bool:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 
 from hpsearch.analysis import FINISHED_STATES
+from hpsearch.display import round_significant
 from hpsearch.space import HYPERPARAMETERS
 from hpsearch.store import Store, StudyRecord, StudyState, TrialState
 from hpsearch.store import schema as s
@@ -26,10 +27,13 @@ __all__ = [
     "INTERRUPTED_AFTER_S",
     "OverviewRow",
     "StudyHeader",
+    "PAGE_SIZE",
+    "TrialPage",
     "fingerprint",
     "overview_rows",
     "study_header",
     "study_names",
+    "trial_page",
     "trial_rows",
 ]
 
@@ -194,6 +198,88 @@ def study_header(store: Store, name: str) -> StudyHeader:
     return StudyHeader(study, row, best, test)
 
 
+#: Rows per page of a study's trial table (the store sorts and pages: a 10,000-trial study sends 25 rows).
+PAGE_SIZE = 25
+
+
+def _param(name: str, *, text: bool = False) -> Any:
+    """SQL: the hyperparameter ``name`` of a trial (read out of the JSON ``params``)."""
+    field = s.trials.c.params[name]
+    return field.as_string() if text else field.as_float()
+
+
+def _table_columns() -> dict[str, Any]:
+    """SQL for every sortable column of the trial table, by column id."""
+    t = s.trials
+    return {
+        "number": t.c.number,
+        "state": t.c.state,
+        "width": _param("width"),
+        "dropout": _param("dropout"),
+        "optimizer": _param("optimizer", text=True),
+        "learning_rate": _param("learning_rate"),
+        "value": t.c.value,
+        "epochs": t.c.epochs_done,
+        "attempt": t.c.attempt,
+        "seconds": t.c.finished_at - t.c.started_at,
+        "member": t.c.member,
+        "generation": t.c.generation,
+        "error": t.c.error,
+    }
+
+
+def _filtered(
+    study_id: int,
+    states: Sequence[str] | None,
+    ranges: dict[str, tuple[float, float]] | None,
+    optimizers: Sequence[str] | None,
+) -> list[Any]:
+    """SQL conditions: the trials of the study passing the state, range (inclusive) and optimizer filters."""
+    t = s.trials
+    where = [t.c.study_id == study_id]
+    if states:
+        where.append(t.c.state.in_(list(states)))
+    for key, (low, high) in (ranges or {}).items():
+        where.append(_param(key).between(low, high))
+    if optimizers:
+        where.append(_param("optimizer", text=True).in_(list(optimizers)))
+    return where
+
+
+_ROW_COLUMNS = (
+    "number",
+    "state",
+    "params",
+    "value",
+    "epochs_done",
+    "attempt",
+    "started_at",
+    "finished_at",
+    "member",
+    "generation",
+    "error",
+)
+
+
+def _table_row(r: Any) -> dict[str, Any]:
+    params = r.params or {}
+    seconds = None if r.started_at is None or r.finished_at is None else round(r.finished_at - r.started_at, 2)
+    row: dict[str, Any] = {"number": r.number, "state": r.state}
+    row.update({h: round_significant(params.get(h)) for h in HYPERPARAMETERS})
+    row.update(
+        {
+            "value": round_significant(r.value),
+            "epochs": r.epochs_done,
+            "attempt": r.attempt,
+            "seconds": seconds,
+            "member": r.member,
+            "generation": r.generation,
+            "error": (r.error or "")[:200],
+        }
+    )
+    return row
+
+
 def trial_rows(
     store: Store,
     name: str,
@@ -202,65 +288,59 @@ def trial_rows(
     ranges: dict[str, tuple[float, float]] | None = None,
     optimizers: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The trial table of a study (no curves): one dict per trial, filtered by state,
-    by hyperparameter ranges (inclusive) and by optimizer."""
+    """The trial table of a study (no curves), every row, in trial order: one dict per trial,
+    filtered by state, by hyperparameter ranges (inclusive) and by optimizer."""
     t = s.trials
     study = store.study(name)
-    query = select(
-        t.c.number,
-        t.c.state,
-        t.c.params,
-        t.c.value,
-        t.c.epochs_done,
-        t.c.attempt,
-        t.c.started_at,
-        t.c.finished_at,
-        t.c.member,
-        t.c.generation,
-        t.c.error,
-    ).where(t.c.study_id == study.id)
-    if states:
-        query = query.where(t.c.state.in_(list(states)))
-    query = query.order_by(t.c.number)
+    query = select(*(t.c[c] for c in _ROW_COLUMNS)).where(*_filtered(study.id, states, ranges, optimizers)).order_by(t.c.number)
     with store._read() as conn:
-        rows = list(conn.execute(query))
-    out = []
-    for r in rows:
-        params = r.params or {}
-        if ranges and any(not _in_range(params.get(k), lo, hi) for k, (lo, hi) in ranges.items()):
-            continue
-        if optimizers and params.get("optimizer") not in optimizers:
-            continue
-        seconds = None if r.started_at is None or r.finished_at is None else round(r.finished_at - r.started_at, 2)
-        row: dict[str, Any] = {"number": r.number, "state": r.state}
-        row.update({h: _short(params.get(h)) for h in HYPERPARAMETERS})
-        row.update(
-            {
-                "value": _short(r.value),
-                "epochs": r.epochs_done,
-                "attempt": r.attempt,
-                "seconds": seconds,
-                "member": r.member,
-                "generation": r.generation,
-                "error": (r.error or "")[:200],
-            }
-        )
-        out.append(row)
-    return out
+        return [_table_row(r) for r in conn.execute(query)]
 
 
-def _short(value: Any) -> Any:
-    """A float with 4 significant digits (what a table cell needs); anything else as is."""
-    if isinstance(value, float) and math.isfinite(value):
-        return float(f"{value:.4g}")
-    return value
+@dataclass(frozen=True)
+class TrialPage:
+    """One page of a study's trial table."""
+
+    rows: list[dict[str, Any]]
+    total: int  # trials passing the filters
+    page: int  # 0-based, within range
+    page_count: int
+
+    @property
+    def shown_text(self) -> str:
+        """How many trials pass the filters."""
+        return f"{self.total} trial{'' if self.total == 1 else 's'} shown"
 
 
-def _in_range(value: Any, low: float, high: float) -> bool:
-    if value is None:
-        return False
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return False
-    return low <= number <= high
+def trial_page(
+    store: Store,
+    name: str,
+    *,
+    states: Sequence[str] | None = None,
+    ranges: dict[str, tuple[float, float]] | None = None,
+    optimizers: Sequence[str] | None = None,
+    sort_by: Sequence[dict[str, str]] | None = None,
+    page: int | None = 0,
+    page_size: int = PAGE_SIZE,
+) -> TrialPage:
+    """Page ``page`` of the trial table of a study, filtered as :func:`trial_rows` and sorted by
+    ``sort_by`` (DataTable's ``[{"column_id", "direction"}]``; empty cells last, then by number).
+    The store filters, counts, sorts and pages: only ``page_size`` rows are read, whatever the
+    size of the study. A page past the end gives the last page."""
+    t = s.trials
+    study = store.study(name)
+    where = _filtered(study.id, states, ranges, optimizers)
+    columns = _table_columns()
+    order = []
+    for spec in sort_by or []:
+        expr = columns.get(spec.get("column_id", ""))
+        if expr is not None:
+            order.append((expr.desc() if spec.get("direction") == "desc" else expr.asc()).nulls_last())
+    order.append(t.c.number.asc())
+    with store._read() as conn:
+        total = int(conn.execute(select(func.count()).select_from(t).where(*where)).scalar() or 0)
+        page_count = max(1, math.ceil(total / page_size))
+        current = min(max(page or 0, 0), page_count - 1)
+        query = select(*(t.c[c] for c in _ROW_COLUMNS)).where(*where).order_by(*order).limit(page_size).offset(current * page_size)
+        rows = [_table_row(r) for r in conn.execute(query)]
+    return TrialPage(rows, total, current, page_count)

@@ -7,9 +7,8 @@ the running ones and the best trial's ancestry are kept, and the title says so.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Collection, Sequence
+from typing import Any, TypeAlias
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -19,15 +18,20 @@ from hpsearch.store import Store, StudyRecord, TrialState
 from hpsearch.store import schema as s
 
 __all__ = [
+    "COMPARE_FIGURES",
     "GL_POINTS",
     "MAX_CURVES",
     "MAX_POINTS",
-    "StudyFigures",
+    "PARALLEL_MODES",
+    "PBT_FIGURES",
+    "STUDY_FIGURES",
     "compare_figures",
     "curve_epochs",
     "curve_trials",
     "learning_curves",
+    "parallel",
     "sample_results",
+    "study_figure_keys",
     "study_figures",
     "webgl",
 ]
@@ -135,41 +139,78 @@ def webgl(fig: go.Figure, *, above: int = GL_POINTS) -> go.Figure | dict[str, An
     return spec
 
 
-@dataclass(frozen=True)
-class StudyFigures:
-    """The figures of one study page, in page order (title, figure)."""
+#: The figures of a study page, in page order; a PBT study adds :data:`PBT_FIGURES`.
+STUDY_FIGURES: tuple[str, ...] = ("learning-curves", "parallel", "slices")
+PBT_FIGURES: tuple[str, ...] = ("pbt-schedule", "pbt-lineage")
+#: The figures of the compare page, in page order.
+COMPARE_FIGURES: tuple[str, ...] = ("best-so-far", "distribution", "parallel", "slices", "learning-curves")
+#: How the parallel coordinates are drawn: SVG lines (fast; the default) or plotly's WebGL
+#: ``parcoords`` (brushing: drag along an axis to keep the lines crossing it there).
+PARALLEL_MODES: tuple[str, ...] = ("lines", "webgl")
 
-    figures: list[tuple[str, go.Figure | dict[str, Any]]]
+#: A figure as the pages take it: a plotly figure, or its dict (:func:`webgl`).
+Figure: TypeAlias = go.Figure | dict[str, Any]
 
 
-def study_figures(store: Store, name: str, strategy: str) -> StudyFigures:
-    """Learning curves, parallel coordinates, slices, and for PBT the schedules and lineage tree."""
+def study_figure_keys(strategy: str) -> tuple[str, ...]:
+    """The figures of the page of a study of ``strategy``, in page order."""
+    return STUDY_FIGURES + (PBT_FIGURES if strategy == "pbt" else ())
+
+
+def parallel(trials: pd.DataFrame, names: Sequence[str], mode: str = "lines") -> go.Figure:
+    """The parallel coordinates of a sample of ``trials`` (:func:`sample_results`), drawn as ``mode``."""
+    if mode not in PARALLEL_MODES:
+        raise ValueError(f"parallel coordinates mode {mode!r}: must be one of {', '.join(PARALLEL_MODES)}")
+    sample, dropped = sample_results(trials)
+    draw = plots.parallel_figure if mode == "webgl" else plots.parallel_lines_figure
+    return _noted(draw(sample, studies=list(names)), dropped, MAX_POINTS)
+
+
+def study_figures(
+    store: Store, name: str, strategy: str, *, parallel_mode: str = "lines", only: Collection[str] | None = None
+) -> dict[str, Figure]:
+    """The figures of a study page (:func:`study_figure_keys`), or of them those in ``only``, by key."""
+    keys = [k for k in study_figure_keys(strategy) if only is None or k in only]
     study = store.study(name)
     trials = analysis.trials_frame(store, [name])
-    sample, dropped = sample_results(trials)
-    out: list[tuple[str, go.Figure | dict[str, Any]]] = [
-        ("learning-curves", webgl(learning_curves(store, [study], trials))),
-        ("parallel", _noted(plots.parallel_figure(sample, studies=[name]), dropped, MAX_POINTS)),
-        ("slices", webgl(_noted(plots.slice_figure(sample, studies=[name]), dropped, MAX_POINTS))),
-    ]
-    if strategy == "pbt":
+    out: dict[str, Figure] = {}
+    for key in keys:
+        if key == "learning-curves":
+            out[key] = webgl(learning_curves(store, [study], trials))
+        elif key == "parallel":
+            out[key] = parallel(trials, [name], parallel_mode)
+        elif key == "slices":
+            sample, dropped = sample_results(trials)
+            out[key] = webgl(_noted(plots.slice_figure(sample, studies=[name]), dropped, MAX_POINTS))
+    if any(k in keys for k in PBT_FIGURES):
         schedule = analysis.pbt_schedule(name, store)
         best = plots.best_trial_numbers(trials).get(name)
-        out.append(("pbt-schedule", plots.pbt_schedule_figure(schedule, study=name)))
-        out.append(("pbt-lineage", plots.pbt_lineage_figure(schedule, study=name, best_trial=best)))
-    return StudyFigures(out)
+        if "pbt-schedule" in keys:
+            out["pbt-schedule"] = plots.pbt_schedule_figure(schedule, study=name)
+        if "pbt-lineage" in keys:
+            out["pbt-lineage"] = plots.pbt_lineage_figure(schedule, study=name, best_trial=best)
+    return out
 
 
-def compare_figures(store: Store, names: Sequence[str]) -> list[tuple[str, go.Figure | dict[str, Any]]]:
-    """The comparison figures of :mod:`hpsearch.plots` for the studies ``names``."""
+def compare_figures(
+    store: Store, names: Sequence[str], *, parallel_mode: str = "lines", only: Collection[str] | None = None
+) -> dict[str, Figure]:
+    """The comparison figures of :mod:`hpsearch.plots` for the studies ``names`` (or those in ``only``), by key."""
+    keys = [k for k in COMPARE_FIGURES if only is None or k in only]
     studies = analysis.resolve_studies(store, list(dict.fromkeys(names)))
     order = [st.name for st in studies]
     trials = analysis.trials_frame(store, order)
     sample, dropped = sample_results(trials)
-    return [
-        ("best-so-far", webgl(plots.best_so_far_figure(analysis.best_so_far(trials), studies=order))),
-        ("distribution", _noted(plots.distribution_figure(sample, studies=order), dropped, MAX_POINTS)),
-        ("parallel", _noted(plots.parallel_figure(sample, studies=order), dropped, MAX_POINTS)),
-        ("slices", webgl(_noted(plots.slice_figure(sample, studies=order), dropped, MAX_POINTS))),
-        ("learning-curves", webgl(learning_curves(store, studies, trials))),
-    ]
+    out: dict[str, Figure] = {}
+    for key in keys:
+        if key == "best-so-far":
+            out[key] = webgl(plots.best_so_far_figure(analysis.best_so_far(trials), studies=order))
+        elif key == "distribution":
+            out[key] = _noted(plots.distribution_figure(sample, studies=order), dropped, MAX_POINTS)
+        elif key == "parallel":
+            out[key] = parallel(trials, order, parallel_mode)
+        elif key == "slices":
+            out[key] = webgl(_noted(plots.slice_figure(sample, studies=order), dropped, MAX_POINTS))
+        elif key == "learning-curves":
+            out[key] = webgl(learning_curves(store, studies, trials))
+    return out

@@ -17,22 +17,23 @@ from urllib.parse import quote
 from dash import dash_table, dcc, html
 
 from hpsearch.analysis import study_space
-from hpsearch.dashboard.data import OverviewRow, StudyHeader
+from hpsearch.dashboard.data import PAGE_SIZE, OverviewRow, StudyHeader, TrialPage
 from hpsearch.space import HYPERPARAMETERS, Choice, SearchSpace
 from hpsearch.store import TrialState
 
 __all__ = [
     "compare_page",
-    "figure_cards",
+    "figure_graphs",
+    "graph_id",
     "header_children",
     "not_found_page",
     "overview_page",
     "overview_records",
-    "shown_text",
+    "parallel_mode_picker",
+    "placeholder",
     "slider_ranges",
     "study_href",
     "study_page",
-    "table_page",
 ]
 
 _MD_SPECIAL = set("\\`*_{}[]()<>#+-.!|~")
@@ -171,50 +172,76 @@ def _slider(name: str, low: float, high: float, log: bool) -> html.Div:
     )
 
 
-def figure_cards(figures: Sequence[tuple[str, Any]], *, prefix: str, columns: int = 1) -> list[Any]:
-    """One graph per figure, ``columns`` side by side."""
+#: Heights of the figures while they are being drawn (those of the drawn figures: the page does not jump).
+_HEIGHTS = {"learning-curves": 380, "parallel": 460, "slices": 420, "best-so-far": 460, "distribution": 440}
+
+
+def placeholder(key: str) -> dict[str, Any]:
+    """The figure a graph shows until its first drawing arrives."""
+    hidden = {"visible": False}
+    return {
+        "data": [],
+        "layout": {
+            "height": _HEIGHTS.get(key, 400),
+            "xaxis": hidden,
+            "yaxis": hidden,
+            "template": {"layout": {"paper_bgcolor": "white", "plot_bgcolor": "white"}},
+            "annotations": [{"text": "drawing…", "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}],
+        },
+    }
+
+
+def graph_id(prefix: str, key: Any) -> dict[str, Any]:
+    """The id of the graph of figure ``key`` on the ``prefix`` (study / compare) page (``key`` may be Dash's ``ALL``)."""
+    return {"type": f"{prefix}-graph", "key": key}
+
+
+def figure_graphs(keys: Sequence[str], *, prefix: str, columns: int = 1, figures: dict[str, Any] | None = None) -> list[Any]:
+    """One graph per figure key, ``columns`` side by side, each in a box with the id ``<prefix>-<key>``.
+
+    The graphs are on the page from its first paint (a placeholder until their figure
+    arrives), so the browser loads plotly.js while the server draws the figures."""
     width = f"{100 / columns - 1:.1f}%"
     return [
         html.Div(
-            dcc.Graph(id=f"{prefix}-{key}", figure=fig, config={"displaylogo": False}),
+            dcc.Graph(id=graph_id(prefix, key), figure=(figures or {}).get(key, placeholder(key)), config={"displaylogo": False}),
+            id=f"{prefix}-{key}",
             style={"width": width, "display": "inline-block", "verticalAlign": "top"},
             className="figure-card",
         )
-        for key, fig in figures
+        for key in keys
     ]
+
+
+def parallel_mode_picker(prefix: str) -> html.Div:
+    """How to draw the parallel coordinates: SVG lines, or WebGL with brushing."""
+    return html.Div(
+        [
+            html.Label("parallel coordinates: ", style={"marginRight": "0.5em"}),
+            dcc.RadioItems(
+                id=f"{prefix}-parallel-mode",
+                options=[
+                    {"label": "lines (fast)", "value": "lines"},
+                    {"label": "interactive: drag along an axis to filter (WebGL, slower without a GPU)", "value": "webgl"},
+                ],
+                value="lines",
+                inline=True,
+                style={"display": "inline-block"},
+                inputStyle={"marginRight": "0.3em", "marginLeft": "1em"},
+            ),
+        ],
+        style={"margin": "8px 0"},
+    )
 
 
 _TRIAL_COLUMNS = ["number", "state", *HYPERPARAMETERS, "value", "epochs", "attempt", "seconds", "member", "generation", "error"]
 _NUMERIC = {"number", "width", "dropout", "learning_rate", "value", "epochs", "attempt", "seconds", "member", "generation"}
 
 
-#: Rows per page of the trial table (the server sorts and pages: a 10,000-trial study sends 25 rows).
-PAGE_SIZE = 25
-
-
-def table_page(rows: list[dict[str, Any]], sort_by: Sequence[dict[str, str]] | None, page: int | None) -> tuple[list[dict[str, Any]], int]:
-    """One page of the trial table sorted by ``sort_by`` (DataTable's ``[{column_id, direction}]``; empty cells last),
-    and the number of pages."""
-    ordered = rows
-    for spec in reversed(list(sort_by or [])):
-        column, descending = spec["column_id"], spec.get("direction") == "desc"
-        present = [r for r in ordered if r.get(column) is not None]
-        missing = [r for r in ordered if r.get(column) is None]
-        present.sort(key=lambda r: (isinstance(r[column], str), r[column]), reverse=descending)
-        ordered = present + missing
-    pages_total = max(1, math.ceil(len(ordered) / PAGE_SIZE))
-    current = min(max(page or 0, 0), pages_total - 1)
-    return ordered[current * PAGE_SIZE : (current + 1) * PAGE_SIZE], pages_total
-
-
-def shown_text(rows: Sequence[Any]) -> str:
-    """How many trials pass the filters."""
-    return f"{len(rows)} trial{'' if len(rows) == 1 else 's'} shown"
-
-
-def study_page(header: StudyHeader, trials: list[dict[str, Any]], figures: Sequence[tuple[str, Any]] | None, poll_ms: int) -> html.Div:
-    """One study: summary, filters, the trial table (sorted and paged by the server) and the figures
-    (None: drawn by the page's first callback, which also stores the fingerprint they were drawn at)."""
+def study_page(header: StudyHeader, table: TrialPage, figure_keys: Sequence[str], poll_ms: int) -> html.Div:
+    """One study: summary, filters, the trial table (filtered, sorted and paged by the store) and
+    the graphs of ``figure_keys`` (placeholders: the page's first callback draws them and stores
+    the fingerprint they were drawn at)."""
     study = header.study
     sliders = [_slider(name, *spec) for name, spec in slider_ranges(study_space(study)).items()]
     dims = study_space(study)
@@ -252,21 +279,22 @@ def study_page(header: StudyHeader, trials: list[dict[str, Any]], figures: Seque
                 ]
             ),
             html.Div(sliders),
-            html.P(shown_text(trials), id="study-count"),
+            html.P(table.shown_text, id="study-count"),
             dash_table.DataTable(  # type: ignore[attr-defined]
                 id="study-table",
                 columns=columns,
-                data=table_page(trials, None, 0)[0],
+                data=table.rows,
                 sort_action="custom",
                 sort_mode="single",
                 sort_by=[],
                 page_action="custom",
-                page_current=0,
+                page_current=table.page,
                 page_size=PAGE_SIZE,
-                page_count=table_page(trials, None, 0)[1],
+                page_count=table.page_count,
                 **_TABLE_STYLE,
             ),
-            html.Div(figure_cards(figures, prefix="study") if figures else html.P("Drawing the figures…"), id="study-figures"),
+            parallel_mode_picker("study"),
+            html.Div(figure_graphs(figure_keys, prefix="study"), id="study-figures"),
             dcc.Store(id="study-name", data=study.name),
             dcc.Store(id="study-fp"),
             dcc.Interval(id="study-tick", interval=poll_ms),
@@ -274,13 +302,15 @@ def study_page(header: StudyHeader, trials: list[dict[str, Any]], figures: Seque
     )
 
 
-def compare_page(names: Sequence[str], chosen: Sequence[str], poll_ms: int) -> html.Div:
-    """Pick studies; their comparison figures are drawn two by two."""
+def compare_page(names: Sequence[str], chosen: Sequence[str], figure_keys: Sequence[str], poll_ms: int) -> html.Div:
+    """Pick studies; their comparison figures (``figure_keys``) are drawn two by two."""
     return html.Div(
         [
             html.H2("Compare studies"),
             dcc.Dropdown(id="compare-pick", options=list(names), value=list(chosen), multi=True, placeholder="pick studies"),
-            html.Div(id="compare-figures"),
+            parallel_mode_picker("compare"),
+            html.P("", id="compare-message"),
+            html.Div(figure_graphs(figure_keys, prefix="compare", columns=2), id="compare-figures"),
             dcc.Store(id="compare-fp"),
             dcc.Interval(id="compare-tick", interval=poll_ms),
         ]
