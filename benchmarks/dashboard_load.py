@@ -30,9 +30,12 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select  # noqa: E402
 
 from hpsearch import FunctionTrainer, Store, StudyState, parse_study, run_study  # noqa: E402
 from hpsearch.store import schema as s  # noqa: E402
@@ -43,10 +46,12 @@ BIG = "big-random"
 DRAWN = ".js-plotly-plot :is(g.trace, g.parcoords)"
 
 
-def build_store(path: Path, trials: int, epochs: int, seed: int = 0) -> None:
-    """One study of ``trials`` finished trials (bulk-inserted) and four small ones (run normally)."""
-    for stale in path.parent.glob(path.name + "*"):
-        stale.unlink()
+def build_store(path: Path | str, trials: int, epochs: int, seed: int = 0) -> None:
+    """One study of ``trials`` finished trials (bulk-inserted) and four small ones (run normally),
+    in the SQLite file ``path`` (replaced) or the empty database at the SQLAlchemy URL ``path``."""
+    if isinstance(path, Path):
+        for stale in path.parent.glob(path.name + "*"):
+            stale.unlink()
     config = parse_study(
         {
             "strategy": "random",
@@ -77,7 +82,6 @@ def build_store(path: Path, trials: int, epochs: int, seed: int = 0) -> None:
             metrics = [toy_metrics(params, e, n) for e in range(1, epochs + 1)]
             trial_rows.append(
                 {
-                    "id": n + 1,
                     "study_id": study.id,
                     "number": n,
                     "state": "COMPLETE",
@@ -98,16 +102,20 @@ def build_store(path: Path, trials: int, epochs: int, seed: int = 0) -> None:
                 }
             )
             for e, m in enumerate(metrics, start=1):
-                epoch_rows.append({"trial_id": n + 1, "attempt": 1, "epoch": e, **m, "seconds": 0.5, "recorded_at": start + 0.5 * e})
+                epoch_rows.append({"number": n, "attempt": 1, "epoch": e, **m, "seconds": 0.5, "recorded_at": start + 0.5 * e})
         with store._write() as conn:
             conn.execute(s.trials.insert(), trial_rows)
+            found = conn.execute(select(s.trials.c.number, s.trials.c.id).where(s.trials.c.study_id == study.id))
+            ids = {number: trial_id for number, trial_id in found}
+            for row in epoch_rows:
+                row["trial_id"] = ids[row.pop("number")]
             conn.execute(s.epochs.insert(), epoch_rows)
         store.set_study_state(study.id, StudyState.COMPLETE)
     for strategy in ("grid", "random", "tpe", "pbt"):
         run_study(study_config(strategy, name=f"small-{strategy}", trials=8, epochs=2), str(path), trainer=FunctionTrainer(toy_metrics))
 
 
-def server_times(path: Path, repeats: int) -> dict[str, list[float]]:
+def server_times(path: Path | str, repeats: int, study: str = BIG) -> dict[str, list[float]]:
     """Seconds to build each page in the dashboard process: the overview; the study page's
     shell (header and trial table); and its figures (the study page's first callback)."""
     from hpsearch.dashboard import data, figures
@@ -116,25 +124,47 @@ def server_times(path: Path, repeats: int) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"overview": [], "study": [], "figures": []}
     with Store.open(path, read_only=True) as store:
         for _ in range(repeats):
-            for key, url in (("overview", "/"), ("study", f"/study/{BIG}")):
+            for key, url in (("overview", "/"), ("study", f"/study/{study}")):
                 start = time.perf_counter()
                 render_page(store, url, "", 2000)
                 out[key].append(time.perf_counter() - start)
             start = time.perf_counter()
-            data.fingerprint(store, BIG)
-            data.study_header(store, BIG)
-            data.trial_page(store, BIG)
-            figures.study_figures(store, BIG, "random")
+            data.fingerprint(store, study)
+            data.study_header(store, study)
+            data.trial_page(store, study)
+            figures.study_figures(store, study)
             out["figures"].append(time.perf_counter() - start)
     return out
 
 
-def browser_times(path: Path, repeats: int) -> dict[str, list[float]]:
-    """Seconds from ``page.goto`` to: the overview table filled; the study page's trial table
-    shown; every figure of the study page drawn. One browser tab, as a person uses it (the
-    scripts are cached after the first, uncounted, round)."""
-    out: dict[str, list[float]] = {"overview": [], "study": [], "figures": []}
-    with served(path, poll_interval=60.0) as base, chromium() as browser:
+def _load_study(page: Any, base: str, study: str) -> tuple[float, float]:
+    """Seconds from ``page.goto`` of the big study's page to its trial table shown, and to every figure drawn."""
+    start = time.perf_counter()
+    page.goto(f"{base}/study/{study}")
+    page.wait_for_selector("#study-table td[data-dash-column=number]")
+    table = time.perf_counter() - start
+    for graph in ("learning-curves", "parallel", "slices"):
+        page.wait_for_selector(f"#study-{graph} {DRAWN}", state="attached")
+    return table, time.perf_counter() - start
+
+
+def browser_times(store: Any, repeats: int, study: str = BIG) -> dict[str, list[float]]:
+    """Seconds, in headless Chromium, from ``page.goto`` to: the overview table filled; the study
+    page's trial table shown; every figure of the study page drawn; and, after a click on
+    "interactive", the WebGL parallel coordinates drawn. One browser tab, as a person uses it
+    (the scripts are cached after the first, uncounted, round). Also the study page in a new
+    browser profile each time (``first visit``: nothing cached, plotly.js fetched and compiled)."""
+    out: dict[str, list[float]] = {
+        "overview": [],
+        "study": [],
+        "figures": [],
+        "figures, cached": [],
+        "webgl parallel": [],
+        "first visit": [],
+    }
+    apps: list[Any] = []
+    with served(store, poll_interval=60.0, apps=apps) as base, chromium() as browser:
+        frames = apps[0].server.extensions["hpsearch_frames"]
         context = browser.new_context(viewport={"width": 1400, "height": 900})
         page = context.new_page()
         page.set_default_timeout(60_000)
@@ -143,18 +173,24 @@ def browser_times(path: Path, repeats: int) -> dict[str, list[float]]:
             page.goto(base + "/")
             page.wait_for_selector("#overview-table td[data-dash-column=study] a")
             overview = time.perf_counter() - start
+            frames.clear()  # as after a change in the store: the study's trials are read again
+            table, drawn = _load_study(page, base, study)
+            _, cached = _load_study(page, base, study)  # the same page again, nothing changed: the trials frame is shared
             start = time.perf_counter()
-            page.goto(f"{base}/study/{BIG}")
-            page.wait_for_selector("#study-table td[data-dash-column=number]")
-            study = time.perf_counter() - start
-            for graph in ("learning-curves", "parallel", "slices"):
-                page.wait_for_selector(f"#study-{graph} {DRAWN}", state="attached")
-            drawn = time.perf_counter() - start
+            page.get_by_label("interactive", exact=False).check()
+            page.wait_for_selector("#study-parallel g.parcoords", state="attached")
+            webgl = time.perf_counter() - start
             if i:
-                out["overview"].append(overview)
-                out["study"].append(study)
-                out["figures"].append(drawn)
+                for key, value in zip(out, (overview, table, drawn, cached, webgl)):
+                    out[key].append(value)
         context.close()
+        for _ in range(repeats):
+            frames.clear()
+            fresh = browser.new_context(viewport={"width": 1400, "height": 900})
+            page = fresh.new_page()
+            page.set_default_timeout(60_000)
+            out["first visit"].append(_load_study(page, base, study)[1])
+            fresh.close()
     return out
 
 
@@ -164,25 +200,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=10_000)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--url", help="an SQLAlchemy URL of an empty database to use instead of --store (e.g. PostgreSQL)")
+    parser.add_argument("--study", default=BIG, help=f"the study page to load (default {BIG}; small-random has 8 trials)")
     parser.add_argument("--rebuild", action="store_true", help="build the store even if it exists")
     parser.add_argument("--no-browser", action="store_true", help="server-side times only")
     args = parser.parse_args(argv)
 
-    args.store.parent.mkdir(parents=True, exist_ok=True)
-    marker = args.store.with_suffix(f".{args.trials}x{args.epochs}.built")
-    if args.rebuild or not marker.exists():
-        start = time.perf_counter()
-        build_store(args.store, args.trials, args.epochs)
-        marker.write_text("ok")
-        print(f"built {args.store}: {args.trials} trials x {args.epochs} epochs in {time.perf_counter() - start:.1f} s")
-    results: dict[str, dict[str, list[float]]] = {"server": server_times(args.store, args.repeats)}
+    store: Path | str = args.store
+    if args.url:  # e.g. PostgreSQL: built once into an empty database
+        store = args.url
+        with Store.open(store) as opened:
+            built = BIG in {st.name for st in opened.studies()}
+        if not built:
+            build_store(store, args.trials, args.epochs)
+    else:
+        args.store.parent.mkdir(parents=True, exist_ok=True)
+        marker = args.store.with_suffix(f".{args.trials}x{args.epochs}.built")
+        if args.rebuild or not marker.exists():
+            start = time.perf_counter()
+            build_store(args.store, args.trials, args.epochs)
+            marker.write_text("ok")
+            print(f"built {args.store}: {args.trials} trials x {args.epochs} epochs in {time.perf_counter() - start:.1f} s")
+    results: dict[str, dict[str, list[float]]] = {"server": server_times(store, args.repeats, args.study)}
     if not args.no_browser:
-        results["browser"] = browser_times(args.store, args.repeats)
-    print(f"\n{args.trials} trials in {BIG} (+4 small studies); median of {args.repeats} loads, seconds")
-    print(f"{'measure':<10} {'page':<10} {'median':>8} {'min':>8} {'max':>8}")
+        results["browser"] = browser_times(store, args.repeats, args.study)
+    with Store.open(store, read_only=True) as opened:
+        print(f"\n{args.trials} trials in {BIG} (+4 small studies) in {opened.label}; study page of {args.study}")
+    print(f"median of {args.repeats} loads, seconds")
+    print(f"{'measure':<10} {'page':<16} {'median':>8} {'min':>8} {'max':>8}")
     for where, times in results.items():
         for page_name, values in times.items():
-            print(f"{where:<10} {page_name:<10} {statistics.median(values):>8.3f} {min(values):>8.3f} {max(values):>8.3f}")
+            print(f"{where:<10} {page_name:<16} {statistics.median(values):>8.3f} {min(values):>8.3f} {max(values):>8.3f}")
     return 0
 
 

@@ -34,8 +34,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(store: Any, *, poll_interval: float = 1.0) -> Iterator[str]:
-    """The dashboard of ``store`` served in a thread; yields its base URL (``http://127.0.0.1:PORT``)."""
+def served(store: Any, *, poll_interval: float = 1.0, apps: list[Any] | None = None) -> Iterator[str]:
+    """The dashboard of ``store`` served in a thread; yields its base URL (``http://127.0.0.1:PORT``).
+    The Dash app is appended to ``apps`` when given."""
     import logging
 
     from werkzeug.serving import make_server
@@ -44,6 +45,8 @@ def served(store: Any, *, poll_interval: float = 1.0) -> Iterator[str]:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     app = create_app(store, poll_interval=poll_interval)
+    if apps is not None:
+        apps.append(app)
     server = make_server("127.0.0.1", free_port(), app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="dashboard", daemon=True)
     thread.start()

@@ -292,16 +292,16 @@ def test_page_figures_by_key_with_either_parallel_coordinates(ro: Store) -> None
     from hpsearch.dashboard import figures
 
     assert figures.study_figure_keys("pbt") == figures.STUDY_FIGURES + figures.PBT_FIGURES
-    drawn = figures.study_figures(ro, "cmp-pbt", "pbt")
+    drawn = figures.study_figures(ro, "cmp-pbt")
     assert list(drawn) == list(figures.study_figure_keys("pbt"))
     # SVG lines by default (no WebGL without a GPU on a live page), WebGL parcoords on request
     assert {t.type for t in drawn["parallel"].data} == {"scatter"}
-    (only,) = figures.study_figures(ro, "cmp-pbt", "pbt", parallel_mode="webgl", only={"parallel"}).values()
+    (only,) = figures.study_figures(ro, "cmp-pbt", parallel_mode="webgl", only={"parallel"}).values()
     assert [t.type for t in only.data] == ["parcoords"]
     compared = figures.compare_figures(ro, ["cmp-grid", "cmp-tpe"], parallel_mode="webgl")
     assert list(compared) == list(figures.COMPARE_FIGURES) and compared["parallel"].data[0].type == "parcoords"
     with pytest.raises(ValueError, match="'3d': must be one of lines, webgl"):
-        figures.study_figures(ro, "cmp-grid", "grid", parallel_mode="3d")
+        figures.study_figures(ro, "cmp-grid", parallel_mode="3d")
 
 
 def test_cli_serves_the_store_on_localhost(tmp_path: Path) -> None:

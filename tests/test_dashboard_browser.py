@@ -168,6 +168,15 @@ def _finish(proc: subprocess.Popen[str]) -> tuple[str, str]:
     return out, err
 
 
+#: How many trials the learning curves of the study page draw (distinct trial numbers of its points).
+CURVES = """(() => {
+  const plot = document.querySelector('#study-learning-curves .js-plotly-plot');
+  const numbers = new Set();
+  for (const trace of (plot && plot.data) || []) for (const row of trace.customdata || []) if (row && row[1] != null) numbers.add(row[1]);
+  return numbers.size;
+})()"""
+
+
 def test_trial_count_rises_on_the_page_without_reload(tmp_path: Path, page: Any) -> None:
     db = tmp_path / "live.db"
     proc = _start_study(db, "live", trials=8, epochs=2, delay=0.4)
@@ -189,9 +198,11 @@ def test_trial_count_rises_on_the_page_without_reload(tmp_path: Path, page: Any)
             page.click("#overview-table a:text-is('live')")
             page.wait_for_selector("#study-trials")
             page.evaluate("window.__not_reloaded = true")
+            page.wait_for_selector(f"#study-learning-curves {TRACE}")
+            assert page.evaluate(CURVES) < 8  # drawn while the study runs
             page.wait_for_function("document.querySelector('#study-trials').textContent === '8 / 8'", timeout=60_000)
             page.wait_for_function("document.querySelector('#study-state').textContent === 'finished'", timeout=10_000)
-            page.wait_for_selector(f"#study-learning-curves {TRACE}")
+            page.wait_for_function(f"({CURVES}) === 8", timeout=10_000)  # the figures followed, without a reload
             assert page.evaluate("window.__not_reloaded") is True
             shot(page, "dashboard-live-study.png")
         _finish(proc)

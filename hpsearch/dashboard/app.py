@@ -16,8 +16,9 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import dash
-from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html, no_update
 
+from hpsearch import analysis
 from hpsearch.dashboard import data, figures, pages
 from hpsearch.errors import UnknownStudyError
 from hpsearch.store import Store
@@ -81,7 +82,8 @@ def render_page(store: Store, pathname: str | None, search: str | None, poll_ms:
             return pages.not_found_page(f"No study called {name!r} in {store.label}.")
         # the figures follow in the page's first callback: the header and the table show at once
         keys = figures.study_figure_keys(header.study.strategy)
-        return pages.study_page(header, data.trial_page(store, name), keys, poll_ms)
+        fp = data.fingerprint(store, name)
+        return pages.study_page(header, data.trial_page(store, name), keys, fp, poll_ms)
     if path == "/compare":
         names = data.study_names(store)
         wanted = [n for part in parse_qs((search or "").lstrip("?")).get("studies", []) for n in part.split(",")]
@@ -123,13 +125,15 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
         rows = data.overview_rows(store)
         return pages.overview_records(rows), "" if rows else "No study in this store yet.", fp
 
+    frames = figures.FrameCache()
+    app.server.extensions["hpsearch_frames"] = frames  # (benchmarks/dashboard_load.py empties it to time a cold page)
+
     @app.callback(
         Output("study-header", "children"),
         Output("study-table", "data"),
         Output("study-table", "page_count"),
         Output("study-table", "page_current"),
         Output("study-count", "children"),
-        Output(pages.graph_id("study", ALL), "figure"),
         Output("study-fp", "data"),
         Input("study-tick", "n_intervals"),
         Input("filter-state", "value"),
@@ -137,69 +141,97 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
         Input("filter-optimizer", "value"),
         Input("study-table", "page_current"),
         Input("study-table", "sort_by"),
-        Input("study-parallel-mode", "value"),
         State({"type": "range", "param": ALL, "log": ALL}, "id"),
         State("study-name", "data"),
         State("study-fp", "data"),
+        prevent_initial_call=True,  # the page came with its header and table
     )
-    def _poll_study(
+    def _poll_study_table(
         _n: int | None,
         states: list[str] | None,
         ranges: list[Any],
         optimizers: list[str] | None,
         page_current: int | None,
         sort_by: list[dict[str, str]] | None,
-        parallel_mode: str | None,
         range_ids: list[dict[str, Any]],
         name: str,
         last: list[Any] | None,
     ) -> Any:
-        keys = [out["id"]["key"] for out in ctx.outputs_list[5]]
-        unchanged = [no_update] * len(keys)
         trigger = ctx.triggered_id
-        mode = parallel_mode or "lines"
-        if trigger == "study-parallel-mode":  # only the parallel coordinates are drawn again
-            drawn = figures.study_figures(store, name, "", parallel_mode=mode, only={"parallel"})
-            return (no_update,) * 5 + ([drawn.get(k, no_update) for k in keys], no_update)
-        # a tick, or the page's first call (nothing triggered it: it draws the figures), refreshes everything
-        polled = trigger in ("study-tick", None)
+        polled = trigger == "study-tick"
         fp = data.fingerprint(store, name)
         if polled and _same(fp, last):
-            return (no_update,) * 5 + (unchanged, no_update)
+            return (no_update,) * 6
         filters = _filters(states, ranges, range_ids, optimizers)
         page = page_current if polled or trigger == "study-table" else 0  # new filters: back to the first page
         table = data.trial_page(store, name, **filters, sort_by=sort_by, page=page)
         table_out = (table.rows, table.page_count, table.page, table.shown_text)
         if not polled:  # a filter, the sort or the page changed: only the table
-            return (no_update, *table_out, unchanged, no_update)
-        header = data.study_header(store, name)
-        drawn = figures.study_figures(store, name, header.study.strategy, parallel_mode=mode, only=set(keys))
-        return (pages.header_children(header), *table_out, [drawn.get(k, no_update) for k in keys], list(fp))
+            return (no_update, *table_out, no_update)
+        return (pages.header_children(data.study_header(store, name)), *table_out, list(fp))
 
     @app.callback(
-        Output(pages.graph_id("compare", ALL), "figure"),
+        Output(pages.graph_id("study", MATCH), "figure"),
+        Output(pages.graph_fp_id("study", MATCH), "data"),
+        Input("study-tick", "n_intervals"),
+        Input("study-parallel-mode", "value"),
+        State("study-name", "data"),
+        State(pages.graph_fp_id("study", MATCH), "data"),
+    )
+    def _draw_study_graph(_n: int | None, parallel_mode: str | None, name: str, last: list[Any] | None) -> Any:
+        key = ctx.outputs_list[0]["id"]["key"]
+        fp = data.fingerprint(store, name)
+        if ctx.triggered_id == "study-parallel-mode" and key != "parallel":
+            return no_update, no_update
+        if ctx.triggered_id == "study-tick" and _same(fp, last):
+            return no_update, no_update
+        trials = frames.get(("study", name, _hashable(fp)), lambda: analysis.trials_frame(store, [name]))
+        drawn = figures.study_figures(store, name, parallel_mode=parallel_mode or "lines", only={key}, trials=trials)
+        return drawn[key], list(fp)
+
+    @app.callback(
         Output("compare-message", "children"),
-        Output("compare-fp", "data"),
+        Input("compare-pick", "value"),
+    )
+    def _compare_message(chosen: list[str] | None) -> str:
+        names = [n for n in (chosen or []) if n]
+        if not names:
+            return "Pick one study or more to compare."
+        try:
+            analysis.resolve_studies(store, names)
+        except UnknownStudyError as err:
+            return str(err)
+        return ""
+
+    @app.callback(
+        Output(pages.graph_id("compare", MATCH), "figure"),
+        Output(pages.graph_fp_id("compare", MATCH), "data"),
         Input("compare-tick", "n_intervals"),
         Input("compare-pick", "value"),
         Input("compare-parallel-mode", "value"),
-        State("compare-fp", "data"),
+        State(pages.graph_fp_id("compare", MATCH), "data"),
     )
-    def _poll_compare(_n: int | None, chosen: list[str] | None, parallel_mode: str | None, last: list[Any] | None) -> Any:
-        keys = [out["id"]["key"] for out in ctx.outputs_list[0]]
+    def _draw_compare_graph(_n: int | None, chosen: list[str] | None, parallel_mode: str | None, last: list[Any] | None) -> Any:
+        key = ctx.outputs_list[0]["id"]["key"]
         names = [n for n in (chosen or []) if n]
-        mode = parallel_mode or "lines"
         fp = [names, *data.fingerprint(store)]
+        if ctx.triggered_id == "compare-parallel-mode" and key != "parallel":
+            return no_update, no_update
         if ctx.triggered_id == "compare-tick" and _same(fp, last):
-            return [no_update] * len(keys), no_update, no_update
+            return no_update, no_update
         if not names:
-            return [pages.placeholder(k) for k in keys], "Pick one study or more to compare.", fp
-        only = {"parallel"} if ctx.triggered_id == "compare-parallel-mode" else set(keys)
+            return pages.placeholder(key), fp
         try:
-            drawn = figures.compare_figures(store, names, parallel_mode=mode, only=only)
-        except UnknownStudyError as err:
-            return [no_update] * len(keys), str(err), fp
-        return [drawn.get(k, no_update) for k in keys], "", fp
+            trials = frames.get(("compare", _hashable(fp)), lambda: analysis.trials_frame(store, list(dict.fromkeys(names))))
+            drawn = figures.compare_figures(store, names, parallel_mode=parallel_mode or "lines", only={key}, trials=trials)
+        except UnknownStudyError:  # said once, by the message under the picker
+            return pages.placeholder(key), fp
+        return drawn[key], fp
+
+
+def _hashable(value: Any) -> Any:
+    """``value`` with its lists made tuples (a cache key)."""
+    return tuple(_hashable(v) for v in value) if isinstance(value, list | tuple) else value
 
 
 def _same(fingerprint: list[Any] | tuple[Any, ...], last: list[Any] | None) -> bool:

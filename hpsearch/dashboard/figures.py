@@ -7,7 +7,10 @@ the running ones and the best trial's ancestry are kept, and the title says so.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Hashable, Sequence
+from concurrent.futures import Future
 from typing import Any, TypeAlias
 
 import pandas as pd
@@ -19,6 +22,7 @@ from hpsearch.store import schema as s
 
 __all__ = [
     "COMPARE_FIGURES",
+    "FrameCache",
     "GL_POINTS",
     "MAX_CURVES",
     "MAX_POINTS",
@@ -167,12 +171,19 @@ def parallel(trials: pd.DataFrame, names: Sequence[str], mode: str = "lines") ->
 
 
 def study_figures(
-    store: Store, name: str, strategy: str, *, parallel_mode: str = "lines", only: Collection[str] | None = None
+    store: Store,
+    name: str,
+    *,
+    parallel_mode: str = "lines",
+    only: Collection[str] | None = None,
+    trials: pd.DataFrame | None = None,
 ) -> dict[str, Figure]:
-    """The figures of a study page (:func:`study_figure_keys`), or of them those in ``only``, by key."""
-    keys = [k for k in study_figure_keys(strategy) if only is None or k in only]
+    """The figures of a study page (:func:`study_figure_keys`), or of them those in ``only``, by key.
+
+    ``trials`` is the study's :func:`hpsearch.analysis.trials_frame` when the caller has it already."""
     study = store.study(name)
-    trials = analysis.trials_frame(store, [name])
+    keys = [k for k in study_figure_keys(study.strategy) if only is None or k in only]
+    trials = analysis.trials_frame(store, [name]) if trials is None else trials
     out: dict[str, Figure] = {}
     for key in keys:
         if key == "learning-curves":
@@ -193,13 +204,20 @@ def study_figures(
 
 
 def compare_figures(
-    store: Store, names: Sequence[str], *, parallel_mode: str = "lines", only: Collection[str] | None = None
+    store: Store,
+    names: Sequence[str],
+    *,
+    parallel_mode: str = "lines",
+    only: Collection[str] | None = None,
+    trials: pd.DataFrame | None = None,
 ) -> dict[str, Figure]:
-    """The comparison figures of :mod:`hpsearch.plots` for the studies ``names`` (or those in ``only``), by key."""
+    """The comparison figures of :mod:`hpsearch.plots` for the studies ``names`` (or those in ``only``), by key.
+
+    ``trials`` is the studies' :func:`hpsearch.analysis.trials_frame` when the caller has it already."""
     keys = [k for k in COMPARE_FIGURES if only is None or k in only]
     studies = analysis.resolve_studies(store, list(dict.fromkeys(names)))
     order = [st.name for st in studies]
-    trials = analysis.trials_frame(store, order)
+    trials = analysis.trials_frame(store, order) if trials is None else trials
     sample, dropped = sample_results(trials)
     out: dict[str, Figure] = {}
     for key in keys:
@@ -214,3 +232,43 @@ def compare_figures(
         elif key == "learning-curves":
             out[key] = webgl(learning_curves(store, studies, trials))
     return out
+
+
+class FrameCache:
+    """The trials frames of the last few studies asked for, keyed by what was read and the store's
+    fingerprint at the time: the graphs of one page are drawn by separate requests at the same
+    moment, and the frame they share is read from the store once (the others wait for it).
+
+    A key holds the fingerprint, so a change in the store is a new key: nothing stale is served.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Hashable, Future[pd.DataFrame]] = OrderedDict()
+
+    def clear(self) -> None:
+        """Forget every frame (the next page reads the store again)."""
+        with self._lock:
+            self._entries.clear()
+
+    def get(self, key: Hashable, read: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """The frame of ``key``: read by ``read()`` the first time, shared by every caller after it."""
+        with self._lock:
+            entry = self._entries.get(key)
+            owner = entry is None
+            if entry is None:
+                entry = self._entries[key] = Future()
+                while len(self._entries) > self._size:
+                    self._entries.popitem(last=False)
+            else:
+                self._entries.move_to_end(key)
+        if owner:
+            try:
+                entry.set_result(read())
+            except BaseException as err:  # the callers waiting get the error; the next one reads again
+                entry.set_exception(err)
+                with self._lock:
+                    if self._entries.get(key) is entry:
+                        del self._entries[key]
+        return entry.result()

@@ -24,6 +24,7 @@ from hpsearch.store import TrialState
 __all__ = [
     "compare_page",
     "figure_graphs",
+    "graph_fp_id",
     "graph_id",
     "header_children",
     "not_found_page",
@@ -196,15 +197,25 @@ def graph_id(prefix: str, key: Any) -> dict[str, Any]:
     return {"type": f"{prefix}-graph", "key": key}
 
 
+def graph_fp_id(prefix: str, key: Any) -> dict[str, Any]:
+    """The id of the store holding the fingerprint a graph was drawn at."""
+    return {"type": f"{prefix}-graph-fp", "key": key}
+
+
 def figure_graphs(keys: Sequence[str], *, prefix: str, columns: int = 1, figures: dict[str, Any] | None = None) -> list[Any]:
-    """One graph per figure key, ``columns`` side by side, each in a box with the id ``<prefix>-<key>``.
+    """One graph per figure key, ``columns`` side by side, each in a box with the id ``<prefix>-<key>``
+    beside the store of the fingerprint it was drawn at.
 
     The graphs are on the page from its first paint (a placeholder until their figure
-    arrives), so the browser loads plotly.js while the server draws the figures."""
+    arrives), so the browser loads plotly.js while the server draws the figures; each
+    graph is drawn by its own request, and shows as soon as it is ready."""
     width = f"{100 / columns - 1:.1f}%"
     return [
         html.Div(
-            dcc.Graph(id=graph_id(prefix, key), figure=(figures or {}).get(key, placeholder(key)), config={"displaylogo": False}),
+            [
+                dcc.Graph(id=graph_id(prefix, key), figure=(figures or {}).get(key, placeholder(key)), config={"displaylogo": False}),
+                dcc.Store(id=graph_fp_id(prefix, key)),
+            ],
             id=f"{prefix}-{key}",
             style={"width": width, "display": "inline-block", "verticalAlign": "top"},
             className="figure-card",
@@ -238,10 +249,10 @@ _TRIAL_COLUMNS = ["number", "state", *HYPERPARAMETERS, "value", "epochs", "attem
 _NUMERIC = {"number", "width", "dropout", "learning_rate", "value", "epochs", "attempt", "seconds", "member", "generation"}
 
 
-def study_page(header: StudyHeader, table: TrialPage, figure_keys: Sequence[str], poll_ms: int) -> html.Div:
-    """One study: summary, filters, the trial table (filtered, sorted and paged by the store) and
-    the graphs of ``figure_keys`` (placeholders: the page's first callback draws them and stores
-    the fingerprint they were drawn at)."""
+def study_page(header: StudyHeader, table: TrialPage, figure_keys: Sequence[str], fingerprint: Any, poll_ms: int) -> html.Div:
+    """One study: summary, filters, the trial table (filtered, sorted and paged by the store; drawn
+    at ``fingerprint``) and the graphs of ``figure_keys`` (placeholders: each is drawn by its own
+    first callback)."""
     study = header.study
     sliders = [_slider(name, *spec) for name, spec in slider_ranges(study_space(study)).items()]
     dims = study_space(study)
@@ -296,7 +307,7 @@ def study_page(header: StudyHeader, table: TrialPage, figure_keys: Sequence[str]
             parallel_mode_picker("study"),
             html.Div(figure_graphs(figure_keys, prefix="study"), id="study-figures"),
             dcc.Store(id="study-name", data=study.name),
-            dcc.Store(id="study-fp"),
+            dcc.Store(id="study-fp", data=list(fingerprint)),
             dcc.Interval(id="study-tick", interval=poll_ms),
         ]
     )
