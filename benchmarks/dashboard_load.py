@@ -148,7 +148,7 @@ def _load_study(page: Any, base: str, study: str) -> tuple[float, float]:
     return table, time.perf_counter() - start
 
 
-def browser_times(store: Any, repeats: int, study: str = BIG) -> dict[str, list[float]]:
+def browser_times(store: Any, repeats: int, study: str = BIG, screenshot: Path | None = None) -> dict[str, list[float]]:
     """Seconds, in headless Chromium, from ``page.goto`` to: the overview table filled; the study
     page's trial table shown; every figure of the study page drawn; and, after a click on
     "interactive", the WebGL parallel coordinates drawn. One browser tab, as a person uses it
@@ -180,6 +180,10 @@ def browser_times(store: Any, repeats: int, study: str = BIG) -> dict[str, list[
             page.get_by_label("interactive", exact=False).check()
             page.wait_for_selector("#study-parallel g.parcoords", state="attached")
             webgl = time.perf_counter() - start
+            if screenshot is not None and i == 0:  # the study page as drawn (SVG parallel coordinates), top 1800 pixels
+                page.get_by_label("lines", exact=False).check()
+                page.wait_for_timeout(1500)
+                page.screenshot(path=str(screenshot), clip={"x": 0, "y": 0, "width": 1400, "height": 1800}, full_page=True)
             if i:
                 for key, value in zip(out, (overview, table, drawn, cached, webgl)):
                     out[key].append(value)
@@ -202,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--url", help="an SQLAlchemy URL of an empty database to use instead of --store (e.g. PostgreSQL)")
     parser.add_argument("--study", default=BIG, help=f"the study page to load (default {BIG}; small-random has 8 trials)")
+    parser.add_argument("--screenshot", type=Path, help="save a picture of the study page there (docs/dashboard.png)")
     parser.add_argument("--rebuild", action="store_true", help="build the store even if it exists")
     parser.add_argument("--no-browser", action="store_true", help="server-side times only")
     args = parser.parse_args(argv)
@@ -223,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"built {args.store}: {args.trials} trials x {args.epochs} epochs in {time.perf_counter() - start:.1f} s")
     results: dict[str, dict[str, list[float]]] = {"server": server_times(store, args.repeats, args.study)}
     if not args.no_browser:
-        results["browser"] = browser_times(store, args.repeats, args.study)
+        results["browser"] = browser_times(store, args.repeats, args.study, args.screenshot)
     with Store.open(store, read_only=True) as opened:
         print(f"\n{args.trials} trials in {BIG} (+4 small studies) in {opened.label}; study page of {args.study}")
     print(f"median of {args.repeats} loads, seconds")

@@ -107,6 +107,9 @@ def test_study_page_renders_plots_and_filters_trials(store: Path, page: Any) -> 
         assert page.inner_text("#study-test") != "not evaluated yet"
         assert page.inner_text("#study-count") == "12 trials shown"
         assert page.locator("#study-parallel g.parcoords").count() == 0  # SVG lines by default
+        # a log-scale slider says values, not exponents: its tooltip transform is served, it has no typed bounds
+        assert page.evaluate("window.dccFunctions.hpsearchPow10(-3)") == 0.001
+        assert page.get_by_text("learning_rate (log scale)").is_visible()
         shot(page, "dashboard-study.png")
         page.get_by_label("interactive", exact=False).check()  # brushing: WebGL parcoords, drawn on request
         page.wait_for_selector("#study-parallel g.parcoords", state="attached")

@@ -155,18 +155,23 @@ def slider_ranges(space: SearchSpace) -> dict[str, tuple[float, float, bool]]:
 
 
 def _slider(name: str, low: float, high: float, log: bool) -> html.Div:
-    lo, hi = (math.log10(low), math.log10(high)) if log and low > 0 else (low, high)
-    marks = {v: (f"{10**v:.0e}" if log else f"{v:g}") for v in (lo, hi)}
+    log = log and low > 0
+    lo, hi = (math.log10(low), math.log10(high)) if log else (low, high)
+    marks = {v: f"{10**v if log else v:.3g}" for v in (lo, hi)}
     return html.Div(
         [
-            html.Label(f"{name}{' (log10)' if log else ''}"),
+            html.Label(f"{name}{' (log scale)' if log else ''}"),
             dcc.RangeSlider(
-                id={"type": "range", "param": name, "log": int(log and low > 0)},
+                id={"type": "range", "param": name, "log": int(log)},
                 min=lo,
                 max=hi,
                 value=[lo, hi],
                 step=(hi - lo) / 100 or 1,
                 marks=marks,
+                # a log slider moves in log10: typed bounds would be exponents, so it has none, and its
+                # tooltip shows the value (assets/slider_values.js)
+                allow_direct_input=not log,
+                tooltip={"placement": "bottom", "transform": "hpsearchPow10"} if log else None,
             ),
         ],
         style={"width": "22em", "display": "inline-block", "marginRight": "1em", "verticalAlign": "top"},
