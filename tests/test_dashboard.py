@@ -126,6 +126,61 @@ def test_polling_skips_work_when_nothing_changed(tmp_path: Path) -> None:
     assert [(r["name"], r["finished"]) for r in rows] == [("poll", 3)]
 
 
+def test_a_poll_right_after_a_filter_change_still_applies_it(tmp_path: Path) -> None:
+    """Dash drops a pending request when a newer one of the same callback starts: the poll that
+    follows a filter change carries the new filter, and the table must follow it."""
+    from hpsearch.dashboard import create_app
+
+    db = tmp_path / "s.db"
+    run_study(study_config("random", name="race", trials=6), str(db), trainer=FunctionTrainer(toy_metrics))
+    client = create_app(db).server.test_client()
+    with Store.open(db, read_only=True) as store:
+        fp = json.loads(json.dumps(list(data.fingerprint(store, "race"))))
+        sgd = data.trial_page(store, "race", optimizers=["sgd"]).total
+    assert 0 < sgd < 6
+    outputs = [
+        ("study-header", "children"),
+        ("study-table", "data"),
+        ("study-table", "page_count"),
+        ("study-table", "page_current"),
+        ("study-count", "children"),
+        ("study-fp", "data"),
+    ]
+    every = ["WAITING", "RUNNING", "COMPLETE", "PRUNED", "FAIL"]
+    shown = {"fp": fp, "filters": [every, [], ["adam", "sgd"]], "sort": [], "page": 0}  # what the page drew
+
+    def tick(optimizers: list[str]) -> Any:
+        inputs = [
+            {"id": "study-version", "property": "data", "value": fp},
+            {"id": "filter-state", "property": "value", "value": every},
+            [],  # the range sliders (ALL): none moved
+            {"id": "filter-optimizer", "property": "value", "value": optimizers},
+            {"id": "study-table", "property": "page_current", "value": 0},
+            {"id": "study-table", "property": "sort_by", "value": []},
+        ]
+        state = [[], {"id": "study-name", "property": "data", "value": "race"}, {"id": "study-fp", "property": "data", "value": shown}]
+        return _post(client, outputs, inputs, state)
+
+    unchanged = tick(["adam", "sgd"])
+    assert unchanged.status_code == 204 or unchanged.get_json()["response"] == {}
+    response = tick(["sgd"]).get_json()["response"]  # fired by the poll, but the optimizer filter changed since the drawing
+    assert response["study-count"]["children"] == f"{sgd} trial{'s' * (sgd != 1)} shown"
+    assert {row["optimizer"] for row in response["study-table"]["data"]} == {"sgd"}
+    assert "study-header" not in response  # the store did not change: the header stays
+
+
+def test_a_polled_page_redraws_only_once_its_graphs_drew_the_last_version() -> None:
+    from dash import no_update
+
+    from hpsearch.dashboard.app import _next_version
+
+    v1, v2 = [["a"], 1], [["a"], 2]
+    assert _next_version(v1, v1, [[v1, None]]) is no_update  # nothing changed
+    assert _next_version(v2, v1, [[v1, None], [v1, "lines"]]) == v2  # every graph shows v1: go on
+    assert _next_version(v2, v1, [[v1, None], None]) is no_update  # a graph is still drawing: wait
+    assert _next_version(v2, v1, [[v1, None], [[["a"], 0], None]]) is no_update
+
+
 def test_pages_render_and_names_stay_text(tmp_path: Path) -> None:
     from dash import html
 

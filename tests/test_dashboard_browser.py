@@ -135,9 +135,10 @@ def test_compare_page_draws_the_figures_side_by_side(store: Path, page: Any) -> 
         shot(page, "dashboard-compare.png")
 
 
-def _start_study(db: Path, name: str, trials: int, epochs: int, delay: float) -> subprocess.Popen[str]:
+def _start_study(db: Path, name: str, trials: int, epochs: int, delay: float, allowed: Path | None = None) -> subprocess.Popen[str]:
+    """The study of ``tests/slow_study.py`` in a background process (paced by the file ``allowed`` when given)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.slow_study", str(db), name, str(trials), str(epochs), str(delay)],
+        [sys.executable, "-m", "tests.slow_study", str(db), name, str(trials), str(epochs), str(delay), *([str(allowed)] * bool(allowed))],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -182,30 +183,33 @@ CURVES = """(() => {
 
 def test_trial_count_rises_on_the_page_without_reload(tmp_path: Path, page: Any) -> None:
     db = tmp_path / "live.db"
-    proc = _start_study(db, "live", trials=8, epochs=2, delay=0.4)
+    allowed = tmp_path / "allowed"  # how many trials the study may start: the test paces it
+    allowed.write_text("2")
+    proc = _start_study(db, "live", trials=8, epochs=2, delay=0.1, allowed=allowed)
+    finished = (
+        "() => { const c = document.querySelector('#overview-table td[data-dash-column=finished]');"
+        " return c && c.innerText.trim() === '%s'; }"
+    )
     try:
         _wait_for_study(db, "live", proc)
         with served(db, poll_interval=0.5) as url:
             page.goto(url + "/")
-            page.wait_for_selector("#overview-table td[data-dash-column=finished]")
+            page.wait_for_function(finished % "2", timeout=30_000)
+            assert cell(page, "live", "state") == "running"
             page.evaluate("window.__not_reloaded = true")
-            first = int(cell(page, "live", "finished"))
-            assert first < 8 and cell(page, "live", "state") == "running"
-            page.wait_for_function(
-                "() => { const c = document.querySelector('#overview-table td[data-dash-column=finished]');"
-                f" return c && Number(c.innerText) > {first}; }}",
-                timeout=30_000,
-            )
+            allowed.write_text("5")
+            page.wait_for_function(finished % "5", timeout=30_000)  # the count rose on the page
             assert page.evaluate("window.__not_reloaded") is True
-            # the study page follows it too, to the end
+            # the study page follows it too, to the end: table, header and figures
             page.click("#overview-table a:text-is('live')")
-            page.wait_for_selector("#study-trials")
-            page.evaluate("window.__not_reloaded = true")
             page.wait_for_selector(f"#study-learning-curves {TRACE}")
-            assert page.evaluate(CURVES) < 8  # drawn while the study runs
+            page.evaluate("window.__not_reloaded = true")
+            assert page.evaluate(CURVES) == 5 and page.inner_text("#study-trials") == "5 / 8"
+            allowed.write_text("8")
             page.wait_for_function("document.querySelector('#study-trials').textContent === '8 / 8'", timeout=60_000)
             page.wait_for_function("document.querySelector('#study-state').textContent === 'finished'", timeout=10_000)
             page.wait_for_function(f"({CURVES}) === 8", timeout=10_000)  # the figures followed, without a reload
+            assert page.inner_text("#study-count") == "8 trials shown"
             assert page.evaluate("window.__not_reloaded") is True
             shot(page, "dashboard-live-study.png")
         _finish(proc)

@@ -2,28 +2,38 @@
 
 The app holds one read-only store (``Store.open(url, read_only=True)``): on SQLite
 that is a ``mode=ro`` connection whose reads take no lock in WAL mode, so a study
-running beside the dashboard never waits for it or fails because of it. Each page
-carries a ``dcc.Interval`` and the :func:`~hpsearch.dashboard.data.fingerprint` of
-what it shows; a tick whose fingerprint did not change returns ``no_update``.
+running beside the dashboard never waits for it or fails because of it.
+
+Each page carries a ``dcc.Interval``; every callback stores what it drew (the
+:func:`~hpsearch.dashboard.data.fingerprint` of the store, and the filters, sort and
+page of a table or the drawing of a figure) and returns ``no_update`` when the page
+asks for the same again. What to draw is decided from that state, never from which
+input fired: Dash drops a pending request of a callback when a newer one starts, so a
+tick right after a filter change carries the change and must apply it.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import dash
 from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html, no_update
 
-from hpsearch import analysis
+from hpsearch import analysis, plots
 from hpsearch.dashboard import data, figures, pages
 from hpsearch.errors import UnknownStudyError
 from hpsearch.store import Store
 
 __all__ = ["DEFAULT_POLL_S", "create_app", "serve"]
+
+_log = logging.getLogger(__name__)
 
 #: Seconds between two polls of the store by an open page.
 DEFAULT_POLL_S = 2.0
@@ -120,7 +130,7 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
     )
     def _poll_overview(_n: int | None, last: list[Any] | None) -> Any:
         fp = _overview_fp(store)
-        if _same(fp, last):
+        if _as_json(fp) == last:
             return no_update, no_update, no_update
         rows = data.overview_rows(store)
         return pages.overview_records(rows), "" if rows else "No study in this store yet.", fp
@@ -129,13 +139,24 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
     app.server.extensions["hpsearch_frames"] = frames  # (benchmarks/dashboard_load.py empties it to time a cold page)
 
     @app.callback(
+        Output("study-version", "data"),
+        Input("study-tick", "n_intervals"),
+        State("study-name", "data"),
+        State("study-version", "data"),
+        State(pages.graph_fp_id("study", ALL), "data"),
+        prevent_initial_call=True,
+    )
+    def _check_study(_n: int | None, name: str, version: Any, drawn: list[Any]) -> Any:
+        return _next_version(_as_json(list(data.fingerprint(store, name))), version, drawn)
+
+    @app.callback(
         Output("study-header", "children"),
         Output("study-table", "data"),
         Output("study-table", "page_count"),
         Output("study-table", "page_current"),
         Output("study-count", "children"),
         Output("study-fp", "data"),
-        Input("study-tick", "n_intervals"),
+        Input("study-version", "data"),
         Input("filter-state", "value"),
         Input({"type": "range", "param": ALL, "log": ALL}, "value"),
         Input("filter-optimizer", "value"),
@@ -146,8 +167,8 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
         State("study-fp", "data"),
         prevent_initial_call=True,  # the page came with its header and table
     )
-    def _poll_study_table(
-        _n: int | None,
+    def _draw_study_table(
+        version: Any,
         states: list[str] | None,
         ranges: list[Any],
         optimizers: list[str] | None,
@@ -155,39 +176,40 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
         sort_by: list[dict[str, str]] | None,
         range_ids: list[dict[str, Any]],
         name: str,
-        last: list[Any] | None,
+        last: dict[str, Any] | None,
     ) -> Any:
-        trigger = ctx.triggered_id
-        polled = trigger == "study-tick"
-        fp = data.fingerprint(store, name)
-        if polled and _same(fp, last):
+        filters = [states, ranges, optimizers]
+        drawn = _as_json({"fp": version, "filters": filters, "sort": sort_by, "page": page_current})
+        last = last or {}
+        if drawn == last:
             return (no_update,) * 6
-        filters = _filters(states, ranges, range_ids, optimizers)
-        page = page_current if polled or trigger == "study-table" else 0  # new filters: back to the first page
-        table = data.trial_page(store, name, **filters, sort_by=sort_by, page=page)
-        table_out = (table.rows, table.page_count, table.page, table.shown_text)
-        if not polled:  # a filter, the sort or the page changed: only the table
-            return (no_update, *table_out, no_update)
-        return (pages.header_children(data.study_header(store, name)), *table_out, list(fp))
+        same_filters = last.get("filters") in (None, drawn["filters"])
+        page = page_current if same_filters else 0  # new filters: back to the first page
+        table = data.trial_page(store, name, **_filters(states, ranges, range_ids, optimizers), sort_by=sort_by, page=page)
+        header = no_update if last.get("fp") == drawn["fp"] else pages.header_children(data.study_header(store, name))
+        drawn["page"] = table.page
+        return (header, table.rows, table.page_count, table.page, table.shown_text, drawn)
 
     @app.callback(
         Output(pages.graph_id("study", MATCH), "figure"),
         Output(pages.graph_fp_id("study", MATCH), "data"),
-        Input("study-tick", "n_intervals"),
+        Input("study-version", "data"),
         Input("study-parallel-mode", "value"),
         State("study-name", "data"),
         State(pages.graph_fp_id("study", MATCH), "data"),
     )
-    def _draw_study_graph(_n: int | None, parallel_mode: str | None, name: str, last: list[Any] | None) -> Any:
+    def _draw_study_graph(version: Any, parallel_mode: str | None, name: str, last: Any) -> Any:
         key = ctx.outputs_list[0]["id"]["key"]
-        fp = data.fingerprint(store, name)
-        if ctx.triggered_id == "study-parallel-mode" and key != "parallel":
+        mode = parallel_mode or "lines"
+        drawn = [version, mode if key == "parallel" else None]
+        if drawn == last:
             return no_update, no_update
-        if ctx.triggered_id == "study-tick" and _same(fp, last):
-            return no_update, no_update
-        trials = frames.get(("study", name, _hashable(fp)), lambda: analysis.trials_frame(store, [name]))
-        drawn = figures.study_figures(store, name, parallel_mode=parallel_mode or "lines", only={key}, trials=trials)
-        return drawn[key], list(fp)
+
+        def draw() -> Any:
+            trials = frames.get(("study", name, _hashable(version)), lambda: analysis.trials_frame(store, [name]))
+            return figures.study_figures(store, name, parallel_mode=mode, only={key}, trials=trials)[key]
+
+        return _drawn_or_error(draw), drawn
 
     @app.callback(
         Output("compare-message", "children"),
@@ -204,29 +226,70 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
         return ""
 
     @app.callback(
-        Output(pages.graph_id("compare", MATCH), "figure"),
-        Output(pages.graph_fp_id("compare", MATCH), "data"),
+        Output("compare-version", "data"),
         Input("compare-tick", "n_intervals"),
         Input("compare-pick", "value"),
+        State("compare-version", "data"),
+        State(pages.graph_fp_id("compare", ALL), "data"),
+    )
+    def _check_compare(_n: int | None, chosen: list[str] | None, version: Any, drawn: list[Any]) -> Any:
+        names = [n for n in (chosen or []) if n]
+        current = _as_json([names, *data.fingerprint(store)])
+        if ctx.triggered_id == "compare-tick":
+            return _next_version(current, version, drawn)
+        return current if current != version else no_update  # a new pick (or the page's first call): at once
+
+    @app.callback(
+        Output(pages.graph_id("compare", MATCH), "figure"),
+        Output(pages.graph_fp_id("compare", MATCH), "data"),
+        Input("compare-version", "data"),
         Input("compare-parallel-mode", "value"),
         State(pages.graph_fp_id("compare", MATCH), "data"),
+        prevent_initial_call=True,  # drawn once the version is known
     )
-    def _draw_compare_graph(_n: int | None, chosen: list[str] | None, parallel_mode: str | None, last: list[Any] | None) -> Any:
+    def _draw_compare_graph(version: Any, parallel_mode: str | None, last: Any) -> Any:
         key = ctx.outputs_list[0]["id"]["key"]
-        names = [n for n in (chosen or []) if n]
-        fp = [names, *data.fingerprint(store)]
-        if ctx.triggered_id == "compare-parallel-mode" and key != "parallel":
+        mode = parallel_mode or "lines"
+        drawn = [version, mode if key == "parallel" else None]
+        if version is None or drawn == last:
             return no_update, no_update
-        if ctx.triggered_id == "compare-tick" and _same(fp, last):
-            return no_update, no_update
+        names = version[0]
         if not names:
-            return pages.placeholder(key), fp
+            return pages.placeholder(key), drawn
+
+        def draw() -> Any:
+            trials = frames.get(("compare", _hashable(version)), lambda: analysis.trials_frame(store, list(dict.fromkeys(names))))
+            return figures.compare_figures(store, names, parallel_mode=mode, only={key}, trials=trials)[key]
+
         try:
-            trials = frames.get(("compare", _hashable(fp)), lambda: analysis.trials_frame(store, list(dict.fromkeys(names))))
-            drawn = figures.compare_figures(store, names, parallel_mode=parallel_mode or "lines", only={key}, trials=trials)
+            return _drawn_or_error(draw), drawn
         except UnknownStudyError:  # said once, by the message under the picker
-            return pages.placeholder(key), fp
-        return drawn[key], fp
+            return pages.placeholder(key), drawn
+
+
+def _next_version(current: Any, version: Any, drawn: list[Any]) -> Any:
+    """The version a polled page should draw next: ``current`` (what the store holds now) once
+    every graph has drawn ``version``, else nothing new yet.
+
+    This is the page's back-pressure: a redraw starts only when the last one is on the
+    page, so a poll shorter than a redraw never starves the graphs (Dash drops a pending
+    request when a newer one of the same callback starts)."""
+    if current == version:
+        return no_update
+    if any(d is None or d[0] != version for d in drawn):
+        return no_update
+    return current
+
+
+def _drawn_or_error(draw: Callable[[], Any]) -> Any:
+    """``draw()``, or a figure saying why it could not be drawn (the page goes on polling)."""
+    try:
+        return draw()
+    except UnknownStudyError:
+        raise
+    except Exception as err:  # a bug in one figure must not stop the others, nor the polling
+        _log.exception("a dashboard figure failed")
+        return plots.empty_figure(f"This figure could not be drawn: {type(err).__name__}: {err}")
 
 
 def _hashable(value: Any) -> Any:
@@ -234,11 +297,9 @@ def _hashable(value: Any) -> Any:
     return tuple(_hashable(v) for v in value) if isinstance(value, list | tuple) else value
 
 
-def _same(fingerprint: list[Any] | tuple[Any, ...], last: list[Any] | None) -> bool:
-    """Whether a fingerprint equals the one a page stored (which went through JSON: tuples became lists)."""
-    import json
-
-    return last is not None and json.loads(json.dumps(list(fingerprint))) == last
+def _as_json(value: Any) -> Any:
+    """``value`` as a page stores it (through JSON: tuples become lists), to compare with what it stored."""
+    return json.loads(json.dumps(value))
 
 
 def serve(

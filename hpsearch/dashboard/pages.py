@@ -8,6 +8,7 @@ special characters are backslash-escaped.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Sequence
@@ -312,7 +313,8 @@ def study_page(header: StudyHeader, table: TrialPage, figure_keys: Sequence[str]
             parallel_mode_picker("study"),
             html.Div(figure_graphs(figure_keys, prefix="study"), id="study-figures"),
             dcc.Store(id="study-name", data=study.name),
-            dcc.Store(id="study-fp", data=list(fingerprint)),
+            dcc.Store(id="study-version", data=_plain_json(list(fingerprint))),  # the store's state to draw (app.py)
+            dcc.Store(id="study-fp", data={"fp": _plain_json(list(fingerprint))}),  # what the header and table show
             dcc.Interval(id="study-tick", interval=poll_ms),
         ]
     )
@@ -327,10 +329,15 @@ def compare_page(names: Sequence[str], chosen: Sequence[str], figure_keys: Seque
             parallel_mode_picker("compare"),
             html.P("", id="compare-message"),
             html.Div(figure_graphs(figure_keys, prefix="compare", columns=2), id="compare-figures"),
-            dcc.Store(id="compare-fp"),
+            dcc.Store(id="compare-version"),
             dcc.Interval(id="compare-tick", interval=poll_ms),
         ]
     )
+
+
+def _plain_json(value: Any) -> Any:
+    """``value`` as the page will hand it back (through JSON: tuples become lists)."""
+    return json.loads(json.dumps(value))
 
 
 def not_found_page(message: str) -> html.Div:
