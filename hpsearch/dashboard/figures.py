@@ -1,8 +1,14 @@
 """The figures of the dashboard pages, drawn by :mod:`hpsearch.plots` from :mod:`hpsearch.analysis` frames.
 
-Large studies are thinned for the learning curves only (a few hundred curves say
-as much as ten thousand, and draw in a fraction of the time): the best trials,
-the running ones and the best trial's ancestry are kept, and the title says so.
+Every figure has a key (:data:`STUDY_FIGURES`, :data:`PBT_FIGURES`,
+:data:`COMPARE_FIGURES`) and is drawn on its own, so a page shows each as soon as it
+is ready. Large studies are thinned so that a page stays light in the browser (a
+few hundred curves say as much as ten thousand): the learning curves keep the best
+:data:`MAX_CURVES` trials, the running ones and the best trial's ancestry; the
+parallel coordinates and slices a seeded sample of :data:`MAX_POINTS` results, best
+included; the titles say so. Parallel coordinates are SVG lines unless WebGL
+(``parcoords``, with brushing) is asked for, and :class:`FrameCache` lets the
+figures of one page share one read of the store.
 """
 
 from __future__ import annotations
