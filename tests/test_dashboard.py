@@ -359,6 +359,30 @@ def test_page_figures_by_key_with_either_parallel_coordinates(ro: Store) -> None
         figures.study_figures(ro, "cmp-grid", parallel_mode="3d")
 
 
+def test_best_so_far_is_thinned_without_changing_the_line(cmp_store: Path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from hpsearch import analysis
+    from hpsearch.dashboard import figures
+
+    trials = analysis.trials_frame(cmp_store, ["cmp-random", "cmp-tpe"])
+    many = pd.concat([trials.assign(number=trials["number"] + 100 * i) for i in range(200)], ignore_index=True)
+    curve = analysis.best_so_far(many)
+    thin, dropped = figures.thin_best_so_far(curve, 100)
+    for study, group in curve.groupby("study"):
+        kept = thin[thin["study"] == study]
+        assert len(kept) <= 100 + group["improved"].sum()
+        assert set(group.index[group["improved"]]) <= set(kept.index) and group.index[-1] in kept.index
+        # the step line: the best value at every completion of the full curve, read off the thinned one
+        at = np.searchsorted(kept["cum_epochs"].to_numpy(), group["cum_epochs"].to_numpy(), side="right") - 1
+        known = at >= 0
+        assert np.array_equal(kept["best"].to_numpy()[at[known]], group["best"].to_numpy()[known], equal_nan=True)
+    assert dropped == len(curve) - len(thin) > 0
+    small, none = figures.thin_best_so_far(analysis.best_so_far(trials))
+    assert none == 0 and small.equals(analysis.best_so_far(trials))
+
+
 def test_cli_serves_the_store_on_localhost(tmp_path: Path) -> None:
     import urllib.request
 

@@ -43,6 +43,7 @@ __all__ = [
     "sample_results",
     "study_figure_keys",
     "study_figures",
+    "thin_best_so_far",
     "webgl",
 ]
 
@@ -124,6 +125,29 @@ def sample_results(trials: pd.DataFrame, limit: int = MAX_POINTS, *, seed: int =
         keep |= trials.index.isin(picked)
         dropped += len(group) - len(picked)
     return trials[keep], dropped
+
+
+def thin_best_so_far(curve: pd.DataFrame, limit: int = MAX_POINTS, *, seed: int = 0) -> tuple[pd.DataFrame, int]:
+    """``curve`` (:func:`hpsearch.analysis.best_so_far`) keeping at most about ``limit`` rows per
+    study: every row that improved the best, each study's last row, and a seeded sample of the
+    others. The best-so-far line is a step through the improvements, so it is drawn exactly
+    the same; only the markers of the trials left out are missing. Also: how many were left out."""
+    if curve.empty:
+        return curve, 0
+    keep = pd.Series(False, index=curve.index)
+    dropped = 0
+    for _, group in curve.groupby("study", sort=False):
+        if len(group) <= limit:
+            keep[group.index] = True
+            continue
+        needed = group["improved"].astype(bool) | (group.index == group.index[-1])
+        others = group[~needed]
+        room = max(0, limit - int(needed.sum()))
+        picked = others.sample(n=min(room, len(others)), random_state=seed).index
+        keep[group.index[needed]] = True
+        keep[picked] = True
+        dropped += len(others) - len(picked)
+    return curve[keep], dropped
 
 
 def _noted(fig: go.Figure, dropped: int, limit: int) -> go.Figure:
@@ -228,7 +252,11 @@ def compare_figures(
     out: dict[str, Figure] = {}
     for key in keys:
         if key == "best-so-far":
-            out[key] = webgl(plots.best_so_far_figure(analysis.best_so_far(trials), studies=order))
+            curve, left_out = thin_best_so_far(analysis.best_so_far(trials))
+            fig = plots.best_so_far_figure(curve, studies=order)
+            if left_out and not plots.is_empty(fig):
+                fig.update_layout(title={"text": f"{fig.layout.title.text} (every improvement drawn; {left_out} other trials not marked)"})
+            out[key] = webgl(fig)
         elif key == "distribution":
             out[key] = _noted(plots.distribution_figure(sample, studies=order), dropped, MAX_POINTS)
         elif key == "parallel":
