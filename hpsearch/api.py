@@ -3,37 +3,21 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from hpsearch import analysis
 from hpsearch.config import StudyConfig, load_study
 from hpsearch.progress import Progress
 from hpsearch.runner import RunOptions, StudySummary, run_study, summarize
-from hpsearch.store import Store, StudyState, TrialRecord, TrialState, reading
+from hpsearch.store import Store, TrialRecord, reading
+from hpsearch.summary import StudyStatus, study_statuses
 from hpsearch.trainer import Trainer
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["StudyStatus", "best", "run", "status", "stored_config", "study_summary", "trials", "trials_frame"]
-
-
-@dataclass(frozen=True)
-class StudyStatus:
-    """One line of ``hpsearch status``."""
-
-    name: str
-    strategy: str
-    state: StudyState
-    finished: int
-    n_trials: int
-    running: int
-    failed: int
-    best_value: float | None
-    metric: str
-    test_accuracy: float | None
-    updated_at: float
 
 
 def run(
@@ -71,29 +55,12 @@ def study_summary(name: str, store: Store | str | os.PathLike[str] | None = None
 
 
 def status(store: Store | str | os.PathLike[str] | None = None) -> list[StudyStatus]:
-    """Every study in the store, with its progress and best value."""
+    """Every study in the store, with its progress, best value and test accuracy (the lines of ``hpsearch status``).
+
+    The rows of the dashboard's overview too: :func:`hpsearch.summary.study_statuses`, one aggregate query.
+    """
     with reading(store) as opened:
-        out = []
-        for study in opened.studies():
-            summary = summarize(opened, study)
-            out.append(
-                StudyStatus(
-                    name=study.name,
-                    strategy=study.strategy,
-                    state=study.state,
-                    finished=summary.finished,
-                    n_trials=study.n_trials,
-                    running=summary.counts.get(TrialState.RUNNING.value, 0),
-                    failed=summary.counts.get(TrialState.FAIL.value, 0),
-                    best_value=None if summary.best is None else summary.best.value,
-                    metric=study.metric,
-                    test_accuracy=summary.test.accuracy
-                    if summary.test is not None and summary.best is not None and summary.test.trial_number == summary.best.number
-                    else None,
-                    updated_at=study.updated_at,
-                )
-            )
-        return out
+        return study_statuses(opened)
 
 
 def trials(name: str, store: Store | str | os.PathLike[str] | None = None) -> list[TrialRecord]:
@@ -107,23 +74,12 @@ def best(name: str, store: Store | str | os.PathLike[str] | None = None) -> Tria
 
 
 def trials_frame(name: str, store: Store | str | os.PathLike[str] | None = None) -> pd.DataFrame:
-    """The trials of study ``name`` as a DataFrame: one row per trial, one column per hyperparameter."""
-    import pandas as pd
+    """The trials of study ``name`` as a DataFrame, one row per trial in number order (``hpsearch trials --format csv``).
 
-    rows: list[dict[str, Any]] = []
-    for t in trials(name, store):
-        rows.append(
-            {
-                "number": t.number,
-                "state": t.state.value,
-                **t.params,
-                "value": t.value,
-                "epochs": t.epochs_done,
-                "attempt": t.attempt,
-                "seconds": t.duration,
-                "started_at": pd.to_datetime(t.started_at, unit="s", utc=True) if t.started_at else pd.NaT,
-                "finished_at": pd.to_datetime(t.finished_at, unit="s", utc=True) if t.finished_at else pd.NaT,
-                "error": t.error,
-            }
-        )
-    return pd.DataFrame(rows)
+    This is :func:`hpsearch.analysis.trials_frame` for one study, with its columns (one per
+    hyperparameter, the value, epochs, times, budget spent, PBT lineage, ...), taking the
+    study first like the other functions here. ``analysis.trials_frame(store, names)`` takes
+    any number of studies and lists each study's trials in the order they finished.
+    """
+    frame = analysis.trials_frame(store, [name])
+    return frame.sort_values("number", kind="stable").reset_index(drop=True)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hpsearch.space import HYPERPARAMETERS
 from hpsearch.store import Evaluation, TrialRecord
+
+if TYPE_CHECKING:
+    from hpsearch.summary import StudyStatus
 
 __all__ = ["best_text", "format_table", "format_value", "round_significant", "study_table", "trial_table"]
 
@@ -57,13 +60,14 @@ def trial_table(trials: Sequence[TrialRecord], metric: str = "val_accuracy", bes
     return format_table(headers, rows) + ("\n(* best)" if best is not None else "")
 
 
-def study_table(statuses: Sequence[Any]) -> str:
+def study_table(statuses: Sequence[StudyStatus]) -> str:
+    """The lines of ``hpsearch status``: one per study, with the state the store records."""
     headers = ["study", "strategy", "state", "trials", "running", "failed", "best", "test acc", "updated"]
     rows = [
         [
             s.name,
             s.strategy,
-            s.state.value,
+            s.stored_state.value,
             f"{s.finished}/{s.n_trials}",
             s.running,
             s.failed,

@@ -62,6 +62,17 @@ def test_trials_frame_has_one_row_per_stored_trial_with_its_params(db: str) -> N
         assert (pd.isna(row["parent_trial"]) and t.parent_trial is None) or row["parent_trial"] == t.parent_trial
 
 
+def test_the_api_trials_frame_is_the_analysis_frame_of_one_study_in_number_order(db: str) -> None:
+    import hpsearch
+
+    frame = hpsearch.trials_frame("cmp-partial", db)
+    assert list(frame["number"]) == [t.number for t in _stored(db, "cmp-partial")]
+    expected = trials_frame(db, "cmp-partial").sort_values("number").reset_index(drop=True)
+    pd.testing.assert_frame_equal(frame, expected)
+    with pytest.raises(UnknownStudyError, match="no such study"):
+        hpsearch.trials_frame("nope", db)
+
+
 def test_trials_are_in_completion_order_with_running_totals(db: str) -> None:
     frame = trials_frame(db)
     assert list(dict.fromkeys(frame["study"])) == [n for n in STUDIES if n != "cmp-empty"]  # every study with trials, in store order

@@ -40,20 +40,31 @@ def rename_study(db: Path, old: str, new: str) -> None:
     engine.dispose()
 
 
-def test_overview_rows_agree_with_status(ro: Store, cmp_store: Path) -> None:
-    rows = {r.name: r for r in data.overview_rows(ro)}
-    for st in api.status(cmp_store):
-        row = rows[st.name]
-        assert (row.strategy, row.finished, row.n_trials, row.running, row.failed) == (
-            st.strategy,
-            st.finished,
-            st.n_trials,
-            st.running,
-            st.failed,
+def test_overview_rows_are_the_status_lines_and_agree_with_the_study_summaries(ro: Store, cmp_store: Path) -> None:
+    rows = data.overview_rows(ro)
+    assert [(r.name, r.stored_state, r.best_trial, r.test_accuracy) for r in rows] == [
+        (st.name, st.stored_state, st.best_trial, st.test_accuracy) for st in api.status(cmp_store)
+    ]
+    for row in rows:
+        summary = api.study_summary(row.name, cmp_store)  # trial by trial, in Python
+        assert (row.strategy, row.stored_state, row.finished, row.n_trials, row.metric) == (
+            summary.study.strategy,
+            summary.study.state,
+            summary.finished,
+            summary.study.n_trials,
+            summary.study.metric,
         )
-        assert row.best_value == pytest.approx(st.best_value) if st.best_value is not None else row.best_value is None
-    assert rows["cmp-grid"].state == "finished"
-    assert rows["cmp-random"].failed == 1
+        assert (row.running, row.failed) == (summary.counts.get("RUNNING", 0), summary.counts.get("FAIL", 0))
+        best = summary.best
+        assert row.best_trial == (None if best is None else best.number)
+        assert row.best_value == pytest.approx(best.value) if best is not None else row.best_value is None
+        tested = best is not None and summary.test is not None and summary.test.trial_number == best.number
+        assert row.test_accuracy == (summary.test.accuracy if tested and summary.test is not None else None)
+    by_name = {r.name: r for r in rows}
+    assert by_name["cmp-grid"].state == "finished"
+    assert by_name["cmp-random"].failed == 1
+    assert by_name["cmp-pbt"].test_accuracy is not None and by_name["cmp-partial"].test_accuracy is None
+    assert [r.name for r in data.overview_rows(ro, name="cmp-tpe")] == ["cmp-tpe"]
 
 
 def test_a_running_study_without_heartbeat_is_interrupted(ro: Store) -> None:
@@ -262,7 +273,7 @@ def test_hpsearch_and_other_commands_do_not_import_dash(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "quiet" in result.stdout
+    assert "quiet" in result.stdout and "COMPLETE" in result.stdout  # the state the store records, as before
 
 
 @pytest.fixture
@@ -357,6 +368,27 @@ def test_page_figures_by_key_with_either_parallel_coordinates(ro: Store) -> None
     assert list(compared) == list(figures.COMPARE_FIGURES) and compared["parallel"].data[0].type == "parcoords"
     with pytest.raises(ValueError, match="'3d': must be one of lines, webgl"):
         figures.study_figures(ro, "cmp-grid", parallel_mode="3d")
+
+
+def test_the_data_layer_reads_every_backend(store_url: str) -> None:
+    """Overview, fingerprint, header, table and figures from a store on SQLite and on PostgreSQL
+    (when the machine has one: ``.ci/run`` starts it)."""
+    from hpsearch.dashboard import figures
+
+    run_study(study_config("pbt", name="pg-pbt", epochs=2), store_url, trainer=FunctionTrainer(toy_metrics))
+    run_study(study_config("random", name="pg-random", trials=5), store_url, trainer=FunctionTrainer(toy_metrics))
+    with Store.open(store_url, read_only=True) as store:
+        rows = {r.name: r for r in data.overview_rows(store)}
+        assert (rows["pg-random"].finished, rows["pg-random"].state, rows["pg-pbt"].strategy) == (5, "finished", "pbt")
+        fp = data.fingerprint(store, "pg-random")
+        assert json.loads(json.dumps(fp)) == json.loads(json.dumps(data.fingerprint(store, "pg-random")))  # plain values
+        header = data.study_header(store, "pg-pbt")
+        assert header.best_trial is not None and header.row.finished == 8
+        page = data.trial_page(store, "pg-pbt", sort_by=[{"column_id": "generation", "direction": "desc"}], page_size=4)
+        assert page.total == 8 and [r["generation"] for r in page.rows] == [1, 1, 1, 1]
+        drawn = figures.study_figures(store, "pg-pbt")
+        assert list(drawn) == list(figures.study_figure_keys("pbt")) and all(len(f.data) for f in drawn.values())
+        assert set(figures.compare_figures(store, ["pg-pbt", "pg-random"])) == set(figures.COMPARE_FIGURES)
 
 
 def test_best_so_far_is_thinned_without_changing_the_line(cmp_store: Path) -> None:

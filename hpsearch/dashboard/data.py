@@ -2,26 +2,25 @@
 
 Nothing here imports Dash: these functions take a (read-only) :class:`Store` and
 return plain rows and DataFrames, so they are tested without a browser. The
-overview is one ``GROUP BY`` over the trials (never the trials themselves), and
-:func:`fingerprint` is the cheap query the pages poll to tell whether anything
-changed since they were drawn.
+overview is one ``GROUP BY`` over the trials (never the trials themselves), shared
+with ``hpsearch status`` in :mod:`hpsearch.summary`, and :func:`fingerprint` is the
+cheap query the pages poll to tell whether anything changed since they were drawn.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import func, select
 
-from hpsearch.analysis import FINISHED_STATES
 from hpsearch.display import round_significant
 from hpsearch.space import HYPERPARAMETERS
-from hpsearch.store import Store, StudyRecord, StudyState, TrialState
+from hpsearch.store import Store, StudyRecord
 from hpsearch.store import schema as s
+from hpsearch.summary import INTERRUPTED_AFTER_S, StudyStatus, study_statuses
 
 __all__ = [
     "INTERRUPTED_AFTER_S",
@@ -37,99 +36,10 @@ __all__ = [
     "trial_rows",
 ]
 
-#: A RUNNING study with no trial heartbeat for this long is shown as interrupted (the runner beats every few seconds).
-INTERRUPTED_AFTER_S = 180.0
-
-
-@dataclass(frozen=True)
-class OverviewRow:
-    """One study on the overview page."""
-
-    name: str
-    strategy: str
-    state: str  # running | finished | interrupted | stopped
-    finished: int
-    n_trials: int
-    running: int
-    failed: int
-    best_value: float | None
-    metric: str
-    updated_at: float
-
-
-def _ui_state(state: StudyState, last_beat: float | None, now: float) -> str:
-    """running / finished / interrupted / stopped, as a person reads the study's state.
-
-    A RUNNING study is interrupted when neither it nor any of its trials (heartbeats) changed
-    for :data:`INTERRUPTED_AFTER_S` (its run was killed or stopped; running it again resumes it).
-    """
-    if state is StudyState.COMPLETE:
-        return "finished"
-    if state is StudyState.STOPPED:
-        return "stopped"
-    if last_beat is None or now - last_beat > INTERRUPTED_AFTER_S:
-        return "interrupted"
-    return "running"
-
-
-def _final_condition(study: Any) -> Any:
-    """SQL: a trial whose value is a result of its study (for PBT only each member's last segment)."""
-    t = s.trials
-    return and_(
-        t.c.state == TrialState.COMPLETE.value,
-        t.c.value.is_not(None),
-        (t.c.member.is_(None)) | (t.c.start_epoch + t.c.epochs >= study.c.epochs),
-    )
-
-
-def overview_rows(store: Store, *, now: float | None = None) -> list[OverviewRow]:
-    """Every study with its progress, in one aggregate query over the trials."""
-    t, st = s.trials, s.studies
-    final = _final_condition(st)
-    query = (
-        select(
-            st.c.name,
-            st.c.strategy,
-            st.c.state,
-            st.c.n_trials,
-            st.c.metric,
-            st.c.direction,
-            st.c.updated_at,
-            func.sum(case((t.c.state.in_(FINISHED_STATES), 1), else_=0)).label("finished"),
-            func.sum(case((t.c.state == TrialState.RUNNING.value, 1), else_=0)).label("running"),
-            func.sum(case((t.c.state == TrialState.FAIL.value, 1), else_=0)).label("failed"),
-            func.max(case((final, t.c.value), else_=None)).label("best_max"),
-            func.min(case((final, t.c.value), else_=None)).label("best_min"),
-            func.max(t.c.heartbeat_at).label("last_beat"),
-        )
-        .select_from(st)
-        .outerjoin(t, t.c.study_id == st.c.id)
-        .group_by(st.c.id)
-        .order_by(st.c.id)
-    )
-    with store._read() as conn:
-        rows = list(conn.execute(query))
-    now = time.time() if now is None else now
-    out = []
-    for r in rows:
-        last_beat = r.last_beat
-        updated = max(r.updated_at, last_beat or 0.0)
-        running = int(r.running or 0)
-        out.append(
-            OverviewRow(
-                name=r.name,
-                strategy=r.strategy,
-                state=_ui_state(StudyState(r.state), updated, now),
-                finished=int(r.finished or 0),
-                n_trials=r.n_trials,
-                running=running,
-                failed=int(r.failed or 0),
-                best_value=r.best_max if r.direction == "maximize" else r.best_min,
-                metric=r.metric,
-                updated_at=updated,
-            )
-        )
-    return out
+#: A study on the overview page: the row ``hpsearch status`` prints (:class:`hpsearch.summary.StudyStatus`).
+OverviewRow = StudyStatus
+#: Every study with its progress, in one aggregate query over the trials (:func:`hpsearch.summary.study_statuses`).
+overview_rows = study_statuses
 
 
 def study_names(store: Store) -> list[str]:
@@ -181,21 +91,8 @@ class StudyHeader:
 def study_header(store: Store, name: str) -> StudyHeader:
     """The study record, its overview row, its best trial and that trial's test accuracy (once evaluated)."""
     study = store.study(name)
-    row = next(r for r in overview_rows(store) if r.name == name)
-    t, st = s.trials, s.studies
-    order = t.c.value.desc() if study.maximize else t.c.value.asc()
-    best_q = (
-        select(t.c.number)
-        .select_from(t.join(st, st.c.id == t.c.study_id))
-        .where(t.c.study_id == study.id, _final_condition(st))
-        .order_by(order, t.c.number)
-        .limit(1)
-    )
-    with store._read() as conn:
-        best = conn.execute(best_q).scalar()
-    evaluation = store.evaluation(study.id)
-    test = evaluation.accuracy if evaluation is not None and best is not None and evaluation.trial_number == best else None
-    return StudyHeader(study, row, best, test)
+    row = study_statuses(store, name=name)[0]
+    return StudyHeader(study, row, row.best_trial, row.test_accuracy)
 
 
 #: Rows per page of a study's trial table (the store sorts and pages: a 10,000-trial study sends 25 rows).
