@@ -61,13 +61,14 @@ def trial_table(trials: Sequence[TrialRecord], metric: str = "val_accuracy", bes
 
 
 def study_table(statuses: Sequence[StudyStatus]) -> str:
-    """The lines of ``hpsearch status``: one per study, with the state the store records."""
+    """The lines of ``hpsearch status``: one per study, its state as a person reads it (running,
+    finished, interrupted: killed or stopped mid-run, run it again to resume; stopped: too many failures)."""
     headers = ["study", "strategy", "state", "trials", "running", "failed", "best", "test acc", "updated"]
     rows = [
         [
             s.name,
             s.strategy,
-            s.stored_state.value,
+            s.state,
             f"{s.finished}/{s.n_trials}",
             s.running,
             s.failed,

@@ -273,7 +273,7 @@ def test_hpsearch_and_other_commands_do_not_import_dash(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "quiet" in result.stdout and "COMPLETE" in result.stdout  # the state the store records, as before
+    assert "quiet" in result.stdout and "finished" in result.stdout  # the state as the dashboard says it
 
 
 @pytest.fixture
