@@ -86,13 +86,13 @@ def render_page(store: Store, pathname: str | None, search: str | None, poll_ms:
         return pages.overview_page(data.overview_rows(store), _overview_fp(store), poll_ms)
     if path.startswith("/study/"):
         name = unquote(path.removeprefix("/study/"))
+        fp = data.fingerprint(store, name)  # read first: what the page shows is at least this recent
         try:
             header = data.study_header(store, name)
         except UnknownStudyError:
             return pages.not_found_page(f"No study called {name!r} in {store.label}.")
-        # the figures follow in the page's first callback: the header and the table show at once
+        # the header and the table show at once; each figure is drawn by its own callback
         keys = figures.study_figure_keys(header.study.strategy)
-        fp = data.fingerprint(store, name)
         return pages.study_page(header, data.trial_page(store, name), keys, fp, poll_ms)
     if path == "/compare":
         names = data.study_names(store)
