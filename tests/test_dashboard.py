@@ -162,7 +162,7 @@ def test_a_poll_right_after_a_filter_change_still_applies_it(tmp_path: Path) -> 
 
     def tick(optimizers: list[str]) -> Any:
         inputs = [
-            {"id": "study-version", "property": "data", "value": fp},
+            {"id": "study-version", "property": "data", "value": {"fp": fp, "at": 1.0}},
             {"id": "filter-state", "property": "value", "value": every},
             [],  # the range sliders (ALL): none moved
             {"id": "filter-optimizer", "property": "value", "value": optimizers},
@@ -180,16 +180,103 @@ def test_a_poll_right_after_a_filter_change_still_applies_it(tmp_path: Path) -> 
     assert "study-header" not in response  # the store did not change: the header stays
 
 
-def test_a_polled_page_redraws_only_once_its_graphs_drew_the_last_version() -> None:
+def test_a_polled_page_redraws_once_its_graphs_drew_the_last_version_or_after_a_while() -> None:
     from dash import no_update
 
     from hpsearch.dashboard.app import _next_version
 
-    v1, v2 = [["a"], 1], [["a"], 2]
-    assert _next_version(v1, v1, [[v1, None]]) is no_update  # nothing changed
-    assert _next_version(v2, v1, [[v1, None], [v1, "lines"]]) == v2  # every graph shows v1: go on
-    assert _next_version(v2, v1, [[v1, None], None]) is no_update  # a graph is still drawing: wait
-    assert _next_version(v2, v1, [[v1, None], [[["a"], 0], None]]) is no_update
+    v1 = {"fp": [["a"], 1], "at": 100.0}
+    now, patience = 105.0, 30.0
+    assert _next_version([["a"], 1], v1, [[v1, None]], now, patience) is no_update  # nothing changed
+    assert _next_version([["a"], 2], v1, [[v1, None], [v1, "lines"]], now, patience) == {"fp": [["a"], 2], "at": now}  # all shown
+    # a graph is still drawing v1 (or drew an older version): wait, but not for ever (a lost request)
+    assert _next_version([["a"], 2], v1, [[v1, None], None], now, patience) is no_update
+    assert _next_version([["a"], 2], v1, [[v1, None], [{"fp": 0, "at": 1.0}, None]], now, patience) is no_update
+    assert _next_version([["a"], 2], v1, [[v1, None], None], 131.0, patience) == {"fp": [["a"], 2], "at": 131.0}
+    # a figure failed: drawn again after a while, even when the store did not change
+    failed = [[v1, None], [v1, None, "failed"]]
+    assert _next_version([["a"], 1], v1, failed, now, patience) is no_update
+    assert _next_version([["a"], 1], v1, failed, 131.0, patience) == {"fp": [["a"], 1], "at": 131.0}
+    assert _next_version([["a"], 1], None, [], now, patience) == {"fp": [["a"], 1], "at": now}  # nothing asked yet
+
+
+def test_frames_are_read_once_for_every_graph_of_a_page_and_errors_are_not_kept() -> None:
+    import threading
+
+    import pandas as pd
+
+    from hpsearch.dashboard.figures import FrameCache
+
+    cache = FrameCache(size=2)
+    reads: list[str] = []
+    gate = threading.Event()
+
+    def slow_read() -> pd.DataFrame:
+        reads.append("x")
+        gate.wait(5)
+        return pd.DataFrame({"n": [1]})
+
+    got: list[pd.DataFrame] = []
+    threads = [threading.Thread(target=lambda: got.append(cache.get("k", slow_read))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)
+    gate.set()
+    for thread in threads:
+        thread.join(5)
+    assert len(reads) == 1 and len(got) == 4 and all(frame is got[0] for frame in got)  # one read, shared
+
+    def broken() -> pd.DataFrame:
+        raise RuntimeError("server closed the connection")
+
+    with pytest.raises(RuntimeError):
+        cache.get("bad", broken)
+    assert cache.get("bad", lambda: pd.DataFrame({"n": [2]}))["n"].tolist() == [2]  # the error was not kept
+    cache.get("k2", slow_read)
+    cache.get("k3", slow_read)  # size 2: the oldest key goes
+    assert cache.get("k", lambda: pd.DataFrame({"n": [3]}))["n"].tolist() == [3]
+
+
+def _post_graph(client: Any, prefix: str, key: str, inputs: list[dict[str, Any]], state: list[dict[str, Any]]) -> Any:
+    """Ask the dashboard for one figure (its pattern-matching callback) as the browser does."""
+    graph = {"type": f"{prefix}-graph", "key": key}
+    drawn = {"type": f"{prefix}-graph-fp", "key": key}
+    outputs = [{"id": graph, "property": "figure"}, {"id": drawn, "property": "data"}]
+    wildcard = [{"key": ["MATCH"], "type": o["id"]["type"]} for o in outputs]  # how Dash names the callback
+    names = [json.dumps(w, sort_keys=True, separators=(",", ":")) + "." + o["property"] for w, o in zip(wildcard, outputs)]
+    text = ".." + "...".join(names) + ".."
+    body = {"output": text, "outputs": outputs, "inputs": inputs, "state": state, "changedPropIds": [f"{inputs[0]['id']}.data"]}
+    return client.post("/_dash-update-component", json=body)
+
+
+def test_a_figure_of_a_study_gone_while_its_page_is_open_says_so_and_is_tried_again(tmp_path: Path) -> None:
+    from hpsearch.dashboard import create_app
+
+    db = tmp_path / "s.db"
+    run_study(study_config("random", name="here", trials=3), str(db), trainer=FunctionTrainer(toy_metrics))
+    client = create_app(db).server.test_client()
+    version = {"fp": [1, 2, 3], "at": 1.0}
+    inputs = [
+        {"id": "study-version", "property": "data", "value": version},
+        {"id": "study-parallel-mode", "property": "value", "value": "lines"},
+    ]
+    for name, gone in (("here", False), ("gone", True)):
+        state = [
+            {"id": "study-name", "property": "data", "value": name},
+            {"id": {"type": "study-graph-fp", "key": "slices"}, "property": "data", "value": None},
+        ]
+        response = _post_graph(client, "study", "slices", inputs, state)
+        assert response.status_code == 200  # never an error: a failed request would stop the page's polling
+        out = response.get_json()["response"]
+        figure, drawn = (
+            out[json.dumps({"key": "slices", "type": "study-graph"}, separators=(",", ":"))],
+            out[json.dumps({"key": "slices", "type": "study-graph-fp"}, separators=(",", ":"))],
+        )
+        texts = " ".join(a.get("text", "") for a in figure["figure"]["layout"].get("annotations", []))
+        if gone:
+            assert "no longer in" in texts and drawn["data"] == [version, None, "failed"]  # drawn again later
+        else:
+            assert figure["figure"]["data"] and drawn["data"] == [version, None]
 
 
 def test_pages_render_and_names_stay_text(tmp_path: Path) -> None:

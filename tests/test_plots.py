@@ -162,7 +162,9 @@ def test_parallel_lines_draw_every_final_result_on_the_axes_of_parcoords(trials:
     bands = [t for t in fig.data if t.mode == "lines" and t.hoverinfo == "skip" and t.showlegend is False]
     polylines = np.vstack([np.asarray(t.y, dtype=float).reshape(-1, k + 1)[:, :k] for t in bands])
     assert len(polylines) == len(final)
-    expected = np.column_stack([(a.values - a.values.min()) / (a.values.max() - a.values.min()) for a in axes])
+    # each axis spans its values and, for a categorical or log axis, its ticks (whole decades of the learning rate)
+    spans = [(min([a.values.min(), *(a.tickvals or [])]), max([a.values.max(), *(a.tickvals or [])])) for a in axes]
+    expected = np.column_stack([(a.values - low) / (high - low) for a, (low, high) in zip(axes, spans)])
     distance = np.abs(polylines[:, None, :] - expected[None, :, :]).max(axis=-1)  # float32 on the page
     assert (distance.min(axis=0) < 1e-6).all() and (distance.min(axis=1) < 1e-6).all()
     scale = sample_colorscale("Viridis", [b / 7 for b in range(8)])

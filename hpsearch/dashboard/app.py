@@ -93,12 +93,12 @@ def render_page(store: Store, pathname: str | None, search: str | None, poll_ms:
             return pages.not_found_page(f"No study called {name!r} in {store.label}.")
         # the header and the table show at once; each figure is drawn by its own callback
         keys = figures.study_figure_keys(header.study.strategy)
-        return pages.study_page(header, data.trial_page(store, name), keys, fp, poll_ms)
+        return pages.study_page(header, data.trial_page(store, name), keys, version_of(list(fp)), poll_ms)
     if path == "/compare":
         names = data.study_names(store)
         wanted = [n for part in parse_qs((search or "").lstrip("?")).get("studies", []) for n in part.split(",")]
         chosen = [n for n in wanted if n in names] or names[:2]
-        return pages.compare_page(names, chosen, figures.COMPARE_FIGURES, poll_ms)
+        return pages.compare_page(names, chosen, figures.COMPARE_FIGURES, {"fp": _compare_state(store, chosen), "at": time.time()}, poll_ms)
     return pages.not_found_page(f"No page at {path}.")
 
 
@@ -138,6 +138,8 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
     frames = figures.FrameCache()
     app.server.extensions["hpsearch_frames"] = frames  # (benchmarks/dashboard_load.py empties it to time a cold page)
 
+    patience = max(PATIENCE_S, 10 * poll_ms / 1000)
+
     @app.callback(
         Output("study-version", "data"),
         Input("study-tick", "n_intervals"),
@@ -147,7 +149,7 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
         prevent_initial_call=True,
     )
     def _check_study(_n: int | None, name: str, version: Any, drawn: list[Any]) -> Any:
-        return _next_version(_as_json(list(data.fingerprint(store, name))), version, drawn)
+        return _next_version(_as_json(list(data.fingerprint(store, name))), version, drawn, time.time(), patience)
 
     @app.callback(
         Output("study-header", "children"),
@@ -179,14 +181,17 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
         last: dict[str, Any] | None,
     ) -> Any:
         filters = [states, ranges, optimizers]
-        drawn = _as_json({"fp": version, "filters": filters, "sort": sort_by, "page": page_current})
+        drawn = _as_json({"fp": version["fp"], "filters": filters, "sort": sort_by, "page": page_current})
         last = last or {}
         if drawn == last:
             return (no_update,) * 6
         same_filters = last.get("filters") in (None, drawn["filters"])
         page = page_current if same_filters else 0  # new filters: back to the first page
-        table = data.trial_page(store, name, **_filters(states, ranges, range_ids, optimizers), sort_by=sort_by, page=page)
-        header = no_update if last.get("fp") == drawn["fp"] else pages.header_children(data.study_header(store, name))
+        try:
+            table = data.trial_page(store, name, **_filters(states, ranges, range_ids, optimizers), sort_by=sort_by, page=page)
+            header = no_update if last.get("fp") == drawn["fp"] else pages.header_children(data.study_header(store, name))
+        except UnknownStudyError:  # deleted or renamed while the page is open: say so, keep polling
+            return (html.B(_gone(name, store)),) + (no_update,) * 4 + (drawn,)
         drawn["page"] = table.page
         return (header, table.rows, table.page_count, table.page, table.shown_text, drawn)
 
@@ -206,16 +211,17 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
             return no_update, no_update
 
         def draw() -> Any:
-            trials = frames.get(("study", name, _hashable(version)), lambda: analysis.trials_frame(store, [name]))
+            trials = frames.get(("study", name, _hashable(version["fp"])), lambda: analysis.trials_frame(store, [name]))
             return figures.study_figures(store, name, parallel_mode=mode, only={key}, trials=trials)[key]
 
-        return _drawn_or_error(draw), drawn
+        return _drawn_or_error(draw, drawn, gone=_gone(name, store))
 
     @app.callback(
         Output("compare-message", "children"),
         Input("compare-pick", "value"),
+        Input("compare-version", "data"),  # a picked study may be deleted while the page is open
     )
-    def _compare_message(chosen: list[str] | None) -> str:
+    def _compare_message(chosen: list[str] | None, _version: Any) -> str:
         names = [n for n in (chosen or []) if n]
         if not names:
             return "Pick one study or more to compare."
@@ -228,16 +234,23 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
     @app.callback(
         Output("compare-version", "data"),
         Input("compare-tick", "n_intervals"),
-        Input("compare-pick", "value"),
+        State("compare-pick", "value"),
         State("compare-version", "data"),
         State(pages.graph_fp_id("compare", ALL), "data"),
+        prevent_initial_call=True,
     )
     def _check_compare(_n: int | None, chosen: list[str] | None, version: Any, drawn: list[Any]) -> Any:
-        names = [n for n in (chosen or []) if n]
-        current = _as_json([names, *data.fingerprint(store)])
-        if ctx.triggered_id == "compare-tick":
-            return _next_version(current, version, drawn)
-        return current if current != version else no_update  # a new pick (or the page's first call): at once
+        return _next_version(_compare_state(store, chosen), version, drawn, time.time(), patience)
+
+    @app.callback(
+        Output("compare-version", "data", allow_duplicate=True),
+        Input("compare-pick", "value"),
+        prevent_initial_call=True,
+    )
+    def _pick_compare(chosen: list[str] | None) -> Any:
+        # its own callback, without the graphs' state: a new pick is drawn at once, even while
+        # the graphs of the last one are still being drawn (Dash waits for pending outputs)
+        return {"fp": _compare_state(store, chosen), "at": time.time()}
 
     @app.callback(
         Output(pages.graph_id("compare", MATCH), "figure"),
@@ -245,51 +258,79 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
         Input("compare-version", "data"),
         Input("compare-parallel-mode", "value"),
         State(pages.graph_fp_id("compare", MATCH), "data"),
-        prevent_initial_call=True,  # drawn once the version is known
     )
     def _draw_compare_graph(version: Any, parallel_mode: str | None, last: Any) -> Any:
         key = ctx.outputs_list[0]["id"]["key"]
         mode = parallel_mode or "lines"
         drawn = [version, mode if key == "parallel" else None]
-        if version is None or drawn == last:
+        if drawn == last:
             return no_update, no_update
-        names = version[0]
+        names = version["fp"][0]
         if not names:
-            return pages.placeholder(key), drawn
+            return plots.empty_figure("No study picked."), drawn
 
         def draw() -> Any:
-            trials = frames.get(("compare", _hashable(version)), lambda: analysis.trials_frame(store, list(dict.fromkeys(names))))
+            trials = frames.get(("compare", _hashable(version["fp"])), lambda: analysis.trials_frame(store, list(dict.fromkeys(names))))
             return figures.compare_figures(store, names, parallel_mode=mode, only={key}, trials=trials)[key]
 
-        try:
-            return _drawn_or_error(draw), drawn
-        except UnknownStudyError:  # said once, by the message under the picker
-            return pages.placeholder(key), drawn
+        return _drawn_or_error(draw, drawn, gone="A picked study is no longer in the store (see above).")
 
 
-def _next_version(current: Any, version: Any, drawn: list[Any]) -> Any:
-    """The version a polled page should draw next: ``current`` (what the store holds now) once
-    every graph has drawn ``version``, else nothing new yet.
+#: Seconds a polled page waits for its graphs to draw a version before it publishes the next one anyway
+#: (a request lost to a restarted server or a network error is never answered), or draws a failed figure again.
+PATIENCE_S = 30.0
 
-    This is the page's back-pressure: a redraw starts only when the last one is on the
-    page, so a poll shorter than a redraw never starves the graphs (Dash drops a pending
-    request when a newer one of the same callback starts)."""
-    if current == version:
+
+def version_of(fingerprint: Any) -> dict[str, Any]:
+    """What a polled page is asked to draw: the store's state (as the page stores it) and when it was asked."""
+    return {"fp": _as_json(fingerprint), "at": time.time()}
+
+
+def _next_version(current: Any, version: dict[str, Any] | None, drawn: list[Any], now: float, patience: float) -> Any:
+    """The version a polled page should draw next (:func:`version_of`), or ``no_update``.
+
+    ``current`` is what the store holds now, ``version`` what the page was last asked to
+    draw and ``drawn`` what each of its graphs drew (``[version, mode]``, with a third item
+    when drawing failed). A new version is published once every graph has drawn the last
+    one: this back-pressure lets a poll shorter than a redraw go on without starving the
+    graphs (Dash drops a pending request when a newer one of the same callback starts).
+    After ``patience`` seconds the next version is published anyway, and a failed figure is
+    drawn again, so that a lost request or a passing error never freezes the page."""
+    if version is None:
+        return {"fp": current, "at": now}
+    shown = [d for d in drawn if d is not None and d[0] == version]
+    failed = any(len(d) > 2 for d in shown)
+    waiting = len(shown) < len(drawn)
+    if current == version["fp"] and not failed:
         return no_update
-    if any(d is None or d[0] != version for d in drawn):
+    if (waiting or failed) and now - version["at"] < patience:
         return no_update
-    return current
+    return {"fp": current, "at": now}
 
 
-def _drawn_or_error(draw: Callable[[], Any]) -> Any:
-    """``draw()``, or a figure saying why it could not be drawn (the page goes on polling)."""
+def _compare_state(store: Store, chosen: list[str] | None) -> Any:
+    """The studies picked on the compare page and the store's fingerprint, as the page stores them."""
+    return _as_json([[n for n in (chosen or []) if n], *data.fingerprint(store)])
+
+
+def _gone(name: str, store: Store) -> str:
+    return f"The study {name!r} is no longer in {store.label} (deleted or renamed?)."
+
+
+def _drawn_or_error(draw: Callable[[], Any], drawn: list[Any], *, gone: str) -> tuple[Any, list[Any]]:
+    """``draw()`` and ``drawn``; or, when it fails, a figure saying why and ``drawn`` marked as failed
+    (it is drawn again later: :func:`_next_version`). The page goes on polling either way."""
     try:
-        return draw()
+        return draw(), drawn
     except UnknownStudyError:
-        raise
-    except Exception as err:  # a bug in one figure must not stop the others, nor the polling
+        return plots.empty_figure(gone), [*drawn, "failed"]
+    except Exception as err:  # a bug or a lost connection in one figure must not stop the others, nor the polling
         _log.exception("a dashboard figure failed")
-        return plots.empty_figure(f"This figure could not be drawn: {type(err).__name__}: {err}")
+        reason = (str(err).splitlines() or [""])[0][:200]  # (no SQL statement on the page)
+        return plots.empty_figure(f"This figure could not be drawn ({type(err).__name__}: {reason}); it is tried again shortly."), [
+            *drawn,
+            "failed",
+        ]
 
 
 def _hashable(value: Any) -> Any:

@@ -8,7 +8,6 @@ special characters are backslash-escaped.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Sequence
@@ -255,10 +254,10 @@ _TRIAL_COLUMNS = ["number", "state", *HYPERPARAMETERS, "value", "epochs", "attem
 _NUMERIC = {"number", "width", "dropout", "learning_rate", "value", "epochs", "attempt", "seconds", "member", "generation"}
 
 
-def study_page(header: StudyHeader, table: TrialPage, figure_keys: Sequence[str], fingerprint: Any, poll_ms: int) -> html.Div:
-    """One study: summary, filters, the trial table (filtered, sorted and paged by the store; drawn
-    at ``fingerprint``) and the graphs of ``figure_keys`` (placeholders: each is drawn by its own
-    first callback)."""
+def study_page(header: StudyHeader, table: TrialPage, figure_keys: Sequence[str], version: dict[str, Any], poll_ms: int) -> html.Div:
+    """One study: summary, filters, the trial table (filtered, sorted and paged by the store) and
+    the graphs of ``figure_keys`` (placeholders: each is drawn by its own first callback), all
+    at ``version`` (``{"fp": the store's fingerprint, "at": time}``, see ``app._next_version``)."""
     study = header.study
     sliders = [_slider(name, *spec) for name, spec in slider_ranges(study_space(study)).items()]
     dims = study_space(study)
@@ -313,15 +312,18 @@ def study_page(header: StudyHeader, table: TrialPage, figure_keys: Sequence[str]
             parallel_mode_picker("study"),
             html.Div(figure_graphs(figure_keys, prefix="study"), id="study-figures"),
             dcc.Store(id="study-name", data=study.name),
-            dcc.Store(id="study-version", data=_plain_json(list(fingerprint))),  # the store's state to draw (app.py)
-            dcc.Store(id="study-fp", data={"fp": _plain_json(list(fingerprint))}),  # what the header and table show
+            dcc.Store(id="study-version", data=version),  # the store's state to draw (app.py)
+            dcc.Store(id="study-fp", data={"fp": version["fp"]}),  # what the header and table show
             dcc.Interval(id="study-tick", interval=poll_ms),
         ]
     )
 
 
-def compare_page(names: Sequence[str], chosen: Sequence[str], figure_keys: Sequence[str], poll_ms: int) -> html.Div:
-    """Pick studies; their comparison figures (``figure_keys``) are drawn two by two."""
+def compare_page(
+    names: Sequence[str], chosen: Sequence[str], figure_keys: Sequence[str], version: dict[str, Any], poll_ms: int
+) -> html.Div:
+    """Pick studies; their comparison figures (``figure_keys``) are drawn two by two, at ``version``
+    (``{"fp": [the picked studies, *the store's fingerprint], "at": time}``)."""
     return html.Div(
         [
             html.H2("Compare studies"),
@@ -329,15 +331,10 @@ def compare_page(names: Sequence[str], chosen: Sequence[str], figure_keys: Seque
             parallel_mode_picker("compare"),
             html.P("", id="compare-message"),
             html.Div(figure_graphs(figure_keys, prefix="compare", columns=2), id="compare-figures"),
-            dcc.Store(id="compare-version"),
+            dcc.Store(id="compare-version", data=version),
             dcc.Interval(id="compare-tick", interval=poll_ms),
         ]
     )
-
-
-def _plain_json(value: Any) -> Any:
-    """``value`` as the page will hand it back (through JSON: tuples become lists)."""
-    return json.loads(json.dumps(value))
 
 
 def not_found_page(message: str) -> html.Div:
