@@ -137,7 +137,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("study", metavar="STUDY", help="study file (TOML)")
 
-    status = sub.add_parser("status", help="list the studies in a store", description="One line per study in the store.")
+    status = sub.add_parser(
+        "status",
+        help="list the studies in a store",
+        description=(
+            "One line per study in the store: strategy, state, trials finished of the budget, running and failed trials, "
+            "best value, test accuracy of the best trial, last update. State: running; finished; interrupted (RUNNING in "
+            "the store but nothing heard for 3 minutes: run it again to resume); stopped (too many failed trials)."
+        ),
+    )
     status.add_argument("--store", help=STORE_HELP)
 
     trials = sub.add_parser("trials", help="show the trials of a study", description="The trials of study NAME.")
