@@ -98,7 +98,7 @@ def render_page(store: Store, pathname: str | None, search: str | None, poll_ms:
         names = data.study_names(store)
         wanted = [n for part in parse_qs((search or "").lstrip("?")).get("studies", []) for n in part.split(",")]
         chosen = [n for n in wanted if n in names] or names[:2]
-        return pages.compare_page(names, chosen, figures.COMPARE_FIGURES, {"fp": _compare_state(store, chosen), "at": time.time()}, poll_ms)
+        return pages.compare_page(names, chosen, figures.COMPARE_FIGURES, version_of(_compare_state(store, chosen)), poll_ms)
     return pages.not_found_page(f"No page at {path}.")
 
 
@@ -250,7 +250,7 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
     def _pick_compare(chosen: list[str] | None) -> Any:
         # its own callback, without the graphs' state: a new pick is drawn at once, even while
         # the graphs of the last one are still being drawn (Dash waits for pending outputs)
-        return {"fp": _compare_state(store, chosen), "at": time.time()}
+        return version_of(_compare_state(store, chosen))
 
     @app.callback(
         Output(pages.graph_id("compare", MATCH), "figure"),
@@ -281,9 +281,9 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
 PATIENCE_S = 30.0
 
 
-def version_of(fingerprint: Any) -> dict[str, Any]:
+def version_of(state: Any, at: float | None = None) -> dict[str, Any]:
     """What a polled page is asked to draw: the store's state (as the page stores it) and when it was asked."""
-    return {"fp": _as_json(fingerprint), "at": time.time()}
+    return {"fp": _as_json(state), "at": time.time() if at is None else at}
 
 
 def _next_version(current: Any, version: dict[str, Any] | None, drawn: list[Any], now: float, patience: float) -> Any:
@@ -297,7 +297,7 @@ def _next_version(current: Any, version: dict[str, Any] | None, drawn: list[Any]
     After ``patience`` seconds the next version is published anyway, and a failed figure is
     drawn again, so that a lost request or a passing error never freezes the page."""
     if version is None:
-        return {"fp": current, "at": now}
+        return version_of(current, now)
     shown = [d for d in drawn if d is not None and d[0] == version]
     failed = any(len(d) > 2 for d in shown)
     waiting = len(shown) < len(drawn)
@@ -305,7 +305,7 @@ def _next_version(current: Any, version: dict[str, Any] | None, drawn: list[Any]
         return no_update
     if (waiting or failed) and now - version["at"] < patience:
         return no_update
-    return {"fp": current, "at": now}
+    return version_of(current, now)
 
 
 def _compare_state(store: Store, chosen: list[str] | None) -> Any:

@@ -158,6 +158,11 @@ _ROW_COLUMNS = (
 )
 
 
+def _rows_query(where: list[Any]) -> Any:
+    """SQL: the columns of the trial table's rows, of the trials meeting ``where``."""
+    return select(*(s.trials.c[c] for c in _ROW_COLUMNS)).where(*where)
+
+
 def _table_row(r: Any) -> dict[str, Any]:
     params = r.params or {}
     seconds = None if r.started_at is None or r.finished_at is None else round(r.finished_at - r.started_at, 2)
@@ -187,9 +192,8 @@ def trial_rows(
 ) -> list[dict[str, Any]]:
     """The trial table of a study (no curves), every row, in trial order: one dict per trial,
     filtered by state, by hyperparameter ranges (inclusive) and by optimizer."""
-    t = s.trials
     study = store.study(name)
-    query = select(*(t.c[c] for c in _ROW_COLUMNS)).where(*_filtered(study.id, states, ranges, optimizers)).order_by(t.c.number)
+    query = _rows_query(_filtered(study.id, states, ranges, optimizers)).order_by(s.trials.c.number)
     with store._read() as conn:
         return [_table_row(r) for r in conn.execute(query)]
 
@@ -238,6 +242,6 @@ def trial_page(
         total = int(conn.execute(select(func.count()).select_from(t).where(*where)).scalar() or 0)
         page_count = max(1, math.ceil(total / page_size))
         current = min(max(page or 0, 0), page_count - 1)
-        query = select(*(t.c[c] for c in _ROW_COLUMNS)).where(*where).order_by(*order).limit(page_size).offset(current * page_size)
+        query = _rows_query(where).order_by(*order).limit(page_size).offset(current * page_size)
         rows = [_table_row(r) for r in conn.execute(query)]
     return TrialPage(rows, total, current, page_count)

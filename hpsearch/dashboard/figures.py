@@ -13,6 +13,7 @@ figures of one page share one read of the store.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Hashable, Sequence
@@ -107,6 +108,17 @@ def learning_curves(store: Store, studies: Sequence[StudyRecord], trials: pd.Dat
     return fig
 
 
+def _sample_keeping(group: pd.DataFrame, needed: Any, limit: int, seed: int) -> pd.Index:
+    """The rows of one study's ``group`` to draw: all of them up to ``limit``, else the ``needed``
+    ones (a boolean mask) and a seeded sample of the others, ``limit`` rows in all (more only
+    when more are needed)."""
+    if len(group) <= limit:
+        return group.index
+    others = group[~needed]
+    room = max(0, limit - int(needed.sum()))
+    return group.index[needed].union(others.sample(n=min(room, len(others)), random_state=seed).index)
+
+
 def sample_results(trials: pd.DataFrame, limit: int = MAX_POINTS, *, seed: int = 0) -> tuple[pd.DataFrame, int]:
     """``trials`` keeping at most ``limit`` final results per study: a seeded uniform sample that
     always holds the study's best trial (the distribution stays honest, the browser stays fast);
@@ -117,11 +129,7 @@ def sample_results(trials: pd.DataFrame, limit: int = MAX_POINTS, *, seed: int =
     keep = ~trials["final"]
     dropped = 0
     for study, group in trials[trials["final"]].groupby("study", sort=False):
-        if len(group) <= limit:
-            keep |= trials.index.isin(group.index)
-            continue
-        top = group[group["number"] == best.get(str(study))]
-        picked = group.drop(top.index).sample(n=limit - len(top), random_state=seed).index.union(top.index)
+        picked = _sample_keeping(group, (group["number"] == best.get(str(study))).to_numpy(), limit, seed)
         keep |= trials.index.isin(picked)
         dropped += len(group) - len(picked)
     return trials[keep], dropped
@@ -137,16 +145,10 @@ def thin_best_so_far(curve: pd.DataFrame, limit: int = MAX_POINTS, *, seed: int 
     keep = pd.Series(False, index=curve.index)
     dropped = 0
     for _, group in curve.groupby("study", sort=False):
-        if len(group) <= limit:
-            keep[group.index] = True
-            continue
-        needed = group["improved"].astype(bool) | (group.index == group.index[-1])
-        others = group[~needed]
-        room = max(0, limit - int(needed.sum()))
-        picked = others.sample(n=min(room, len(others)), random_state=seed).index
-        keep[group.index[needed]] = True
+        needed = group["improved"].astype(bool).to_numpy() | (group.index == group.index[-1])
+        picked = _sample_keeping(group, needed, limit, seed)
         keep[picked] = True
-        dropped += len(others) - len(picked)
+        dropped += len(group) - len(picked)
     return curve[keep], dropped
 
 
@@ -193,9 +195,12 @@ def study_figure_keys(strategy: str) -> tuple[str, ...]:
 
 def parallel(trials: pd.DataFrame, names: Sequence[str], mode: str = "lines") -> go.Figure:
     """The parallel coordinates of a sample of ``trials`` (:func:`sample_results`), drawn as ``mode``."""
+    return _parallel_of(*sample_results(trials), names, mode)
+
+
+def _parallel_of(sample: pd.DataFrame, dropped: int, names: Sequence[str], mode: str) -> go.Figure:
     if mode not in PARALLEL_MODES:
         raise ValueError(f"parallel coordinates mode {mode!r}: must be one of {', '.join(PARALLEL_MODES)}")
-    sample, dropped = sample_results(trials)
     draw = plots.parallel_figure if mode == "webgl" else plots.parallel_lines_figure
     return _noted(draw(sample, studies=list(names)), dropped, MAX_POINTS)
 
@@ -214,14 +219,15 @@ def study_figures(
     study = store.study(name)
     keys = [k for k in study_figure_keys(study.strategy) if only is None or k in only]
     trials = analysis.trials_frame(store, [name]) if trials is None else trials
+    sampled = functools.cache(lambda: sample_results(trials))  # drawn once, for the figures that need it
     out: dict[str, Figure] = {}
     for key in keys:
         if key == "learning-curves":
             out[key] = webgl(learning_curves(store, [study], trials))
         elif key == "parallel":
-            out[key] = parallel(trials, [name], parallel_mode)
+            out[key] = _parallel_of(*sampled(), [name], parallel_mode)
         elif key == "slices":
-            sample, dropped = sample_results(trials)
+            sample, dropped = sampled()
             out[key] = webgl(_noted(plots.slice_figure(sample, studies=[name]), dropped, MAX_POINTS))
     if any(k in keys for k in PBT_FIGURES):
         schedule = analysis.pbt_schedule(name, store)
@@ -248,7 +254,7 @@ def compare_figures(
     studies = analysis.resolve_studies(store, list(dict.fromkeys(names)))
     order = [st.name for st in studies]
     trials = analysis.trials_frame(store, order) if trials is None else trials
-    sample, dropped = sample_results(trials)
+    sampled = functools.cache(lambda: sample_results(trials))  # drawn once, for the figures that need it
     out: dict[str, Figure] = {}
     for key in keys:
         if key == "best-so-far":
@@ -258,10 +264,12 @@ def compare_figures(
                 fig.update_layout(title={"text": f"{fig.layout.title.text} (every improvement drawn; {left_out} other trials not marked)"})
             out[key] = webgl(fig)
         elif key == "distribution":
+            sample, dropped = sampled()
             out[key] = _noted(plots.distribution_figure(sample, studies=order), dropped, MAX_POINTS)
         elif key == "parallel":
-            out[key] = parallel(trials, order, parallel_mode)
+            out[key] = _parallel_of(*sampled(), order, parallel_mode)
         elif key == "slices":
+            sample, dropped = sampled()
             out[key] = webgl(_noted(plots.slice_figure(sample, studies=order), dropped, MAX_POINTS))
         elif key == "learning-curves":
             out[key] = webgl(learning_curves(store, studies, trials))
