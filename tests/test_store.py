@@ -189,6 +189,38 @@ def test_concurrent_claims_from_threads_never_share_a_trial(store_url: str) -> N
     assert sorted(taken) == list(range(40))
 
 
+def _create_at_once(store_url: str, name: str, workers: int = 8) -> tuple[list[int], list[BaseException]]:
+    """``workers`` threads, each with its own store, create the study ``name`` at the same moment."""
+    config = study_config(name=name, trials=4)
+    stores = [Store.open(store_url) for _ in range(workers)]
+    start = threading.Barrier(workers)
+    got: list[int] = []
+    errors: list[BaseException] = []
+
+    def create(st: Store) -> None:
+        try:
+            start.wait()
+            got.append(st.create_study(config, n_trials=4).id)
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=create, args=(st,)) for st in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for st in stores:
+        st.close()
+    return got, errors
+
+
+def test_workers_starting_a_new_study_at_the_same_moment_create_it_once(store_url: str) -> None:
+    """On PostgreSQL two inserts of a new study's name used to race, and one worker failed."""
+    for round_ in range(5):
+        got, errors = _create_at_once(store_url, f"together-{round_}")
+        assert errors == [] and len(got) == 8 and len(set(got)) == 1
+
+
 # ---------------------------------------------------------------- SQLite file rules
 
 

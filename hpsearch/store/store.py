@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from hpsearch.errors import StoreError, StudyMismatchError, UnknownStudyError
 from hpsearch.store import schema as s
@@ -286,8 +286,17 @@ class Store:
 
         An existing study whose strategy, space, seed, epochs or data differ is
         refused with :class:`StudyMismatchError`. A larger or smaller trial budget
-        is accepted and recorded (that is how a study is extended).
+        is accepted and recorded (that is how a study is extended). Workers starting
+        a new study at the same moment create it once, and all get it.
         """
+        try:
+            return self._create_or_open_study(config, n_trials=n_trials)
+        except IntegrityError:
+            # On PostgreSQL another process inserted this name between our read and our insert
+            # (on SQLite the write lock serialises them): the name is taken now, so this opens it.
+            return self._create_or_open_study(config, n_trials=n_trials)
+
+    def _create_or_open_study(self, config: Any, *, n_trials: int) -> StudyRecord:
         identity = config.identity()
         now = time.time()
         with self._write() as conn:
