@@ -10,7 +10,15 @@ from typing import Any
 
 from hpsearch.api import StudyStatus, best, run, status, study_summary, trials, trials_frame
 from hpsearch.config import Budget, DataConfig, PruningConfig, StudyConfig, TrainingConfig, load_study, parse_study
-from hpsearch.errors import ConfigError, DataUnavailableError, HpsearchError, StoreError, StudyMismatchError, TooManyFailuresError
+from hpsearch.errors import (
+    ConfigError,
+    DataUnavailableError,
+    HpsearchError,
+    NoResultError,
+    StoreError,
+    StudyMismatchError,
+    TooManyFailuresError,
+)
 from hpsearch.export import export_trials
 from hpsearch.runner import RunOptions, StudySummary, run_study
 from hpsearch.space import HYPERPARAMETERS, OPTIMIZERS, SearchSpace, parse_space
@@ -32,6 +40,7 @@ __all__ = [
     "GridStrategy",
     "HpsearchError",
     "KerasTrainer",
+    "NoResultError",
     "PruningConfig",
     "RandomStrategy",
     "RunOptions",

@@ -7,48 +7,33 @@ unreachable); 2 bad input (study file, arguments); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
-from hpsearch import api
-from hpsearch.config import StudyConfig, load_study, parse_duration
+from hpsearch import api, arguments
+from hpsearch.config import StudyConfig, load_study
 from hpsearch.dashboard import cli as dashboard_cli
 from hpsearch.display import best_text, study_table, trial_table
 from hpsearch.errors import ConfigError, HpsearchError
 from hpsearch.export import FORMATS, export_trials, format_from_path
+from hpsearch.arguments import OneLineErrorParser, bounded, duration, values_joined_to_options
 from hpsearch.progress import ConsoleProgress, SilentProgress
 from hpsearch.runner import RunOptions
 from hpsearch.store import DEFAULT_STORE, TrialState
 
 EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
+EXIT_BAD_INPUT = arguments.EXIT_BAD_INPUT
 EXIT_INTERRUPTED = 130
 
 STORE_HELP = f"store path or SQLAlchemy URL (default: $HPSEARCH_STORE, else ./{DEFAULT_STORE})"
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        return parse_duration("duration", text)
-    except ConfigError as err:
-        raise argparse.ArgumentTypeError(f"{text!r}: {err.rule}") from None
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a valid integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be >= 1")
-    return value
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -59,16 +44,16 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=_positive_seconds,
+        type=duration("--timeout"),
         metavar="DURATION",
         help="start no new trial after this long, e.g. 90s, 30m, 1h30m (overrides budget.timeout)",
     )
     parser.add_argument(
-        "--max-failures", type=_positive_int, default=3, metavar="N", help="stop the study after N failed trials in a row (default: 3)"
+        "--max-failures", type=bounded("--max-failures"), default=3, metavar="N", help="stop the study after N failed trials in a row (default: 3)"
     )
     parser.add_argument(
         "--stale-after",
-        type=_positive_seconds,
+        type=duration("--stale-after"),
         default=120.0,
         metavar="DURATION",
         help="redo a RUNNING trial whose worker sent no heartbeat for this long (default: 120s)",
@@ -82,27 +67,27 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     parser.add_argument(
         "--workers",
-        type=_positive_int,
+        type=bounded("--workers"),
         default=1,
         metavar="N",
         help="worker processes on this machine sharing the store (default: 1, in this process)",
     )
     parser.add_argument(
         "--recycle-after",
-        type=_positive_int,
+        type=bounded("--recycle-after"),
         metavar="N",
         help="replace each worker process by a fresh one after N trials (bounds memory over long studies)",
     )
     parser.add_argument(
         "--threads",
-        type=_positive_int,
+        type=bounded("--threads"),
         metavar="N",
         help="backend threads per worker process (default: the cores shared out among the workers, at least 1)",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="hpsearch",
         description="Hyperparameter search for the Keras MNIST model: grid, random and TPE studies logged epoch by epoch to a SQL store.",
         epilog="Run `hpsearch COMMAND --help` for the options of a command.",
@@ -168,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("names", nargs="+", metavar="NAME", help="study names (see `hpsearch status`)")
     compare.add_argument(
-        "--out", type=Path, default=Path("report.html"), metavar="FILE", help="the HTML file to write (default: report.html)"
+        "--out", default="report.html", metavar="FILE", help="the HTML file to write (default: report.html)"
     )
     compare.add_argument("--store", help=STORE_HELP)
 
@@ -180,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("name", metavar="NAME", help="study name")
     export.add_argument("--format", choices=FORMATS, help="file format (default: from the extension of --out)")
-    export.add_argument("--out", type=Path, required=True, metavar="FILE", help="the file to write")
+    export.add_argument("--out", required=True, metavar="FILE", help="the file to write")
     export.add_argument("--metrics", action="store_true", help="export the per-epoch metrics instead of one row per trial")
     export.add_argument("--store", help=STORE_HELP)
     dashboard_cli.register(sub)
@@ -297,11 +282,23 @@ def cmd_best(args: argparse.Namespace) -> int:
     return 0 if summary.best is not None else EXIT_FAILED
 
 
+@contextlib.contextmanager
+def _out_option() -> Iterator[None]:
+    """The API names its output argument ``out``; the command's option is ``--out``."""
+    try:
+        yield
+    except ConfigError as err:
+        if err.field != "out":
+            raise
+        raise ConfigError("--out", err.value, err.rule) from None
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from hpsearch.report import write_report  # imports plotly: only for this command
 
     try:
-        path = write_report(args.store, args.names, args.out)
+        with _out_option():
+            path = write_report(args.store, args.names, args.out)
     except OSError as err:
         _fail(f"cannot write {args.out}: {err.strerror or err}", EXIT_FAILED)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): {', '.join(dict.fromkeys(args.names))}")
@@ -313,7 +310,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if fmt is None:
         _fail(f"cannot tell the format of {args.out} from its extension: give --format {'|'.join(FORMATS)}", EXIT_BAD_INPUT)
     try:
-        path = export_trials(args.store, args.name, fmt, args.out, metrics=args.metrics)
+        with _out_option():
+            path = export_trials(args.store, args.name, fmt, args.out, metrics=args.metrics)
     except OSError as err:
         _fail(f"cannot write {args.out}: {err.strerror or err}", EXIT_FAILED)
     print(f"wrote {path} ({fmt}, {'per-epoch metrics' if args.metrics else 'trials'} of {args.name})")
@@ -334,7 +332,8 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(values_joined_to_options(parser, sys.argv[1:] if argv is None else argv))
     try:
         return COMMANDS[args.command](args)
     except ConfigError as err:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hpsearch.errors import ConfigError
+from hpsearch.limits import LIMITS, check
 from hpsearch.space import SearchSpace, parse_space
 
 __all__ = [
@@ -189,12 +190,9 @@ def _table(doc: Mapping[str, Any], key: str, allowed: set[str]) -> dict[str, Any
     return value
 
 
-def _int(field_name: str, value: Any, *, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(field_name, value, "must be an integer")
-    if minimum is not None and value < minimum:
-        raise ConfigError(field_name, value, f"must be >= {minimum}")
-    return value
+def _number(field_name: str, doc: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """``doc[key]`` (else ``default``) checked against ``LIMITS[field_name]``."""
+    return check(field_name, doc[key] if key in doc else default)
 
 
 def _bool(field_name: str, value: Any) -> bool:
@@ -206,29 +204,24 @@ def _bool(field_name: str, value: Any) -> bool:
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m)?\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$")
 
 
-def parse_duration(field_name: str, value: Any) -> float:
-    """Seconds from a number (seconds) or a string such as ``"90s"``, ``"30m"``, ``"1h30m"``."""
-    if isinstance(value, bool):
-        raise ConfigError(field_name, value, 'must be seconds (a number) or a duration such as "30m" or "1h30m"')
-    if (isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value)) or isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str) and value.strip() and (m := _DURATION.match(value)) and any(m.groups()):
-        h, mi, s = (float(g) if g else 0.0 for g in m.groups())
-        seconds = h * 3600 + mi * 60 + s
-    else:
-        raise ConfigError(field_name, value, 'must be seconds (a number) or a duration such as "30m" or "1h30m"')
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ConfigError(field_name, value, "must be a finite number of seconds > 0")
-    return seconds
+def parse_duration(field_name: str, value: Any, *, limit: str = "budget.timeout") -> float:
+    """Seconds from a number (seconds) or a string such as ``"90s"``, ``"30m"``, ``"1h30m"``,
+    within the bound ``LIMITS[limit]`` (over 0 s, at most a year); the error shows ``value`` as given."""
+    seconds: Any = value
+    if isinstance(value, str):
+        seconds = None
+        if re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):
+            seconds = float(value)
+        elif value.strip() and (m := _DURATION.match(value)) and any(m.groups()):
+            h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+            seconds = h * 3600 + mi * 60 + s
+    bound = LIMITS[limit]
+    if not bound.holds(seconds):
+        raise ConfigError(field_name, value, bound.rule())
+    return float(seconds)
 
 
 _TOP_KEYS = {"name", "strategy", "seed", "budget", "data", "training", "space", "pruning", "objective", "pbt"}
-
-
-def _probability(field_name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ConfigError(field_name, value, "must be a probability in [0, 1]")
-    return float(value)
 
 
 def _parse_pbt(doc: Mapping[str, Any]) -> PBTConfig:
@@ -247,27 +240,22 @@ def _parse_pbt(doc: Mapping[str, Any]) -> PBTConfig:
     p = _table(doc, "pbt", allowed)
     if "epochs" not in p:
         raise ConfigError("pbt.epochs", None, "required: the total epochs each member trains")
-    population = _int("pbt.population", p.get("population", 8), minimum=2)
-    epochs = _int("pbt.epochs", p["epochs"], minimum=1)
-    ready = _int("pbt.ready", p.get("ready", 2), minimum=1)
+    population = _number("pbt.population", p, "population", 8)
+    epochs = _number("pbt.epochs", p, "epochs")
+    ready = _number("pbt.ready", p, "ready", 2)
     if ready > epochs:
         raise ConfigError("pbt.ready", ready, f"the ready interval must be <= pbt.epochs ({epochs})")
     exploit = p.get("exploit", "truncation")
     if exploit not in ("truncation", "tournament"):
         raise ConfigError("pbt.exploit", exploit, "must be truncation or tournament")
-    fraction = p.get("fraction", 0.2)
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 0.5:
-        raise ConfigError("pbt.fraction", fraction, "must be in (0, 0.5]: the share of members in the top (and bottom) group")
+    fraction = _number("pbt.fraction", p, "fraction", 0.2)
     explore = p.get("explore", "perturb")
     if explore not in ("perturb", "resample"):
         raise ConfigError("pbt.explore", explore, "must be perturb or resample")
     factors = p.get("factors", [0.8, 1.2])
-    if (
-        not isinstance(factors, list)
-        or not factors
-        or any(isinstance(f, bool) or not isinstance(f, (int, float)) or not f > 0 for f in factors)
-    ):
-        raise ConfigError("pbt.factors", factors, "must be a non-empty list of positive numbers")
+    if not isinstance(factors, list) or not factors:
+        raise ConfigError("pbt.factors", factors, f"must be a non-empty list of numbers, each in {LIMITS['pbt.factors[]'].interval()}")
+    factors = [check("pbt.factors[]", f, field=f"pbt.factors[{i}]") for i, f in enumerate(factors)]
     default_resample = 0.25 if explore == "resample" else 0.0
     width = p.get("width", "inherit")
     if width not in ("inherit", "resize"):
@@ -277,11 +265,11 @@ def _parse_pbt(doc: Mapping[str, Any]) -> PBTConfig:
         ready=ready,
         epochs=epochs,
         exploit=exploit,
-        fraction=float(fraction),
+        fraction=fraction,
         explore=explore,
-        factors=tuple(float(f) for f in factors),
-        resample_probability=_probability("pbt.resample_probability", p.get("resample_probability", default_resample)),
-        choice_probability=_probability("pbt.choice_probability", p.get("choice_probability", 0.2)),
+        factors=tuple(factors),
+        resample_probability=_number("pbt.resample_probability", p, "resample_probability", default_resample),
+        choice_probability=_number("pbt.choice_probability", p, "choice_probability", 0.2),
         width=width,
     )
 
@@ -328,7 +316,7 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
     if strategy not in STRATEGIES:
         raise ConfigError("strategy", strategy, f"must be one of {', '.join(STRATEGIES)}")
 
-    seed = _int("seed", doc.get("seed", 0), minimum=0)
+    seed = _number("seed", doc, "seed", 0)
     space = parse_space(doc.get("space"))
 
     b = _table(doc, "budget", {"trials", "epochs", "timeout"})
@@ -343,8 +331,11 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         raise ConfigError("pbt", doc["pbt"], f'a [pbt] table only goes with strategy = "pbt" (this study is {strategy})')
     if "epochs" not in b:
         raise ConfigError("budget.epochs", None, "required: the epochs each trial trains")
-    epochs = _int("budget.epochs", b["epochs"], minimum=1)
-    trials = _int("budget.trials", b["trials"], minimum=1) if "trials" in b else None
+    epochs = _number("budget.epochs", b, "epochs")
+    if pbt is not None:  # population x segments, each bounded in [pbt]
+        trials: int | None = pbt.n_trials
+    else:
+        trials = _number("budget.trials", b, "trials") if "trials" in b else None
     timeout = parse_duration("budget.timeout", b["timeout"]) if "timeout" in b else None
     if strategy == "grid":
         size = len(space.grid())  # raises for a range without grid points
@@ -366,8 +357,8 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
     data = DataConfig(
         dataset=dataset,
         data_dir=data_dir,
-        validation_size=_int("data.validation_size", d["validation_size"], minimum=1) if "validation_size" in d else None,
-        train_size=_int("data.train_size", d["train_size"], minimum=1) if "train_size" in d else None,
+        validation_size=_number("data.validation_size", d, "validation_size") if "validation_size" in d else None,
+        train_size=_number("data.train_size", d, "train_size") if "train_size" in d else None,
     )
     if data.validation_size is not None and data.validation_size >= TRAINING_IMAGES[dataset]:
         raise ConfigError(
@@ -378,15 +369,15 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
 
     t = _table(doc, "training", {"batch_size", "steps_per_execution"})
     training = TrainingConfig(
-        batch_size=_int("training.batch_size", t.get("batch_size", 32), minimum=1),
-        steps_per_execution=_int("training.steps_per_execution", t.get("steps_per_execution", 100), minimum=1),
+        batch_size=_number("training.batch_size", t, "batch_size", 32),
+        steps_per_execution=_number("training.steps_per_execution", t, "steps_per_execution", 100),
     )
 
     p = _table(doc, "pruning", {"enabled", "startup_trials", "warmup_epochs"})
     pruning = PruningConfig(
         enabled=_bool("pruning.enabled", p.get("enabled", bool(p))),
-        startup_trials=_int("pruning.startup_trials", p.get("startup_trials", 5), minimum=0),
-        warmup_epochs=_int("pruning.warmup_epochs", p.get("warmup_epochs", 1), minimum=0),
+        startup_trials=_number("pruning.startup_trials", p, "startup_trials", 5),
+        warmup_epochs=_number("pruning.warmup_epochs", p, "warmup_epochs", 1),
     )
 
     if pbt is not None and pruning.enabled:

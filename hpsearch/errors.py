@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "DataUnavailableError",
     "HpsearchError",
+    "NoResultError",
     "StoreError",
     "StudyMismatchError",
     "StudyStuckError",
@@ -69,3 +70,8 @@ class TooManyFailuresError(HpsearchError):
 class StudyStuckError(HpsearchError):
     """The strategy can propose nothing more although the budget is not spent (e.g. a PBT
     population whose every member failed at the same epoch), so the study was stopped."""
+
+
+class NoResultError(HpsearchError):
+    """A study spent its budget and no trial succeeded (every one failed or was pruned),
+    so it was stopped with the reason instead of finishing without a result."""

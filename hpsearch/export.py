@@ -16,6 +16,7 @@ import numpy as np
 from hpsearch import analysis
 from hpsearch.analysis import StoreLike
 from hpsearch.errors import ConfigError
+from hpsearch.output_file import check_output_path, protected_paths, write_output
 from hpsearch.space import HYPERPARAMETERS
 from hpsearch.store import reading
 
@@ -80,21 +81,24 @@ def export_trials(store: StoreLike, name: str, fmt: str, out: str | os.PathLike[
     as ``fmt``: csv, parquet, or json (a list of records). Times are UTC, in ISO 8601 in
     CSV and JSON.
 
-    Raises :class:`ConfigError` for an unknown format and
+    Raises :class:`ConfigError` for an unknown format or an ``out`` that may not be written
+    (see :mod:`hpsearch.output_file`: not a regular file, the store itself, ...) and
     :class:`hpsearch.analysis.UnknownStudyError` for an unknown study, before anything is
     written; the file is written whole or not at all. Returns the path written.
     """
     if fmt not in FORMATS:
         raise ConfigError("format", fmt, f"must be one of {', '.join(FORMATS)}")
-    frame = export_frame(store, name, metrics=metrics)
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    if fmt == "csv":
-        frame.to_csv(partial, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
-    elif fmt == "parquet":
-        frame.to_parquet(partial, index=False, engine="pyarrow")
-    else:
-        partial.write_text(json.dumps(_json_records(frame), indent=1, default=_json_scalar) + "\n", encoding="utf-8")
-    partial.replace(path)
-    return path
+    with reading(store) as opened:
+        protected = protected_paths(opened)
+        check_output_path(out, protected)  # refused before the store is read
+        frame = export_frame(opened, name, metrics=metrics)
+
+    def write(path: Path) -> None:
+        if fmt == "csv":
+            frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+        elif fmt == "parquet":
+            frame.to_parquet(path, index=False, engine="pyarrow")
+        else:
+            path.write_text(json.dumps(_json_records(frame), indent=1, default=_json_scalar) + "\n", encoding="utf-8")
+
+    return write_output(out, write, protected)

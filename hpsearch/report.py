@@ -27,6 +27,7 @@ from plotly.offline import get_plotlyjs
 
 from hpsearch import analysis, plots
 from hpsearch.analysis import Names, StoreLike
+from hpsearch.output_file import check_output_path, protected_paths, write_output
 from hpsearch.store import reading
 
 __all__ = ["Section", "best_table_html", "render_report", "report_sections", "write_report"]
@@ -229,14 +230,16 @@ def render_report(sections: Sequence[Section], best: pd.DataFrame, *, title: str
 def write_report(store: StoreLike, names: Names, out_path: str | os.PathLike[str]) -> Path:
     """Write one self-contained HTML report comparing the studies ``names`` (every study when None).
 
-    Unknown names raise :class:`hpsearch.analysis.UnknownStudyError` before anything is
-    written; the file is written whole or not at all. Returns the path written.
+    Unknown names raise :class:`hpsearch.analysis.UnknownStudyError`, and an ``out_path``
+    that may not be written :class:`hpsearch.errors.ConfigError` (see
+    :mod:`hpsearch.output_file`), before anything is written; the file is written whole or
+    not at all. Returns the path written (symlinks followed).
     """
-    out = Path(out_path)
     with reading(store) as opened:
+        protected = protected_paths(opened)
+        check_output_path(out_path, protected)  # fail early, before the figures are drawn
         studies = analysis.resolve_studies(opened, names)
         order = [st.name for st in studies]
-        out.parent.mkdir(parents=True, exist_ok=True)  # fail early, before the figures are drawn
         sections = report_sections(opened, order)
         best = analysis.best_trials_frame(opened, order)
         url = opened.label
@@ -248,7 +251,4 @@ def write_report(store: StoreLike, names: Names, out_path: str | os.PathLike[str
         title="hpsearch: " + (" vs ".join(order) if order else "no study"),
         subtitle=f"Studies: {strategies}. Store: {url}. Written {when}.",
     )
-    partial = out.with_name(out.name + ".partial")
-    partial.write_text(page, encoding="utf-8")
-    partial.replace(out)
-    return out
+    return write_output(out_path, lambda path: path.write_text(page, encoding="utf-8"), protected)

@@ -13,10 +13,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hpsearch.config import StudyConfig
-from hpsearch.errors import ConfigError, StudyStuckError, TooManyFailuresError
+from hpsearch.errors import ConfigError, NoResultError, StudyStuckError, TooManyFailuresError
 from hpsearch.progress import Progress, SilentProgress
 from hpsearch.store import Evaluation, Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
 from hpsearch.strategies import Strategy, best_trial, derive_seed, make_strategy, study_best
@@ -215,14 +215,25 @@ class StudyRunner:
         """Bounded disk use: delete every checkpoint the strategy no longer needs.
 
         Grid, random and TPE keep only the best trial's weights (for the test
-        evaluation); PBT keeps what a member may still continue from or copy.
+        evaluation); PBT keeps what a member may still continue from or copy. Applied
+        after every trial and at the start of every run, to what the store records and to
+        what is on disk in the study's checkpoint folder (files of a run killed before its
+        clean-up, or before it recorded a checkpoint it had written). Files of trials not
+        finished yet are left alone: their worker may be writing them.
         """
         history = self.store.trials(study.id, with_curves=False)
         keep = self.strategy.checkpoints_to_keep(history)
         gone = [t for t in history if t.checkpoint and t.number not in keep]
         for t in gone:
             Path(t.checkpoint).unlink(missing_ok=True)  # type: ignore[arg-type]
-        self.store.forget_checkpoints(study.id, [t.number for t in gone])
+        if gone:
+            self.store.forget_checkpoints(study.id, [t.number for t in gone])
+        finished = {t.number for t in history if t.state.is_finished()}
+        folder = study_checkpoint_dir(self.store, study, self.options.checkpoint_dir)
+        for path in folder.glob("trial-*.weights.h5") if folder.is_dir() else ():
+            number, partial = _checkpoint_file_trial(path.name)
+            if number is not None and number in finished and (partial or number not in keep):
+                path.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ the loop
 
@@ -240,6 +251,7 @@ class StudyRunner:
         reaped = self.store.reap_stale(study.id, stale_after=opts.stale_after, this_host=self.worker.host)
         if reaped:
             self.progress.message(f"{study.name}: redoing trial(s) {', '.join(map(str, reaped))} left unfinished by a stopped run")
+        self._delete_unneeded_checkpoints(study)  # a run killed before its clean-up left some behind
         history = self.store.trials(study.id, with_curves=False)
         finished = sum(t.state.is_finished() for t in history)
         self.progress.study_started(study, finished, self.n_trials)
@@ -346,12 +358,26 @@ class StudyRunner:
         summary = summarize(self.store, study)
         busy = any(not t.state.is_finished() for t in summary.trials)
         if summary.finished >= summary.study.n_trials and not busy:
+            if summary.best is None:
+                self._stop_without_result(summary)
             if summary.best is not None and (summary.test is None or summary.test.trial_number != summary.best.number):
                 self._evaluate_best(summary.study, summary.best)
             if summary.study.state is not StudyState.COMPLETE:
                 self.store.set_study_state(study.id, StudyState.COMPLETE)
             summary = summarize(self.store, study)
         return summary
+
+    def _stop_without_result(self, summary: StudySummary) -> NoReturn:
+        """The budget is spent and no trial succeeded: the study is STOPPED with the reason, not finished."""
+        failed = [t for t in summary.trials if t.state is TrialState.FAIL]
+        last = failed[-1].error if failed else None
+        reason = (
+            f"no trial succeeded: {len(failed)} of {len(summary.trials)} failed, {summary.counts.get('PRUNED', 0)} pruned"
+            + (f"; last error: {last}" if last else "")
+            + " (fix the cause, then run again with --retry-failed)"
+        )
+        self.store.set_study_state(summary.study.id, StudyState.STOPPED, reason)
+        raise NoResultError(f"{summary.study.name}: stopped: {reason}")
 
     def _evaluate_best(self, study: StudyRecord, best: TrialRecord) -> None:
         """Evaluate the best trial on the test set, once; retrain it if its weights are not on this machine."""
@@ -374,6 +400,15 @@ class StudyRunner:
         loss, accuracy = result
         self.store.record_evaluation(best, "test", loss, accuracy, note)
         self.progress.message(f"{study.name}: best trial {best.number} test accuracy {accuracy:.4f} (loss {loss:.4f})")
+
+
+def _checkpoint_file_trial(name: str) -> tuple[int | None, bool]:
+    """The trial number of a checkpoint file name (``trial-N.weights.h5``, or ``trial-N.partial.weights.h5``
+    while it is written) and whether it is a partial one; (None, False) for any other name."""
+    stem = name.removeprefix("trial-").removesuffix(".weights.h5")
+    partial = stem.endswith(".partial")
+    stem = stem.removesuffix(".partial")
+    return (int(stem), partial) if stem.isdigit() else (None, False)
 
 
 def _better(best: float | None, value: float | None, maximize: bool) -> float | None:

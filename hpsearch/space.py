@@ -16,6 +16,7 @@ from typing import Any, Union
 import numpy as np
 
 from hpsearch.errors import ConfigError
+from hpsearch.limits import check
 
 __all__ = [
     "DEFAULT_PARAMS",
@@ -232,35 +233,13 @@ _RANGE_KEYS = {"low", "high", "log", "grid_points"}
 _VALUE_KEYS = {"values"}
 
 
-def _check_number(field: str, value: Any, *, integer: bool) -> None:
-    kinds: tuple[type, ...] = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        raise ConfigError(field, value, "must be an integer" if integer else "must be a number")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(field, value, "must be a finite number")
-
-
 def _check_value(name: str, field: str, value: Any) -> Value:
-    """Apply the rule of hyperparameter ``name`` to one value."""
-    if name == "width":
-        _check_number(field, value, integer=True)
-        if value < 1:
-            raise ConfigError(field, value, "width is a number of units and must be >= 1")
-    elif name == "dropout":
-        _check_number(field, value, integer=False)
-        if not 0 <= value < 1:
-            raise ConfigError(field, value, "dropout is a probability and must be in [0, 1)")
-        value = float(value)
-    elif name == "learning_rate":
-        _check_number(field, value, integer=False)
-        if value <= 0:
-            raise ConfigError(field, value, "learning rate must be > 0")
-        value = float(value)
-    elif name == "optimizer":
+    """Apply the rule of hyperparameter ``name`` to one value (numbers: their bound in :data:`hpsearch.limits.LIMITS`)."""
+    if name == "optimizer":
         if not isinstance(value, str) or value.lower() not in OPTIMIZERS:
             raise ConfigError(field, value, f"must be one of {', '.join(OPTIMIZERS)}")
-        value = value.lower()
-    return value  # type: ignore[no-any-return]
+        return value.lower()
+    return check(f"space.{name}", value, field=field)  # type: ignore[no-any-return]
 
 
 def _parse_dimension(name: str, spec: Any) -> Dimension:
@@ -303,9 +282,7 @@ def _parse_dimension(name: str, spec: Any) -> Dimension:
         raise ConfigError(f"{field}.low", low, "a log-scale range needs low > 0")
     points = spec.get("grid_points")
     if points is not None:
-        _check_number(f"{field}.grid_points", points, integer=True)
-        if points < 1:
-            raise ConfigError(f"{field}.grid_points", points, "must be >= 1")
+        check("space.grid_points", points, field=f"{field}.grid_points")
     if integer:
         return IntRange(name, int(low), int(high), log=log, grid_points=points)  # type: ignore[arg-type]
     return FloatRange(name, float(low), float(high), log=log, grid_points=points)  # type: ignore[arg-type]

@@ -52,10 +52,7 @@ def test_compare_unknown_study_is_bad_input_listing_the_known_ones(db: str, tmp_
 def test_compare_failures_exit_1(db: str, tmp_path: Path) -> None:
     missing = hpsearch_cli("compare", "x", "--store", str(tmp_path / "none.db"), "--out", str(tmp_path / "r.html"))
     assert missing.returncode == 1 and "hpsearch: error: no store at" in missing.stderr
-    blocker = tmp_path / "file"
-    blocker.write_text("not a folder")
-    unwritable = hpsearch_cli("compare", "cmp-grid", "--store", db, "--out", str(blocker / "r.html"))
-    assert unwritable.returncode == 1 and unwritable.stderr.startswith(f"hpsearch: error: cannot write {blocker / 'r.html'}")
+    # outputs that may not be written (exit 2): tests/test_output_file.py
 
 
 def test_export_every_format_and_metrics(db: str, tmp_path: Path) -> None:

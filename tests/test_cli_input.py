@@ -61,23 +61,19 @@ def store_files(path: Path) -> list[Path]:
 
 # --------------------------------------------------------------------------- bad study files
 
+# Numbers out of their bounds are generated from hpsearch.limits and run in-process (tests/test_limits.py);
+# these are the other rules, each through the real command once.
 BAD_STUDIES = [
     ("unknown-top-level-key", 'optimiser = "adam"\n' + VALID, ["optimiser", "'adam'", "unknown key"]),
     ("unknown-budget-key", VALID.replace("epochs = 1", "epochs = 1\nepoch = 5"), ["budget.epoch", "5", "unknown key"]),
     ("unknown-space-key", VALID + "dropout = { low = 0.0, high = 0.5, step = 0.1 }\n", ["space.dropout.step", "0.1"]),
-    ("string-epochs", VALID.replace("epochs = 1", 'epochs = "3"'), ["budget.epochs", "'3'", "must be an integer"]),
-    ("float-width", VALID.replace("width = [16, 32]", "width = 64.5"), ["space.width", "64.5", "must be an integer"]),
-    ("bool-trials", VALID.replace("trials = 2", "trials = true"), ["budget.trials", "True", "must be an integer"]),
-    ("dropout-one", VALID + "dropout = 1.0\n", ["space.dropout", "1.0", "[0, 1)"]),
-    ("dropout-in-values", VALID + "dropout = [0.2, -0.1]\n", ["space.dropout.values[1]", "-0.1", "[0, 1)"]),
+    ("dropout-in-values", VALID + "dropout = [0.2, -0.1]\n", ["space.dropout.values[1]", "-0.1", "in [0, 1)"]),
     (
         "inverted-range",
         VALID.replace("width = [16, 32]", "width = { low = 128, high = 16 }"),
         ["space.width", "'low': 128", "'high': 16", "low < high"],
     ),
     ("empty-values", VALID.replace("width = [16, 32]", "width = []"), ["space.width.values", "[]", "non-empty"]),
-    ("zero-learning-rate", VALID + "learning_rate = 0.0\n", ["space.learning_rate", "0.0", "> 0"]),
-    ("zero-width", VALID.replace("width = [16, 32]", "width = 0"), ["space.width", "0", ">= 1"]),
     ("unknown-optimizer", VALID + 'optimizer = ["adam", "adamx"]\n', ["space.optimizer.values[1]", "'adamx'", "must be one of"]),
     ("unknown-strategy", VALID.replace('"random"', '"bayes"'), ["strategy", "'bayes'", "must be one of"]),
     ("missing-strategy", VALID.replace('strategy = "random"\n', ""), ["strategy", "None", "required"]),
@@ -94,7 +90,6 @@ BAD_STUDIES = [
     ("random-without-trials", VALID.replace("trials = 2\n", ""), ["budget.trials", "None", "required for a random study"]),
     ("log-range-low-zero", VALID + "dropout = { low = 0.0, high = 0.5, log = true }\n", ["space.dropout.low", "0.0", "log-scale"]),
     ("timeout-abc", VALID.replace("epochs = 1", 'epochs = 1\ntimeout = "abc"'), ["budget.timeout", "'abc'", "duration"]),
-    ("timeout-zero", VALID.replace("epochs = 1", "epochs = 1\ntimeout = 0"), ["budget.timeout", "0", "> 0"]),
     ("bad-name", VALID.replace('"cli-test"', '"cli test"'), ["name", "'cli test'", "letters, digits"]),
     ("invalid-toml", VALID.replace('strategy = "random"', "strategy = random"), ["study file", "study.toml", "not valid TOML"]),
 ]
@@ -116,7 +111,7 @@ def test_run_with_bad_study_exits_2_with_one_line_and_writes_nothing(tmp_path, t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["study.toml"]  # no store, no checkpoint folder
 
 
-@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in BAD_STUDIES[:8]], ids=[c[0] for c in BAD_STUDIES[:8]])
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in BAD_STUDIES[:3]], ids=[c[0] for c in BAD_STUDIES[:3]])
 def test_validate_with_bad_study_exits_2_with_one_line(tmp_path, text, expected):
     study = tmp_path / "study.toml"
     study.write_text(text, encoding="utf-8")
@@ -137,24 +132,15 @@ def test_run_with_missing_study_file_exits_2_and_writes_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--timeout", "abc"], "argument --timeout"),
-        (["--timeout", "-5"], "argument --timeout"),
-        (["--max-failures", "0"], "argument --max-failures"),
-        (["--stale-after", "0"], "argument --stale-after"),
-    ],
-    ids=["timeout-abc", "timeout-negative", "max-failures-zero", "stale-after-zero"],
-)
-def test_run_with_bad_option_exits_2_and_writes_nothing(tmp_path, args, message):
+def test_run_with_bad_option_exits_2_with_one_line_and_writes_nothing(tmp_path):
+    """The subprocess case of tests/test_limits.py's in-process option checks: one line, exit 2, no store."""
     study = tmp_path / "study.toml"
     study.write_text(VALID, encoding="utf-8")
     store = tmp_path / "s.db"
-    result = hpsearch_cli("run", str(study), "--store", str(store), *args, cwd=tmp_path)
+    result = hpsearch_cli("run", str(study), "--store", str(store), "--timeout", "-5s", cwd=tmp_path)
     assert result.returncode == 2
-    assert f"hpsearch run: error: {message}" in result.stderr
-    assert args[1] in result.stderr
+    line = error_line(result)
+    assert "argument --timeout: '-5s': must be a duration" in line and "hpsearch run --help" in line
     assert store_files(store) == []
 
 
@@ -274,11 +260,11 @@ def test_help_exits_0_and_mentions_the_options(tmp_path, args, mentions):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_no_command_exits_2_with_usage(tmp_path):
+def test_no_command_exits_2_with_one_line_listing_the_commands(tmp_path):
     result = hpsearch_cli(cwd=tmp_path)
     assert result.returncode == 2
-    assert "usage: hpsearch" in result.stderr
-    assert "required: COMMAND" in result.stderr
+    line = error_line(result)
+    assert "a command is required: one of run, worker, validate" in line and "hpsearch --help" in line
 
 
 def test_validate_quickstart_exits_0_and_prints_the_resolved_study(tmp_path):

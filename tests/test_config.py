@@ -224,34 +224,20 @@ BAD = [
     ("budget-not-a-table", study(budget=5), "budget", 5, "must be a table"),
     ("space-not-a-table", study(space="wide"), "space", "wide", "must be a table"),
     # wrong types
-    ("string-epochs", study(budget={"epochs": "3"}), "budget.epochs", "3", "must be an integer"),
-    ("float-epochs", study(budget={"epochs": 2.0}), "budget.epochs", 2.0, "must be an integer"),
-    ("bool-trials", study(budget={"trials": True}), "budget.trials", True, "must be an integer"),
-    ("bool-seed", study(seed=False), "seed", False, "must be an integer"),
-    ("string-seed", study(seed="42"), "seed", "42", "must be an integer"),
-    ("bool-batch-size", study(training={"batch_size": True}), "training.batch_size", True, "must be an integer"),
-    ("float-width", study(space={"width": 64.5}), "space.width", 64.5, "must be an integer"),
-    ("float-width-low", study(space={"width": {"low": 16.0, "high": 64}}), "space.width.low", 16.0, "must be an integer"),
-    ("bool-width", study(space={"width": True}), "space.width", True, "must be an integer"),
-    ("bool-width-in-values", study(space={"width": [16, False]}), "space.width.values[1]", False, "must be an integer"),
-    ("string-dropout", study(space={"dropout": "0.2"}), "space.dropout", "0.2", "must be a number"),
+    ("float-width-low", study(space={"width": {"low": 16.0, "high": 64}}), "space.width.low", 16.0, "must be an integer in [1, 65536]"),
+    ("bool-width-in-values", study(space={"width": [16, False]}), "space.width.values[1]", False, "must be an integer in [1, 65536]"),
     (
         "bool-grid-points",
         study(space={"width": {"low": 16, "high": 64, "grid_points": True}}),
         "space.width.grid_points",
         True,
-        "must be an integer",
+        "must be an integer in [1, 1000]",
     ),
     ("string-log", study(space={"width": {"low": 16, "high": 64, "log": "yes"}}), "space.width.log", "yes", "true or false"),
     ("string-pruning-enabled", study(pruning={"enabled": "yes"}), "pruning.enabled", "yes", "true or false"),
     ("int-data-dir", study(data={"data_dir": 5}), "data.data_dir", 5, "path"),
-    # out of range integers
-    ("zero-epochs", study(budget={"epochs": 0}), "budget.epochs", 0, ">= 1"),
-    ("zero-trials", study(budget={"trials": 0}), "budget.trials", 0, ">= 1"),
-    ("negative-seed", study(seed=-1), "seed", -1, ">= 0"),
-    ("zero-batch-size", study(training={"batch_size": 0}), "training.batch_size", 0, ">= 1"),
-    ("negative-startup-trials", study(pruning={"startup_trials": -1}), "pruning.startup_trials", -1, ">= 0"),
-    ("zero-validation-size", study(data={"validation_size": 0}), "data.validation_size", 0, ">= 1"),
+    # out of range and wrong-type numbers: generated from hpsearch.limits in tests/test_limits.py; here
+    # only the field names of values inside ranges and lists
     # empty and inverted ranges
     ("empty-values", study(space={"width": {"values": []}}), "space.width.values", [], "non-empty list"),
     ("empty-bare-list", study(space={"dropout": []}), "space.dropout.values", [], "non-empty list"),
@@ -275,24 +261,17 @@ BAD = [
         ["adam", "sgd", "adam"],
         "must not repeat",
     ),
-    ("zero-grid-points", study(space={"dropout": {"low": 0.0, "high": 0.5, "grid_points": 0}}), "space.dropout.grid_points", 0, ">= 1"),
+    ("zero-grid-points", study(space={"dropout": {"low": 0.0, "high": 0.5, "grid_points": 0}}), "space.dropout.grid_points", 0, "in [1, 1000]"),
     # dropout outside [0, 1)
-    ("dropout-one", study(space={"dropout": 1.0}), "space.dropout", 1.0, "[0, 1)"),
-    ("dropout-negative", study(space={"dropout": -0.1}), "space.dropout", -0.1, "[0, 1)"),
     ("dropout-high-one", study(space={"dropout": {"low": 0.0, "high": 1.0}}), "space.dropout.high", 1.0, "[0, 1)"),
     ("dropout-low-negative", study(space={"dropout": {"low": -0.1, "high": 0.5}}), "space.dropout.low", -0.1, "[0, 1)"),
     ("dropout-one-in-values", study(space={"dropout": [0.1, 1.0]}), "space.dropout.values[1]", 1.0, "[0, 1)"),
     ("dropout-negative-in-values", study(space={"dropout": {"values": [-0.1, 0.2]}}), "space.dropout.values[0]", -0.1, "[0, 1)"),
-    ("dropout-infinite", study(space={"dropout": float("inf")}), "space.dropout", float("inf"), "finite"),
     # non-positive learning rate and width
-    ("zero-learning-rate", study(space={"learning_rate": 0.0}), "space.learning_rate", 0.0, "> 0"),
-    ("negative-learning-rate", study(space={"learning_rate": -1e-3}), "space.learning_rate", -1e-3, "> 0"),
-    ("zero-learning-rate-low", study(space={"learning_rate": {"low": 0.0, "high": 1e-2}}), "space.learning_rate.low", 0.0, "> 0"),
-    ("zero-learning-rate-in-values", study(space={"learning_rate": [1e-3, 0]}), "space.learning_rate.values[1]", 0, "> 0"),
-    ("zero-width", study(space={"width": 0}), "space.width", 0, ">= 1"),
-    ("negative-width", study(space={"width": -8}), "space.width", -8, ">= 1"),
-    ("zero-width-low", study(space={"width": {"low": 0, "high": 64}}), "space.width.low", 0, ">= 1"),
-    ("zero-width-in-values", study(space={"width": [32, 0]}), "space.width.values[1]", 0, ">= 1"),
+    ("zero-learning-rate-low", study(space={"learning_rate": {"low": 0.0, "high": 1e-2}}), "space.learning_rate.low", 0.0, "in (0, 10]"),
+    ("zero-learning-rate-in-values", study(space={"learning_rate": [1e-3, 0]}), "space.learning_rate.values[1]", 0, "in (0, 10]"),
+    ("zero-width-low", study(space={"width": {"low": 0, "high": 64}}), "space.width.low", 0, "in [1, 65536]"),
+    ("zero-width-in-values", study(space={"width": [32, 0]}), "space.width.values[1]", 0, "in [1, 65536]"),
     # optimizer
     ("unknown-optimizer", study(space={"optimizer": "adamx"}), "space.optimizer", "adamx", "must be one of"),
     (
@@ -343,11 +322,8 @@ BAD = [
     # timeouts
     ("timeout-abc", study(budget={"timeout": "abc"}), "budget.timeout", "abc", "duration"),
     ("timeout-minus-five-string", study(budget={"timeout": "-5"}), "budget.timeout", "-5", "duration"),
-    ("timeout-zero", study(budget={"timeout": 0}), "budget.timeout", 0, "> 0"),
-    ("timeout-negative", study(budget={"timeout": -5}), "budget.timeout", -5, "> 0"),
-    ("timeout-zero-seconds", study(budget={"timeout": "0s"}), "budget.timeout", "0s", "> 0"),
+    ("timeout-zero-seconds", study(budget={"timeout": "0s"}), "budget.timeout", "0s", "over 0 s"),
     ("timeout-empty", study(budget={"timeout": ""}), "budget.timeout", "", "duration"),
-    ("timeout-bool", study(budget={"timeout": True}), "budget.timeout", True, "duration"),
     ("timeout-unit-typo", study(budget={"timeout": "30min"}), "budget.timeout", "30min", "duration"),
     # data and objective
     ("unknown-dataset", study(data={"dataset": "cifar10"}), "data.dataset", "cifar10", "must be one of"),
@@ -381,8 +357,9 @@ def test_bad_study_file_error_names_the_file(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_study(path)
     err = info.value
-    assert (err.field, err.value, err.rule, err.source) == ("budget.epochs", "3", "must be an integer", str(path))
-    assert str(err) == f"{path}: budget.epochs = '3': must be an integer"
+    rule = "must be an integer in [1, 10000] (more epochs than a study could ever run)"
+    assert (err.field, err.value, err.rule, err.source) == ("budget.epochs", "3", rule, str(path))
+    assert str(err) == f"{path}: budget.epochs = '3': {rule}"
 
 
 def test_bad_toml_types_from_a_file(tmp_path):
@@ -471,7 +448,7 @@ def test_nan_timeout_is_rejected():
 def test_zero_timeout_string_error_reports_the_given_value():
     with pytest.raises(ConfigError) as info:
         parse_study(study(budget={"timeout": "0"}))
-    assert_one_line_error(info.value, "budget.timeout", "0", "> 0")
+    assert_one_line_error(info.value, "budget.timeout", "0", "over 0 s")
 
 
 # --------------------------------------------------------------------------- identity

@@ -84,7 +84,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def report(db: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, _Page]:
-    out = write_report(db, NAMES, tmp_path_factory.mktemp("report") / "sub" / "report.html")
+    out = write_report(db, NAMES, tmp_path_factory.mktemp("report") / "report.html")
     return out, _parse(out.read_text(encoding="utf-8"))
 
 
@@ -96,7 +96,7 @@ def test_plotly_is_embedded_inline_and_nothing_is_fetched(report: tuple[Path, _P
     assert len(library) == 1 and len(library[0]) > 1_000_000  # plotly.js itself, once
     assert page.script_text.index(library[0]) == 0  # in the head, before any figure
     assert not re.search(r"<script[^>]+src=", out.read_text(encoding="utf-8"))
-    assert not out.with_name("report.html.partial").exists()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["report.html"]  # no temporary file left
 
 
 def test_one_figure_per_section_and_the_expected_sections(report: tuple[Path, _Page]) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from hpsearch.arguments import bounded
 from hpsearch.errors import HpsearchError
 from hpsearch.store import DEFAULT_STORE, Store
 
@@ -26,8 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("--store", help=_STORE_HELP)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
-    parser.add_argument("--port", type=int, default=8050, help="port to listen on (default: 8050)")
-    parser.add_argument("--poll", type=float, default=2.0, metavar="SECONDS", help="seconds between two refreshes of a page (default: 2)")
+    parser.add_argument("--port", type=bounded("--port"), default=8050, help="port to listen on (default: 8050)")
+    parser.add_argument(
+        "--poll", type=bounded("--poll"), default=2.0, metavar="SECONDS", help="seconds between two refreshes of a page (default: 2)"
+    )
     return parser
 
 

@@ -134,6 +134,26 @@ def _check_sqlite_file(path: Path) -> None:
         )
 
 
+def _sqlite_read_mode(path: Path) -> str:
+    """How a read-only store opens its SQLite file so that it leaves nothing beside it.
+
+    A reader of a WAL database needs the ``-wal`` and ``-shm`` files, and creates them when
+    they are missing; only a read-write connection deletes them again when it is the last
+    to close. So: ``rw`` (with ``PRAGMA query_only``: no statement can write) when no side
+    file exists yet and the file and its folder are writable; ``ro`` when a side file exists
+    (another process has the store open, or one was killed: the files are theirs, and a
+    read-only reader changes no byte of the store); ``ro&immutable=1`` on read-only media,
+    where nobody can be writing the store and SQLite could not create the side files.
+    What remains: a reader killed while open leaves the side files it made (SQLite deletes
+    them at the next clean close of any connection).
+    """
+    if any(path.with_name(path.name + side).exists() for side in ("-wal", "-shm")):
+        return "ro"
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        return "rw"
+    return "ro&immutable=1"
+
+
 class Store:
     """A study store behind a SQLAlchemy engine. Open one with :meth:`Store.open`."""
 
@@ -177,8 +197,8 @@ class Store:
             _check_sqlite_file(path)
             if not read_only:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            ro_url = f"sqlite:///file:{path}?mode=ro&uri=true" if read_only else f"sqlite:///{path}"
-            engine = cls._sqlite_engine(ro_url, read_only=read_only)
+            file_url = f"sqlite:///file:{path}?mode={_sqlite_read_mode(path)}&uri=true" if read_only else f"sqlite:///{path}"
+            engine = cls._sqlite_engine(file_url, read_only=read_only)
         else:
             engine = create_engine(url, pool_pre_ping=True, future=True)
         store = cls(engine, read_only=read_only)
@@ -197,7 +217,9 @@ class Store:
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_connection.cursor()
             cur.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-            if not read_only:
+            if read_only:
+                cur.execute("PRAGMA query_only = 1")  # a reader opened read-write (see _sqlite_read_mode) still writes nothing
+            else:
                 cur.execute("PRAGMA journal_mode = WAL")
                 cur.execute("PRAGMA synchronous = NORMAL")
                 cur.execute("PRAGMA foreign_keys = ON")
