@@ -19,12 +19,12 @@ from types import FrameType
 from typing import NoReturn
 
 from hpsearch import api, arguments
+from hpsearch.arguments import OneLineErrorParser, bounded, duration, values_joined_to_options
 from hpsearch.config import StudyConfig, load_study
 from hpsearch.dashboard import cli as dashboard_cli
 from hpsearch.display import best_text, study_table, trial_table
 from hpsearch.errors import ConfigError, HpsearchError
 from hpsearch.export import FORMATS, export_trials, format_from_path
-from hpsearch.arguments import OneLineErrorParser, bounded, duration, values_joined_to_options
 from hpsearch.progress import ConsoleProgress, SilentProgress
 from hpsearch.runner import RunOptions
 from hpsearch.store import DEFAULT_STORE, TrialState
@@ -49,7 +49,11 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         help="start no new trial after this long, e.g. 90s, 30m, 1h30m (overrides budget.timeout)",
     )
     parser.add_argument(
-        "--max-failures", type=bounded("--max-failures"), default=3, metavar="N", help="stop the study after N failed trials in a row (default: 3)"
+        "--max-failures",
+        type=bounded("--max-failures"),
+        default=3,
+        metavar="N",
+        help="stop the study after N failed trials in a row (default: 3)",
     )
     parser.add_argument(
         "--stale-after",
@@ -62,7 +66,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--checkpoint-dir",
         type=Path,
         metavar="DIR",
-        help="where the best trial's weights are kept (default: <store>-checkpoints beside an SQLite store)",
+        help="where checkpoints are kept (default: <stem>-checkpoints/ beside an SQLite store: base-checkpoints/ for base.db)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     parser.add_argument(
@@ -152,9 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and a table of the best trial of each study with its test accuracy.",
     )
     compare.add_argument("names", nargs="+", metavar="NAME", help="study names (see `hpsearch status`)")
-    compare.add_argument(
-        "--out", default="report.html", metavar="FILE", help="the HTML file to write (default: report.html)"
-    )
+    compare.add_argument("--out", default="report.html", metavar="FILE", help="the HTML file to write (default: report.html)")
     compare.add_argument("--store", help=STORE_HELP)
 
     export = sub.add_parser(

@@ -6,7 +6,6 @@ names the field, the value given and the rule (:class:`hpsearch.errors.ConfigErr
 
 from __future__ import annotations
 
-import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -192,7 +191,7 @@ def _table(doc: Mapping[str, Any], key: str, allowed: set[str]) -> dict[str, Any
 
 def _number(field_name: str, doc: Mapping[str, Any], key: str, default: Any = None) -> Any:
     """``doc[key]`` (else ``default``) checked against ``LIMITS[field_name]``."""
-    return check(field_name, doc[key] if key in doc else default)
+    return check(field_name, doc.get(key, default))
 
 
 def _bool(field_name: str, value: Any) -> bool:

@@ -251,4 +251,8 @@ def write_report(store: StoreLike, names: Names, out_path: str | os.PathLike[str
         title="hpsearch: " + (" vs ".join(order) if order else "no study"),
         subtitle=f"Studies: {strategies}. Store: {url}. Written {when}.",
     )
-    return write_output(out_path, lambda path: path.write_text(page, encoding="utf-8"), protected)
+
+    def write(path: Path) -> None:
+        path.write_text(page, encoding="utf-8")
+
+    return write_output(out_path, write, protected)

@@ -261,7 +261,13 @@ BAD = [
         ["adam", "sgd", "adam"],
         "must not repeat",
     ),
-    ("zero-grid-points", study(space={"dropout": {"low": 0.0, "high": 0.5, "grid_points": 0}}), "space.dropout.grid_points", 0, "in [1, 1000]"),
+    (
+        "zero-grid-points",
+        study(space={"dropout": {"low": 0.0, "high": 0.5, "grid_points": 0}}),
+        "space.dropout.grid_points",
+        0,
+        "in [1, 1000]",
+    ),
     # dropout outside [0, 1)
     ("dropout-high-one", study(space={"dropout": {"low": 0.0, "high": 1.0}}), "space.dropout.high", 1.0, "[0, 1)"),
     ("dropout-low-negative", study(space={"dropout": {"low": -0.1, "high": 0.5}}), "space.dropout.low", -0.1, "[0, 1)"),

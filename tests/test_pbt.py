@@ -277,6 +277,27 @@ def test_checkpoint_disk_use_stays_bounded_over_many_generations(tmp_path: Path)
     assert f"trial-{summary.best.number}.weights.h5" in left
 
 
+def test_a_run_killed_before_its_clean_up_leaves_no_extra_checkpoints_after_the_next_run(tmp_path: Path, monkeypatch) -> None:
+    """Killed between the last segment's completion and the clean-up (here: a first run that never cleans
+    up), the next run, with nothing left to train, applies the retention rule to what is on disk."""
+    from hpsearch.runner import StudyRunner
+
+    config, db = _run_toy(tmp_path, {"population": 4, "ready": 1, "epochs": 4})
+    ckpt = tmp_path / "ckpt"
+    with monkeypatch.context() as patched:
+        patched.setattr(StudyRunner, "_delete_unneeded_checkpoints", lambda self, study: None)
+        first = run_study(config, db, trainer=FileTrainer(), options=RunOptions(checkpoint_dir=ckpt))
+    folder = ckpt / f"pbt-toy-{first.study.uid[:8]}"
+    assert first.complete and len(list(folder.glob("*.weights.h5"))) == 16  # every segment's weights are still there
+    (folder / "trial-3.partial.weights.h5").write_text("killed while saving")  # a write cut short
+    again = run_study(config, db, trainer=FileTrainer(), options=RunOptions(checkpoint_dir=ckpt))
+    assert [t.id for t in again.trials] == [t.id for t in first.trials]  # nothing was trained
+    left = sorted(p.name for p in folder.iterdir())
+    recorded = sorted(Path(t.checkpoint).name for t in again.trials if t.checkpoint)
+    assert left == recorded and len(left) <= 4 + 1  # each member's last segment, and the best
+    assert f"trial-{again.best.number}.weights.h5" in left
+
+
 def test_pbt_config_rules() -> None:
     with pytest.raises(ConfigError, match="pbt.epochs"):
         parse_study({"strategy": "pbt", "pbt": {"population": 4}}, default_name="x")

@@ -183,3 +183,25 @@ def test_run_options_refuse_a_stale_limit_shorter_than_the_heartbeat() -> None:
     with pytest.raises(ConfigError, match=r"--stale-after = 5: must be at least 3 heartbeat intervals \(30 s\)"):
         RunOptions(stale_after=5)
     assert RunOptions(stale_after=30).stale_after == 30
+
+
+def test_a_study_whose_every_trial_failed_is_stopped_with_the_reason_not_finished(tmp_path: Path) -> None:
+    """--max-failures above the budget: the budget is spent with no result, so the run says so (exit 1 on
+    the command line: NoResultError is an HpsearchError) and the study is STOPPED, not finished."""
+    from hpsearch import NoResultError
+
+    def broken(params, epoch, seed):
+        raise RuntimeError("out of memory")
+
+    config = study_config("random", trials=3, epochs=1)
+    db = str(tmp_path / "s.db")
+    options = RunOptions(max_consecutive_failures=10)
+    with pytest.raises(NoResultError, match=r"no trial succeeded: 3 of 3 failed, 0 pruned; last error: .*out of memory"):
+        run_study(config, db, trainer=FunctionTrainer(broken), options=options)
+    with Store.open(db, read_only=True) as store:
+        study = store.study(config.name)
+        assert study.state is StudyState.STOPPED and "no trial succeeded" in study.stop_reason
+    with pytest.raises(NoResultError):  # running again says the same, and trains nothing
+        run_study(config, db, trainer=FunctionTrainer(broken), options=options)
+    fixed = run_study(config, db, trainer=FunctionTrainer(toy_metrics), options=RunOptions(retry_failed=True))
+    assert fixed.complete and fixed.best is not None
