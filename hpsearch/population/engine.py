@@ -1,0 +1,246 @@
+"""A population: K members of the seed MLP trained together, in one XLA-compiled computation.
+
+``Flatten -> Dense(width, relu) -> Dropout(rate) -> Dense(10, softmax)`` for every member,
+with its weights stacked along a leading member axis, padded to a common bucket width
+(masked units carry no signal and receive no gradient), each member at its own learning
+rate and dropout rate, all members under one optimiser (:mod:`hpsearch.population.optimizers`).
+
+Reproducibility does not depend on the company a member keeps:
+
+* the members of a population share each batch (the batch order of epoch ``e`` comes from
+  the study seed and ``e``), which makes the first layer of all members one wide matrix product;
+* a member's initial weights come from its own seed at its true width (Keras's Glorot
+  uniform and zero biases), then are padded;
+* a member's dropout mask at a step is a counter-based hash of (its seed, its own step
+  count, unit, row), the same whatever the bucket width, the population size or the other
+  members, so a member trained alone or among 15 others follows the same curve.
+
+One compiled function per shape (members, bucket, optimiser, batch, steps): a study reuses it
+for every population of that shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from hpsearch.population.optimizers import apply_update, initial_slot, slot_names
+
+__all__ = ["INPUTS", "CLASSES", "Member", "Population", "bucket_width", "epoch_order", "glorot_weights"]
+
+INPUTS = 28 * 28
+CLASSES = 10
+_VARIABLES = ("kernel", "bias", "out_kernel", "out_bias")
+
+
+def bucket_width(width: int) -> int:
+    """The padded width a member of ``width`` units trains at: the next power of two from 16 on
+    (few shapes, so few compilations; at most 2x the arithmetic of the true width)."""
+    return max(16, 1 << (int(width) - 1).bit_length())
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The order of the ``n`` training examples in epoch ``epoch`` (from 1) of a study seeded ``seed``: the same for every member."""
+    return np.random.default_rng([int(seed), int(epoch), 0x5EED]).permutation(n).astype(np.int32)
+
+
+def glorot_weights(width: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Keras's default initialisation of the two dense layers at the true ``width``: Glorot
+    uniform kernels (limit sqrt(6 / (fan_in + fan_out))) and zero biases."""
+    rng = np.random.default_rng([int(seed), 0x1417])
+    limit1 = np.sqrt(6.0 / (INPUTS + width))
+    limit2 = np.sqrt(6.0 / (width + CLASSES))
+    k1 = rng.uniform(-limit1, limit1, (INPUTS, width)).astype(np.float32)
+    k2 = rng.uniform(-limit2, limit2, (width, CLASSES)).astype(np.float32)
+    return k1, np.zeros(width, np.float32), k2, np.zeros(CLASSES, np.float32)
+
+
+@dataclass(frozen=True)
+class Member:
+    """One trial in a population: its true width, dropout, learning rate and seed."""
+
+    width: int
+    dropout: float
+    learning_rate: float
+    seed: int
+
+
+def _fmix32(h: tf.Tensor) -> tf.Tensor:
+    """MurmurHash3's finaliser on uint32: every input bit affects every output bit."""
+    h = tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, 16))
+    h = h * tf.constant(0x85EBCA6B, tf.uint32)
+    h = tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, 13))
+    h = h * tf.constant(0xC2B2AE35, tf.uint32)
+    return tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, 16))
+
+
+def dropout_uniforms(seeds: tf.Tensor, steps: tf.Tensor, width: int, batch: int) -> tf.Tensor:
+    """[K, batch, width] uniforms in [0, 1): element (k, b, u) hashes (seed k, step k, unit u, row b) only."""
+    key = _fmix32(tf.cast(seeds, tf.uint32) * tf.constant(0x9E3779B1, tf.uint32) + tf.cast(steps, tf.uint32))
+    units = tf.cast(tf.range(width), tf.uint32)[None, :] * tf.constant(65_536, tf.uint32)
+    rows = tf.cast(tf.range(batch), tf.uint32)[:, None]
+    cell = _fmix32(units + rows + tf.constant(1, tf.uint32))  # [batch, width]
+    h = _fmix32(tf.bitwise.bitwise_xor(key[:, None, None], cell[None, :, :]))
+    return tf.cast(tf.bitwise.right_shift(h, 8), tf.float32) * (1.0 / (1 << 24))
+
+
+class Population:
+    """K members of one optimiser at one bucket width; see the module docstring."""
+
+    def __init__(self, optimizer: str, bucket: int, size: int) -> None:
+        self.optimizer = optimizer
+        self.bucket = int(bucket)
+        self.size = int(size)
+        k, w = self.size, self.bucket
+        shapes = {"kernel": (k, INPUTS, w), "bias": (k, w), "out_kernel": (k, w, CLASSES), "out_bias": (k, CLASSES)}
+        self.vars = {name: tf.Variable(tf.zeros(shape), name=name) for name, shape in shapes.items()}
+        self.slots = {name: {s: tf.Variable(initial_slot(s, self.vars[name])) for s in slot_names(optimizer)} for name in _VARIABLES}
+        self.mask = tf.Variable(tf.zeros((k, w)))
+        self.lr = tf.Variable(tf.zeros(k))
+        self.rate = tf.Variable(tf.zeros(k))
+        self.seed = tf.Variable(tf.zeros(k, tf.int64))
+        self.step = tf.Variable(tf.zeros(k, tf.int64))
+        self.u_product = tf.Variable(tf.ones(k))
+        self.alive = tf.Variable(tf.zeros(k, tf.bool))
+        self._train = tf.function(self._train_steps, jit_compile=True)
+        self._eval = tf.function(self._evaluate, jit_compile=True)
+
+    # ------------------------------------------------------------------ members
+
+    def set_member(self, index: int, member: Member, weights: tuple[np.ndarray, ...] | None = None) -> None:
+        """Put ``member`` at ``index`` with fresh optimiser state and ``weights`` (default: its Glorot initialisation)."""
+        k1, b1, k2, b2 = weights if weights is not None else glorot_weights(member.width, member.seed)
+        width = k1.shape[1]
+        if width > self.bucket:
+            raise ValueError(f"width {width} does not fit bucket {self.bucket}")
+        pad = self.bucket - width
+        values = {
+            "kernel": np.pad(k1, ((0, 0), (0, pad))),
+            "bias": np.pad(b1, (0, pad)),
+            "out_kernel": np.pad(k2, ((0, pad), (0, 0))),
+            "out_bias": b2,
+        }
+        for name, value in values.items():
+            self.vars[name][index].assign(value.astype(np.float32))
+            for slot_name, slot in self.slots[name].items():
+                slot[index].assign(initial_slot(slot_name, self.vars[name][index]))
+        self.mask[index].assign((np.arange(self.bucket) < width).astype(np.float32))
+        self.lr[index].assign(member.learning_rate)
+        self.rate[index].assign(member.dropout)
+        self.seed[index].assign(member.seed)
+        self.step[index].assign(0)
+        self.u_product[index].assign(1.0)
+        self.alive[index].assign(True)
+
+    def retire(self, index: int) -> None:
+        """Stop updating member ``index`` (finished, pruned or failed); its slot keeps computing, unused."""
+        self.alive[index].assign(False)
+
+    def member_weights(self, index: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Member ``index``'s (kernel, bias, out_kernel, out_bias) at its true ``width``, as NumPy arrays."""
+        v = {name: var[index].numpy() for name, var in self.vars.items()}
+        return v["kernel"][:, :width], v["bias"][:width], v["out_kernel"][:width], v["out_bias"]
+
+    def member_state(self, index: int, width: int) -> dict[str, Any]:
+        """Member ``index``'s optimiser state at its true width: step count, Nadam's product and each slot."""
+        cut = {"kernel": np.s_[:, :width], "bias": np.s_[:width], "out_kernel": np.s_[:width], "out_bias": np.s_[:]}
+        slots = {name: {s: var[index].numpy()[cut[name]] for s, var in self.slots[name].items()} for name in _VARIABLES}
+        return {"step": int(self.step[index].numpy()), "u_product": float(self.u_product[index].numpy()), "slots": slots}
+
+    # ------------------------------------------------------------------ computation
+
+    def _forward(self, params: dict[str, tf.Tensor], x: tf.Tensor, keep: tf.Tensor | None) -> tf.Tensor:
+        hidden = tf.nn.relu(tf.einsum("bi,kiw->kbw", x, params["kernel"]) + params["bias"][:, None, :]) * self.mask[:, None, :]
+        if keep is not None:
+            hidden = hidden * keep
+        return tf.einsum("kbw,kwc->kbc", hidden, params["out_kernel"]) + params["out_bias"][:, None, :]
+
+    def _train_steps(self, x: tf.Tensor, y: tf.Tensor, batches: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Train on ``batches`` ([steps, batch] indices into ``x``/``y``); returns each member's summed loss and hits."""
+        names = list(_VARIABLES)
+        batch = batches.shape[1]
+        k = self.size
+        alive = self.alive.read_value()
+        lr, rate, seeds = self.lr.read_value(), self.rate.read_value(), self.seed.read_value()
+        scale = 1.0 / (1.0 - rate)
+
+        def body(i, params, slots, step, u_product, loss_sum, hits):
+            idx = batches[i]
+            xb, yb = tf.gather(x, idx), tf.gather(y, idx)
+            uniforms = dropout_uniforms(seeds, step, self.bucket, batch)
+            keep = tf.cast(uniforms >= rate[:, None, None], tf.float32) * scale[:, None, None]
+            current = dict(zip(names, params))
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                logits = self._forward(current, xb, keep)
+                per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.broadcast_to(yb, [k, batch]), logits=logits)
+                losses = tf.reduce_mean(per_example, axis=1)  # [K]: each member's mean over the batch, as Keras
+                total = tf.reduce_sum(losses)
+            grads = tape.gradient(total, params)
+            new_params, new_slots, new_u = apply_update(
+                self.optimizer, params, grads, [dict(zip(slot_keys, s)) for s in slots], lr, step, u_product
+            )
+            ok = alive & tf.math.is_finite(losses)
+            params_out = [tf.where(_expand(ok, p), n, p) for p, n in zip(params, new_params)]
+            slots_out = [[tf.where(_expand(ok, old), ns[key], old) for key, old in zip(slot_keys, s)] for s, ns in zip(slots, new_slots)]
+            step_out = tf.where(ok, step + 1, step)
+            u_out = tf.where(ok, new_u, u_product)
+            hit = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, axis=2, output_type=tf.int32), yb[None, :]), tf.float32), axis=1)
+            return i + 1, params_out, slots_out, step_out, u_out, loss_sum + losses * batch, hits + hit
+
+        slot_keys = slot_names(self.optimizer)
+        params = [self.vars[n].read_value() for n in names]
+        slots = [[self.slots[n][s].read_value() for s in slot_keys] for n in names]
+        steps = tf.shape(batches)[0]
+        _, params, slots, step, u_product, loss_sum, hits = tf.while_loop(
+            lambda i, *_: i < steps,
+            body,
+            (tf.constant(0), params, slots, self.step.read_value(), self.u_product.read_value(), tf.zeros(k), tf.zeros(k)),
+        )
+        for n, p, s in zip(names, params, slots):
+            self.vars[n].assign(p)
+            for key, value in zip(slot_keys, s):
+                self.slots[n][key].assign(value)
+        self.step.assign(step)
+        self.u_product.assign(u_product)
+        return loss_sum, hits
+
+    def _evaluate(self, x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        params = {n: v.read_value() for n, v in self.vars.items()}
+        logits = self._forward(params, x, None)
+        labels = tf.broadcast_to(y, [self.size, tf.shape(y)[0]])
+        loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits), axis=1)
+        hits = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, axis=2, output_type=tf.int32), labels), tf.float32), axis=1)
+        return loss, hits
+
+    def train_epoch(self, x: tf.Tensor, y: tf.Tensor, order: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """One epoch over ``order`` (indices into ``x``/``y``) in batches of ``batch_size``, the last one smaller
+        as in Keras; returns each member's mean training loss and accuracy over the epoch (dropout active)."""
+        n = len(order)
+        full = n // batch_size
+        loss = np.zeros(self.size)
+        hits = np.zeros(self.size)
+        if full:
+            s, h = self._train(x, y, tf.constant(order[: full * batch_size].reshape(full, batch_size)))
+            loss, hits = loss + s.numpy(), hits + h.numpy()
+        if n % batch_size:
+            s, h = self._train(x, y, tf.constant(order[full * batch_size :].reshape(1, -1)))
+            loss, hits = loss + s.numpy(), hits + h.numpy()
+        return loss / n, hits / n
+
+    def evaluate(self, x: tf.Tensor, y: tf.Tensor, chunk: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
+        """Each member's mean loss and accuracy on ``x``/``y`` (no dropout)."""
+        n = int(x.shape[0])
+        loss = np.zeros(self.size)
+        hits = np.zeros(self.size)
+        for start in range(0, n, chunk):
+            s, h = self._eval(x[start : start + chunk], y[start : start + chunk])
+            loss, hits = loss + s.numpy(), hits + h.numpy()
+        return loss / n, hits / n
+
+
+def _expand(mask: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
+    return tf.reshape(mask, [-1] + [1] * (len(like.shape) - 1))

@@ -1,0 +1,155 @@
+"""Keras's nine optimisers as update rules over member-stacked tensors, each member at its own learning rate.
+
+Every rule is the arithmetic of the Keras 3 optimiser of the same name with its default
+settings (``keras/src/optimizers/*.py``: betas, epsilon, rho, AdamW's decoupled weight
+decay applied before the step, Adagrad's initial accumulator of 0.1, Nadam's momentum
+schedule), written for variables whose first axis is the member. Learning rates and step
+counts are vectors with one entry per member, so members of one population may be at
+different steps (a PBT child continues its parent's count, as a Keras checkpoint does).
+
+``tests/test_population.py`` checks one step of each against Keras's own optimiser from
+equal weights and gradients.
+
+A member whose units are masked (padding to a bucket width) has zero gradients there;
+every rule then leaves those weights at zero (no signal, no decay of a zero weight).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import tensorflow as tf
+
+__all__ = ["OPTIMIZER_RULES", "apply_update", "slot_names"]
+
+_EPS = 1e-7
+
+#: The state each optimiser keeps per variable (beside the per-member step count; Nadam also keeps its momentum product).
+_SLOTS: dict[str, tuple[str, ...]] = {
+    "adam": ("m", "v"),
+    "adamw": ("m", "v"),
+    "sgd": (),
+    "rmsprop": ("v",),
+    "nadam": ("m", "v"),
+    "adamax": ("m", "u"),
+    "adagrad": ("acc",),
+    "adadelta": ("acc_grad", "acc_delta"),
+    "lion": ("m",),
+}
+OPTIMIZER_RULES: tuple[str, ...] = tuple(_SLOTS)
+
+#: The initial value of each slot (Adagrad starts its accumulator at 0.1, as Keras does).
+_INITIAL: dict[str, float] = {"acc": 0.1}
+
+
+def slot_names(optimizer: str) -> tuple[str, ...]:
+    return _SLOTS[optimizer]
+
+
+def initial_slot(name: str, like: tf.Tensor) -> tf.Tensor:
+    return tf.fill(tf.shape(like), tf.constant(_INITIAL.get(name, 0.0), like.dtype))
+
+
+def _per_member(vector: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
+    """A [K] vector shaped to broadcast over a [K, ...] variable."""
+    return tf.reshape(vector, [-1] + [1] * (len(like.shape) - 1))
+
+
+def apply_update(
+    optimizer: str,
+    variables: Sequence[tf.Tensor],
+    grads: Sequence[tf.Tensor],
+    slots: Sequence[dict[str, tf.Tensor]],
+    lr: tf.Tensor,
+    step: tf.Tensor,
+    u_product: tf.Tensor,
+) -> tuple[list[tf.Tensor], list[dict[str, tf.Tensor]], tf.Tensor]:
+    """One step of ``optimizer`` for every member.
+
+    ``lr`` and ``step`` are [K] (``step`` counts the updates already applied, Keras's
+    ``iterations``); ``u_product`` is Nadam's running momentum product per member (1 at the
+    start; passed through unchanged by the other rules). Returns the new variables, slots and
+    ``u_product``.
+    """
+    t = tf.cast(step + 1, tf.float32)
+    new_u_product = u_product
+    if optimizer == "nadam":
+        new_u_product = u_product * 0.9 * (1.0 - 0.5 * tf.pow(0.96, t))
+    out_vars: list[tf.Tensor] = []
+    out_slots: list[dict[str, tf.Tensor]] = []
+    for w, g, s in zip(variables, grads, slots):
+        lr_k = _per_member(lr, w)
+        t_k = _per_member(t, w)
+        new_w, new_s = _RULES[optimizer](w, g, dict(s), lr_k, t_k, _per_member(new_u_product, w))
+        out_vars.append(new_w)
+        out_slots.append(new_s)
+    return out_vars, out_slots, new_u_product
+
+
+def _adam(w: Any, g: Any, s: dict[str, Any], lr: Any, t: Any, _up: Any, b1: float = 0.9, b2: float = 0.999) -> Any:
+    alpha = lr * tf.sqrt(1 - tf.pow(b2, t)) / (1 - tf.pow(b1, t))
+    m = s["m"] + (g - s["m"]) * (1 - b1)
+    v = s["v"] + (tf.square(g) - s["v"]) * (1 - b2)
+    return w - m * alpha / (tf.sqrt(v) + _EPS), {"m": m, "v": v}
+
+
+def _adamw(w: Any, g: Any, s: dict[str, Any], lr: Any, t: Any, up: Any) -> Any:
+    w = w - w * 0.004 * lr  # Keras's decoupled weight decay (weight_decay=0.004), before the step
+    return _adam(w, g, s, lr, t, up)
+
+
+def _sgd(w: Any, g: Any, s: dict[str, Any], lr: Any, t: Any, _up: Any) -> Any:
+    return w - g * lr, s
+
+
+def _rmsprop(w: Any, g: Any, s: dict[str, Any], lr: Any, t: Any, _up: Any, rho: float = 0.9) -> Any:
+    v = rho * s["v"] + (1 - rho) * tf.square(g)
+    return w - lr * g / tf.sqrt(v + _EPS), {"v": v}
+
+
+def _nadam(w: Any, g: Any, s: dict[str, Any], lr: Any, t: Any, u_product_t: Any, b1: float = 0.9, b2: float = 0.999) -> Any:
+    u_t = b1 * (1.0 - 0.5 * tf.pow(0.96, t))
+    u_t_1 = b1 * (1.0 - 0.5 * tf.pow(0.96, t + 1))
+    u_product_t_1 = u_product_t * u_t_1
+    m = s["m"] + (g - s["m"]) * (1 - b1)
+    v = s["v"] + (tf.square(g) - s["v"]) * (1 - b2)
+    m_hat = u_t_1 * m / (1 - u_product_t_1) + (1 - u_t) * g / (1 - u_product_t)
+    v_hat = v / (1 - tf.pow(b2, t))
+    return w - m_hat * lr / (tf.sqrt(v_hat) + _EPS), {"m": m, "v": v}
+
+
+def _adamax(w: Any, g: Any, s: dict[str, Any], lr: Any, t: Any, _up: Any, b1: float = 0.9, b2: float = 0.999) -> Any:
+    m = s["m"] + (g - s["m"]) * (1 - b1)
+    u = tf.maximum(b2 * s["u"], tf.abs(g))
+    return w - lr * m / ((1 - tf.pow(b1, t)) * (u + _EPS)), {"m": m, "u": u}
+
+
+def _adagrad(w: Any, g: Any, s: dict[str, Any], lr: Any, t: Any, _up: Any) -> Any:
+    acc = s["acc"] + tf.square(g)
+    return w - lr * g / tf.sqrt(acc + _EPS), {"acc": acc}
+
+
+def _adadelta(w: Any, g: Any, s: dict[str, Any], lr: Any, t: Any, _up: Any, rho: float = 0.95) -> Any:
+    acc_grad = rho * s["acc_grad"] + (1 - rho) * tf.square(g)
+    delta = -(tf.sqrt(s["acc_delta"] + _EPS) * g) / tf.sqrt(acc_grad + _EPS)
+    acc_delta = rho * s["acc_delta"] + (1 - rho) * tf.square(delta)
+    return w + lr * delta, {"acc_grad": acc_grad, "acc_delta": acc_delta}
+
+
+def _lion(w: Any, g: Any, s: dict[str, Any], lr: Any, t: Any, _up: Any, b1: float = 0.9, b2: float = 0.99) -> Any:
+    new_w = w - lr * tf.sign(s["m"] * b1 + g * (1.0 - b1))
+    return new_w, {"m": s["m"] * b2 + g * (1.0 - b2)}
+
+
+_RULES = {
+    "adam": _adam,
+    "adamw": _adamw,
+    "sgd": _sgd,
+    "rmsprop": _rmsprop,
+    "nadam": _nadam,
+    "adamax": _adamax,
+    "adagrad": _adagrad,
+    "adadelta": _adadelta,
+    "lion": _lion,
+}

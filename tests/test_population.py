@@ -1,0 +1,105 @@
+"""The population engine against Keras: the same optimiser arithmetic, padding that changes nothing,
+and a member whose curve does not depend on the members it trains with."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+from hpsearch.objective.model import build_model, hidden_weights, set_hidden_weights  # noqa: E402
+from hpsearch.population.engine import Member, Population, bucket_width, epoch_order, glorot_weights  # noqa: E402
+from hpsearch.population.optimizers import OPTIMIZER_RULES, apply_update, initial_slot, slot_names  # noqa: E402
+from hpsearch.space import OPTIMIZERS  # noqa: E402
+
+pytestmark = pytest.mark.keras
+
+
+def test_every_optimiser_of_the_space_has_a_rule() -> None:
+    assert set(OPTIMIZER_RULES) == set(OPTIMIZERS)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_three_steps_of_each_optimiser_match_keras_from_equal_weights_and_gradients(name: str) -> None:
+    """Two members at different learning rates, each against Keras's optimiser at its rate."""
+    rng = np.random.default_rng(0)
+    shapes = [(6, 5), (5,)]
+    rates = [1e-3, 3e-2]
+    start = [rng.normal(size=(2, *s)).astype(np.float32) for s in shapes]
+    grads = [[rng.normal(size=(2, *s)).astype(np.float32) for s in shapes] for _ in range(3)]
+    # ours, both members at once
+    variables = [tf.constant(v) for v in start]
+    slots = [{s: initial_slot(s, v) for s in slot_names(name)} for v in variables]
+    step, u_product = tf.zeros(2, tf.int64), tf.ones(2)
+    for g in grads:
+        variables, slots, u_product = apply_update(name, variables, [tf.constant(x) for x in g], slots, tf.constant(rates), step, u_product)
+        step = step + 1
+    for member, lr in enumerate(rates):
+        optimizer = build_model(optimizer=name, learning_rate=lr).optimizer
+        kv = [keras.Variable(v[member]) for v in start]
+        for g in grads:
+            optimizer.apply_gradients([(tf.constant(x[member]), v) for x, v in zip(g, kv)])
+        for ours, theirs in zip(variables, kv):
+            np.testing.assert_allclose(ours[member].numpy(), theirs.numpy(), rtol=2e-5, atol=2e-6, err_msg=f"{name} member {member}")
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple:
+    """A few hundred scaled digits from scikit-learn (no download), padded to 28 x 28 as flat rows."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = np.zeros((len(d.images), 28, 28), np.float32)
+    x[:, 10:18, 10:18] = d.images / 16.0
+    return tf.constant(x.reshape(len(x), -1)[:600]), tf.constant(d.target[:600].astype(np.int32))
+
+
+def _train(members: list[Member], optimizer: str, bucket: int, data: tuple, epochs: int = 2, batch: int = 32) -> Population:
+    x, y = data
+    population = Population(optimizer, bucket, len(members))
+    for i, m in enumerate(members):
+        population.set_member(i, m)
+    for epoch in range(1, epochs + 1):
+        population.train_epoch(x, y, epoch_order(3, epoch, int(x.shape[0])), batch)
+    return population
+
+
+def test_a_member_trains_the_same_alone_padded_or_among_others(digits: tuple) -> None:
+    me = Member(width=24, dropout=0.3, learning_rate=3e-3, seed=11)
+    others = [
+        Member(width=w, dropout=d, learning_rate=lr, seed=s) for w, d, lr, s in [(32, 0.1, 1e-2, 1), (8, 0.5, 1e-4, 2), (30, 0.0, 3e-2, 3)]
+    ]
+    alone = _train([me], "adam", 24, digits)
+    padded = _train([me], "adam", bucket_width(24), digits)
+    crowd = _train([others[0], me, *others[1:]], "adam", 32, digits)
+    reference = alone.member_weights(0, 24)
+    for population, index in ((padded, 0), (crowd, 1)):
+        for ours, theirs in zip(population.member_weights(index, 24), reference):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(crowd.evaluate(*digits)[1][1], alone.evaluate(*digits)[1][0], atol=1e-6)
+    assert not np.any(padded.vars["kernel"][0].numpy()[:, 24:])  # padded units stay zero: no signal, no gradient
+
+
+def test_one_step_without_dropout_matches_a_keras_train_step(digits: tuple) -> None:
+    x, y = digits
+    weights = glorot_weights(16, 5)
+    population = Population("sgd", 16, 1)
+    population.set_member(0, Member(16, 0.0, 0.1, 5), weights)
+    order = np.arange(32, dtype=np.int32)
+    population.train_epoch(x, y, order, 32)
+    model = build_model(width=16, dropout=0.0, optimizer="sgd", learning_rate=0.1)
+    set_hidden_weights(model, weights)
+    model.train_on_batch(tf.reshape(x[:32], (32, 28, 28)), y[:32])
+    for ours, theirs in zip(population.member_weights(0, 16), hidden_weights(model)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
+
+
+def test_a_member_whose_loss_diverges_is_frozen_and_the_others_go_on(digits: tuple) -> None:
+    x, y = digits
+    population = _train([Member(16, 0.0, 0.5, 1), Member(16, 0.0, 1e30, 2)], "sgd", 16, digits, epochs=1)
+    loss, accuracy = population.evaluate(x, y)
+    assert np.isfinite(loss[0]) and accuracy[0] > 0.5
+    steps = population.step.numpy()
+    assert steps[0] == 19 and steps[1] < steps[0]  # 600 examples in batches of 32; the diverged member stopped updating
