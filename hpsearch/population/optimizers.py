@@ -16,7 +16,7 @@ every rule then leaves those weights at zero (no signal, no decay of a zero weig
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import tensorflow as tf
@@ -142,7 +142,7 @@ def _lion(w: Any, g: Any, s: dict[str, Any], lr: Any, t: Any, _up: Any, b1: floa
     return new_w, {"m": s["m"] * b2 + g * (1.0 - b2)}
 
 
-_RULES = {
+_RULES: dict[str, Callable[..., tuple[Any, dict[str, Any]]]] = {
     "adam": _adam,
     "adamw": _adamw,
     "sgd": _sgd,
