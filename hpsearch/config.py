@@ -24,6 +24,7 @@ __all__ = [
     "DataConfig",
     "PBTConfig",
     "PruningConfig",
+    "TRAINERS",
     "StudyConfig",
     "TrainingConfig",
     "config_from_stored",
@@ -63,12 +64,23 @@ class DataConfig:
     train_size: int | None = None
 
 
+#: The trainers a study may name in ``[training] trainer``.
+TRAINERS: tuple[str, ...] = ("keras", "population")
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
-    """How each trial trains. ``steps_per_execution`` batches this many steps per Keras call."""
+    """How each trial trains.
+
+    ``trainer``: ``keras`` trains one Keras ``fit`` per trial (``steps_per_execution``
+    steps per Keras call); ``population`` trains the trials a run hands over together, up
+    to ``population`` members in one compiled computation (:mod:`hpsearch.population`).
+    """
 
     batch_size: int = 32
     steps_per_execution: int = 100
+    trainer: str = "keras"
+    population: int = 16
 
 
 @dataclass(frozen=True)
@@ -151,7 +163,7 @@ class StudyConfig:
             "seed": self.seed,
             "epochs": self.budget.epochs,
             "data": {k: v for k, v in _asdict(self.data).items() if k != "data_dir"},
-            "training": _asdict(self.training),
+            "training": _training_identity(self.training),
             "pruning": _asdict(self.pruning),
             "metric": self.metric,
             **({"pbt": {**_asdict(self.pbt), "factors": list(self.pbt.factors)}} if self.pbt else {}),
@@ -169,6 +181,16 @@ class StudyConfig:
 
     def with_overrides(self, **changes: Any) -> StudyConfig:
         return replace(self, **changes)
+
+
+def _training_identity(training: TrainingConfig) -> dict[str, Any]:
+    """What of ``[training]`` a study is: the population size changes only speed (a member trains the same
+    in any company), and the trainer is named only when it is not the one studies had before it was a setting."""
+    out = _asdict(training)
+    out.pop("population")
+    if out["trainer"] == "keras":
+        out.pop("trainer")
+    return out
 
 
 def _asdict(obj: Any) -> dict[str, Any]:
@@ -366,10 +388,15 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
             f"must be smaller than the {TRAINING_IMAGES[dataset]} training images of {dataset}",
         )
 
-    t = _table(doc, "training", {"batch_size", "steps_per_execution"})
+    t = _table(doc, "training", {"batch_size", "steps_per_execution", "trainer", "population"})
+    trainer = t.get("trainer", "keras")
+    if trainer not in TRAINERS:
+        raise ConfigError("training.trainer", trainer, f"must be one of {', '.join(TRAINERS)}")
     training = TrainingConfig(
         batch_size=_number("training.batch_size", t, "batch_size", 32),
         steps_per_execution=_number("training.steps_per_execution", t, "steps_per_execution", 100),
+        trainer=trainer,
+        population=_number("training.population", t, "population", 16),
     )
 
     p = _table(doc, "pruning", {"enabled", "startup_trials", "warmup_epochs"})

@@ -106,6 +106,7 @@ LIMITS: dict[str, Bound] = {
     "data.train_size": Bound(True, 1, 60_000, why="no dataset has more training images"),
     "training.batch_size": Bound(True, 1, 60_000, why="no dataset has more training images"),
     "training.steps_per_execution": Bound(True, 1, 100_000),
+    "training.population": Bound(True, 1, 1024, why="members trained together in one computation"),
     "pruning.startup_trials": Bound(True, 0, 1_000_000),
     "pruning.warmup_epochs": Bound(True, 0, 10_000),
     "pbt.population": Bound(True, 2, 1024, why="members trained and ranked together"),

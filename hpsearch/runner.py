@@ -107,7 +107,8 @@ class _Heartbeat:
 
     def __init__(self, store: Store, worker: WorkerInfo, interval: float) -> None:
         self.store, self.worker, self.interval = store, worker, interval
-        self.trial: TrialRecord | None = None
+        #: The trials being trained now (the runner sets and trims it).
+        self.trials: list[TrialRecord] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hpsearch-heartbeat", daemon=True)
 
@@ -121,8 +122,7 @@ class _Heartbeat:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            trial = self.trial
-            if trial is not None:
+            for trial in list(self.trials):
                 with contextlib.suppress(Exception):
                     self.store.heartbeat(trial, self.worker)
 
@@ -183,12 +183,23 @@ class StudyRunner:
         self.n_trials = self.strategy.budget(config.budget.trials)
 
     @property
-    def trainer(self) -> Trainer:
-        """The trainer; by default the Keras MNIST trainer, built (and Keras imported) on first use."""
-        if self._trainer is None:
-            from hpsearch.objective import KerasTrainer
+    def claim_size(self) -> int:
+        """How many trials one claim takes: what the trainer trains at once (``max_jobs``; 1 by default)."""
+        return max(1, int(getattr(self.trainer, "max_jobs", 1)))
 
-            self._trainer = KerasTrainer(self.config.data, self.config.training)
+    @property
+    def trainer(self) -> Trainer:
+        """The trainer the study names (``[training] trainer``: the per-trial Keras trainer, or the
+        population trainer), built (and Keras imported) on first use."""
+        if self._trainer is None:
+            if self.config.training.trainer == "population":
+                from hpsearch.population.trainer import PopulationTrainer
+
+                self._trainer = PopulationTrainer(self.config.data, self.config.training, study_seed=self.config.seed)
+            else:
+                from hpsearch.objective import KerasTrainer
+
+                self._trainer = KerasTrainer(self.config.data, self.config.training)
         return self._trainer
 
     # ------------------------------------------------------------------ helpers
@@ -273,40 +284,40 @@ class StudyRunner:
                     stopped_early = "timeout"
                     break
                 self.store.reap_stale(study.id, stale_after=opts.stale_after, this_host=self.worker.host)
-                claim = self.store.claim(
-                    study.id, self.worker, self.strategy.ask, trial_seed=self._trial_seed, epochs=self.config.budget.epochs
+                limit = self.claim_size if opts.max_trials is None else min(self.claim_size, opts.max_trials - trials_run)
+                claims = self.store.claim_many(
+                    study.id, self.worker, self.strategy.ask, trial_seed=self._trial_seed, epochs=self.config.budget.epochs, limit=limit
                 )
-                if claim.done:
+                if claims.done:
                     self._check_not_stuck(study)
                     break
-                if claim.trial is None:  # budget spent, but other workers still train: one may die
+                if not claims.trials:  # budget spent, but other workers still train: one may die
                     time.sleep(opts.poll_interval)
                     continue
-                trial = claim.trial
-                heart.trial = trial
+                heart.trials = list(claims.trials)
                 try:
-                    state, value, error = self._run_trial(study, trial, finished + 1, best_value)
-                except TrialLostError as err:
-                    self.progress.message(str(err))
-                    continue
+                    ended = self._run_trials(study, claims.trials, finished + 1, best_value, heart)
                 except BaseException:
-                    self.store.release(trial, "interrupted; redone by the next run")
+                    for trial in heart.trials:  # what is not finished yet goes back, for the next run
+                        with contextlib.suppress(TrialLostError):
+                            self.store.release(trial, "interrupted; redone by the next run")
                     raise
                 finally:
-                    heart.trial = None
-                finished += 1
-                trials_run += 1
-                if state is TrialState.COMPLETE:
-                    best_value = _better(best_value, value, study.maximize)
+                    heart.trials = []
+                for state, value, error in ended:
+                    finished += 1
+                    trials_run += 1
+                    if state is TrialState.COMPLETE:
+                        best_value = _better(best_value, value, study.maximize)
+                    if state is TrialState.FAIL:
+                        failures_in_a_row += 1
+                        if failures_in_a_row >= opts.max_consecutive_failures:
+                            reason = f"{failures_in_a_row} trials failed in a row; last error: {error}"
+                            self.store.set_study_state(study.id, StudyState.STOPPED, reason)
+                            raise TooManyFailuresError(f"{study.name}: stopped: {reason}")
+                    else:
+                        failures_in_a_row = 0
                 self._delete_unneeded_checkpoints(study)
-                if state is TrialState.FAIL:
-                    failures_in_a_row += 1
-                    if failures_in_a_row >= opts.max_consecutive_failures:
-                        reason = f"{failures_in_a_row} trials failed in a row; last error: {error}"
-                        self.store.set_study_state(study.id, StudyState.STOPPED, reason)
-                        raise TooManyFailuresError(f"{study.name}: stopped: {reason}")
-                else:
-                    failures_in_a_row = 0
 
         return replace(self._finish(study), stopped_early=stopped_early)
 
@@ -322,35 +333,62 @@ class StudyRunner:
         self.store.set_study_state(study.id, StudyState.STOPPED, reason)
         raise StudyStuckError(f"{study.name}: stopped: {reason}")
 
-    def _run_trial(
-        self, study: StudyRecord, trial: TrialRecord, position: int, best_value: float | None
-    ) -> tuple[TrialState, float | None, str | None]:
-        job = self._job(study, trial)
-        self.progress.trial_started(trial, position, self.n_trials, job.epochs)
-        pruner = None
-        if self.config.pruning.enabled:
-            pruner = _Pruner(self.config, self.store.trials(study.id))
+    def _run_trials(
+        self, study: StudyRecord, trials: Sequence[TrialRecord], position: int, best_value: float | None, heart: _Heartbeat
+    ) -> list[tuple[TrialState, float | None, str | None]]:
+        """Train ``trials`` together (one trainer call) and finish each in the store; returns (state, value, error)
+        of each trial that ended here, in the order they were claimed (a trial handed to another worker is left out)."""
+        jobs = [self._job(study, trial) for trial in trials]
+        by_number = {trial.number: trial for trial in trials}
+        for i, (trial, job) in enumerate(zip(trials, jobs)):
+            self.progress.trial_started(trial, position + i, self.n_trials, job.epochs)
+        pruners = {t.number: _Pruner(self.config, self.store.trials(study.id)) for t in trials} if self.config.pruning.enabled else {}
         metric = self.config.metric
-        curve: list[float] = []
+        curves: dict[int, list[float]] = {t.number: [] for t in trials}
+        lost: dict[int, str] = {}
 
-        def on_epoch(_job: TrainJob, result: EpochResult) -> bool:
-            self.store.record_epoch(trial, self.worker, result.epoch, result.metrics, result.seconds)
+        def on_epoch(job: TrainJob, result: EpochResult) -> bool:
+            trial = by_number[job.trial_number]
+            if trial.number in lost:
+                return False
+            try:
+                self.store.record_epoch(trial, self.worker, result.epoch, result.metrics, result.seconds)
+            except TrialLostError as err:  # judged dead and handed on: stop it, the others go on
+                lost[trial.number] = str(err)
+                return False
             value = result.metrics.get(metric)
             if value is not None:
-                curve.append(value)
+                curves[trial.number].append(value)
             self.progress.epoch_done(trial, result, _better(best_value, value, study.maximize))
-            return not (pruner is not None and result.epoch < job.epochs and pruner.should_prune(trial.params, curve))
+            pruner = pruners.get(trial.number)
+            return not (pruner is not None and result.epoch < job.epochs and pruner.should_prune(trial.params, curves[trial.number]))
 
-        outcome = self.trainer.train([job], on_epoch)[0]
-        value = outcome.epochs[-1].metrics.get(metric) if outcome.epochs else None
+        outcomes = self.trainer.train(jobs, on_epoch)
+        ended: list[tuple[TrialState, float | None, str | None]] = []
+        for trial, job, outcome in zip(trials, jobs, outcomes):
+            if trial.number in lost:
+                self.progress.message(lost[trial.number])
+            else:
+                ended.append(self._finish_trial(study, trial, job, outcome))
+            heart.trials = [t for t in heart.trials if t.number != trial.number]
+        return ended
+
+    def _finish_trial(
+        self, study: StudyRecord, trial: TrialRecord, job: TrainJob, outcome: Any
+    ) -> tuple[TrialState, float | None, str | None]:
+        value = outcome.epochs[-1].metrics.get(self.config.metric) if outcome.epochs else None
         if outcome.state is TrialState.FAIL:
             value = None
         if "val_before_resize" in outcome.info and "val_after_resize" in outcome.info:
             self.store.record_resize(study.id, trial.number, outcome.info["val_before_resize"], outcome.info["val_after_resize"])
         saved = job.weights_path is not None and outcome.state is TrialState.COMPLETE and job.weights_path.exists()
-        self.store.finish(
-            trial, self.worker, outcome.state, value=value, error=outcome.error, checkpoint=str(job.weights_path) if saved else None
-        )
+        try:
+            self.store.finish(
+                trial, self.worker, outcome.state, value=value, error=outcome.error, checkpoint=str(job.weights_path) if saved else None
+            )
+        except TrialLostError as err:
+            self.progress.message(str(err))
+            return outcome.state, None, outcome.error
         self.progress.trial_finished(trial, outcome.state, value, outcome.error)
         return outcome.state, value, outcome.error
 

@@ -75,6 +75,9 @@ EpochCallback = Callable[[TrainJob, EpochResult], bool]
 
 @runtime_checkable
 class Trainer(Protocol):
+    """What the runner trains with. A trainer may also say, as ``max_jobs``, how many trials it
+    wants at once (the runner claims that many in one transaction; 1 when it says nothing)."""
+
     #: Whether :meth:`evaluate` can measure test accuracy (the runner then evaluates the best trial).
     has_test_set: bool
 
@@ -104,9 +107,11 @@ class FunctionTrainer:
 
     has_test_set = False
 
-    def __init__(self, fn: Callable[[Params, int, int], dict[str, float]], *, delay: float = 0.0) -> None:
+    def __init__(self, fn: Callable[[Params, int, int], dict[str, float]], *, delay: float = 0.0, max_jobs: int = 1) -> None:
         self.fn = fn
         self.delay = delay
+        #: How many trials the runner hands over at once (they are still run one after the other).
+        self.max_jobs = max_jobs
 
     def train(self, jobs: Sequence[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
         return [self._train_one(job, on_epoch) for job in jobs]

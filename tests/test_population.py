@@ -103,3 +103,52 @@ def test_a_member_whose_loss_diverges_is_frozen_and_the_others_go_on(digits: tup
     assert np.isfinite(loss[0]) and accuracy[0] > 0.5
     steps = population.step.numpy()
     assert steps[0] == 19 and steps[1] < steps[0]  # 600 examples in batches of 32; the diverged member stopped updating
+
+
+def test_a_member_saved_as_keras_continues_in_keras_as_it_would_in_the_population(digits: tuple) -> None:
+    """Weights and optimiser state written into build_model(**params): one more step there equals one more step here."""
+    from hpsearch.population.trainer import keras_model_of
+
+    x, y = digits
+    params = {"width": 12, "dropout": 0.0, "optimizer": "nadam", "learning_rate": 3e-3}
+    population = _train([Member(12, 0.0, 3e-3, 4)], "nadam", 16, digits, epochs=1)
+    model = keras_model_of(params, population.member_weights(0, 12), population.member_state(0, 12))
+    assert int(model.optimizer.iterations.numpy()) == 19
+    population.train_epoch(x, y, np.arange(32, dtype=np.int32), 32)
+    model.train_on_batch(tf.reshape(x[:32], (32, 28, 28)), y[:32])
+    for ours, theirs in zip(population.member_weights(0, 12), hidden_weights(model)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
+
+
+def test_a_population_study_runs_through_the_runner_and_its_best_model_is_ordinary_keras(tmp_path) -> None:
+    """mnist-sample, 6 one-epoch trials over two widths and two optimisers: every trial trains, the best
+    trial's checkpoint loads into build_model(**params) and gives the stored test accuracy."""
+    import hpsearch
+    from hpsearch.objective.data import load_dataset
+
+    config = hpsearch.parse_study(
+        {
+            "strategy": "random",
+            "seed": 3,
+            "budget": {"trials": 6, "epochs": 1},
+            "data": {"dataset": "mnist-sample"},
+            "training": {"trainer": "population", "population": 4},
+            "space": {"width": [24, 64], "optimizer": ["adam", "rmsprop"], "learning_rate": {"low": 1e-3, "high": 1e-2}},
+        },
+        default_name="population",
+    )
+    from hpsearch.runner import StudyRunner
+
+    store = hpsearch.Store.open(tmp_path / "s.db")
+    runner = StudyRunner(config, store)
+    summary = runner.run()
+    assert summary.complete and all(t.state.value == "COMPLETE" for t in summary.trials)
+    assert summary.best.value > 0.5
+    assert len(runner.trainer.shapes_built) <= 4  # (optimiser, bucket) pairs: one compilation each, reused across trials
+    model = build_model(**summary.best.params)
+    model.optimizer.build(model.trainable_variables)  # the checkpoint holds the optimiser's state too
+    model.load_weights(summary.best.checkpoint)
+    data = load_dataset(config.data)
+    _loss, accuracy = model.evaluate(data.x_test, data.y_test, verbose=0)
+    assert abs(accuracy - summary.test.accuracy) < 1e-4
+    store.close()

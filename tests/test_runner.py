@@ -129,14 +129,15 @@ _KILLABLE = textwrap.dedent(
     from hpsearch import FunctionTrainer, RunOptions, run_study
     from tests.conftest import study_config, toy_metrics
     config = study_config(sys.argv[2], trials=int(sys.argv[3]), epochs=3)
-    run_study(config, sys.argv[1], trainer=FunctionTrainer(toy_metrics, delay=0.03))
+    run_study(config, sys.argv[1], trainer=FunctionTrainer(toy_metrics, delay=0.03, max_jobs=int(sys.argv[4])))
     """
 )
 
 
-@pytest.mark.parametrize("name", ["grid", "random"])
-def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, tmp_path: Path) -> None:
-    """kill -9 the study three times mid-run; reruns redo the killed trials and finish exactly."""
+@pytest.mark.parametrize(("name", "batch"), [("grid", 1), ("random", 3)], ids=["grid", "random-claims-of-3"])
+def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, batch: int, tmp_path: Path) -> None:
+    """kill -9 the study three times mid-run; reruns redo the killed trials and finish exactly
+    (the random study claims and trains 3 trials at a time, as the population trainer does)."""
     script = tmp_path / "run.py"
     script.write_text(_KILLABLE)
     db = str(tmp_path / "killed.db")
@@ -145,7 +146,7 @@ def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, tmp_p
     completed = 0
     left_running = []
     for extra_delay in (0.01, 0.04, 0.07):
-        proc = subprocess.Popen([sys.executable, str(script), db, name, str(budget)], env=env)
+        proc = subprocess.Popen([sys.executable, str(script), db, name, str(budget), str(batch)], env=env)
         target = completed + 2  # kill once this run has completed two more trials, at a varying point inside the next one
         before = kill_when(
             proc, db, f"toy-{name}", lambda trials, n=target: sum(t.state is TrialState.COMPLETE for t in trials) >= n, delay=extra_delay
@@ -156,7 +157,7 @@ def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, tmp_p
     assert len(before) < budget
     done_before = {t.number: t.value for t in before if t.state is TrialState.COMPLETE}
 
-    subprocess.run([sys.executable, str(script), db, name, str(budget)], env=env, check=True)
+    subprocess.run([sys.executable, str(script), db, name, str(budget), str(batch)], env=env, check=True)
     with Store.open(db, read_only=True) as store:
         study = store.study(f"toy-{name}")
         after = store.trials(study.id)
@@ -205,3 +206,25 @@ def test_a_study_whose_every_trial_failed_is_stopped_with_the_reason_not_finishe
         run_study(config, db, trainer=FunctionTrainer(broken), options=options)
     fixed = run_study(config, db, trainer=FunctionTrainer(toy_metrics), options=RunOptions(retry_failed=True))
     assert fixed.complete and fixed.best is not None
+
+
+@pytest.mark.parametrize("name", ["random", "tpe", "grid"])
+def test_claims_of_several_trials_give_the_study_an_uninterrupted_single_claim_run_gives(name: str, store_url: str, tmp_path: Path) -> None:
+    """A trainer that takes 4 trials at a time: the study ends with exactly its budget, each claim is one batch
+    of trials RUNNING together, and random and grid studies propose exactly what one-at-a-time claims propose."""
+    batches: list[list[int]] = []
+
+    class Recording(FunctionTrainer):
+        def train(self, jobs, on_epoch):
+            batches.append([j.trial_number for j in jobs])
+            return super().train(jobs, on_epoch)
+
+    config = study_config(name, trials=10)
+    summary = run_study(config, store_url, trainer=Recording(toy_metrics, max_jobs=4))
+    assert summary.complete and [t.number for t in summary.trials] == list(range(10))
+    assert batches == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    if name != "tpe":  # TPE's later proposals see the pending batch (constant liar), so they may differ
+        one_by_one = run_study(config, str(tmp_path / "single.db"), trainer=FunctionTrainer(toy_metrics))
+        assert [t.params for t in one_by_one.trials] == [t.params for t in summary.trials]
+    else:
+        assert len({_params_key(t.params) for t in summary.trials}) == 10

@@ -37,7 +37,7 @@ from hpsearch.store.records import (
     TrialState,
 )
 
-__all__ = ["DEFAULT_STORE", "Claim", "Store", "WorkerInfo", "reading", "store_url"]
+__all__ = ["DEFAULT_STORE", "Claim", "Claims", "Store", "WorkerInfo", "reading", "store_url"]
 
 #: The store used when neither ``--store`` nor ``HPSEARCH_STORE`` names one.
 DEFAULT_STORE = "hpsearch.db"
@@ -72,6 +72,19 @@ class WorkerInfo:
         host = socket.gethostname()
         pid = os.getpid()
         return cls(worker_id=f"{host}:{pid}:{os.urandom(3).hex()}", host=host, pid=pid)
+
+
+@dataclass(frozen=True)
+class Claims:
+    """The answer to :meth:`Store.claim_many`: the trials to run (possibly none), and whether to wait."""
+
+    trials: list[TrialRecord] = dataclasses.field(default_factory=list)
+    #: True when nothing was taken because the budget is spent but other workers still run trials.
+    wait: bool = False
+
+    @property
+    def done(self) -> bool:
+        return not self.trials and not self.wait
 
 
 @dataclass(frozen=True)
@@ -440,30 +453,50 @@ class Store:
         trial_seed: Callable[[int], int],
         epochs: int | None = None,
     ) -> Claim:
-        """Atomically take the next trial for ``worker``.
+        """Atomically take the next trial for ``worker`` (:meth:`claim_many` for one trial)."""
+        claims = self.claim_many(study_id, worker, propose, trial_seed=trial_seed, epochs=epochs, limit=1)
+        return Claim(trial=claims.trials[0]) if claims.trials else Claim(wait=claims.wait)
 
-        In one write transaction: a WAITING trial (one whose worker died) is taken
-        first; otherwise, while the study's trial count is under its budget, the
-        strategy proposes the next trial from the full history and it is inserted
-        as RUNNING (with its PBT decision, if any). ``epochs`` is the study's epochs
-        per trial, used when the suggestion does not set its own. The study row is locked (``FOR UPDATE`` on servers, the write
+    def claim_many(
+        self,
+        study_id: int,
+        worker: WorkerInfo,
+        propose: Proposer,
+        *,
+        trial_seed: Callable[[int], int],
+        epochs: int | None = None,
+        limit: int = 1,
+    ) -> Claims:
+        """Atomically take up to ``limit`` trials for ``worker``, in one write transaction.
+
+        WAITING trials (whose worker died) are taken first, in number order; then, while the
+        study's trial count is under its budget, the strategy proposes each next trial from
+        the full history, which includes the trials this claim has just inserted as RUNNING
+        (TPE's constant liar sees them), and each is inserted as RUNNING (with its PBT
+        decision, if any). ``epochs`` is the study's epochs per trial, used when a suggestion
+        does not set its own. The study row is locked (``FOR UPDATE`` on servers, the write
         lock on SQLite), so two workers never take the same trial or number.
         """
         now = time.time()
+        taken: list[TrialRecord] = []
         with self._write() as conn:
             study = conn.execute(select(s.studies).where(s.studies.c.id == study_id).with_for_update()).mappings().one()
             if study["state"] == StudyState.STOPPED.value:
-                return Claim()  # another worker gave up on the study (too many failures): stop too
-            waiting = conn.execute(
-                select(s.trials.c.id)
-                .where(s.trials.c.study_id == study_id, s.trials.c.state == TrialState.WAITING.value)
-                .order_by(s.trials.c.number)
-                .limit(1)
-            ).scalar()
-            if waiting is not None:
+                return Claims()  # another worker gave up on the study (too many failures): stop too
+            waiting = (
+                conn.execute(
+                    select(s.trials.c.id)
+                    .where(s.trials.c.study_id == study_id, s.trials.c.state == TrialState.WAITING.value)
+                    .order_by(s.trials.c.number)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+            for trial_id in waiting:
                 conn.execute(
                     update(s.trials)
-                    .where(s.trials.c.id == waiting)
+                    .where(s.trials.c.id == trial_id)
                     .values(
                         state=TrialState.RUNNING.value,
                         worker_id=worker.worker_id,
@@ -475,60 +508,86 @@ class Store:
                         epochs_done=0,
                     )
                 )
-                return Claim(trial=self._trial_by_id(conn, waiting))
-            history = self._trials(conn, study_id)
-            if len(history) >= study["n_trials"]:
-                running = any(t.state is TrialState.RUNNING for t in history)
-                return Claim(wait=running)
-            number = max((t.number for t in history), default=-1) + 1
-            suggestion = propose(history, number)
-            if suggestion is None:
-                running = any(t.state is TrialState.RUNNING for t in history)
-                return Claim(wait=running)
-            result = conn.execute(
-                s.trials.insert().values(
+                taken.append(self._trial_by_id(conn, trial_id))
+            history = self._trials(conn, study_id) if len(taken) < limit else []
+            while len(taken) < limit:
+                if len(history) >= study["n_trials"]:
+                    break
+                number = max((t.number for t in history), default=-1) + 1
+                suggestion = propose(history, number)
+                if suggestion is None:
+                    break
+                trial = self._insert_trial(conn, study, suggestion, number, worker, now, trial_seed=trial_seed, epochs=epochs)
+                taken.append(trial)
+                history = [*history, trial]
+            if taken:
+                conn.execute(update(s.studies).where(s.studies.c.id == study_id).values(updated_at=now))
+                return Claims(trials=taken)
+            running = any(t.state is TrialState.RUNNING for t in history) if history else self._any_running(conn, study_id)
+            return Claims(wait=running)
+
+    @staticmethod
+    def _any_running(conn: Connection, study_id: int) -> bool:
+        query = select(func.count()).where(s.trials.c.study_id == study_id, s.trials.c.state == TrialState.RUNNING.value)
+        return bool(conn.execute(query).scalar_one())
+
+    def _insert_trial(
+        self,
+        conn: Connection,
+        study: Any,
+        suggestion: Any,
+        number: int,
+        worker: WorkerInfo,
+        now: float,
+        *,
+        trial_seed: Callable[[int], int],
+        epochs: int | None,
+    ) -> TrialRecord:
+        """Insert trial ``number`` of ``suggestion`` as RUNNING for ``worker`` (with its PBT decision, if any)."""
+        study_id = study["id"]
+        result = conn.execute(
+            s.trials.insert().values(
+                study_id=study_id,
+                number=number,
+                state=TrialState.RUNNING.value,
+                params=suggestion.params,
+                seed=trial_seed(number),
+                epochs=suggestion.epochs if suggestion.epochs is not None else (epochs or study["epochs"]),
+                member=suggestion.member,
+                generation=suggestion.generation,
+                start_epoch=suggestion.start_epoch,
+                parent_trial=suggestion.parent_trial,
+                attempt=1,
+                epochs_done=0,
+                worker_id=worker.worker_id,
+                host=worker.host,
+                pid=worker.pid,
+                created_at=now,
+                started_at=now,
+                heartbeat_at=now,
+            )
+        )
+        d = suggestion.decision
+        if d is not None:
+            conn.execute(
+                s.pbt_decisions.insert().values(
                     study_id=study_id,
-                    number=number,
-                    state=TrialState.RUNNING.value,
-                    params=suggestion.params,
-                    seed=trial_seed(number),
-                    epochs=suggestion.epochs if suggestion.epochs is not None else (epochs or study["epochs"]),
-                    member=suggestion.member,
-                    generation=suggestion.generation,
-                    start_epoch=suggestion.start_epoch,
-                    parent_trial=suggestion.parent_trial,
-                    attempt=1,
-                    epochs_done=0,
-                    worker_id=worker.worker_id,
-                    host=worker.host,
-                    pid=worker.pid,
+                    trial_number=number,
+                    member=d.member,
+                    generation=d.generation,
+                    at_epoch=d.at_epoch,
+                    kind=d.kind,
+                    parent_trial=d.parent_trial,
+                    parent_member=d.parent_member,
+                    old_params=d.old_params,
+                    new_params=d.new_params,
+                    optimizer_reset=int(d.optimizer_reset),
+                    reason=d.reason,
                     created_at=now,
-                    started_at=now,
-                    heartbeat_at=now,
                 )
             )
-            d = suggestion.decision
-            if d is not None:
-                conn.execute(
-                    s.pbt_decisions.insert().values(
-                        study_id=study_id,
-                        trial_number=number,
-                        member=d.member,
-                        generation=d.generation,
-                        at_epoch=d.at_epoch,
-                        kind=d.kind,
-                        parent_trial=d.parent_trial,
-                        parent_member=d.parent_member,
-                        old_params=d.old_params,
-                        new_params=d.new_params,
-                        optimizer_reset=int(d.optimizer_reset),
-                        reason=d.reason,
-                        created_at=now,
-                    )
-                )
-            conn.execute(update(s.studies).where(s.studies.c.id == study_id).values(updated_at=now))
-            new_id = result.inserted_primary_key[0]  # type: ignore[index]
-            return Claim(trial=self._trial_by_id(conn, new_id))
+        new_id = result.inserted_primary_key[0]  # type: ignore[index]
+        return self._trial_by_id(conn, new_id)
 
     def _trial_by_id(self, conn: Connection, trial_id: int) -> TrialRecord:
         row = conn.execute(select(s.trials).where(s.trials.c.id == trial_id)).mappings().one()

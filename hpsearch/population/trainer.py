@@ -1,0 +1,173 @@
+"""The population trainer: the :class:`hpsearch.trainer.Trainer` that trains a batch of jobs as populations.
+
+Jobs are grouped by optimiser and bucket width (:func:`hpsearch.population.engine.bucket_width`);
+each group trains as one :class:`~hpsearch.population.engine.Population` of up to
+``population_size`` members, epoch by epoch, every member's epoch reported through
+``on_epoch`` as it finishes. A member that is pruned, fails (a non-finite loss) or reaches
+its epochs stops updating while the others go on. Populations are kept per shape, so a
+study compiles a handful of times however many trials it runs.
+
+What comes out is ordinary Keras: a finished member's weights and optimiser state are
+written as the ``.weights.h5`` of ``build_model(**params)`` (the per-trial trainer, the
+test evaluation and ``keras.models`` read them as they read their own). A job that
+continues from a parent checkpoint (a PBT segment) is handed to the per-trial Keras
+trainer, which loads it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from hpsearch.config import DataConfig, TrainingConfig
+from hpsearch.objective import KerasTrainer
+from hpsearch.objective.model import build_model, set_hidden_weights
+from hpsearch.objective.train import save_checkpoint
+from hpsearch.population.engine import Member, Population, bucket_width, epoch_order
+from hpsearch.store.records import TrialState
+from hpsearch.trainer import EpochCallback, EpochResult, TrainJob, TrainOutcome, first_non_finite
+
+__all__ = ["PopulationTrainer", "keras_model_of"]
+
+#: The Keras optimiser attributes that hold each of our slots (Keras 3's own names).
+_KERAS_SLOTS: dict[str, dict[str, str]] = {
+    "adam": {"m": "_momentums", "v": "_velocities"},
+    "adamw": {"m": "_momentums", "v": "_velocities"},
+    "sgd": {},
+    "rmsprop": {"v": "_velocities"},
+    "nadam": {"m": "_momentums", "v": "_velocities"},
+    "adamax": {"m": "_m", "u": "_u"},
+    "adagrad": {"acc": "_accumulators"},
+    "adadelta": {"acc_grad": "_accumulated_grads", "acc_delta": "_accumulated_delta_vars"},
+    "lion": {"m": "_momentums"},
+}
+_LAYER_VARIABLES = ("kernel", "bias", "out_kernel", "out_bias")
+
+
+def keras_model_of(params: dict[str, Any], weights: tuple[np.ndarray, ...], state: dict[str, Any] | None = None) -> Any:
+    """``build_model(**params)`` holding ``weights`` and, if given, the optimiser ``state`` of a population member."""
+    model = build_model(**params)
+    set_hidden_weights(model, weights)  # type: ignore[arg-type]
+    if state is not None:
+        optimizer = model.optimizer
+        optimizer.build(model.trainable_variables)
+        optimizer.iterations.assign(state["step"])
+        if hasattr(optimizer, "_u_product"):
+            optimizer._u_product.assign(state["u_product"])
+        index = {id(v): i for i, v in enumerate(model.trainable_variables)}
+        order = [index[id(v)] for v in (*model.get_layer("dense").trainable_variables, *model.get_layer("dense_1").trainable_variables)]
+        for slot, attribute in _KERAS_SLOTS[str(params["optimizer"])].items():
+            keras_slots = getattr(optimizer, attribute)
+            for name, position in zip(_LAYER_VARIABLES, order):
+                keras_slots[position].assign(state["slots"][name][slot])
+    return model
+
+
+class PopulationTrainer:
+    """Trains jobs of the seed MLP in populations; see the module docstring."""
+
+    has_test_set = True
+
+    def __init__(self, data: DataConfig | None = None, training: TrainingConfig | None = None, *, study_seed: int = 0) -> None:
+        self.training = training or TrainingConfig()
+        self.study_seed = study_seed
+        self._keras = KerasTrainer(data, self.training)
+        self._populations: dict[tuple[str, int, int], Population] = {}
+        self._tensors: tuple[tf.Tensor, ...] | None = None
+        #: How many populations of each shape were built (each compiles once): for tests and benchmarks.
+        self.shapes_built: list[tuple[str, int, int]] = []
+        #: The runner claims this many trials at once and hands them over together.
+        self.max_jobs = max(1, self.training.population)
+
+    @property
+    def dataset(self) -> Any:
+        return self._keras.dataset
+
+    def _data(self) -> tuple[tf.Tensor, ...]:
+        if self._tensors is None:
+            d = self.dataset
+            flat = [tf.constant(a.reshape(len(a), -1)) for a in (d.x_train, d.x_val)]
+            self._tensors = (flat[0], tf.constant(d.y_train.astype(np.int32)), flat[1], tf.constant(d.y_val.astype(np.int32)))
+        return self._tensors
+
+    def _population(self, optimizer: str, bucket: int, members: int) -> Population:
+        size = min(max(1, 1 << (members - 1).bit_length()), max(1, self.training.population))  # few sizes: few shapes
+        key = (optimizer, bucket, size)
+        if key not in self._populations:
+            self._populations[key] = Population(optimizer, bucket, size)
+            self.shapes_built.append(key)
+        return self._populations[key]
+
+    def train(self, jobs: Sequence[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
+        outcomes: list[TrainOutcome | None] = [None] * len(jobs)
+        groups: dict[tuple[str, int], list[int]] = {}
+        for i, job in enumerate(jobs):
+            if job.parent_checkpoint is not None:
+                outcomes[i] = self._keras.train([job], on_epoch)[0]
+            else:
+                groups.setdefault((str(job.params["optimizer"]), bucket_width(int(job.params["width"]))), []).append(i)
+        limit = max(1, self.training.population)
+        for (optimizer, bucket), indices in groups.items():
+            for start in range(0, len(indices), limit):
+                chunk = indices[start : start + limit]
+                for i, outcome in zip(chunk, self._train_group(optimizer, bucket, [jobs[i] for i in chunk], on_epoch)):
+                    outcomes[i] = outcome
+        return [o for o in outcomes if o is not None]
+
+    def _train_group(self, optimizer: str, bucket: int, jobs: list[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
+        x, y, x_val, y_val = self._data()
+        population = self._population(optimizer, bucket, len(jobs))
+        for index in range(population.size):
+            if index < len(jobs):
+                p = jobs[index].params
+                member = Member(int(p["width"]), float(p["dropout"]), float(p["learning_rate"]), jobs[index].seed)
+                population.set_member(index, member)
+            else:
+                population.retire(index)  # an unused slot of this shape
+        results: list[list[EpochResult]] = [[] for _ in jobs]
+        ended: list[TrainOutcome | None] = [None] * len(jobs)
+        for epoch in range(1, max(job.epochs for job in jobs) + 1):
+            if all(e is not None for e in ended):
+                break
+            start = time.perf_counter()
+            loss, accuracy = population.train_epoch(x, y, epoch_order(self.study_seed, epoch, int(x.shape[0])), self.training.batch_size)
+            val_loss, val_accuracy = population.evaluate(x_val, y_val)
+            seconds = (time.perf_counter() - start) / max(1, sum(e is None for e in ended))
+            for i, job in enumerate(jobs):
+                if ended[i] is not None:
+                    continue
+                metrics = {
+                    "loss": float(loss[i]),
+                    "accuracy": float(accuracy[i]),
+                    "val_loss": float(val_loss[i]),
+                    "val_accuracy": float(val_accuracy[i]),
+                }
+                result = EpochResult(epoch, metrics, seconds)
+                results[i].append(result)
+                keep_going = on_epoch(job, result)
+                bad = first_non_finite(metrics)
+                if bad is not None:
+                    ended[i] = TrainOutcome(TrialState.FAIL, results[i], f"{bad} became {metrics[bad]} at epoch {epoch}")
+                elif not keep_going:
+                    ended[i] = TrainOutcome(TrialState.PRUNED, results[i])
+                elif epoch == job.epochs:
+                    self._save(population, i, job)
+                    ended[i] = TrainOutcome(TrialState.COMPLETE, results[i])
+                if ended[i] is not None:
+                    population.retire(i)
+        return [e for e in ended if e is not None]
+
+    def _save(self, population: Population, index: int, job: TrainJob) -> None:
+        if job.weights_path is None:
+            return
+        width = int(job.params["width"])
+        model = keras_model_of(dict(job.params), population.member_weights(index, width), population.member_state(index, width))
+        save_checkpoint(model, Path(job.weights_path))
+
+    def evaluate(self, job: TrainJob) -> tuple[float, float] | None:
+        return self._keras.evaluate(job)
