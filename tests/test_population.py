@@ -79,7 +79,7 @@ def test_a_member_trains_the_same_alone_padded_or_among_others(digits: tuple) ->
         for ours, theirs in zip(population.member_weights(index, 24), reference):
             np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(crowd.evaluate(*digits)[1][1], alone.evaluate(*digits)[1][0], atol=1e-6)
-    assert not np.any(padded.vars["kernel"][0].numpy()[:, 24:])  # padded units stay zero: no signal, no gradient
+    assert not np.any(padded.vars["kernel"][:, 0].numpy()[:, 24:])  # padded units stay zero: no signal, no gradient
 
 
 def test_one_step_without_dropout_matches_a_keras_train_step(digits: tuple) -> None:

@@ -27,13 +27,15 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from hpsearch.population.optimizers import apply_update, initial_slot, slot_names
+from hpsearch.population.optimizers import apply_update, initial_slot, member_vector, slot_names
 
 __all__ = ["INPUTS", "CLASSES", "Member", "Population", "bucket_width", "epoch_order", "glorot_weights"]
 
 INPUTS = 28 * 28
 CLASSES = 10
 _VARIABLES = ("kernel", "bias", "out_kernel", "out_bias")
+#: The axis of each variable that indexes the member.
+MEMBER_AXIS = {"kernel": 1, "bias": 0, "out_kernel": 0, "out_bias": 0}
 
 
 def bucket_width(width: int) -> int:
@@ -95,7 +97,8 @@ class Population:
         self.bucket = int(bucket)
         self.size = int(size)
         k, w = self.size, self.bucket
-        shapes = {"kernel": (k, INPUTS, w), "bias": (k, w), "out_kernel": (k, w, CLASSES), "out_bias": (k, CLASSES)}
+        # the first kernel is [784, K, bucket], so that it is one [784, K * bucket] matrix with no transpose
+        shapes = {"kernel": (INPUTS, k, w), "bias": (k, w), "out_kernel": (k, w, CLASSES), "out_bias": (k, CLASSES)}
         self.vars = {name: tf.Variable(tf.zeros(shape), name=name) for name, shape in shapes.items()}
         self.slots = {name: {s: tf.Variable(initial_slot(s, self.vars[name])) for s in slot_names(optimizer)} for name in _VARIABLES}
         self.mask = tf.Variable(tf.zeros((k, w)))
@@ -124,9 +127,10 @@ class Population:
             "out_bias": b2,
         }
         for name, value in values.items():
-            self.vars[name][index].assign(value.astype(np.float32))
+            at = np.s_[:, index] if MEMBER_AXIS[name] else np.s_[index]
+            self.vars[name][at].assign(value.astype(np.float32))
             for slot_name, slot in self.slots[name].items():
-                slot[index].assign(initial_slot(slot_name, self.vars[name][index]))
+                slot[at].assign(initial_slot(slot_name, self.vars[name][at]))
         self.mask[index].assign((np.arange(self.bucket) < width).astype(np.float32))
         self.lr[index].assign(member.learning_rate)
         self.rate[index].assign(member.dropout)
@@ -141,19 +145,26 @@ class Population:
 
     def member_weights(self, index: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Member ``index``'s (kernel, bias, out_kernel, out_bias) at its true ``width``, as NumPy arrays."""
-        v = {name: var[index].numpy() for name, var in self.vars.items()}
+        v = {name: var[:, index].numpy() if MEMBER_AXIS[name] else var[index].numpy() for name, var in self.vars.items()}
         return v["kernel"][:, :width], v["bias"][:width], v["out_kernel"][:width], v["out_bias"]
 
     def member_state(self, index: int, width: int) -> dict[str, Any]:
         """Member ``index``'s optimiser state at its true width: step count, Nadam's product and each slot."""
         cut = {"kernel": np.s_[:, :width], "bias": np.s_[:width], "out_kernel": np.s_[:width], "out_bias": np.s_[:]}
-        slots = {name: {s: var[index].numpy()[cut[name]] for s, var in self.slots[name].items()} for name in _VARIABLES}
+        slots = {
+            name: {s: (var[:, index] if MEMBER_AXIS[name] else var[index]).numpy()[cut[name]] for s, var in self.slots[name].items()}
+            for name in _VARIABLES
+        }
         return {"step": int(self.step[index].numpy()), "u_product": float(self.u_product[index].numpy()), "slots": slots}
 
     # ------------------------------------------------------------------ computation
 
     def _forward(self, params: dict[str, tf.Tensor], x: tf.Tensor, keep: tf.Tensor | None) -> tf.Tensor:
-        hidden = tf.nn.relu(tf.einsum("bi,kiw->kbw", x, params["kernel"]) + params["bias"][:, None, :]) * self.mask[:, None, :]
+        k, w = self.size, self.bucket
+        # all members' first layers as one wide matrix product: [batch, 784] x [784, K * bucket]
+        # all members' first layers as one wide matrix product: [batch, 784] x [784, K * bucket]
+        pre = tf.transpose(tf.reshape(tf.matmul(x, tf.reshape(params["kernel"], [INPUTS, k * w])), [-1, k, w]), [1, 0, 2])
+        hidden = tf.nn.relu(pre + params["bias"][:, None, :]) * self.mask[:, None, :]
         if keep is not None:
             hidden = hidden * keep
         return tf.einsum("kbw,kwc->kbc", hidden, params["out_kernel"]) + params["out_bias"][:, None, :]
@@ -181,17 +192,21 @@ class Population:
                 total = tf.reduce_sum(losses)
             grads = tape.gradient(total, params)
             new_params, new_slots, new_u = apply_update(
-                self.optimizer, params, grads, [dict(zip(slot_keys, s)) for s in slots], lr, step, u_product
+                self.optimizer, params, grads, [dict(zip(slot_keys, s)) for s in slots], lr, step, u_product, axes
             )
             ok = alive & tf.math.is_finite(losses)
-            params_out = [tf.where(_expand(ok, p), n, p) for p, n in zip(params, new_params)]
-            slots_out = [[tf.where(_expand(ok, old), ns[key], old) for key, old in zip(slot_keys, s)] for s, ns in zip(slots, new_slots)]
+            params_out = [tf.where(member_vector(ok, p, a), n, p) for p, n, a in zip(params, new_params, axes)]
+            slots_out = [
+                [tf.where(member_vector(ok, old, a), ns[key], old) for key, old in zip(slot_keys, s)]
+                for s, ns, a in zip(slots, new_slots, axes)
+            ]
             step_out = tf.where(ok, step + 1, step)
             u_out = tf.where(ok, new_u, u_product)
             hit = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, axis=2, output_type=tf.int32), yb[None, :]), tf.float32), axis=1)
             return i + 1, params_out, slots_out, step_out, u_out, loss_sum + losses * batch, hits + hit
 
         slot_keys = slot_names(self.optimizer)
+        axes = [MEMBER_AXIS[n] for n in names]
         params = [self.vars[n].read_value() for n in names]
         slots = [[self.slots[n][s].read_value() for s in slot_keys] for n in names]
         steps = tf.shape(batches)[0]
@@ -242,5 +257,3 @@ class Population:
         return loss / n, hits / n
 
 
-def _expand(mask: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
-    return tf.reshape(mask, [-1] + [1] * (len(like.shape) - 1))

@@ -21,7 +21,7 @@ from typing import Any
 
 import tensorflow as tf
 
-__all__ = ["OPTIMIZER_RULES", "apply_update", "slot_names"]
+__all__ = ["OPTIMIZER_RULES", "apply_update", "initial_slot", "member_vector", "slot_names"]
 
 _EPS = 1e-7
 
@@ -51,9 +51,11 @@ def initial_slot(name: str, like: tf.Tensor) -> tf.Tensor:
     return tf.fill(tf.shape(like), tf.constant(_INITIAL.get(name, 0.0), like.dtype))
 
 
-def _per_member(vector: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
-    """A [K] vector shaped to broadcast over a [K, ...] variable."""
-    return tf.reshape(vector, [-1] + [1] * (len(like.shape) - 1))
+def member_vector(vector: tf.Tensor, like: tf.Tensor, axis: int = 0) -> tf.Tensor:
+    """A [K] vector shaped to broadcast over a variable whose member axis is ``axis``."""
+    shape = [1] * len(like.shape)
+    shape[axis] = -1
+    return tf.reshape(vector, shape)
 
 
 def apply_update(
@@ -64,12 +66,14 @@ def apply_update(
     lr: tf.Tensor,
     step: tf.Tensor,
     u_product: tf.Tensor,
+    axes: Sequence[int] | None = None,
 ) -> tuple[list[tf.Tensor], list[dict[str, tf.Tensor]], tf.Tensor]:
     """One step of ``optimizer`` for every member.
 
     ``lr`` and ``step`` are [K] (``step`` counts the updates already applied, Keras's
     ``iterations``); ``u_product`` is Nadam's running momentum product per member (1 at the
-    start; passed through unchanged by the other rules). Returns the new variables, slots and
+    start; passed through unchanged by the other rules); ``axes`` the member axis of each
+    variable (default 0). Returns the new variables, slots and
     ``u_product``.
     """
     t = tf.cast(step + 1, tf.float32)
@@ -78,10 +82,10 @@ def apply_update(
         new_u_product = u_product * 0.9 * (1.0 - 0.5 * tf.pow(0.96, t))
     out_vars: list[tf.Tensor] = []
     out_slots: list[dict[str, tf.Tensor]] = []
-    for w, g, s in zip(variables, grads, slots):
-        lr_k = _per_member(lr, w)
-        t_k = _per_member(t, w)
-        new_w, new_s = _RULES[optimizer](w, g, dict(s), lr_k, t_k, _per_member(new_u_product, w))
+    for w, g, s, axis in zip(variables, grads, slots, axes or [0] * len(variables)):
+        new_w, new_s = _RULES[optimizer](
+            w, g, dict(s), member_vector(lr, w, axis), member_vector(t, w, axis), member_vector(new_u_product, w, axis)
+        )
         out_vars.append(new_w)
         out_slots.append(new_s)
     return out_vars, out_slots, new_u_product
