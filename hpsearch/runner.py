@@ -195,7 +195,10 @@ class StudyRunner:
             if self.config.training.trainer == "population":
                 from hpsearch.population.trainer import PopulationTrainer
 
-                self._trainer = PopulationTrainer(self.config.data, self.config.training, study_seed=self.config.seed)
+                optimizers = tuple(str(v) for v in self.config.space["optimizer"].grid_values())
+                self._trainer = PopulationTrainer(
+                    self.config.data, self.config.training, study_seed=self.config.seed, optimizers=optimizers
+                )
             else:
                 from hpsearch.objective import KerasTrainer
 

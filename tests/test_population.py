@@ -82,6 +82,21 @@ def test_a_member_trains_the_same_alone_padded_or_among_others(digits: tuple) ->
     assert not np.any(padded.vars["kernel"][:, 0].numpy()[:, 24:])  # padded units stay zero: no signal, no gradient
 
 
+def test_one_update_covering_several_optimisers_gives_each_member_its_own_rule(digits: tuple) -> None:
+    x, y = digits
+    members = [(Member(16, 0.1, 3e-3, 1), "adam"), (Member(12, 0.2, 5e-2, 2), "sgd"), (Member(16, 0.0, 2e-3, 3), "adagrad")]
+    mixed = Population(("adam", "sgd", "adagrad"), 16, 4)
+    for i, (member, optimizer) in enumerate(members):
+        mixed.set_member(i, member, optimizer=optimizer)
+    mixed.retire(3)
+    for epoch in (1, 2):
+        mixed.train_epoch(x, y, epoch_order(3, epoch, int(x.shape[0])), 32)
+    for i, (member, optimizer) in enumerate(members):
+        alone = _train([member], optimizer, 16, digits)
+        for ours, theirs in zip(mixed.member_weights(i, member.width), alone.member_weights(0, member.width)):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5, err_msg=optimizer)
+
+
 def test_one_step_without_dropout_matches_a_keras_train_step(digits: tuple) -> None:
     x, y = digits
     weights = glorot_weights(16, 5)

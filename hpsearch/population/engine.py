@@ -90,17 +90,24 @@ def dropout_uniforms(seeds: tf.Tensor, steps: tf.Tensor, width: int, batch: int)
 
 
 class Population:
-    """K members of one optimiser at one bucket width; see the module docstring."""
+    """K members at one bucket width, each under one of ``optimizers``; see the module docstring.
 
-    def __init__(self, optimizer: str, bucket: int, size: int) -> None:
-        self.optimizer = optimizer
+    Several optimisers share one population through one update that covers them: every
+    rule is computed on the same tensors and each member keeps the result of its own rule
+    (the rules are elementwise and memory-bound, so the extra arithmetic is cheap next to
+    reading and writing the weights once); the slots are the union of the rules' slots.
+    """
+
+    def __init__(self, optimizers: str | tuple[str, ...], bucket: int, size: int) -> None:
+        self.optimizers = (optimizers,) if isinstance(optimizers, str) else tuple(optimizers)
         self.bucket = int(bucket)
         self.size = int(size)
         k, w = self.size, self.bucket
         # the first kernel is [784, K, bucket], so that it is one [784, K * bucket] matrix with no transpose
         shapes = {"kernel": (INPUTS, k, w), "bias": (k, w), "out_kernel": (k, w, CLASSES), "out_bias": (k, CLASSES)}
         self.vars = {name: tf.Variable(tf.zeros(shape), name=name) for name, shape in shapes.items()}
-        self.slots = {name: {s: tf.Variable(initial_slot(s, self.vars[name])) for s in slot_names(optimizer)} for name in _VARIABLES}
+        self.slots = {name: {s: tf.Variable(initial_slot(s, self.vars[name])) for s in slot_names(*self.optimizers)} for name in _VARIABLES}
+        self.rule = tf.Variable(tf.zeros(k, tf.int32))  # each member's index into self.optimizers
         self.mask = tf.Variable(tf.zeros((k, w)))
         self.lr = tf.Variable(tf.zeros(k))
         self.rate = tf.Variable(tf.zeros(k))
@@ -113,8 +120,9 @@ class Population:
 
     # ------------------------------------------------------------------ members
 
-    def set_member(self, index: int, member: Member, weights: tuple[np.ndarray, ...] | None = None) -> None:
-        """Put ``member`` at ``index`` with fresh optimiser state and ``weights`` (default: its Glorot initialisation)."""
+    def set_member(self, index: int, member: Member, weights: tuple[np.ndarray, ...] | None = None, optimizer: str | None = None) -> None:
+        """Put ``member`` at ``index`` under ``optimizer`` (default: the population's first) with fresh optimiser
+        state and ``weights`` (default: its Glorot initialisation)."""
         k1, b1, k2, b2 = weights if weights is not None else glorot_weights(member.width, member.seed)
         width = k1.shape[1]
         if width > self.bucket:
@@ -138,6 +146,7 @@ class Population:
         self.step[index].assign(0)
         self.u_product[index].assign(1.0)
         self.alive[index].assign(True)
+        self.rule[index].assign(self.optimizers.index(optimizer) if optimizer is not None else 0)
 
     def retire(self, index: int) -> None:
         """Stop updating member ``index`` (finished, pruned or failed); its slot keeps computing, unused."""
@@ -191,9 +200,7 @@ class Population:
                 losses = tf.reduce_mean(per_example, axis=1)  # [K]: each member's mean over the batch, as Keras
                 total = tf.reduce_sum(losses)
             grads = tape.gradient(total, params)
-            new_params, new_slots, new_u = apply_update(
-                self.optimizer, params, grads, [dict(zip(slot_keys, s)) for s in slots], lr, step, u_product, axes
-            )
+            new_params, new_slots, new_u = self._update(params, grads, [dict(zip(slot_keys, s)) for s in slots], lr, step, u_product, axes)
             ok = alive & tf.math.is_finite(losses)
             params_out = [tf.where(member_vector(ok, p, a), n, p) for p, n, a in zip(params, new_params, axes)]
             slots_out = [
@@ -205,7 +212,7 @@ class Population:
             hit = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, axis=2, output_type=tf.int32), yb[None, :]), tf.float32), axis=1)
             return i + 1, params_out, slots_out, step_out, u_out, loss_sum + losses * batch, hits + hit
 
-        slot_keys = slot_names(self.optimizer)
+        slot_keys = slot_names(*self.optimizers)
         axes = [MEMBER_AXIS[n] for n in names]
         params = [self.vars[n].read_value() for n in names]
         slots = [[self.slots[n][s].read_value() for s in slot_keys] for n in names]
@@ -222,6 +229,18 @@ class Population:
         self.step.assign(step)
         self.u_product.assign(u_product)
         return loss_sum, hits
+
+    def _update(self, params: Any, grads: Any, slots: Any, lr: Any, step: Any, u_product: Any, axes: list[int]) -> Any:
+        """Every member's step under its own rule (one rule: just that rule)."""
+        new_params, new_slots, new_u = apply_update(self.optimizers[0], params, grads, slots, lr, step, u_product, axes)
+        rule = self.rule.read_value()
+        for j, optimizer in enumerate(self.optimizers[1:], start=1):
+            p_j, s_j, u_j = apply_update(optimizer, params, grads, slots, lr, step, u_product, axes)
+            mine = rule == j
+            new_params = [tf.where(member_vector(mine, a, ax), b, a) for a, b, ax in zip(new_params, p_j, axes)]
+            new_slots = [{k: tf.where(member_vector(mine, a[k], ax), b[k], a[k]) for k in a} for a, b, ax in zip(new_slots, s_j, axes)]
+            new_u = tf.where(mine, u_j, new_u)
+        return new_params, new_slots, new_u
 
     def _evaluate(self, x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         params = {n: v.read_value() for n, v in self.vars.items()}
@@ -255,5 +274,3 @@ class Population:
             s, h = self._eval(x[start : start + chunk], y[start : start + chunk])
             loss, hits = loss + s.numpy(), hits + h.numpy()
         return loss / n, hits / n
-
-

@@ -43,8 +43,9 @@ OPTIMIZER_RULES: tuple[str, ...] = tuple(_SLOTS)
 _INITIAL: dict[str, float] = {"acc": 0.1}
 
 
-def slot_names(optimizer: str) -> tuple[str, ...]:
-    return _SLOTS[optimizer]
+def slot_names(*optimizers: str) -> tuple[str, ...]:
+    """The slots the rules of ``optimizers`` keep, together (a population covering several keeps their union)."""
+    return tuple(dict.fromkeys(name for optimizer in optimizers for name in _SLOTS[optimizer]))
 
 
 def initial_slot(name: str, like: tf.Tensor) -> tf.Tensor:
@@ -87,7 +88,7 @@ def apply_update(
             w, g, dict(s), member_vector(lr, w, axis), member_vector(t, w, axis), member_vector(new_u_product, w, axis)
         )
         out_vars.append(new_w)
-        out_slots.append(new_s)
+        out_slots.append({**s, **new_s})  # slots this rule does not use pass through
     return out_vars, out_slots, new_u_product
 
 

@@ -1,8 +1,9 @@
 """The population trainer: the :class:`hpsearch.trainer.Trainer` that trains a batch of jobs as populations.
 
-Jobs are grouped by optimiser and bucket width (:func:`hpsearch.population.engine.bucket_width`);
-each group trains as one :class:`~hpsearch.population.engine.Population` of up to
-``population_size`` members, epoch by epoch, every member's epoch reported through
+The jobs of a call train as populations of up to ``[training] population`` members, each
+one :class:`~hpsearch.population.engine.Population` padded to the bucket width of its widest
+member (:func:`hpsearch.population.engine.bucket_width`) and covering the study's optimisers
+in one update, epoch by epoch, every member's epoch reported through
 ``on_epoch`` as it finishes. A member that is pruned, fails (a non-finite loss) or reaches
 its epochs stops updating while the others go on. Populations are kept per shape, so a
 study compiles a handful of times however many trials it runs.
@@ -73,14 +74,23 @@ class PopulationTrainer:
 
     has_test_set = True
 
-    def __init__(self, data: DataConfig | None = None, training: TrainingConfig | None = None, *, study_seed: int = 0) -> None:
+    def __init__(
+        self,
+        data: DataConfig | None = None,
+        training: TrainingConfig | None = None,
+        *,
+        study_seed: int = 0,
+        optimizers: tuple[str, ...] | None = None,
+    ) -> None:
         self.training = training or TrainingConfig()
         self.study_seed = study_seed
+        #: The optimisers one population covers (the study space's; default: those of the jobs at hand).
+        self.optimizers = optimizers
         self._keras = KerasTrainer(data, self.training)
-        self._populations: dict[tuple[str, int, int], Population] = {}
+        self._populations: dict[tuple[tuple[str, ...], int, int], Population] = {}
         self._tensors: tuple[tf.Tensor, ...] | None = None
         #: How many populations of each shape were built (each compiles once): for tests and benchmarks.
-        self.shapes_built: list[tuple[str, int, int]] = []
+        self.shapes_built: list[tuple[tuple[str, ...], int, int]] = []
         #: The runner claims this many trials at once and hands them over together.
         self.max_jobs = max(1, self.training.population)
 
@@ -95,38 +105,41 @@ class PopulationTrainer:
             self._tensors = (flat[0], tf.constant(d.y_train.astype(np.int32)), flat[1], tf.constant(d.y_val.astype(np.int32)))
         return self._tensors
 
-    def _population(self, optimizer: str, bucket: int, members: int) -> Population:
+    def _population(self, optimizers: tuple[str, ...], bucket: int, members: int) -> Population:
         size = min(max(1, 1 << (members - 1).bit_length()), max(1, self.training.population))  # few sizes: few shapes
-        key = (optimizer, bucket, size)
+        key = (optimizers, bucket, size)
         if key not in self._populations:
-            self._populations[key] = Population(optimizer, bucket, size)
+            self._populations[key] = Population(optimizers, bucket, size)
             self.shapes_built.append(key)
         return self._populations[key]
 
     def train(self, jobs: Sequence[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
         outcomes: list[TrainOutcome | None] = [None] * len(jobs)
-        groups: dict[tuple[str, int], list[int]] = {}
+        fresh = []
         for i, job in enumerate(jobs):
             if job.parent_checkpoint is not None:
                 outcomes[i] = self._keras.train([job], on_epoch)[0]
             else:
-                groups.setdefault((str(job.params["optimizer"]), bucket_width(int(job.params["width"]))), []).append(i)
+                fresh.append(i)
         limit = max(1, self.training.population)
-        for (optimizer, bucket), indices in groups.items():
-            for start in range(0, len(indices), limit):
-                chunk = indices[start : start + limit]
-                for i, outcome in zip(chunk, self._train_group(optimizer, bucket, [jobs[i] for i in chunk], on_epoch)):
-                    outcomes[i] = outcome
+        for start in range(0, len(fresh), limit):
+            chunk = fresh[start : start + limit]
+            for i, outcome in zip(chunk, self._train_group([jobs[i] for i in chunk], on_epoch)):
+                outcomes[i] = outcome
         return [o for o in outcomes if o is not None]
 
-    def _train_group(self, optimizer: str, bucket: int, jobs: list[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
+    def _train_group(self, jobs: list[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
+        """One population for ``jobs``: padded to the widest one's bucket, under one update covering their optimisers."""
         x, y, x_val, y_val = self._data()
-        population = self._population(optimizer, bucket, len(jobs))
+        used = {str(job.params["optimizer"]) for job in jobs}
+        optimizers = self.optimizers if self.optimizers is not None and used <= set(self.optimizers) else tuple(sorted(used))
+        bucket = bucket_width(max(int(job.params["width"]) for job in jobs))
+        population = self._population(optimizers, bucket, len(jobs))
         for index in range(population.size):
             if index < len(jobs):
                 p = jobs[index].params
                 member = Member(int(p["width"]), float(p["dropout"]), float(p["learning_rate"]), jobs[index].seed)
-                population.set_member(index, member)
+                population.set_member(index, member, optimizer=str(p["optimizer"]))
             else:
                 population.retire(index)  # an unused slot of this shape
         results: list[list[EpochResult]] = [[] for _ in jobs]
