@@ -49,7 +49,12 @@ def run_optuna(trials: int, epochs: int, data_dir: str) -> dict[str, Any]:
     d = np.load(Path(data_dir) / "mnist.npz")
     x, y = d["x_train"].astype("float32") / 255.0, d["y_train"]
     x_train, y_train, x_val, y_val = x[:50_000], y[:50_000], x[50_000:], y[50_000:]
-    optimizers = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD, "nadam": keras.optimizers.Nadam}
+    optimizers = {
+        "adam": keras.optimizers.Adam,
+        "rmsprop": keras.optimizers.RMSprop,
+        "sgd": keras.optimizers.SGD,
+        "nadam": keras.optimizers.Nadam,
+    }
 
     def objective(trial: Any) -> float:
         model = keras.Sequential(
@@ -125,7 +130,9 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
 def table(title: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
     base = rows[0][1]["seconds"] / rows[0][1]["trial_epochs"]
     print(f"\n{title}")
-    print(f"{'run':<26}{'trial-epochs':>13}{'s/trial-epoch':>15}{'vs Optuna':>11}{'best val':>10}{'peak MB':>9}{'compiles':>10}{'imports s':>11}")
+    print(
+        f"{'run':<26}{'trial-epochs':>13}{'s/trial-epoch':>15}{'vs Optuna':>11}{'best val':>10}{'peak MB':>9}{'compiles':>10}{'imports s':>11}"
+    )
     for name, r in rows:
         per = r["seconds"] / r["trial_epochs"]
         best = "-" if r.get("best") is None else f"{r['best']:.4f}"

@@ -1,9 +1,8 @@
 """The population trainer: the :class:`hpsearch.trainer.Trainer` that trains a batch of jobs as populations.
 
-The jobs of a call train as populations of up to ``[training] population`` members, each
-one :class:`~hpsearch.population.engine.Population` padded to the bucket width of its widest
-member (:func:`hpsearch.population.engine.bucket_width`) and covering the study's optimisers
-in one update, epoch by epoch, every member's epoch reported through
+The jobs of a call are grouped by bucket width (:func:`hpsearch.population.engine.bucket_width`)
+and each group trains as populations of up to ``[training] population`` members, each one
+:class:`~hpsearch.population.engine.Population` covering the study's optimisers in one update, epoch by epoch, every member's epoch reported through
 ``on_epoch`` as it finishes. A member that is pruned, fails (a non-finite loss) or reaches
 its epochs stops updating while the others go on. Populations are kept per shape, so a
 study compiles a handful of times however many trials it runs.
@@ -115,21 +114,22 @@ class PopulationTrainer:
 
     def train(self, jobs: Sequence[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
         outcomes: list[TrainOutcome | None] = [None] * len(jobs)
-        fresh = []
+        buckets: dict[int, list[int]] = {}
         for i, job in enumerate(jobs):
             if job.parent_checkpoint is not None:
                 outcomes[i] = self._keras.train([job], on_epoch)[0]
             else:
-                fresh.append(i)
+                buckets.setdefault(bucket_width(int(job.params["width"])), []).append(i)
         limit = max(1, self.training.population)
-        for start in range(0, len(fresh), limit):
-            chunk = fresh[start : start + limit]
-            for i, outcome in zip(chunk, self._train_group([jobs[i] for i in chunk], on_epoch)):
-                outcomes[i] = outcome
+        for indices in buckets.values():
+            for start in range(0, len(indices), limit):
+                chunk = indices[start : start + limit]
+                for i, outcome in zip(chunk, self._train_group([jobs[i] for i in chunk], on_epoch)):
+                    outcomes[i] = outcome
         return [o for o in outcomes if o is not None]
 
     def _train_group(self, jobs: list[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
-        """One population for ``jobs``: padded to the widest one's bucket, under one update covering their optimisers."""
+        """One population for ``jobs`` (one bucket width), under one update covering their optimisers."""
         x, y, x_val, y_val = self._data()
         used = {str(job.params["optimizer"]) for job in jobs}
         optimizers = self.optimizers if self.optimizers is not None and used <= set(self.optimizers) else tuple(sorted(used))
