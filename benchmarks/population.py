@@ -131,14 +131,16 @@ def table(title: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
     base = rows[0][1]["seconds"] / rows[0][1]["trial_epochs"]
     print(f"\n{title}")
     print(
-        f"{'run':<26}{'trial-epochs':>13}{'s/trial-epoch':>15}{'vs Optuna':>11}{'best val':>10}{'peak MB':>9}{'compiles':>10}{'imports s':>11}"
+        f"{'run':<26}{'trial-epochs':>13}{'s/trial-epoch':>15}{'vs Optuna':>11}{'best val':>10}"
+        f"{'peak MB':>9}{'compiles':>10}{'imports s':>11}"
     )
     for name, r in rows:
         per = r["seconds"] / r["trial_epochs"]
         best = "-" if r.get("best") is None else f"{r['best']:.4f}"
         compiles = "-" if not r.get("compilations") else str(r["compilations"])
         print(
-            f"{name:<26}{r['trial_epochs']:>13}{per:>15.3f}{per / base:>10.2f}x{best:>10}{r['peak_mb']:>9.0f}{compiles:>10}{r['imports']:>11.1f}"
+            f"{name:<26}{r['trial_epochs']:>13}{per:>15.3f}{per / base:>10.2f}x{best:>10}"
+            f"{r['peak_mb']:>9.0f}{compiles:>10}{r['imports']:>11.1f}"
         )
     devices = {r.get("device") for _, r in rows if r.get("device")}
     print(f"devices seen by TensorFlow: {', '.join(sorted(devices))}")

@@ -2,7 +2,8 @@
 
 The jobs of a call are grouped by bucket width (:func:`hpsearch.population.engine.bucket_width`)
 and each group trains as populations of up to ``[training] population`` members, each one
-:class:`~hpsearch.population.engine.Population` covering the study's optimisers in one update, epoch by epoch, every member's epoch reported through
+:class:`~hpsearch.population.engine.Population` covering the study's optimisers in one update,
+epoch by epoch, every member's epoch reported through
 ``on_epoch`` as it finishes. A member that is pruned, fails (a non-finite loss) or reaches
 its epochs stops updating while the others go on. Populations are kept per shape, so a
 study compiles a handful of times however many trials it runs.
