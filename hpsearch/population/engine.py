@@ -115,8 +115,8 @@ class Population:
         self.step = tf.Variable(tf.zeros(k, tf.int64))
         self.u_product = tf.Variable(tf.ones(k))
         self.alive = tf.Variable(tf.zeros(k, tf.bool))
-        self._train = tf.function(self._train_steps, jit_compile=True)
-        self._eval = tf.function(self._evaluate, jit_compile=True)
+        self._train = tf.function(self._train_steps, jit_compile=True, autograph=False)
+        self._eval = tf.function(self._evaluate, jit_compile=True, autograph=False)
 
     # ------------------------------------------------------------------ members
 
