@@ -20,7 +20,7 @@ from hpsearch.errors import ConfigError, NoResultError, StudyStuckError, TooMany
 from hpsearch.progress import Progress, SilentProgress
 from hpsearch.store import Evaluation, Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
 from hpsearch.strategies import Strategy, best_trial, derive_seed, make_strategy, study_best
-from hpsearch.trainer import EpochResult, Trainer, TrainJob
+from hpsearch.trainer import EpochResult, Trainer, TrainJob, TrainOutcome
 
 __all__ = ["RunOptions", "StudyRunner", "StudySummary", "best_trial", "checkpoint_dir_for", "run_study", "summarize"]
 
@@ -377,7 +377,7 @@ class StudyRunner:
         return ended
 
     def _finish_trial(
-        self, study: StudyRecord, trial: TrialRecord, job: TrainJob, outcome: Any
+        self, study: StudyRecord, trial: TrialRecord, job: TrainJob, outcome: TrainOutcome
     ) -> tuple[TrialState, float | None, str | None]:
         value = outcome.epochs[-1].metrics.get(self.config.metric) if outcome.epochs else None
         if outcome.state is TrialState.FAIL:
