@@ -345,7 +345,10 @@ class StudyRunner:
         by_number = {trial.number: trial for trial in trials}
         for i, (trial, job) in enumerate(zip(trials, jobs)):
             self.progress.trial_started(trial, position + i, self.n_trials, job.epochs)
-        pruners = {t.number: _Pruner(self.config, self.store.trials(study.id)) for t in trials} if self.config.pruning.enabled else {}
+        pruners: dict[int, _Pruner] = {}
+        if self.config.pruning.enabled:
+            history = self.store.trials(study.id)  # one read for the whole claim
+            pruners = {t.number: _Pruner(self.config, history) for t in trials}
         metric = self.config.metric
         curves: dict[int, list[float]] = {t.number: [] for t in trials}
         lost: dict[int, str] = {}

@@ -106,7 +106,7 @@ class PopulationTrainer:
         return self._tensors
 
     def _population(self, optimizers: tuple[str, ...], bucket: int, members: int) -> Population:
-        size = min(max(1, 1 << (members - 1).bit_length()), max(1, self.training.population))  # few sizes: few shapes
+        size = min(1 << (members - 1).bit_length(), self.max_jobs)  # powers of two: few sizes, few shapes
         key = (optimizers, bucket, size)
         if key not in self._populations:
             self._populations[key] = Population(optimizers, bucket, size)
@@ -121,20 +121,18 @@ class PopulationTrainer:
                 outcomes[i] = self._keras.train([job], on_epoch)[0]
             else:
                 buckets.setdefault(bucket_width(int(job.params["width"])), []).append(i)
-        limit = max(1, self.training.population)
-        for indices in buckets.values():
-            for start in range(0, len(indices), limit):
-                chunk = indices[start : start + limit]
-                for i, outcome in zip(chunk, self._train_group([jobs[i] for i in chunk], on_epoch)):
+        for bucket, indices in buckets.items():
+            for start in range(0, len(indices), self.max_jobs):
+                chunk = indices[start : start + self.max_jobs]
+                for i, outcome in zip(chunk, self._train_group(bucket, [jobs[i] for i in chunk], on_epoch)):
                     outcomes[i] = outcome
         return [o for o in outcomes if o is not None]
 
-    def _train_group(self, jobs: list[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
-        """One population for ``jobs`` (one bucket width), under one update covering their optimisers."""
+    def _train_group(self, bucket: int, jobs: list[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
+        """One population of ``bucket`` width for ``jobs``, under one update covering their optimisers."""
         x, y, x_val, y_val = self._data()
         used = {str(job.params["optimizer"]) for job in jobs}
         optimizers = self.optimizers if self.optimizers is not None and used <= set(self.optimizers) else tuple(sorted(used))
-        bucket = bucket_width(max(int(job.params["width"]) for job in jobs))
         population = self._population(optimizers, bucket, len(jobs))
         for index in range(population.size):
             if index < len(jobs):

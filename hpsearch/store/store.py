@@ -523,13 +523,8 @@ class Store:
             if taken:
                 conn.execute(update(s.studies).where(s.studies.c.id == study_id).values(updated_at=now))
                 return Claims(trials=taken)
-            running = any(t.state is TrialState.RUNNING for t in history) if history else self._any_running(conn, study_id)
-            return Claims(wait=running)
-
-    @staticmethod
-    def _any_running(conn: Connection, study_id: int) -> bool:
-        query = select(func.count()).where(s.trials.c.study_id == study_id, s.trials.c.state == TrialState.RUNNING.value)
-        return bool(conn.execute(query).scalar_one())
+            # nothing taken: the history was read above (limit >= 1), with every trial of the study
+            return Claims(wait=any(t.state is TrialState.RUNNING for t in history))
 
     def _insert_trial(
         self,
