@@ -1,7 +1,7 @@
 """hpsearch: hyperparameter search for Keras models, logged to a SQL store.
 
 Importing hpsearch imports neither Keras nor plotly: :class:`KerasTrainer` and
-:func:`build_model` load Keras on first use, :func:`write_report` loads plotly.
+:func:`build_model` and :func:`export_model` load Keras on first use, :func:`write_report` loads plotly.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ __all__ = [
     "TrialState",
     "best",
     "build_model",
+    "export_model",
     "export_trials",
     "load_study",
     "make_strategy",
@@ -78,17 +79,18 @@ __all__ = [
     "write_report",
 ]
 
-_KERAS_EXPORTS = {"KerasTrainer", "build_model"}
-_PLOTLY_EXPORTS = {"write_report"}
+#: Names loaded on first use, and the module each comes from (Keras or plotly are imported then).
+_LAZY_EXPORTS = {
+    "KerasTrainer": "hpsearch.objective",
+    "build_model": "hpsearch.objective",
+    "export_model": "hpsearch.objective.model_file",
+    "write_report": "hpsearch.report",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _KERAS_EXPORTS:
-        from hpsearch import objective
+    if name in _LAZY_EXPORTS:
+        import importlib
 
-        return getattr(objective, name)
-    if name in _PLOTLY_EXPORTS:
-        from hpsearch import report
-
-        return getattr(report, name)
+        return getattr(importlib.import_module(_LAZY_EXPORTS[name]), name)
     raise AttributeError(f"module 'hpsearch' has no attribute {name!r}")

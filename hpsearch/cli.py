@@ -22,7 +22,7 @@ from hpsearch import api, arguments
 from hpsearch.arguments import OneLineErrorParser, bounded, duration, values_joined_to_options
 from hpsearch.config import StudyConfig, load_study
 from hpsearch.dashboard import cli as dashboard_cli
-from hpsearch.display import best_text, study_table, trial_table
+from hpsearch.display import best_text, format_value, study_table, trial_table
 from hpsearch.errors import ConfigError, HpsearchError
 from hpsearch.export import FORMATS, export_trials, format_from_path
 from hpsearch.progress import ConsoleProgress, SilentProgress
@@ -170,6 +170,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, metavar="FILE", help="the file to write")
     export.add_argument("--metrics", action="store_true", help="export the per-epoch metrics instead of one row per trial")
     export.add_argument("--store", help=STORE_HELP)
+    export_model = sub.add_parser(
+        "export-model",
+        help="write the best trial of a study as a .keras model file",
+        description="Write the best trial of study NAME as a Keras model file (build_model(**params) with the trial's "
+        "weights) that keras.models.load_model opens, whichever trainer trained it.",
+    )
+    export_model.add_argument("name", metavar="NAME", help="study name")
+    export_model.add_argument("--out", required=True, metavar="FILE", help="the file to write, ending in .keras")
+    export_model.add_argument("--store", help=STORE_HELP)
+    export_model.add_argument("--checkpoint-dir", metavar="DIR", help="where the study's checkpoints are, if not where the run kept them")
     dashboard_cli.register(sub)
     return parser
 
@@ -320,6 +330,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_model(args: argparse.Namespace) -> int:
+    from hpsearch.objective.model_file import export_model  # imports Keras: only for this command
+
+    try:
+        with _out_option():
+            exported = export_model(args.name, args.out, args.store, checkpoint_dir=args.checkpoint_dir)
+    except OSError as err:
+        _fail(f"cannot write {args.out}: {err.strerror or err}", EXIT_FAILED)
+    test = "" if exported.test_accuracy is None else f", test accuracy {exported.test_accuracy:.4f}"
+    params = ", ".join(f"{k}={format_value(v)}" for k, v in exported.trial.params.items())
+    print(f"wrote {exported.path}: trial {exported.trial.number} of {args.name} ({params}){test}")
+    return 0
+
+
 COMMANDS = {
     "run": cmd_run,
     "worker": cmd_worker,
@@ -329,6 +353,7 @@ COMMANDS = {
     "best": cmd_best,
     "compare": cmd_compare,
     "export": cmd_export,
+    "export-model": cmd_export_model,
     "dashboard": dashboard_cli.run,
 }
 

@@ -11,7 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from hpsearch.errors import ConfigError
 from hpsearch.limits import LIMITS, check
@@ -72,14 +72,15 @@ TRAINERS: tuple[str, ...] = ("keras", "population")
 class TrainingConfig:
     """How each trial trains.
 
-    ``trainer``: ``keras`` trains one Keras ``fit`` per trial (``steps_per_execution``
-    steps per Keras call); ``population`` trains the trials a run hands over together, up
-    to ``population`` members in one compiled computation (:mod:`hpsearch.population`).
+    ``trainer``: ``population`` (the default) trains the trials a run hands over together, up
+    to ``population`` members in one compiled computation (:mod:`hpsearch.population`);
+    ``keras`` trains one Keras ``fit`` per trial (``steps_per_execution`` steps per Keras
+    call), the reference the population trainer is tested against.
     """
 
     batch_size: int = 32
     steps_per_execution: int = 100
-    trainer: str = "keras"
+    trainer: str = "population"
     population: int = 16
 
 
@@ -150,6 +151,10 @@ class StudyConfig:
     #: The study document this config was parsed from (stored, so that workers can rebuild the config).
     document: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
+    #: Identity settings that studies created by earlier versions did not record, at the value they had then
+    #: (the store fills them in before comparing): before it was a setting, every study trained per trial.
+    IDENTITY_DEFAULTS: ClassVar[dict[str, Any]] = {"training": {"trainer": "keras"}}
+
     def identity(self) -> dict[str, Any]:
         """What must match for a study file to resume an existing study of the same name.
 
@@ -185,11 +190,11 @@ class StudyConfig:
 
 def _training_identity(training: TrainingConfig) -> dict[str, Any]:
     """What of ``[training]`` a study is: the population size changes only speed (a member trains the same
-    in any company), and the trainer is named only when it is not the one studies had before it was a setting."""
+    in any company); ``steps_per_execution`` matters only to the per-trial trainer."""
     out = _asdict(training)
     out.pop("population")
-    if out["trainer"] == "keras":
-        out.pop("trainer")
+    if out["trainer"] != "keras":
+        out.pop("steps_per_execution")
     return out
 
 
@@ -389,14 +394,14 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         )
 
     t = _table(doc, "training", {"batch_size", "steps_per_execution", "trainer", "population"})
-    trainer = t.get("trainer", "keras")
+    trainer = t.get("trainer", TrainingConfig.trainer)
     if trainer not in TRAINERS:
         raise ConfigError("training.trainer", trainer, f"must be one of {', '.join(TRAINERS)}")
     training = TrainingConfig(
-        batch_size=_number("training.batch_size", t, "batch_size", 32),
-        steps_per_execution=_number("training.steps_per_execution", t, "steps_per_execution", 100),
+        batch_size=_number("training.batch_size", t, "batch_size", TrainingConfig.batch_size),
+        steps_per_execution=_number("training.steps_per_execution", t, "steps_per_execution", TrainingConfig.steps_per_execution),
         trainer=trainer,
-        population=_number("training.population", t, "population", 16),
+        population=_number("training.population", t, "population", TrainingConfig.population),
     )
 
     p = _table(doc, "pruning", {"enabled", "startup_trials", "warmup_epochs"})

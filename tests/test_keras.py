@@ -119,6 +119,7 @@ dataset = "mnist-sample"
 train_size = 300
 [training]
 batch_size = 16
+{trainer}
 [space]
 width = [16, 32]
 dropout = [0.0, 0.2]
@@ -126,9 +127,11 @@ learning_rate = [0.001, 0.003]
 """
 
 
-def test_cli_study_killed_with_sigkill_resumes_to_its_exact_budget(tmp_path: Path) -> None:
+@pytest.mark.parametrize("trainer", ['trainer = "keras"', "population = 2"], ids=["keras", "population-of-2"])
+def test_cli_study_killed_with_sigkill_resumes_to_its_exact_budget(tmp_path: Path, trainer: str) -> None:
+    """Killed while a trial (or a population of two) trains, after two trials completed."""
     study = tmp_path / "killme.toml"
-    study.write_text(GRID_STUDY)
+    study.write_text(GRID_STUDY.replace("{trainer}", trainer))
     db = tmp_path / "k.db"
     cmd = [sys.executable, "-m", "hpsearch", "run", str(study), "--store", str(db), "--quiet"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -158,7 +161,12 @@ def test_cli_study_killed_with_sigkill_resumes_to_its_exact_budget(tmp_path: Pat
 
 def test_timeout_stops_starting_trials_and_the_next_run_finishes(tmp_path: Path) -> None:
     config = parse_study(
-        {"strategy": "random", "budget": {"trials": 3, "epochs": 1}, "data": {"dataset": "mnist-sample", "train_size": 200}},
+        {
+            "strategy": "random",
+            "budget": {"trials": 3, "epochs": 1},
+            "data": {"dataset": "mnist-sample", "train_size": 200},
+            "training": {"trainer": "keras"},  # one trial at a time
+        },
         default_name="short",
     )
     db = str(tmp_path / "t.db")

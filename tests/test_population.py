@@ -13,6 +13,7 @@ from hpsearch.objective.model import build_model, hidden_weights, set_hidden_wei
 from hpsearch.population.engine import Member, Population, bucket_width, epoch_order, glorot_weights  # noqa: E402
 from hpsearch.population.optimizers import OPTIMIZER_RULES, apply_update, initial_slot, slot_names  # noqa: E402
 from hpsearch.space import OPTIMIZERS  # noqa: E402
+from hpsearch.store.records import TrialState  # noqa: E402
 
 pytestmark = pytest.mark.keras
 
@@ -160,10 +161,75 @@ def test_a_population_study_runs_through_the_runner_and_its_best_model_is_ordina
     assert summary.complete and all(t.state.value == "COMPLETE" for t in summary.trials)
     assert summary.best.value > 0.5
     assert len(runner.trainer.shapes_built) <= 4  # (optimiser, bucket) pairs: one compilation each, reused across trials
+    store.close()
+    data = load_dataset(config.data)
     model = build_model(**summary.best.params)
     model.optimizer.build(model.trainable_variables)  # the checkpoint holds the optimiser's state too
     model.load_weights(summary.best.checkpoint)
-    data = load_dataset(config.data)
     _loss, accuracy = model.evaluate(data.x_test, data.y_test, verbose=0)
     assert abs(accuracy - summary.test.accuracy) < 1e-4
-    store.close()
+    # `hpsearch export-model` writes it as a .keras file that Keras alone opens
+    from hpsearch.cli import main
+
+    assert main(["export-model", "population", "--store", str(tmp_path / "s.db"), "--out", str(tmp_path / "best.keras")]) == 0
+    exported = keras.models.load_model(tmp_path / "best.keras")
+    _loss, accuracy = exported.evaluate(data.x_test, data.y_test, verbose=0)
+    assert abs(accuracy - summary.test.accuracy) < 1e-4
+
+
+def test_a_pbt_continuation_copied_in_memory_equals_one_read_from_its_checkpoint(tmp_path) -> None:
+    """PBT's exploit inside the population (a gather of weights and optimiser state) against the same
+    segments started from the parents' checkpoint files, as a resumed run starts them."""
+    from hpsearch.config import DataConfig, TrainingConfig
+    from hpsearch.population.trainer import PopulationTrainer, member_of_checkpoint
+    from hpsearch.trainer import TrainJob
+
+    data = DataConfig(dataset="mnist-sample", train_size=512, validation_size=256)
+    training = TrainingConfig(population=4)
+    parents = [
+        {"width": 24, "dropout": 0.1, "optimizer": "adam", "learning_rate": 3e-3},
+        {"width": 20, "dropout": 0.3, "optimizer": "rmsprop", "learning_rate": 1e-3},
+        {"width": 30, "dropout": 0.0, "optimizer": "nadam", "learning_rate": 2e-3},
+    ]
+    first = [TrainJob(i, p, 1, seed=10 + i, weights_path=tmp_path / f"trial-{i}.weights.h5") for i, p in enumerate(parents)]
+
+    def children(folder: str) -> list[TrainJob]:
+        (tmp_path / folder).mkdir(exist_ok=True)
+        changes = [  # member 0 goes on; member 1 copies member 0 and explores; member 2 copies member 1 under a new optimiser
+            (0, {}),
+            (0, {"learning_rate": 6e-3, "dropout": 0.2}),
+            (1, {"optimizer": "adam"}),
+        ]
+        return [
+            TrainJob(
+                3 + i,
+                {**parents[source], **change},
+                2,
+                seed=20 + i,
+                weights_path=tmp_path / folder / f"trial-{3 + i}.weights.h5",
+                parent_checkpoint=first[source].weights_path,
+                parent_params=parents[source],
+            )
+            for i, (source, change) in enumerate(changes)
+        ]
+
+    optimizers = ("adam", "rmsprop", "nadam")
+    live = PopulationTrainer(data, training, study_seed=1, optimizers=optimizers)
+    live.train(first, lambda _job, _result: True)
+    in_memory = live.train(children("memory"), lambda _job, _result: True)
+    assert live.continued == {"in_memory": 3, "from_checkpoint": 0}
+    assert len(live.shapes_built) == 1  # no population rebuilt, nothing re-traced
+    resumed = PopulationTrainer(data, training, study_seed=1, optimizers=optimizers)  # a new run: only the files are left
+    from_files = resumed.train(children("files"), lambda _job, _result: True)
+    assert resumed.continued == {"in_memory": 0, "from_checkpoint": 3}
+    for job_a, job_b, a, b in zip(children("memory"), children("files"), in_memory, from_files):
+        assert a.state is b.state is TrialState.COMPLETE
+        for ea, eb in zip(a.epochs, b.epochs):
+            assert ea.metrics == pytest.approx(eb.metrics, rel=1e-6)
+        weights_a, state_a = member_of_checkpoint(dict(job_a.params), job_a.weights_path)
+        weights_b, state_b = member_of_checkpoint(dict(job_b.params), job_b.weights_path)
+        for x, y in zip(weights_a, weights_b):
+            np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7)
+        assert state_a["step"] == state_b["step"]
+    steps = [member_of_checkpoint(dict(j.params), j.weights_path)[1]["step"] for j in children("memory")]
+    assert steps[0] == steps[1] == 3 * 16 and steps[2] == 2 * 16  # 512 examples in batches of 32; a new optimiser starts at 0

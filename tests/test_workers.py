@@ -145,6 +145,7 @@ def test_pbt_with_two_keras_workers_finishes_with_the_configured_epochs(tmp_path
             "strategy": "pbt",
             "seed": 2,
             "data": {"dataset": "mnist-sample", "train_size": 300},
+            "training": {"trainer": "keras"},  # the population trainer's PBT is tested in test_pbt_keras.py
             "space": {"width": [16, 32], "learning_rate": {"low": 1e-3, "high": 1e-2}},
             "pbt": {"population": 3, "ready": 1, "epochs": 3},
         },

@@ -21,6 +21,7 @@ for every population of that shape.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,33 +121,73 @@ class Population:
 
     # ------------------------------------------------------------------ members
 
-    def set_member(self, index: int, member: Member, weights: tuple[np.ndarray, ...] | None = None, optimizer: str | None = None) -> None:
-        """Put ``member`` at ``index`` under ``optimizer`` (default: the population's first) with fresh optimiser
-        state and ``weights`` (default: its Glorot initialisation)."""
+    def set_member(
+        self,
+        index: int,
+        member: Member,
+        weights: tuple[np.ndarray, ...] | None = None,
+        optimizer: str | None = None,
+        state: dict[str, Any] | None = None,
+    ) -> None:
+        """Put ``member`` at ``index`` under ``optimizer`` (default: the population's first) with ``weights``
+        (default: its Glorot initialisation) and optimiser ``state`` (as :meth:`member_state` gives it, at
+        the true width; default: fresh)."""
         k1, b1, k2, b2 = weights if weights is not None else glorot_weights(member.width, member.seed)
         width = k1.shape[1]
         if width > self.bucket:
             raise ValueError(f"width {width} does not fit bucket {self.bucket}")
         pad = self.bucket - width
-        values = {
-            "kernel": np.pad(k1, ((0, 0), (0, pad))),
-            "bias": np.pad(b1, (0, pad)),
-            "out_kernel": np.pad(k2, ((0, pad), (0, 0))),
-            "out_bias": b2,
-        }
+        padding = {"kernel": ((0, 0), (0, pad)), "bias": ((0, pad),), "out_kernel": ((0, pad), (0, 0)), "out_bias": ((0, 0),)}
+        values = {"kernel": k1, "bias": b1, "out_kernel": k2, "out_bias": b2}
+        slots = {} if state is None else state["slots"]
         for name, value in values.items():
             at = np.s_[:, index] if MEMBER_AXIS[name] else np.s_[index]
-            self.vars[name][at].assign(value.astype(np.float32))
+            self.vars[name][at].assign(np.pad(value, padding[name]).astype(np.float32))
             for slot_name, slot in self.slots[name].items():
-                slot[at].assign(initial_slot(slot_name, self.vars[name][at]))
+                saved = slots.get(name, {}).get(slot_name)
+                if saved is None:  # fresh state (or a slot only another optimiser of the population keeps)
+                    slot[at].assign(initial_slot(slot_name, self.vars[name][at]))
+                else:
+                    slot[at].assign(np.pad(saved, padding[name]).astype(np.float32))
         self.mask[index].assign((np.arange(self.bucket) < width).astype(np.float32))
+        self.step[index].assign(0 if state is None else int(state["step"]))
+        self.u_product[index].assign(1.0 if state is None else float(state["u_product"]))
+        self.set_hyperparameters(index, member, optimizer)
+
+    def set_hyperparameters(self, index: int, member: Member, optimizer: str | None = None) -> None:
+        """Member ``index`` goes on at ``member``'s learning rate, dropout rate and seed (its dropout
+        stream), under ``optimizer``, with its weights and optimiser state as they are; it is live again."""
         self.lr[index].assign(member.learning_rate)
         self.rate[index].assign(member.dropout)
         self.seed[index].assign(member.seed)
+        self.rule[index].assign(self.optimizers.index(optimizer) if optimizer is not None else 0)
+        self.alive[index].assign(True)
+
+    def reset_optimizer_state(self, index: int) -> None:
+        """Member ``index`` starts a fresh optimiser state (step 0, initial slots), weights kept."""
+        for name in _VARIABLES:
+            at = np.s_[:, index] if MEMBER_AXIS[name] else np.s_[index]
+            for slot_name, slot in self.slots[name].items():
+                slot[at].assign(initial_slot(slot_name, self.vars[name][at]))
         self.step[index].assign(0)
         self.u_product[index].assign(1.0)
-        self.alive[index].assign(True)
-        self.rule[index].assign(self.optimizers.index(optimizer) if optimizer is not None else 0)
+
+    def copy_members(self, sources: Sequence[int]) -> None:
+        """Every member ``i`` becomes a copy of member ``sources[i]`` (weights, mask, optimiser state and
+        step count, all at once, in the population's memory: PBT's exploit with no model rebuilt and
+        nothing read from disk). Hyperparameters are left for :meth:`set_hyperparameters`."""
+        if len(sources) != self.size:
+            raise ValueError(f"copy_members needs {self.size} sources, got {len(sources)}")
+        if list(sources) == list(range(self.size)):
+            return
+        index = tf.constant(list(sources), tf.int32)
+        for name in _VARIABLES:
+            axis = MEMBER_AXIS[name]
+            self.vars[name].assign(tf.gather(self.vars[name], index, axis=axis))
+            for slot in self.slots[name].values():
+                slot.assign(tf.gather(slot, index, axis=axis))
+        for vector in (self.mask, self.step, self.u_product):
+            vector.assign(tf.gather(vector, index))
 
     def retire(self, index: int) -> None:
         """Stop updating member ``index`` (finished, pruned or failed); its slot keeps computing, unused."""
@@ -178,8 +219,10 @@ class Population:
             hidden = hidden * keep
         return tf.einsum("kbw,kwc->kbc", hidden, params["out_kernel"]) + params["out_bias"][:, None, :]
 
-    def _train_steps(self, x: tf.Tensor, y: tf.Tensor, batches: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        """Train on ``batches`` ([steps, batch] indices into ``x``/``y``); returns each member's summed loss and hits."""
+    def _train_steps(self, x: tf.Tensor, y: tf.Tensor, batches: tf.Tensor, rows: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Train on ``batches`` ([steps, batch] indices into ``x``/``y``), of which the first ``rows[i]`` rows of
+        step ``i`` are real (the rest pad Keras's smaller last batch, so that one shape covers an epoch);
+        returns each member's summed loss and hits."""
         names = list(_VARIABLES)
         batch = batches.shape[1]
         k = self.size
@@ -190,6 +233,7 @@ class Population:
         def body(i, params, slots, step, u_product, loss_sum, hits):
             idx = batches[i]
             xb, yb = tf.gather(x, idx), tf.gather(y, idx)
+            real = tf.cast(tf.range(batch) < rows[i], tf.float32)  # [batch]: 0 for the rows that pad a short batch
             uniforms = dropout_uniforms(seeds, step, self.bucket, batch)
             keep = tf.cast(uniforms >= rate[:, None, None], tf.float32) * scale[:, None, None]
             current = dict(zip(names, params))
@@ -197,7 +241,8 @@ class Population:
                 tape.watch(params)
                 logits = self._forward(current, xb, keep)
                 per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.broadcast_to(yb, [k, batch]), logits=logits)
-                losses = tf.reduce_mean(per_example, axis=1)  # [K]: each member's mean over the batch, as Keras
+                count = tf.cast(rows[i], tf.float32)
+                losses = tf.reduce_sum(per_example * real, axis=1) / count  # [K]: each member's mean over the batch, as Keras
                 total = tf.reduce_sum(losses)
             grads = tape.gradient(total, params)
             new_params, new_slots, new_u = self._update(params, grads, [dict(zip(slot_keys, s)) for s in slots], lr, step, u_product, axes)
@@ -209,8 +254,9 @@ class Population:
             ]
             step_out = tf.where(ok, step + 1, step)
             u_out = tf.where(ok, new_u, u_product)
-            hit = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, axis=2, output_type=tf.int32), yb[None, :]), tf.float32), axis=1)
-            return i + 1, params_out, slots_out, step_out, u_out, loss_sum + losses * batch, hits + hit
+            correct = tf.cast(tf.equal(tf.argmax(logits, axis=2, output_type=tf.int32), yb[None, :]), tf.float32)
+            hit = tf.reduce_sum(correct * real, axis=1)
+            return i + 1, params_out, slots_out, step_out, u_out, loss_sum + losses * count, hits + hit
 
         slot_keys = slot_names(*self.optimizers)
         axes = [MEMBER_AXIS[n] for n in names]
@@ -252,18 +298,18 @@ class Population:
 
     def train_epoch(self, x: tf.Tensor, y: tf.Tensor, order: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """One epoch over ``order`` (indices into ``x``/``y``) in batches of ``batch_size``, the last one smaller
-        as in Keras; returns each member's mean training loss and accuracy over the epoch (dropout active)."""
+        as in Keras; returns each member's mean training loss and accuracy over the epoch (dropout active).
+
+        The smaller last batch is padded to ``batch_size`` with rows that count for nothing, so a whole
+        epoch is one call of one compiled shape."""
         n = len(order)
-        full = n // batch_size
-        loss = np.zeros(self.size)
-        hits = np.zeros(self.size)
-        if full:
-            s, h = self._train(x, y, tf.constant(order[: full * batch_size].reshape(full, batch_size)))
-            loss, hits = loss + s.numpy(), hits + h.numpy()
-        if n % batch_size:
-            s, h = self._train(x, y, tf.constant(order[full * batch_size :].reshape(1, -1)))
-            loss, hits = loss + s.numpy(), hits + h.numpy()
-        return loss / n, hits / n
+        steps = -(-n // batch_size)
+        batches = np.zeros(steps * batch_size, np.int32)
+        batches[:n] = order
+        rows = np.full(steps, batch_size, np.int32)
+        rows[-1] = n - (steps - 1) * batch_size
+        loss, hits = self._train(x, y, tf.constant(batches.reshape(steps, batch_size)), tf.constant(rows))
+        return loss.numpy() / n, hits.numpy() / n
 
     def evaluate(self, x: tf.Tensor, y: tf.Tensor, chunk: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
         """Each member's mean loss and accuracy on ``x``/``y`` (no dropout)."""

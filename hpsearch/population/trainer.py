@@ -27,13 +27,13 @@ import tensorflow as tf
 
 from hpsearch.config import DataConfig, TrainingConfig
 from hpsearch.objective import KerasTrainer
-from hpsearch.objective.model import build_model, set_hidden_weights
+from hpsearch.objective.model import build_model, hidden_weights, set_hidden_weights
 from hpsearch.objective.train import save_checkpoint
 from hpsearch.population.engine import Member, Population, bucket_width, epoch_order
 from hpsearch.store.records import TrialState
 from hpsearch.trainer import EpochCallback, EpochResult, TrainJob, TrainOutcome, first_non_finite
 
-__all__ = ["PopulationTrainer", "keras_model_of"]
+__all__ = ["PopulationTrainer", "keras_model_of", "member_of_checkpoint"]
 
 #: The Keras optimiser attributes that hold each of our slots (Keras 3's own names).
 _KERAS_SLOTS: dict[str, dict[str, str]] = {
@@ -69,6 +69,25 @@ def keras_model_of(params: dict[str, Any], weights: tuple[np.ndarray, ...], stat
     return model
 
 
+def member_of_checkpoint(params: dict[str, Any], path: Path) -> tuple[tuple[np.ndarray, ...], dict[str, Any]]:
+    """The weights and optimiser state of a checkpoint written for ``build_model(**params)`` (by either
+    trainer), in the layout :meth:`Population.set_member` takes: the inverse of :func:`keras_model_of`."""
+    model = build_model(**params)
+    optimizer = model.optimizer
+    optimizer.build(model.trainable_variables)
+    model.load_weights(path)
+    index = {id(v): i for i, v in enumerate(model.trainable_variables)}
+    order = [index[id(v)] for v in (*model.get_layer("dense").trainable_variables, *model.get_layer("dense_1").trainable_variables)]
+    slots: dict[str, dict[str, np.ndarray]] = {name: {} for name in _LAYER_VARIABLES}
+    for slot, attribute in _KERAS_SLOTS[str(params["optimizer"])].items():
+        keras_slots = getattr(optimizer, attribute)
+        for name, position in zip(_LAYER_VARIABLES, order):
+            slots[name][slot] = np.asarray(keras_slots[position].numpy())
+    u_product = float(optimizer._u_product.numpy()) if hasattr(optimizer, "_u_product") else 1.0
+    state = {"step": int(optimizer.iterations.numpy()), "u_product": u_product, "slots": slots}
+    return hidden_weights(model), state
+
+
 class PopulationTrainer:
     """Trains jobs of the seed MLP in populations; see the module docstring."""
 
@@ -91,6 +110,10 @@ class PopulationTrainer:
         self._tensors: tuple[tf.Tensor, ...] | None = None
         #: How many populations of each shape were built (each compiles once): for tests and benchmarks.
         self.shapes_built: list[tuple[tuple[str, ...], int, int]] = []
+        #: How PBT continuations found their parent: copied inside a population, or read from a checkpoint file.
+        self.continued = {"in_memory": 0, "from_checkpoint": 0}
+        #: Which finished member each population slot still holds, by the checkpoint it was saved as.
+        self._resident: dict[int, dict[int, str]] = {}
         #: The runner claims this many trials at once and hands them over together.
         self.max_jobs = max(1, self.training.population)
 
@@ -117,8 +140,8 @@ class PopulationTrainer:
         outcomes: list[TrainOutcome | None] = [None] * len(jobs)
         buckets: dict[int, list[int]] = {}
         for i, job in enumerate(jobs):
-            if job.parent_checkpoint is not None:
-                outcomes[i] = self._keras.train([job], on_epoch)[0]
+            if job.parent_params is not None and job.params["width"] != job.parent_params["width"]:
+                outcomes[i] = self._keras.train([job], on_epoch)[0]  # a resized PBT member (Net2WiderNet in Keras)
             else:
                 buckets.setdefault(bucket_width(int(job.params["width"])), []).append(i)
         for bucket, indices in buckets.items():
@@ -134,15 +157,9 @@ class PopulationTrainer:
         used = {str(job.params["optimizer"]) for job in jobs}
         optimizers = self.optimizers if self.optimizers is not None and used <= set(self.optimizers) else tuple(sorted(used))
         population = self._population(optimizers, bucket, len(jobs))
-        for index in range(population.size):
-            if index < len(jobs):
-                p = jobs[index].params
-                member = Member(int(p["width"]), float(p["dropout"]), float(p["learning_rate"]), jobs[index].seed)
-                population.set_member(index, member, optimizer=str(p["optimizer"]))
-            else:
-                population.retire(index)  # an unused slot of this shape
+        failed = self._place(population, jobs)
         results: list[list[EpochResult]] = [[] for _ in jobs]
-        ended: list[TrainOutcome | None] = [None] * len(jobs)
+        ended: list[TrainOutcome | None] = [TrainOutcome(TrialState.FAIL, [], failed[i]) if i in failed else None for i in range(len(jobs))]
         for epoch in range(1, max(job.epochs for job in jobs) + 1):
             if all(e is not None for e in ended):
                 break
@@ -170,9 +187,52 @@ class PopulationTrainer:
                 elif epoch == job.epochs:
                     self._save(population, i, job)
                     ended[i] = TrainOutcome(TrialState.COMPLETE, results[i])
+                    if job.weights_path is not None:
+                        self._resident[id(population)][i] = str(job.weights_path)
                 if ended[i] is not None:
                     population.retire(i)
         return [e for e in ended if e is not None]
+
+    def _place(self, population: Population, jobs: list[TrainJob]) -> dict[int, str]:
+        """Put ``jobs`` in the first slots of ``population``: a new trial at its initialisation; a PBT
+        continuation as a copy of its parent, made inside the population when the parent is still
+        there (its slot keeps the member it finished), else read from the parent's checkpoint.
+        Returns the jobs that cannot start (a parent checkpoint gone), by slot, with the reason."""
+        failed: dict[int, str] = {}
+        resident = self._resident.setdefault(id(population), {})
+        held = {path: slot for slot, path in resident.items()}
+        sources = list(range(population.size))
+        for i, job in enumerate(jobs):
+            if job.parent_checkpoint is not None and str(job.parent_checkpoint) in held:
+                sources[i] = held[str(job.parent_checkpoint)]
+        population.copy_members(sources)  # every copy at once: a parent may be overwritten by another's child
+        resident.clear()
+        for i in range(population.size):
+            if i >= len(jobs):
+                population.retire(i)  # an unused slot of this shape
+                continue
+            job = jobs[i]
+            p = job.params
+            member = Member(int(p["width"]), float(p["dropout"]), float(p["learning_rate"]), job.seed)
+            optimizer = str(p["optimizer"])
+            if job.parent_checkpoint is None:
+                population.set_member(i, member, optimizer=optimizer)
+                continue
+            assert job.parent_params is not None
+            fresh_optimizer = optimizer != job.parent_params["optimizer"]
+            if str(job.parent_checkpoint) in held:
+                self.continued["in_memory"] += 1
+                population.set_hyperparameters(i, member, optimizer)
+                if fresh_optimizer:
+                    population.reset_optimizer_state(i)
+            elif not job.parent_checkpoint.exists():
+                failed[i] = f"FileNotFoundError: checkpoint {job.parent_checkpoint} of the parent trial is gone"
+                population.retire(i)
+            else:
+                weights, state = member_of_checkpoint(dict(job.parent_params), job.parent_checkpoint)
+                self.continued["from_checkpoint"] += 1
+                population.set_member(i, member, weights, optimizer, None if fresh_optimizer else state)
+        return failed
 
     def _save(self, population: Population, index: int, job: TrainJob) -> None:
         if job.weights_path is None:

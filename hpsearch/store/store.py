@@ -355,14 +355,15 @@ class Store:
                     )
                 )
             else:
-                differences = _differences(row["identity"], identity)
+                stored = _with_defaults(row["identity"], getattr(config, "IDENTITY_DEFAULTS", {}))
+                differences = _differences(stored, identity)
                 if differences:
                     raise StudyMismatchError(
                         "name",
                         config.name,
                         "a study of this name already exists in the store with a different "
                         + "; ".join(differences)
-                        + " (rename the study or use another store)",
+                        + " (set the stored values in the study file to resume it, or rename the study, or use another store)",
                         source=config.source,
                     )
                 changes: dict[str, Any] = {"config": config.to_dict(), "updated_at": now}
@@ -808,12 +809,34 @@ def reading(store: Store | str | os.PathLike[str] | None) -> Iterator[Store]:
         opened.close()
 
 
-def _differences(stored: dict[str, Any], new: dict[str, Any]) -> list[str]:
+_ABSENT = object()
+
+
+def _with_defaults(identity: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """``identity`` with the ``defaults`` of settings that older studies did not record filled in."""
+    out = dict(identity)
+    for key, value in defaults.items():
+        if isinstance(value, dict):
+            out[key] = _with_defaults(out.get(key) or {}, value)
+        else:
+            out.setdefault(key, value)
+    return out
+
+
+def _differences(stored: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """Each setting where ``stored`` and ``new`` differ, as ``key.subkey (stored X, file Y)``."""
     out = []
     for key in sorted(set(stored) | set(new)):
-        if stored.get(key) != new.get(key):
-            out.append(f"{key} (stored {stored.get(key)!r}, file {new.get(key)!r})")
+        a, b = stored.get(key, _ABSENT), new.get(key, _ABSENT)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key} (stored {_shown(a)}, file {_shown(b)})")
     return out
+
+
+def _shown(value: Any) -> str:
+    return "nothing" if value is _ABSENT else repr(value)
 
 
 def _from_row(cls: type[_R], row: Any, **values: Any) -> _R:
