@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 from hpsearch.config import StudyConfig
 from hpsearch.errors import ConfigError, NoResultError, StudyStuckError, TooManyFailuresError
 from hpsearch.progress import Progress, SilentProgress
-from hpsearch.store import Evaluation, Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
+from hpsearch.store import EpochEntry, Evaluation, Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
 from hpsearch.strategies import Strategy, best_trial, derive_seed, make_strategy, study_best
 from hpsearch.trainer import EpochResult, Trainer, TrainJob, TrainOutcome
 
@@ -349,31 +349,12 @@ class StudyRunner:
         if self.config.pruning.enabled:
             history = self.store.trials(study.id)  # one read for the whole claim
             pruners = {t.number: _Pruner(self.config, history) for t in trials}
-        metric = self.config.metric
-        curves: dict[int, list[float]] = {t.number: [] for t in trials}
-        lost: dict[int, str] = {}
-
-        def on_epoch(job: TrainJob, result: EpochResult) -> bool:
-            trial = by_number[job.trial_number]
-            if trial.number in lost:
-                return False
-            try:
-                self.store.record_epoch(trial, self.worker, result.epoch, result.metrics, result.seconds)
-            except TrialLostError as err:  # judged dead and handed on: stop it, the others go on
-                lost[trial.number] = str(err)
-                return False
-            value = result.metrics.get(metric)
-            if value is not None:
-                curves[trial.number].append(value)
-            self.progress.epoch_done(trial, result, _better(best_value, value, study.maximize))
-            pruner = pruners.get(trial.number)
-            return not (pruner is not None and result.epoch < job.epochs and pruner.should_prune(trial.params, curves[trial.number]))
-
-        outcomes = self.trainer.train(jobs, on_epoch)
+        recorder = _EpochRecorder(self, by_number, pruners, best_value, study.maximize)
+        outcomes = self.trainer.train(jobs, recorder)
         ended: list[tuple[TrialState, float | None, str | None]] = []
         for trial, job, outcome in zip(trials, jobs, outcomes):
-            if trial.number in lost:
-                self.progress.message(lost[trial.number])
+            if trial.number in recorder.lost:
+                self.progress.message(recorder.lost[trial.number])
             else:
                 ended.append(self._finish_trial(study, trial, job, outcome))
             heart.trials = [t for t in heart.trials if t.number != trial.number]
@@ -444,6 +425,51 @@ class StudyRunner:
         loss, accuracy = result
         self.store.record_evaluation(best, "test", loss, accuracy, note)
         self.progress.message(f"{study.name}: best trial {best.number} test accuracy {accuracy:.4f} (loss {loss:.4f})")
+
+
+class _EpochRecorder:
+    """The trainer's epoch callback: records each epoch in the store (the epochs of a population's
+    members in one transaction, through :meth:`many`), shows progress and asks the pruner."""
+
+    def __init__(
+        self,
+        runner: StudyRunner,
+        trials: dict[int, TrialRecord],
+        pruners: dict[int, _Pruner],
+        best_value: float | None,
+        maximize: bool,
+    ) -> None:
+        self.runner, self.trials, self.pruners = runner, trials, pruners
+        self.best_value, self.maximize = best_value, maximize
+        self.curves: dict[int, list[float]] = {number: [] for number in trials}
+        #: Trials judged dead and handed to another worker while training here, with the reason.
+        self.lost: dict[int, str] = {}
+
+    def __call__(self, job: TrainJob, result: EpochResult) -> bool:
+        return self.many([(job, result)])[0]
+
+    def many(self, reports: Sequence[tuple[TrainJob, EpochResult]]) -> list[bool]:
+        runner = self.runner
+        live = [(self.trials[job.trial_number], result) for job, result in reports if job.trial_number not in self.lost]
+        entries = [EpochEntry(trial, result.epoch, result.metrics, result.seconds) for trial, result in live]
+        for number in runner.store.record_epochs(runner.worker, entries) if entries else ():
+            self.lost[number] = str(TrialLostError.of(self.trials[number]))
+        for trial, result in live:
+            if trial.number in self.lost:
+                continue
+            value = result.metrics.get(runner.config.metric)
+            if value is not None:
+                self.curves[trial.number].append(value)
+            runner.progress.epoch_done(trial, result, _better(self.best_value, value, self.maximize))
+        return [self._goes_on(job, result) for job, result in reports]
+
+    def _goes_on(self, job: TrainJob, result: EpochResult) -> bool:
+        """False once the trial is lost (stop it; the others go on) or the pruner stops it."""
+        if job.trial_number in self.lost:
+            return False
+        pruner = self.pruners.get(job.trial_number)
+        curve = self.curves[job.trial_number]
+        return not (pruner is not None and result.epoch < job.epochs and pruner.should_prune(dict(job.params), curve))
 
 
 def _checkpoint_file_trial(name: str) -> tuple[int | None, bool]:

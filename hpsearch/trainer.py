@@ -27,6 +27,7 @@ __all__ = [
     "TrainOutcome",
     "Trainer",
     "first_non_finite",
+    "report_epochs",
 ]
 
 METRICS: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -70,7 +71,18 @@ class TrainOutcome:
 
 
 #: Called after every epoch of every job; returning False stops that job (it is then PRUNED).
+#: The runner's callback also has ``many``: see :func:`report_epochs`.
 EpochCallback = Callable[[TrainJob, EpochResult], bool]
+
+
+def report_epochs(on_epoch: EpochCallback, reports: Sequence[tuple[TrainJob, EpochResult]]) -> list[bool]:
+    """Hand the epochs of several jobs that ended together (a population's members) to ``on_epoch``:
+    through its ``many`` when it has one (the runner's records them in one store transaction),
+    else one call each. Returns, per job, whether it goes on."""
+    many = getattr(on_epoch, "many", None)
+    if many is not None:
+        return list(many(reports))
+    return [on_epoch(job, result) for job, result in reports]
 
 
 @runtime_checkable

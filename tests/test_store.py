@@ -11,7 +11,7 @@ import pytest
 from hpsearch import Store, StoreError, StudyMismatchError, TrialState
 from hpsearch.errors import UnknownStudyError
 from hpsearch.store import SCHEMA_VERSION, StudyState, WorkerInfo
-from hpsearch.store.store import TrialLostError
+from hpsearch.store.store import EpochEntry, TrialLostError
 from hpsearch.strategies import Suggestion
 from tests.conftest import study_config
 
@@ -84,6 +84,22 @@ def test_record_epoch_and_finish_are_visible_in_trials_and_epochs(store: Store) 
     assert t.finished_at >= t.started_at
     epochs = store.epochs(study.id)
     assert [(e.epoch, e.val_accuracy, e.loss) for e in epochs] == [(1, 0.4, 1.0), (2, 0.7, 0.5)]
+
+
+def test_record_epochs_stores_a_population_in_one_call_and_skips_a_trial_taken_away(store: Store) -> None:
+    study = store.create_study(study_config(trials=3), n_trials=3)
+    worker = WorkerInfo.this_process()
+    a, b, c = store.claim_many(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n, limit=3).trials
+    store.reap_stale(study.id, stale_after=-1)  # all three judged dead ...
+    b = store.claim(study.id, WorkerInfo("elsewhere:1:x", "elsewhere", 1), _propose(PARAMS), trial_seed=lambda n: n).trial
+    a, c = (store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial for _ in range(2))  # ... b went elsewhere
+    assert {a.number, b.number, c.number} == {0, 1, 2}
+    entries = [EpochEntry(t, 1, {"val_accuracy": 0.1 * (t.number + 1)}, 0.5) for t in (a, b, c)]
+    assert store.record_epochs(worker, entries) == [b.number]
+    stored = {t.number: t for t in store.trials(study.id)}
+    assert stored[a.number].curve == (0.1 * (a.number + 1),) and stored[c.number].curve == (0.1 * (c.number + 1),)
+    assert stored[b.number].curve == () and stored[b.number].epochs_done == 0
+    assert store.record_epochs(worker, []) == []
 
 
 def test_stale_trial_is_handed_back_with_a_new_attempt_and_old_epochs_kept(store: Store) -> None:

@@ -31,7 +31,7 @@ from hpsearch.objective.model import build_model, hidden_weights, set_hidden_wei
 from hpsearch.objective.train import save_checkpoint
 from hpsearch.population.engine import Member, Population, bucket_width, epoch_order
 from hpsearch.store.records import TrialState
-from hpsearch.trainer import EpochCallback, EpochResult, TrainJob, TrainOutcome, first_non_finite
+from hpsearch.trainer import EpochCallback, EpochResult, TrainJob, TrainOutcome, first_non_finite, report_epochs
 
 __all__ = ["PopulationTrainer", "keras_model_of", "member_of_checkpoint"]
 
@@ -166,19 +166,20 @@ class PopulationTrainer:
             start = time.perf_counter()
             loss, accuracy = population.train_epoch(x, y, epoch_order(self.study_seed, epoch, int(x.shape[0])), self.training.batch_size)
             val_loss, val_accuracy = population.evaluate(x_val, y_val)
-            seconds = (time.perf_counter() - start) / max(1, sum(e is None for e in ended))
-            for i, job in enumerate(jobs):
-                if ended[i] is not None:
-                    continue
+            live = [i for i in range(len(jobs)) if ended[i] is None]
+            seconds = (time.perf_counter() - start) / max(1, len(live))
+            reports = []
+            for i in live:
                 metrics = {
                     "loss": float(loss[i]),
                     "accuracy": float(accuracy[i]),
                     "val_loss": float(val_loss[i]),
                     "val_accuracy": float(val_accuracy[i]),
                 }
-                result = EpochResult(epoch, metrics, seconds)
-                results[i].append(result)
-                keep_going = on_epoch(job, result)
+                results[i].append(EpochResult(epoch, metrics, seconds))
+                reports.append((jobs[i], results[i][-1]))
+            for i, keep_going in zip(live, report_epochs(on_epoch, reports)):  # one store transaction for them all
+                job, metrics = jobs[i], results[i][-1].metrics
                 bad = first_non_finite(metrics)
                 if bad is not None:
                     ended[i] = TrainOutcome(TrialState.FAIL, results[i], f"{bad} became {metrics[bad]} at epoch {epoch}")

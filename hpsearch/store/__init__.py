@@ -2,13 +2,14 @@
 
 from hpsearch.store.records import EpochRecord, Evaluation, StudyRecord, StudyState, TrialRecord, TrialState
 from hpsearch.store.schema import SCHEMA_VERSION
-from hpsearch.store.store import DEFAULT_STORE, Claim, Claims, Store, TrialLostError, WorkerInfo, reading, store_url
+from hpsearch.store.store import DEFAULT_STORE, Claim, Claims, EpochEntry, Store, TrialLostError, WorkerInfo, reading, store_url
 
 __all__ = [
     "DEFAULT_STORE",
     "SCHEMA_VERSION",
     "Claim",
     "Claims",
+    "EpochEntry",
     "EpochRecord",
     "Evaluation",
     "Store",

@@ -37,7 +37,7 @@ from hpsearch.store.records import (
     TrialState,
 )
 
-__all__ = ["DEFAULT_STORE", "Claim", "Claims", "Store", "WorkerInfo", "reading", "store_url"]
+__all__ = ["DEFAULT_STORE", "Claim", "Claims", "EpochEntry", "Store", "WorkerInfo", "reading", "store_url"]
 
 #: The store used when neither ``--store`` nor ``HPSEARCH_STORE`` names one.
 DEFAULT_STORE = "hpsearch.db"
@@ -100,12 +100,29 @@ class Claim:
         return self.trial is None and not self.wait
 
 
+@dataclass(frozen=True)
+class EpochEntry:
+    """One epoch of one trial, for :meth:`Store.record_epochs` (``epoch`` counts from 1)."""
+
+    trial: TrialRecord
+    epoch: int
+    metrics: Mapping[str, float | None]
+    seconds: float
+
+
 #: ``propose(history, number)`` returns a Suggestion for trial ``number``, or None when there is none now.
 Proposer = Callable[[Sequence[TrialRecord], int], Any]
 
 
 class TrialLostError(StoreError):
     """This worker no longer owns the trial (it was judged dead and the trial handed on)."""
+
+    @classmethod
+    def of(cls, trial: TrialRecord) -> TrialLostError:
+        return cls(
+            f"trial {trial.number} (attempt {trial.attempt}) was taken from this worker "
+            "(judged dead after missing heartbeats); its result is discarded"
+        )
 
 
 def _pid_alive(pid: int) -> bool:
@@ -635,8 +652,8 @@ class Store:
                 .values(state=TrialState.WAITING.value, attempt=trial.attempt + 1, worker_id=None, pid=None, epochs_done=0, error=reason)
             )
 
-    def _update_owned(self, conn: Connection, trial: TrialRecord, worker: WorkerInfo, **values: Any) -> None:
-        """Update a trial this worker still owns, in one statement; TrialLostError if it no longer does.
+    def _update_if_owned(self, conn: Connection, trial: TrialRecord, worker: WorkerInfo, **values: Any) -> bool:
+        """Update a trial if this worker still owns it, in one statement; whether it did.
 
         The ownership test is part of the UPDATE, so a concurrent reap on a server
         database cannot slip in between a check and the write.
@@ -651,30 +668,44 @@ class Store:
             )
             .values(**values)
         )
-        if result.rowcount != 1:
-            raise TrialLostError(
-                f"trial {trial.number} (attempt {trial.attempt}) was taken from this worker "
-                "(judged dead after missing heartbeats); its result is discarded"
-            )
+        return bool(result.rowcount == 1)
+
+    def _update_owned(self, conn: Connection, trial: TrialRecord, worker: WorkerInfo, **values: Any) -> None:
+        """:meth:`_update_if_owned`, with TrialLostError if this worker no longer owns the trial."""
+        if not self._update_if_owned(conn, trial, worker, **values):
+            raise TrialLostError.of(trial)
 
     def record_epoch(self, trial: TrialRecord, worker: WorkerInfo, epoch: int, metrics: Mapping[str, float | None], seconds: float) -> None:
-        """Store one epoch's metrics (``epoch`` counts from 1) and refresh the heartbeat."""
+        """Store one epoch's metrics (``epoch`` counts from 1) and refresh the heartbeat;
+        TrialLostError if this worker no longer owns the trial."""
+        if self.record_epochs(worker, [EpochEntry(trial, epoch, metrics, seconds)]):
+            raise TrialLostError.of(trial)
+
+    def record_epochs(self, worker: WorkerInfo, entries: Sequence[EpochEntry]) -> list[int]:
+        """Store the epochs of several trials (a population's members) in one transaction and refresh
+        their heartbeats; returns the numbers of the trials this worker no longer owns, whose epochs
+        are not stored."""
         now = time.time()
+        lost: list[int] = []
+        rows: list[dict[str, Any]] = []
         with self._write() as conn:
-            self._update_owned(conn, trial, worker, epochs_done=epoch, heartbeat_at=now)
-            conn.execute(
-                s.epochs.insert().values(
-                    trial_id=trial.id,
-                    attempt=trial.attempt,
-                    epoch=epoch,
-                    loss=metrics.get("loss"),
-                    accuracy=metrics.get("accuracy"),
-                    val_loss=metrics.get("val_loss"),
-                    val_accuracy=metrics.get("val_accuracy"),
-                    seconds=seconds,
-                    recorded_at=now,
+            for entry in entries:
+                if not self._update_if_owned(conn, entry.trial, worker, epochs_done=entry.epoch, heartbeat_at=now):
+                    lost.append(entry.trial.number)
+                    continue
+                rows.append(
+                    {
+                        "trial_id": entry.trial.id,
+                        "attempt": entry.trial.attempt,
+                        "epoch": entry.epoch,
+                        **{name: entry.metrics.get(name) for name in ("loss", "accuracy", "val_loss", "val_accuracy")},
+                        "seconds": entry.seconds,
+                        "recorded_at": now,
+                    }
                 )
-            )
+            if rows:
+                conn.execute(s.epochs.insert(), rows)
+        return lost
 
     def heartbeat(self, trial: TrialRecord, worker: WorkerInfo) -> None:
         with self._write() as conn:
