@@ -193,11 +193,13 @@ class StudyRunner:
         population trainer), built (and Keras imported) on first use."""
         if self._trainer is None:
             if self.config.training.trainer == "population":
-                from hpsearch.population.trainer import PopulationTrainer
+                from hpsearch.population.trainer import PopulationTrainer, columns_for_space
 
-                optimizers = tuple(str(v) for v in self.config.space["optimizer"].grid_values())
+                space = self.config.space
+                optimizers = tuple(str(v) for v in space["optimizer"].grid_values())
+                columns = columns_for_space(space, self.config.training.population)
                 self._trainer = PopulationTrainer(
-                    self.config.data, self.config.training, study_seed=self.config.seed, optimizers=optimizers
+                    self.config.data, self.config.training, study_seed=self.config.seed, optimizers=optimizers, columns=columns
                 )
             else:
                 from hpsearch.objective import KerasTrainer
@@ -289,7 +291,13 @@ class StudyRunner:
                 self.store.reap_stale(study.id, stale_after=opts.stale_after, this_host=self.worker.host)
                 limit = self.claim_size if opts.max_trials is None else min(self.claim_size, opts.max_trials - trials_run)
                 claims = self.store.claim_many(
-                    study.id, self.worker, self.strategy.ask, trial_seed=self._trial_seed, epochs=self.config.budget.epochs, limit=limit
+                    study.id,
+                    self.worker,
+                    self.strategy.ask,
+                    trial_seed=self._trial_seed,
+                    epochs=self.config.budget.epochs,
+                    limit=limit,
+                    fits=getattr(self.trainer, "fits", None),
                 )
                 if claims.done:
                     self._check_not_stuck(study)

@@ -10,7 +10,7 @@ tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
 from hpsearch.objective.model import build_model, hidden_weights, set_hidden_weights  # noqa: E402
-from hpsearch.population.engine import Member, Population, bucket_width, epoch_order, glorot_weights  # noqa: E402
+from hpsearch.population.engine import Member, Population, epoch_order, glorot_weights  # noqa: E402
 from hpsearch.population.optimizers import OPTIMIZER_RULES, apply_update, initial_slot, slot_names  # noqa: E402
 from hpsearch.space import OPTIMIZERS  # noqa: E402
 from hpsearch.store.records import TrialState  # noqa: E402
@@ -57,9 +57,12 @@ def digits() -> tuple:
     return tf.constant(x.reshape(len(x), -1)[:600]), tf.constant(d.target[:600].astype(np.int32))
 
 
-def _train(members: list[Member], optimizer: str, bucket: int, data: tuple, epochs: int = 2, batch: int = 32) -> Population:
+def _train(
+    members: list[Member], optimizer: str, columns: int, data: tuple, epochs: int = 2, batch: int = 32, slots: int | None = None
+) -> Population:
     x, y = data
-    population = Population(optimizer, bucket, len(members))
+    population = Population(optimizer, columns, slots or len(members))
+    population.arrange([m.width for m in members])
     for i, m in enumerate(members):
         population.set_member(i, m)
     for epoch in range(1, epochs + 1):
@@ -73,28 +76,28 @@ def test_a_member_trains_the_same_alone_padded_or_among_others(digits: tuple) ->
         Member(width=w, dropout=d, learning_rate=lr, seed=s) for w, d, lr, s in [(32, 0.1, 1e-2, 1), (8, 0.5, 1e-4, 2), (30, 0.0, 3e-2, 3)]
     ]
     alone = _train([me], "adam", 24, digits)
-    padded = _train([me], "adam", bucket_width(24), digits)
-    crowd = _train([others[0], me, *others[1:]], "adam", 32, digits)
-    reference = alone.member_weights(0, 24)
+    padded = _train([me], "adam", 64, digits, slots=3)  # 40 columns and two slots nobody owns
+    crowd = _train([others[0], me, *others[1:]], "adam", 128, digits)  # after a member of 32 units, before two others
+    reference = alone.member_weights(0)
     for population, index in ((padded, 0), (crowd, 1)):
-        for ours, theirs in zip(population.member_weights(index, 24), reference):
+        for ours, theirs in zip(population.member_weights(index), reference):
             np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(crowd.evaluate(*digits)[1][1], alone.evaluate(*digits)[1][0], atol=1e-6)
-    assert not np.any(padded.vars["kernel"][:, 0].numpy()[:, 24:])  # padded units stay zero: no signal, no gradient
+    assert not np.any(padded.vars["kernel"].numpy()[:, 24:])  # columns nobody owns stay zero: no signal, no gradient
 
 
 def test_one_update_covering_several_optimisers_gives_each_member_its_own_rule(digits: tuple) -> None:
     x, y = digits
     members = [(Member(16, 0.1, 3e-3, 1), "adam"), (Member(12, 0.2, 5e-2, 2), "sgd"), (Member(16, 0.0, 2e-3, 3), "adagrad")]
-    mixed = Population(("adam", "sgd", "adagrad"), 16, 4)
+    mixed = Population(("adam", "sgd", "adagrad"), 64, 4)
+    mixed.arrange([member.width for member, _ in members])
     for i, (member, optimizer) in enumerate(members):
         mixed.set_member(i, member, optimizer=optimizer)
-    mixed.retire(3)
     for epoch in (1, 2):
         mixed.train_epoch(x, y, epoch_order(3, epoch, int(x.shape[0])), 32)
     for i, (member, optimizer) in enumerate(members):
         alone = _train([member], optimizer, 16, digits)
-        for ours, theirs in zip(mixed.member_weights(i, member.width), alone.member_weights(0, member.width)):
+        for ours, theirs in zip(mixed.member_weights(i), alone.member_weights(0)):
             np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5, err_msg=optimizer)
 
 
@@ -102,21 +105,28 @@ def test_one_step_without_dropout_matches_a_keras_train_step(digits: tuple) -> N
     x, y = digits
     weights = glorot_weights(16, 5)
     population = Population("sgd", 16, 1)
+    population.arrange([16])
     population.set_member(0, Member(16, 0.0, 0.1, 5), weights)
     order = np.arange(32, dtype=np.int32)
     population.train_epoch(x, y, order, 32)
     model = build_model(width=16, dropout=0.0, optimizer="sgd", learning_rate=0.1)
     set_hidden_weights(model, weights)
     model.train_on_batch(tf.reshape(x[:32], (32, 28, 28)), y[:32])
-    for ours, theirs in zip(population.member_weights(0, 16), hidden_weights(model)):
+    for ours, theirs in zip(population.member_weights(0), hidden_weights(model)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
 
 
 def test_a_member_whose_loss_diverges_is_frozen_and_the_others_go_on(digits: tuple) -> None:
     x, y = digits
-    population = _train([Member(16, 0.0, 0.5, 1), Member(16, 0.0, 1e30, 2)], "sgd", 16, digits, epochs=1)
+    population = Population("sgd", 32, 2)
+    population.arrange([16, 16])
+    population.set_member(0, Member(16, 0.0, 0.5, 1))
+    population.set_member(1, Member(16, 0.0, 1e30, 2))
+    train_loss, _ = population.train_epoch(x, y, epoch_order(3, 1, int(x.shape[0])), 32)
+    assert np.isfinite(train_loss[0]) and np.isnan(train_loss[1])  # the trainer fails the second: "loss became nan"
     loss, accuracy = population.evaluate(x, y)
     assert np.isfinite(loss[0]) and accuracy[0] > 0.5
+    assert all(np.isfinite(w).all() for w in population.member_weights(1))  # frozen before its weights overflowed
     steps = population.step.numpy()
     assert steps[0] == 19 and steps[1] < steps[0]  # 600 examples in batches of 32; the diverged member stopped updating
 
@@ -128,11 +138,11 @@ def test_a_member_saved_as_keras_continues_in_keras_as_it_would_in_the_populatio
     x, y = digits
     params = {"width": 12, "dropout": 0.0, "optimizer": "nadam", "learning_rate": 3e-3}
     population = _train([Member(12, 0.0, 3e-3, 4)], "nadam", 16, digits, epochs=1)
-    model = keras_model_of(params, population.member_weights(0, 12), population.member_state(0, 12))
+    model = keras_model_of(params, population.member_weights(0), population.member_state(0))
     assert int(model.optimizer.iterations.numpy()) == 19
     population.train_epoch(x, y, np.arange(32, dtype=np.int32), 32)
     model.train_on_batch(tf.reshape(x[:32], (32, 28, 28)), y[:32])
-    for ours, theirs in zip(population.member_weights(0, 12), hidden_weights(model)):
+    for ours, theirs in zip(population.member_weights(0), hidden_weights(model)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
 
 
@@ -160,7 +170,7 @@ def test_a_population_study_runs_through_the_runner_and_its_best_model_is_ordina
     summary = runner.run()
     assert summary.complete and all(t.state.value == "COMPLETE" for t in summary.trials)
     assert summary.best.value > 0.5
-    assert len(runner.trainer.shapes_built) <= 4  # (optimiser, bucket) pairs: one compilation each, reused across trials
+    assert len(runner.trainer.shapes_built) == 1  # one compilation for the study, reused by every population
     store.close()
     data = load_dataset(config.data)
     model = build_model(**summary.best.params)

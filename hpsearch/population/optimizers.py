@@ -10,7 +10,7 @@ different steps (a PBT child continues its parent's count, as a Keras checkpoint
 ``tests/test_population.py`` checks one step of each against Keras's own optimiser from
 equal weights and gradients.
 
-A member whose units are masked (padding to a bucket width) has zero gradients there;
+Columns that no member owns are masked and have zero gradients;
 every rule then leaves those weights at zero (no signal, no decay of a zero weight).
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 
 import tensorflow as tf
 
-__all__ = ["OPTIMIZER_RULES", "apply_update", "initial_slot", "member_vector", "slot_names"]
+__all__ = ["OPTIMIZER_RULES", "apply_rule", "apply_update", "initial_slot", "member_vector", "next_u_product", "slot_names"]
 
 _EPS = 1e-7
 
@@ -74,22 +74,42 @@ def apply_update(
     ``lr`` and ``step`` are [K] (``step`` counts the updates already applied, Keras's
     ``iterations``); ``u_product`` is Nadam's running momentum product per member (1 at the
     start; passed through unchanged by the other rules); ``axes`` the member axis of each
-    variable (default 0). Returns the new variables, slots and
-    ``u_product``.
+    variable (default 0). Returns the new variables, slots and ``u_product``.
     """
     t = tf.cast(step + 1, tf.float32)
-    new_u_product = u_product
+    new_u_product = next_u_product(optimizer, u_product, t)
+    per_variable = [
+        (member_vector(lr, w, axis), member_vector(t, w, axis), member_vector(new_u_product, w, axis))
+        for w, axis in zip(variables, axes or [0] * len(variables))
+    ]
+    new_variables, new_slots = apply_rule(optimizer, variables, grads, slots, per_variable)
+    return new_variables, new_slots, new_u_product
+
+
+def next_u_product(optimizer: str, u_product: tf.Tensor, t: tf.Tensor) -> tf.Tensor:
+    """Nadam's momentum product after step ``t`` (counting from 1); the other rules keep none."""
     if optimizer == "nadam":
-        new_u_product = u_product * 0.9 * (1.0 - 0.5 * tf.pow(0.96, t))
+        return u_product * 0.9 * (1.0 - 0.5 * tf.pow(0.96, t))
+    return u_product
+
+
+def apply_rule(
+    optimizer: str,
+    variables: Sequence[tf.Tensor],
+    grads: Sequence[tf.Tensor],
+    slots: Sequence[dict[str, tf.Tensor]],
+    per_variable: Sequence[tuple[tf.Tensor, tf.Tensor, tf.Tensor]],
+) -> tuple[list[tf.Tensor], list[dict[str, tf.Tensor]]]:
+    """:func:`apply_update` with each variable's (learning rate, step from 1, Nadam product after the
+    step) already shaped to broadcast over it: for a caller that spreads per-member values over
+    packed columns once for every rule."""
     out_vars: list[tf.Tensor] = []
     out_slots: list[dict[str, tf.Tensor]] = []
-    for w, g, s, axis in zip(variables, grads, slots, axes or [0] * len(variables)):
-        new_w, new_s = _RULES[optimizer](
-            w, g, dict(s), member_vector(lr, w, axis), member_vector(t, w, axis), member_vector(new_u_product, w, axis)
-        )
+    for w, g, s, (lr, t, up) in zip(variables, grads, slots, per_variable):
+        new_w, new_s = _RULES[optimizer](w, g, dict(s), lr, t, up)
         out_vars.append(new_w)
         out_slots.append({**s, **new_s})  # slots this rule does not use pass through
-    return out_vars, out_slots, new_u_product
+    return out_vars, out_slots
 
 
 def _adam(w: Any, g: Any, s: dict[str, Any], lr: Any, t: Any, _up: Any, b1: float = 0.9, b2: float = 0.999) -> Any:

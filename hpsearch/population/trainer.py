@@ -1,24 +1,29 @@
 """The population trainer: the :class:`hpsearch.trainer.Trainer` that trains a batch of jobs as populations.
 
-The jobs of a call are grouped by bucket width (:func:`hpsearch.population.engine.bucket_width`)
-and each group trains as populations of up to ``[training] population`` members, each one
-:class:`~hpsearch.population.engine.Population` covering the study's optimisers in one update,
-epoch by epoch, every member's epoch reported through
-``on_epoch`` as it finishes. A member that is pruned, fails (a non-finite loss) or reaches
-its epochs stops updating while the others go on. Populations are kept per shape, so a
-study compiles a handful of times however many trials it runs.
+The runner claims trials while they fit one population (:meth:`PopulationTrainer.fits`: at
+most ``[training] population`` trials, whose widths add up to at most the population's
+columns, sized from the study's space by :func:`columns_for_space`) and hands them over
+together. They train as one :class:`~hpsearch.population.engine.Population`, epoch by epoch,
+the epochs of all members reported at once (one store transaction). A member that is pruned,
+fails (a non-finite loss) or reaches its epochs stops updating while the others go on. One
+population shape serves the whole study, so a study compiles once.
+
+PBT: a segment that continues a member copies its parent's weights and optimiser state
+inside the population when the parent is still there (it finished in the same slot layout
+and nothing has overwritten it), else reads the parent's checkpoint (after a resume, or when
+the parent trained elsewhere); both give the same state. A new optimiser starts fresh
+state; a resized member (``width = "resize"``) is trained by the per-trial Keras trainer,
+which resizes it.
 
 What comes out is ordinary Keras: a finished member's weights and optimiser state are
 written as the ``.weights.h5`` of ``build_model(**params)`` (the per-trial trainer, the
-test evaluation and ``keras.models`` read them as they read their own). A job that
-continues from a parent checkpoint (a PBT segment) is handed to the per-trial Keras
-trainer, which loads it.
+test evaluation and ``keras.models`` read them as they read their own).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +34,12 @@ from hpsearch.config import DataConfig, TrainingConfig
 from hpsearch.objective import KerasTrainer
 from hpsearch.objective.model import build_model, hidden_weights, set_hidden_weights
 from hpsearch.objective.train import save_checkpoint
-from hpsearch.population.engine import Member, Population, bucket_width, epoch_order
+from hpsearch.population.engine import Member, Population, epoch_order
+from hpsearch.space import Choice, SearchSpace
 from hpsearch.store.records import TrialState
 from hpsearch.trainer import EpochCallback, EpochResult, TrainJob, TrainOutcome, first_non_finite, report_epochs
 
-__all__ = ["PopulationTrainer", "keras_model_of", "member_of_checkpoint"]
+__all__ = ["PopulationTrainer", "columns_for_space", "keras_model_of", "member_of_checkpoint", "population_columns"]
 
 #: The Keras optimiser attributes that hold each of our slots (Keras 3's own names).
 _KERAS_SLOTS: dict[str, dict[str, str]] = {
@@ -88,6 +94,27 @@ def member_of_checkpoint(params: dict[str, Any], path: Path) -> tuple[tuple[np.n
     return hidden_weights(model), state
 
 
+#: Hidden columns per population when nothing says how wide the trials are: room for ``population``
+#: members of 128 units.
+DEFAULT_MEMBER_WIDTH = 128
+
+
+def population_columns(population: int, typical_width: float, widest: int) -> int:
+    """The hidden columns of a population of ``population`` trials whose widths average
+    ``typical_width``: room for them all on average (a multiple of 64), and for the widest one alone."""
+    columns = max(float(population) * typical_width, float(widest))
+    return int(-(-columns // 64) * 64)
+
+
+def columns_for_space(space: SearchSpace, population: int) -> int:
+    """:func:`population_columns` for trials drawn from ``space``: its mean width (over a fixed sample
+    of the prior) and its widest."""
+    dimension = space["width"]
+    typical = float(np.mean([dimension.sample(np.random.default_rng([7, i])) for i in range(512)]))
+    widest = max(dimension.grid_values()) if isinstance(dimension, Choice) else dimension.high
+    return population_columns(population, typical, int(widest))
+
+
 class PopulationTrainer:
     """Trains jobs of the seed MLP in populations; see the module docstring."""
 
@@ -100,26 +127,34 @@ class PopulationTrainer:
         *,
         study_seed: int = 0,
         optimizers: tuple[str, ...] | None = None,
+        columns: int | None = None,
     ) -> None:
         self.training = training or TrainingConfig()
         self.study_seed = study_seed
         #: The optimisers one population covers (the study space's; default: those of the jobs at hand).
         self.optimizers = optimizers
+        #: The runner claims up to this many trials at once and hands them over together.
+        self.max_jobs = max(1, self.training.population)
+        #: Hidden units of all members together (members sit side by side in them).
+        self.columns = columns or population_columns(self.max_jobs, DEFAULT_MEMBER_WIDTH, DEFAULT_MEMBER_WIDTH)
         self._keras = KerasTrainer(data, self.training)
-        self._populations: dict[tuple[tuple[str, ...], int, int], Population] = {}
+        self._populations: dict[tuple[tuple[str, ...], int], Population] = {}
         self._tensors: tuple[tf.Tensor, ...] | None = None
-        #: How many populations of each shape were built (each compiles once): for tests and benchmarks.
-        self.shapes_built: list[tuple[tuple[str, ...], int, int]] = []
+        #: The shape of each population built (each compiles once): for tests and benchmarks.
+        self.shapes_built: list[tuple[tuple[str, ...], int]] = []
         #: How PBT continuations found their parent: copied inside a population, or read from a checkpoint file.
         self.continued = {"in_memory": 0, "from_checkpoint": 0}
         #: Which finished member each population slot still holds, by the checkpoint it was saved as.
         self._resident: dict[int, dict[int, str]] = {}
-        #: The runner claims this many trials at once and hands them over together.
-        self.max_jobs = max(1, self.training.population)
 
     @property
     def dataset(self) -> Any:
         return self._keras.dataset
+
+    def fits(self, params: Sequence[Mapping[str, Any]]) -> bool:
+        """Whether trials of these ``params`` train together in one population (the runner claims
+        trials while they do, so that each population is full)."""
+        return len(params) <= self.max_jobs and sum(int(p["width"]) for p in params) <= self.columns
 
     def _data(self) -> tuple[tf.Tensor, ...]:
         if self._tensors is None:
@@ -128,35 +163,35 @@ class PopulationTrainer:
             self._tensors = (flat[0], tf.constant(d.y_train.astype(np.int32)), flat[1], tf.constant(d.y_val.astype(np.int32)))
         return self._tensors
 
-    def _population(self, optimizers: tuple[str, ...], bucket: int, members: int) -> Population:
-        size = min(1 << (members - 1).bit_length(), self.max_jobs)  # powers of two: few sizes, few shapes
-        key = (optimizers, bucket, size)
+    def _population(self, optimizers: tuple[str, ...], widest: int) -> Population:
+        columns = max(self.columns, int(-(-widest // 64) * 64))  # a trial wider than planned gets a wider population
+        key = (optimizers, columns)
         if key not in self._populations:
-            self._populations[key] = Population(optimizers, bucket, size)
+            self._populations[key] = Population(optimizers, columns, self.max_jobs)
             self.shapes_built.append(key)
         return self._populations[key]
 
     def train(self, jobs: Sequence[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
         outcomes: list[TrainOutcome | None] = [None] * len(jobs)
-        buckets: dict[int, list[int]] = {}
+        passes: list[list[int]] = []
         for i, job in enumerate(jobs):
             if job.parent_params is not None and job.params["width"] != job.parent_params["width"]:
                 outcomes[i] = self._keras.train([job], on_epoch)[0]  # a resized PBT member (Net2WiderNet in Keras)
+            elif passes and self.fits([jobs[j].params for j in (*passes[-1], i)]):
+                passes[-1].append(i)
             else:
-                buckets.setdefault(bucket_width(int(job.params["width"])), []).append(i)
-        for bucket, indices in buckets.items():
-            for start in range(0, len(indices), self.max_jobs):
-                chunk = indices[start : start + self.max_jobs]
-                for i, outcome in zip(chunk, self._train_group(bucket, [jobs[i] for i in chunk], on_epoch)):
-                    outcomes[i] = outcome
+                passes.append([i])  # what does not fit trains next, in the same shape
+        for chunk in passes:
+            for i, outcome in zip(chunk, self._train_group([jobs[i] for i in chunk], on_epoch)):
+                outcomes[i] = outcome
         return [o for o in outcomes if o is not None]
 
-    def _train_group(self, bucket: int, jobs: list[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
-        """One population of ``bucket`` width for ``jobs``, under one update covering their optimisers."""
+    def _train_group(self, jobs: list[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
+        """One population for ``jobs``, under one update covering their optimisers."""
         x, y, x_val, y_val = self._data()
         used = {str(job.params["optimizer"]) for job in jobs}
         optimizers = self.optimizers if self.optimizers is not None and used <= set(self.optimizers) else tuple(sorted(used))
-        population = self._population(optimizers, bucket, len(jobs))
+        population = self._population(optimizers, max(int(job.params["width"]) for job in jobs))
         failed = self._place(population, jobs)
         results: list[list[EpochResult]] = [[] for _ in jobs]
         ended: list[TrainOutcome | None] = [TrainOutcome(TrialState.FAIL, [], failed[i]) if i in failed else None for i in range(len(jobs))]
@@ -195,24 +230,20 @@ class PopulationTrainer:
         return [e for e in ended if e is not None]
 
     def _place(self, population: Population, jobs: list[TrainJob]) -> dict[int, str]:
-        """Put ``jobs`` in the first slots of ``population``: a new trial at its initialisation; a PBT
+        """Lay ``jobs`` out side by side in ``population``: a new trial at its initialisation; a PBT
         continuation as a copy of its parent, made inside the population when the parent is still
         there (its slot keeps the member it finished), else read from the parent's checkpoint.
         Returns the jobs that cannot start (a parent checkpoint gone), by slot, with the reason."""
         failed: dict[int, str] = {}
         resident = self._resident.setdefault(id(population), {})
         held = {path: slot for slot, path in resident.items()}
-        sources = list(range(population.size))
+        sources: list[int | None] = [None] * len(jobs)
         for i, job in enumerate(jobs):
             if job.parent_checkpoint is not None and str(job.parent_checkpoint) in held:
                 sources[i] = held[str(job.parent_checkpoint)]
-        population.copy_members(sources)  # every copy at once: a parent may be overwritten by another's child
+        population.arrange([int(job.params["width"]) for job in jobs], sources)  # every copy at once
         resident.clear()
-        for i in range(population.size):
-            if i >= len(jobs):
-                population.retire(i)  # an unused slot of this shape
-                continue
-            job = jobs[i]
+        for i, job in enumerate(jobs):
             p = job.params
             member = Member(int(p["width"]), float(p["dropout"]), float(p["learning_rate"]), job.seed)
             optimizer = str(p["optimizer"])
@@ -221,7 +252,7 @@ class PopulationTrainer:
                 continue
             assert job.parent_params is not None
             fresh_optimizer = optimizer != job.parent_params["optimizer"]
-            if str(job.parent_checkpoint) in held:
+            if sources[i] is not None:
                 self.continued["in_memory"] += 1
                 population.set_hyperparameters(i, member, optimizer)
                 if fresh_optimizer:
@@ -238,8 +269,7 @@ class PopulationTrainer:
     def _save(self, population: Population, index: int, job: TrainJob) -> None:
         if job.weights_path is None:
             return
-        width = int(job.params["width"])
-        model = keras_model_of(dict(job.params), population.member_weights(index, width), population.member_state(index, width))
+        model = keras_model_of(dict(job.params), population.member_weights(index), population.member_state(index))
         save_checkpoint(model, Path(job.weights_path))
 
     def evaluate(self, job: TrainJob) -> tuple[float, float] | None:

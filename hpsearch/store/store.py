@@ -484,8 +484,13 @@ class Store:
         trial_seed: Callable[[int], int],
         epochs: int | None = None,
         limit: int = 1,
+        fits: Callable[[list[dict[str, Any]]], bool] | None = None,
     ) -> Claims:
         """Atomically take up to ``limit`` trials for ``worker``, in one write transaction.
+
+        With ``fits``, trials are taken only while the params of all taken so far ``fits``
+        accepts (at least one is always taken): what a population trainer trains together. A
+        proposal that does not fit is not inserted; the next claim proposes it again.
 
         WAITING trials (whose worker died) are taken first, in number order; then, while the
         study's trial count is under its budget, the strategy proposes each next trial from
@@ -512,6 +517,10 @@ class Store:
                 .all()
             )
             for trial_id in waiting:
+                if fits is not None and taken:
+                    params = conn.execute(select(s.trials.c.params).where(s.trials.c.id == trial_id)).scalar_one()
+                    if not fits([*(t.params for t in taken), dict(params)]):
+                        break
                 conn.execute(
                     update(s.trials)
                     .where(s.trials.c.id == trial_id)
@@ -534,6 +543,8 @@ class Store:
                 number = max((t.number for t in history), default=-1) + 1
                 suggestion = propose(history, number)
                 if suggestion is None:
+                    break
+                if fits is not None and taken and not fits([*(t.params for t in taken), dict(suggestion.params)]):
                     break
                 trial = self._insert_trial(conn, study, suggestion, number, worker, now, trial_seed=trial_seed, epochs=epochs)
                 taken.append(trial)
