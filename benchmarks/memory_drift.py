@@ -4,7 +4,8 @@
 Runs a random-search study of many small trials (mnist-sample cut to
 ``--train-size`` training digits, one epoch each, over width, dropout,
 optimizer and learning rate) with ``hpsearch.run_study``, a temporary SQLite
-store and ``hpsearch.objective.KerasTrainer``, exactly as ``hpsearch run`` would.
+store and ``hpsearch.objective.KerasTrainer`` (or, with ``--trainer population``, the
+population trainer), exactly as ``hpsearch run`` would.
 The trainer is wrapped so that the RSS of this process (psutil) is read right
 after every trial's ``train`` call.
 
@@ -25,6 +26,7 @@ Run from the repository root::
     python benchmarks/memory_drift.py
     python benchmarks/memory_drift.py --without-fix
     python benchmarks/memory_drift.py --trials 200 --backend-note "tf 2.21 cpu, 2 cores"
+    python benchmarks/memory_drift.py --trainer population --trials 200
 """
 
 from __future__ import annotations
@@ -62,6 +64,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="study seed (default: 0)")
     parser.add_argument("--backend-note", default="", help="free text printed with the backend, to label the run")
     parser.add_argument(
+        "--trainer",
+        choices=["keras", "population"],
+        default="keras",
+        help="the per-trial Keras trainer (default) or the population trainer",
+    )
+    parser.add_argument("--population", type=int, default=16, help="trials per population (population trainer; default: 16)")
+    parser.add_argument(
         "--without-fix",
         action="store_true",
         help="keep TensorFlow's gradient registry entries between trials (to measure the leak hpsearch prevents)",
@@ -77,21 +86,25 @@ def rss_mb() -> float:
 
 
 class RssRecordingTrainer:
-    """A trainer that delegates to another and records this process's RSS after every ``train`` call."""
+    """A trainer that delegates to another and records this process's RSS after every ``train`` call
+    (once per trial it trained: a population trainer trains several per call)."""
 
     def __init__(self, inner: Any, *, every: int = 10) -> None:
         self.inner = inner
         self.has_test_set = inner.has_test_set
+        self.max_jobs = getattr(inner, "max_jobs", 1)
+        if hasattr(inner, "fits"):
+            self.fits = inner.fits
         self.rss: list[float] = []
         self.every = every
         self._start = time.perf_counter()
 
     def train(self, jobs: Sequence[Any], on_epoch: Any) -> list[Any]:
         outcomes = self.inner.train(jobs, on_epoch)
-        self.rss.append(rss_mb())
-        n = len(self.rss)
-        if n % self.every == 0:
-            print(f"  trial {n:4d}: RSS {self.rss[-1]:7.1f} MB ({time.perf_counter() - self._start:5.0f} s)", flush=True)
+        before = len(self.rss)
+        self.rss += [rss_mb()] * len(jobs)
+        if len(self.rss) // self.every > before // self.every:
+            print(f"  trial {len(self.rss):4d}: RSS {self.rss[-1]:7.1f} MB ({time.perf_counter() - self._start:5.0f} s)", flush=True)
         return outcomes
 
     def evaluate(self, job: Any) -> tuple[float, float] | None:
@@ -126,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             "seed": args.seed,
             "budget": {"trials": args.trials, "epochs": 1},
             "data": {"dataset": "mnist-sample", "train_size": args.train_size},
+            "training": {"trainer": args.trainer, "population": args.population},
             "space": SPACE,
         }
     )
@@ -139,7 +153,21 @@ def main(argv: list[str] | None = None) -> int:
     registered = len(registry) if registry is not None else 0
     print(f"RSS before the study: {rss_mb():.1f} MB")
 
-    trainer = RssRecordingTrainer(KerasTrainer(config.data, config.training))
+    if args.trainer == "population":
+        from hpsearch.population.trainer import PopulationTrainer, columns_for_space
+
+        optimizers = tuple(SPACE["optimizer"]["values"])
+        inner: Any = PopulationTrainer(
+            config.data,
+            config.training,
+            study_seed=args.seed,
+            optimizers=optimizers,
+            columns=columns_for_space(config.space, args.population),
+        )
+    else:
+        inner = KerasTrainer(config.data, config.training)
+    print(f"trainer: {args.trainer}" + (f" (populations of up to {args.population} trials)" if args.trainer == "population" else ""))
+    trainer = RssRecordingTrainer(inner)
     with tempfile.TemporaryDirectory(prefix="hpsearch-memory-") as tmp:
         summary = run_study(
             config,

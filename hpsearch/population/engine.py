@@ -34,7 +34,16 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from hpsearch.population.optimizers import apply_rule, initial_slot, member_vector, next_u_product, slot_names
+from hpsearch.population.optimizers import (
+    FUSED_RULES,
+    apply_rule,
+    fused_coefficients,
+    fused_update,
+    initial_slot,
+    member_vector,
+    next_u_product,
+    slot_names,
+)
 
 __all__ = ["INPUTS", "CLASSES", "Member", "Population", "epoch_order", "glorot_weights"]
 
@@ -112,7 +121,11 @@ class Population:
         c, k = self.columns, self.size
         shapes = {"kernel": (INPUTS, c), "bias": (c,), "out_kernel": (c, CLASSES), "out_bias": (k, CLASSES)}
         self.vars = {name: tf.Variable(tf.zeros(shape), name=name) for name, shape in shapes.items()}
-        self.slots = {name: {s: tf.Variable(initial_slot(s, self.vars[name])) for s in slot_names(*self.optimizers)} for name in _VARIABLES}
+        #: Several optimisers that one fused rule covers train through it; otherwise every rule is computed.
+        self.fused = len(self.optimizers) > 1 and set(self.optimizers) <= FUSED_RULES
+        #: The optimiser slots each variable keeps (the fused rule keeps both of its own).
+        self.slot_keys = ("m", "v") if self.fused else slot_names(*self.optimizers)
+        self.slots = {name: {s: tf.Variable(initial_slot(s, self.vars[name])) for s in self.slot_keys} for name in _VARIABLES}
         # the layout: each column's owner and unit index within its owner, and which columns are owned
         self.owner = tf.Variable(tf.zeros(c, tf.int32))
         self.unit = tf.Variable(tf.zeros(c, tf.int32))
@@ -262,8 +275,9 @@ class Population:
 
         The output layers are one product with a block-diagonal matrix, which multiplies each
         member's hidden units by zero for every other member: a member whose numbers overflow
-        would turn the others' into NaN (inf x 0), forward or backward. So its hidden units and
-        logits are replaced by zeros here (it is failed for them), and the others never see them."""
+        would turn the others' into NaN (inf x 0), forward or backward. So its non-finite hidden
+        units and logits are replaced by zeros here (it is failed for them), and the blocks are
+        selected rather than multiplied, so the others never see its numbers."""
         # every member's first layer as one wide matrix product: [batch, 784] x [784, columns]
         hidden = tf.nn.relu(tf.matmul(x, params["kernel"]) + params["bias"]) * self.mask
         if keep is not None:
@@ -271,8 +285,11 @@ class Population:
         finite_hidden = tf.math.is_finite(hidden)
         hidden_ok = tf.math.unsorted_segment_min(tf.cast(tf.reduce_all(finite_hidden, axis=0), tf.int32), self.owner, self.size) > 0
         hidden = tf.where(finite_hidden, hidden, 0.0)
-        owned = tf.one_hot(self.owner, self.size)  # [columns, members]: column c feeds only its owner's classes
-        blocks = tf.reshape(owned[:, :, None] * params["out_kernel"][:, None, :], [self.columns, self.size * CLASSES])
+        # [columns, members, classes]: column c feeds only its owner's classes (selected, not multiplied by
+        # zero, so that an overflowing member's weights give zeros, not NaN, for the others)
+        owned = tf.equal(self.owner[:, None], tf.range(self.size)[None, :])[:, :, None]
+        blocks = tf.where(owned, params["out_kernel"][:, None, :], 0.0)
+        blocks = tf.reshape(blocks, [self.columns, self.size * CLASSES])
         logits = tf.reshape(tf.matmul(hidden, blocks), [-1, self.size, CLASSES])
         logits = tf.transpose(logits, [1, 0, 2]) + params["out_bias"][:, None, :]
         finite = hidden_ok & tf.reduce_all(tf.math.is_finite(logits), axis=[1, 2])
@@ -290,7 +307,7 @@ class Population:
         lr, rate, seeds = self.lr.read_value(), self.rate.read_value(), self.seed.read_value()
         column_rate, column_seed = tf.gather(rate, owner), tf.gather(seeds, owner)
         column_scale = 1.0 / (1.0 - column_rate)
-        slot_keys = slot_names(*self.optimizers)
+        slot_keys = self.slot_keys
 
         def spread(vector: tf.Tensor, column_vector: tf.Tensor) -> list[tf.Tensor]:
             """A per-member vector shaped for each variable, from it and its per-column form."""
@@ -320,30 +337,13 @@ class Population:
             t = tf.cast(step + 1, tf.float32)
             ts = spread(t, tf.cast(column_step + 1, tf.float32))
             slot_dicts = [dict(zip(slot_keys, s)) for s in slots]
-            new_params: list[tf.Tensor] = []
-            new_slots: list[dict[str, tf.Tensor]] = []
-            new_u = u_product
-            for j, optimizer in enumerate(self.optimizers):  # every rule; each member keeps its own rule's result
-                u_j = next_u_product(optimizer, u_product, t)
-                ups = spread(u_j, tf.gather(u_j, owner))
-                p_j, s_j = apply_rule(optimizer, params, grads, slot_dicts, list(zip(lrs, ts, ups)))
-                if j == 0:
-                    new_params, new_slots, new_u = p_j, s_j, u_j
-                    continue
-                new_params = [tf.where(m, b, a) for a, b, m in zip(new_params, p_j, mine[j])]
-                new_slots = [{key: tf.where(m, b[key], a[key]) for key in a} for a, b, m in zip(new_slots, s_j, mine[j])]
-                new_u = tf.where(rule == j, u_j, new_u)
-            # a member's step counts only if its loss and its new weights are finite; a member that fails
-            # either is broken for good (the trainer fails it), and its weights stay finite, so that the
-            # output product (which multiplies other members' columns by zero) never carries inf or NaN
-            finite_columns = (
-                tf.reduce_all(tf.math.is_finite(new_params[0]), axis=0)
-                & tf.math.is_finite(new_params[1])
-                & tf.reduce_all(tf.math.is_finite(new_params[2]), axis=1)
-            )
-            finite = tf.math.unsorted_segment_min(tf.cast(finite_columns, tf.int32), owner, k) > 0
-            finite = finite & tf.reduce_all(tf.math.is_finite(new_params[3]), axis=1) & finite_losses
-            broken_out = broken | (alive & ~finite)
+            if self.fused:
+                new_params, new_slots, new_u = self._fused_step(params, grads, slot_dicts, lrs, rule, step, u_product, spread)
+            else:
+                new_params, new_slots, new_u = self._every_rule_step(params, grads, slot_dicts, lrs, ts, rule, mine, t, u_product, spread)
+            # a member whose hidden units, logits or loss stop being finite is broken for good (the trainer
+            # fails it) and takes no more steps
+            broken_out = broken | (alive & ~finite_losses)
             ok = alive & ~broken_out
             oks = spread(ok, tf.gather(ok, owner))
             params_out = [tf.where(m, n, p) for p, n, m in zip(params, new_params, oks)]
@@ -378,6 +378,41 @@ class Population:
         self.step.assign(step)
         self.u_product.assign(u_product)
         return tf.where(broken, tf.constant(float("nan")), loss_sum), hits
+
+    def _fused_step(self, params: Any, grads: Any, slots: Any, lrs: Any, rule: Any, step: Any, u_product: Any, spread: Any) -> Any:
+        """Every member's step through the one fused rule (optimisers all in ``FUSED_RULES``)."""
+        coefficients, new_u = fused_coefficients(self.optimizers, rule, step, u_product)
+        owner = self.owner.read_value()
+        per_variable = [{} for _ in params]  # type: list[dict[str, tf.Tensor]]
+        for name, vector in coefficients.items():
+            for i, shaped in enumerate(spread(vector, tf.gather(vector, owner))):
+                per_variable[i][name] = shaped
+        new_params, new_slots = [], []
+        for w, g, s, lr, k in zip(params, grads, slots, lrs, per_variable):
+            new_w, new_s = fused_update(w, g, s, lr, k)
+            new_params.append(new_w)
+            new_slots.append(new_s)
+        return new_params, new_slots, new_u
+
+    def _every_rule_step(
+        self, params: Any, grads: Any, slots: Any, lrs: Any, ts: Any, rule: Any, mine: Any, t: Any, u_product: Any, spread: Any
+    ) -> Any:
+        """Every rule of the population computed for every member; each member keeps its own rule's result."""
+        owner = self.owner.read_value()
+        new_params: list[tf.Tensor] = []
+        new_slots: list[dict[str, tf.Tensor]] = []
+        new_u = u_product
+        for j, optimizer in enumerate(self.optimizers):
+            u_j = next_u_product(optimizer, u_product, t)
+            ups = spread(u_j, tf.gather(u_j, owner))
+            p_j, s_j = apply_rule(optimizer, params, grads, slots, list(zip(lrs, ts, ups)))
+            if j == 0:
+                new_params, new_slots, new_u = p_j, s_j, u_j
+                continue
+            new_params = [tf.where(m, b, a) for a, b, m in zip(new_params, p_j, mine[j])]
+            new_slots = [{key: tf.where(m, b[key], a[key]) for key in a} for a, b, m in zip(new_slots, s_j, mine[j])]
+            new_u = tf.where(rule == j, u_j, new_u)
+        return new_params, new_slots, new_u
 
     def _evaluate(self, x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         params = {n: v.read_value() for n, v in self.vars.items()}

@@ -21,7 +21,18 @@ from typing import Any
 
 import tensorflow as tf
 
-__all__ = ["OPTIMIZER_RULES", "apply_rule", "apply_update", "initial_slot", "member_vector", "next_u_product", "slot_names"]
+__all__ = [
+    "FUSED_RULES",
+    "OPTIMIZER_RULES",
+    "apply_rule",
+    "apply_update",
+    "fused_coefficients",
+    "fused_update",
+    "initial_slot",
+    "member_vector",
+    "next_u_product",
+    "slot_names",
+]
 
 _EPS = 1e-7
 
@@ -178,3 +189,64 @@ _RULES: dict[str, Callable[..., tuple[Any, dict[str, Any]]]] = {
     "adadelta": _adadelta,
     "lion": _lion,
 }
+
+
+#: The optimisers one fused update covers (:func:`fused_coefficients`): each is the same arithmetic
+#: with other coefficients, so a population mixing them computes one rule instead of each.
+FUSED_RULES: frozenset[str] = frozenset({"sgd", "adam", "adamw", "nadam", "rmsprop"})
+
+
+def fused_coefficients(
+    optimizers: Sequence[str], rule: tf.Tensor, step: tf.Tensor, u_product: tf.Tensor
+) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+    """Per-member coefficients of the fused update, for members each under ``optimizers[rule[k]]``
+    (all in :data:`FUSED_RULES`) at ``step`` updates done; and Nadam's product after this step.
+
+    The fused update of one weight ``w`` with gradient ``g`` and slots ``m``, ``v`` is::
+
+        m' = m + (g - m) (1 - b1)          v' = v + (g^2 - v) (1 - b2)
+        w' = w (1 - decay lr) - lr (a m' + c g) / (sqrt(d v' + e_in) + e_out)
+
+    which is SGD (a=0, c=1, d=0, e_in=1), RMSprop (b2=0.9, a=0, c=1, d=1, e_in=eps), Adam
+    (a = sqrt(1 - 0.999^t) / (1 - 0.9^t), d=1, e_out=eps), AdamW (Adam with decay 0.004) or
+    Nadam (a and c from its momentum schedule, d = 1 / (1 - 0.999^t)), each as Keras computes it.
+    A member whose rule keeps no ``m`` (or ``v``) has b1 = 1 (b2 = 1): its slot stays as it is.
+    """
+    t = tf.cast(step + 1, tf.float32)
+    u_t = 0.9 * (1.0 - 0.5 * tf.pow(0.96, t))
+    u_t_1 = 0.9 * (1.0 - 0.5 * tf.pow(0.96, t + 1))
+    u_new = u_product * u_t  # Nadam's product after this step
+    adam_a = tf.sqrt(1 - tf.pow(0.999, t)) / (1 - tf.pow(0.9, t))
+    nadam_a, nadam_c = u_t_1 / (1 - u_new * u_t_1), (1 - u_t) / (1 - u_new)
+    zero, one = tf.zeros_like(t), tf.ones_like(t)
+    eps = tf.fill(tf.shape(t), _EPS)
+    per_rule = {
+        # name: (b1, b2, decay, a, c, d, e_in, e_out)
+        "sgd": (one, one, zero, zero, one, zero, one, zero),
+        "rmsprop": (one, 0.9 * one, zero, zero, one, one, eps, zero),
+        "adam": (0.9 * one, 0.999 * one, zero, adam_a, zero, one, zero, eps),
+        "adamw": (0.9 * one, 0.999 * one, 0.004 * one, adam_a, zero, one, zero, eps),
+        "nadam": (0.9 * one, 0.999 * one, zero, nadam_a, nadam_c, 1 / (1 - tf.pow(0.999, t)), zero, eps),
+    }
+    names = ("b1", "b2", "decay", "a", "c", "d", "e_in", "e_out")
+    out = {}
+    for position, name in enumerate(names):
+        value = per_rule[optimizers[0]][position]
+        for j, optimizer in enumerate(optimizers[1:], start=1):
+            value = tf.where(rule == j, per_rule[optimizer][position], value)
+        out[name] = value
+    nadam = [j for j, optimizer in enumerate(optimizers) if optimizer == "nadam"]
+    u_out = u_product
+    for j in nadam:
+        u_out = tf.where(rule == j, u_new, u_out)
+    return out, u_out
+
+
+def fused_update(w: tf.Tensor, g: tf.Tensor, slots: dict[str, tf.Tensor], lr: tf.Tensor, k: dict[str, tf.Tensor]) -> Any:
+    """One fused step of ``w`` (see :func:`fused_coefficients`; ``lr`` and every coefficient already
+    shaped to broadcast over ``w``); returns the new weight and slots."""
+    m = slots["m"] + (g - slots["m"]) * (1 - k["b1"])
+    v = slots["v"] + (tf.square(g) - slots["v"]) * (1 - k["b2"])
+    w = w - w * k["decay"] * lr
+    step = lr * (k["a"] * m + k["c"] * g) / (tf.sqrt(k["d"] * v + k["e_in"]) + k["e_out"])
+    return w - step, {**slots, "m": m, "v": v}

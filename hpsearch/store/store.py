@@ -114,6 +114,10 @@ class EpochEntry:
 Proposer = Callable[[Sequence[TrialRecord], int], Any]
 
 
+class _ClaimConflict(Exception):
+    """The study changed between reading its history and taking trials: the claim's write is rolled back."""
+
+
 class TrialLostError(StoreError):
     """This worker no longer owns the trial (it was judged dead and the trial handed on)."""
 
@@ -486,44 +490,129 @@ class Store:
         limit: int = 1,
         fits: Callable[[list[dict[str, Any]]], bool] | None = None,
     ) -> Claims:
-        """Atomically take up to ``limit`` trials for ``worker``, in one write transaction.
+        """Take up to ``limit`` trials for ``worker``: WAITING trials (whose worker died) first, in
+        number order; then, while the study's trial count is under its budget, new trials the
+        strategy proposes.
+
+        The strategy is asked outside the store's lock. The history is read, and ``propose`` is
+        called for each next number, each time with the trials proposed before it added as
+        RUNNING (TPE's constant liar sees them). Only then does one short write transaction lock
+        the study row (``FOR UPDATE`` on servers, the write lock on SQLite), check that no trial
+        was created and no WAITING trial taken since the history was read, and insert the
+        proposals as RUNNING (with their PBT decisions). If another worker got there first, the
+        proposals are dropped and the strategy asked again from the new history. So a claim never
+        holds the lock while a sampler thinks, and two workers never take the same trial or number.
 
         With ``fits``, trials are taken only while the params of all taken so far ``fits``
         accepts (at least one is always taken): what a population trainer trains together. A
         proposal that does not fit is not inserted; the next claim proposes it again.
-
-        WAITING trials (whose worker died) are taken first, in number order; then, while the
-        study's trial count is under its budget, the strategy proposes each next trial from
-        the full history, which includes the trials this claim has just inserted as RUNNING
-        (TPE's constant liar sees them), and each is inserted as RUNNING (with its PBT
-        decision, if any). ``epochs`` is the study's epochs per trial, used when a suggestion
-        does not set its own. The study row is locked (``FOR UPDATE`` on servers, the write
-        lock on SQLite), so two workers never take the same trial or number.
+        ``epochs`` is the study's epochs per trial, used when a suggestion does not set its own.
         """
-        now = time.time()
-        taken: list[TrialRecord] = []
-        with self._write() as conn:
-            study = conn.execute(select(s.studies).where(s.studies.c.id == study_id).with_for_update()).mappings().one()
+        while True:
+            with self._read() as conn:
+                study = conn.execute(select(s.studies).where(s.studies.c.id == study_id)).mappings().one()
+                history = self._trials(conn, study_id)
             if study["state"] == StudyState.STOPPED.value:
                 return Claims()  # another worker gave up on the study (too many failures): stop too
-            waiting = (
-                conn.execute(
-                    select(s.trials.c.id)
-                    .where(s.trials.c.study_id == study_id, s.trials.c.state == TrialState.WAITING.value)
-                    .order_by(s.trials.c.number)
-                    .limit(limit)
+            waiting = [t for t in history if t.state is TrialState.WAITING]
+            chosen: list[TrialRecord] = []
+            for trial in waiting[:limit]:
+                if fits is not None and chosen and not fits([*(t.params for t in chosen), trial.params]):
+                    break
+                chosen.append(trial)
+            last = max((t.number for t in history), default=-1)
+            proposals = self._propose(study, history, chosen, propose, limit, fits, last, trial_seed=trial_seed, epochs=epochs)
+            if not chosen and not proposals:
+                return Claims(wait=any(t.state is TrialState.RUNNING for t in history))
+            taken = self._take(study, worker, chosen, proposals, last, trial_seed=trial_seed, epochs=epochs)
+            if taken is not None:
+                return Claims(trials=taken)
+            # another worker created or took trials since the history was read: ask again
+
+    def _propose(
+        self,
+        study: Any,
+        history: list[TrialRecord],
+        chosen: list[TrialRecord],
+        propose: Proposer,
+        limit: int,
+        fits: Callable[[list[dict[str, Any]]], bool] | None,
+        last: int,
+        *,
+        trial_seed: Callable[[int], int],
+        epochs: int | None,
+    ) -> list[Any]:
+        """The strategy's next suggestions after ``history`` (no lock held), numbered from ``last + 1``."""
+        proposals: list[Any] = []
+        pending = list(history)
+        while len(chosen) + len(proposals) < limit and len(pending) < study["n_trials"]:
+            number = last + 1 + len(proposals)
+            suggestion = propose(pending, number)
+            if suggestion is None:
+                break
+            params = [*(t.params for t in chosen), *(p.params for p in proposals), dict(suggestion.params)]
+            if fits is not None and len(params) > 1 and not fits(params):
+                break
+            proposals.append(suggestion)
+            pending.append(
+                TrialRecord(
+                    id=-number - 1,
+                    study_id=study["id"],
+                    number=number,
+                    state=TrialState.RUNNING,
+                    params=dict(suggestion.params),
+                    seed=trial_seed(number),
+                    attempt=1,
+                    epochs=_suggested_epochs(suggestion, epochs, study),
+                    member=suggestion.member,
+                    generation=suggestion.generation,
+                    start_epoch=suggestion.start_epoch,
+                    parent_trial=suggestion.parent_trial,
                 )
-                .scalars()
-                .all()
             )
-            for trial_id in waiting:
-                if fits is not None and taken:
-                    params = conn.execute(select(s.trials.c.params).where(s.trials.c.id == trial_id)).scalar_one()
-                    if not fits([*(t.params for t in taken), dict(params)]):
-                        break
-                conn.execute(
+        return proposals
+
+    def _take(
+        self,
+        study: Any,
+        worker: WorkerInfo,
+        chosen: list[TrialRecord],
+        proposals: list[Any],
+        last: int,
+        *,
+        trial_seed: Callable[[int], int],
+        epochs: int | None,
+    ) -> list[TrialRecord] | None:
+        """In one locked transaction: take ``chosen`` (WAITING) and insert ``proposals`` from number
+        ``last + 1``, if the study is as it was read; None (nothing written) if it is not."""
+        try:
+            return self._take_or_conflict(study, worker, chosen, proposals, last, trial_seed=trial_seed, epochs=epochs)
+        except _ClaimConflict:
+            return None
+
+    def _take_or_conflict(
+        self,
+        study: Any,
+        worker: WorkerInfo,
+        chosen: list[TrialRecord],
+        proposals: list[Any],
+        last: int,
+        *,
+        trial_seed: Callable[[int], int],
+        epochs: int | None,
+    ) -> list[TrialRecord]:
+        study_id = study["id"]
+        now = time.time()
+        with self._write() as conn:
+            state = conn.execute(select(s.studies.c.state).where(s.studies.c.id == study_id).with_for_update()).scalar_one()
+            current = conn.execute(select(func.max(s.trials.c.number)).where(s.trials.c.study_id == study_id)).scalar_one()
+            if state == StudyState.STOPPED.value or (-1 if current is None else current) != last:
+                raise _ClaimConflict
+            taken: list[TrialRecord] = []
+            for trial in chosen:
+                result = conn.execute(
                     update(s.trials)
-                    .where(s.trials.c.id == trial_id)
+                    .where(s.trials.c.id == trial.id, s.trials.c.state == TrialState.WAITING.value)
                     .values(
                         state=TrialState.RUNNING.value,
                         worker_id=worker.worker_id,
@@ -535,25 +624,13 @@ class Store:
                         epochs_done=0,
                     )
                 )
-                taken.append(self._trial_by_id(conn, trial_id))
-            history = self._trials(conn, study_id) if len(taken) < limit else []
-            while len(taken) < limit:
-                if len(history) >= study["n_trials"]:
-                    break
-                number = max((t.number for t in history), default=-1) + 1
-                suggestion = propose(history, number)
-                if suggestion is None:
-                    break
-                if fits is not None and taken and not fits([*(t.params for t in taken), dict(suggestion.params)]):
-                    break
-                trial = self._insert_trial(conn, study, suggestion, number, worker, now, trial_seed=trial_seed, epochs=epochs)
-                taken.append(trial)
-                history = [*history, trial]
-            if taken:
-                conn.execute(update(s.studies).where(s.studies.c.id == study_id).values(updated_at=now))
-                return Claims(trials=taken)
-            # nothing taken: the history was read above (limit >= 1), with every trial of the study
-            return Claims(wait=any(t.state is TrialState.RUNNING for t in history))
+                if result.rowcount != 1:  # another worker took it first: nothing of this claim stands
+                    raise _ClaimConflict
+                taken.append(self._trial_by_id(conn, trial.id))
+            for i, suggestion in enumerate(proposals):
+                taken.append(self._insert_trial(conn, study, suggestion, last + 1 + i, worker, now, trial_seed=trial_seed, epochs=epochs))
+            conn.execute(update(s.studies).where(s.studies.c.id == study_id).values(updated_at=now))
+            return taken
 
     def _insert_trial(
         self,
@@ -576,7 +653,7 @@ class Store:
                 state=TrialState.RUNNING.value,
                 params=suggestion.params,
                 seed=trial_seed(number),
-                epochs=suggestion.epochs if suggestion.epochs is not None else (epochs or study["epochs"]),
+                epochs=_suggested_epochs(suggestion, epochs, study),
                 member=suggestion.member,
                 generation=suggestion.generation,
                 start_epoch=suggestion.start_epoch,
@@ -849,6 +926,11 @@ def reading(store: Store | str | os.PathLike[str] | None) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+def _suggested_epochs(suggestion: Any, epochs: int | None, study: Any) -> int:
+    """The epochs a suggested trial trains: its own, else the run's epochs per trial, else the study's."""
+    return int(suggestion.epochs if suggestion.epochs is not None else (epochs or study["epochs"]))
 
 
 _ABSENT = object()
