@@ -263,3 +263,35 @@ def test_a_pbt_continuation_copied_in_memory_equals_one_read_from_its_checkpoint
         assert state_a["step"] == state_b["step"]
     steps = [member_of_checkpoint(dict(j.params), j.weights_path)[1]["step"] for j in children("memory")]
     assert steps[0] == steps[1] == 3 * 16 and steps[2] == 2 * 16  # 512 examples in batches of 32; a new optimiser starts at 0
+
+
+def test_a_trial_gives_the_same_curve_alone_or_in_a_population_of_four(tmp_path) -> None:
+    """The same random study trained one trial at a time and four at a time: every trial's epochs agree
+    (so its result does not depend on its company, nor on how many workers share the study)."""
+    import hpsearch
+
+    def curves(population: int) -> dict[int, list[tuple[float, float]]]:
+        config = hpsearch.parse_study(
+            {
+                "strategy": "random",
+                "seed": 5,
+                "budget": {"trials": 4, "epochs": 2},
+                "data": {"dataset": "mnist-sample", "train_size": 300},
+                "training": {"population": population},
+                "space": {"width": {"low": 8, "high": 48}, "optimizer": ["adam", "sgd"], "dropout": {"low": 0.0, "high": 0.4}},
+            },
+            default_name="company",
+        )
+        with hpsearch.Store.open(tmp_path / f"p{population}.db") as store:
+            summary = hpsearch.run_study(config, store)
+            epochs = store.epochs(summary.study.id)
+        out: dict[int, list[tuple[float, float]]] = {}
+        for e in epochs:
+            out.setdefault(e.trial_number, []).append((e.loss, e.val_accuracy))
+        return out
+
+    alone, together = curves(1), curves(4)
+    assert alone.keys() == together.keys() == {0, 1, 2, 3}
+    for number, curve in alone.items():
+        for (loss_a, val_a), (loss_b, val_b) in zip(curve, together[number]):
+            assert loss_a == pytest.approx(loss_b, rel=1e-4) and abs(val_a - val_b) <= 0.003, number

@@ -71,6 +71,28 @@ def test_claim_numbers_trials_in_order_and_respects_the_budget(store: Store) -> 
     assert store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).done
 
 
+def test_the_strategy_is_asked_outside_the_lock_and_asked_again_when_another_worker_got_there_first(store: Store, store_url: str) -> None:
+    """While this worker's strategy thinks, another worker claims (it would wait for the lock, or deadlock,
+    if the lock were held); this claim then sees its proposal is stale and proposes again."""
+    study = store.create_study(study_config(trials=3), n_trials=3)
+    me, other = WorkerInfo("here:1:a", "here", 1), WorkerInfo("there:2:b", "there", 2)
+    asked: list[int] = []
+    with Store.open(store_url) as second:
+
+        def propose(history, number):
+            asked.append(number)
+            if len(asked) == 1:  # the first time: another worker takes trial 0 meanwhile
+                taken = second.claim(study.id, other, _propose(PARAMS), trial_seed=lambda n: n).trial
+                assert taken is not None and taken.number == 0
+            return Suggestion(dict(PARAMS, width=32 + number))
+
+        claims = store.claim_many(study.id, me, propose, trial_seed=lambda n: n, limit=2)
+    assert asked == [0, 1, 1, 2]  # proposed 0 and 1, found 0 taken meanwhile, proposed 1 and 2 afresh
+    assert [t.number for t in claims.trials] == [1, 2]
+    owners = {t.number: t.worker_id for t in store.trials(study.id)}
+    assert owners == {0: other.worker_id, 1: me.worker_id, 2: me.worker_id}
+
+
 def test_record_epoch_and_finish_are_visible_in_trials_and_epochs(store: Store) -> None:
     study = store.create_study(study_config(trials=1), n_trials=1)
     worker = WorkerInfo.this_process()
