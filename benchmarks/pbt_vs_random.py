@@ -10,7 +10,9 @@ best validation accuracy and the test accuracy of its best model.
     python benchmarks/pbt_vs_random.py --data-dir DIR --population 8 --epochs 8 --ready 2
     python benchmarks/pbt_vs_random.py --trainer keras      # both on the per-trial Keras trainer
 
-It also prints the ratio of their wall times (each study's own, compilation included).
+It also prints the ratio of their wall times (each study's own, compilation included), and of the
+hidden units they trained (width x epochs, summed over trials): PBT's exploit copies the better
+members, which are often the wider ones, so it may train more arithmetic in the same epochs.
 """
 
 from __future__ import annotations
@@ -63,18 +65,25 @@ def main() -> None:
         summary = run_study(config, store)
         seconds = time.perf_counter() - start
         epochs = sum(t.epochs_done for t in summary.trials)
-        results[config.strategy] = (summary, seconds, epochs)
+        unit_epochs = sum(int(t.params["width"]) * t.epochs_done for t in summary.trials)
+        results[config.strategy] = (summary, seconds, epochs, unit_epochs)
 
     print()
-    print(f"{'strategy':10} {'epochs':>6} {'best val_acc':>12} {'test acc':>9} {'seconds':>8}  best configuration")
-    for name, (summary, seconds, epochs) in results.items():
+    print(f"{'strategy':10} {'epochs':>6} {'unit-epochs':>11} {'best val_acc':>12} {'test acc':>9} {'seconds':>8}  best configuration")
+    for name, (summary, seconds, epochs, unit_epochs) in results.items():
         best, test = summary.best, summary.test
         params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items())
-        print(f"{name:10} {epochs:6d} {best.value:12.4f} {test.accuracy if test else float('nan'):9.4f} {seconds:8.1f}  {params}")
+        test_accuracy = test.accuracy if test else float("nan")
+        print(f"{name:10} {epochs:6d} {unit_epochs:11d} {best.value:12.4f} {test_accuracy:9.4f} {seconds:8.1f}  {params}")
     pbt_best = results["pbt"][0].best.value
     random_best = results["random"][0].best.value
     print(f"\nPBT - random, best validation accuracy: {pbt_best - random_best:+.4f}")
-    print(f"PBT / random, wall time: {results['pbt'][1] / results['random'][1]:.2f}x")
+    (_, pbt_seconds, _, pbt_units), (_, random_seconds, _, random_units) = results["pbt"], results["random"]
+    print(f"PBT / random, wall time: {pbt_seconds / random_seconds:.2f}x")
+    print(
+        f"PBT / random, hidden units trained (width x epochs, summed): {pbt_units / random_units:.2f}x; "
+        f"wall time per unit-epoch: {(pbt_seconds / pbt_units) / (random_seconds / random_units):.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -241,6 +241,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         shape = f"{config.budget.trials} trials x {config.budget.epochs} epochs"
     print(f"  study {config.name}: {config.strategy}, {shape}, data {config.data.dataset}, seed {config.seed}")
+    t = config.training
+    together = f", up to {t.population} trials trained together" if t.trainer == "population" else ""
+    print(f"  training: {t.trainer} trainer{together}, batch size {t.batch_size}")
     for name, dim in config.space.items():
         print(f"  {name}: {dim.describe()}")
     return 0

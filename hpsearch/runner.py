@@ -197,7 +197,9 @@ class StudyRunner:
 
                 space = self.config.space
                 optimizers = tuple(str(v) for v in space["optimizer"].grid_values())
-                columns = columns_for_space(space, self.config.training.population)
+                # room for the trials that can train together: no more than the budget (or PBT's population) has
+                together = min(self.config.training.population, self.n_trials, *([self.config.pbt.population] if self.config.pbt else []))
+                columns = columns_for_space(space, together)
                 self._trainer = PopulationTrainer(
                     self.config.data, self.config.training, study_seed=self.config.seed, optimizers=optimizers, columns=columns
                 )

@@ -88,7 +88,10 @@ def report_epochs(on_epoch: EpochCallback, reports: Sequence[tuple[TrainJob, Epo
 @runtime_checkable
 class Trainer(Protocol):
     """What the runner trains with. A trainer may also say, as ``max_jobs``, how many trials it
-    wants at once (the runner claims that many in one transaction; 1 when it says nothing)."""
+    wants at once (the runner claims up to that many in one transaction; 1 when it says nothing),
+    and, as ``fits(params_list) -> bool``, which trials it can train together (the runner stops a
+    claim before the first that does not fit). The runner's ``on_epoch`` also takes several epochs
+    at once (:func:`report_epochs`)."""
 
     #: Whether :meth:`evaluate` can measure test accuracy (the runner then evaluates the best trial).
     has_test_set: bool

@@ -83,6 +83,26 @@ def test_export_bad_input_exits_2(db: str, tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
+def test_export_model_refuses_what_it_cannot_write(db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """In-process: a wrong suffix is bad input; a study with no completed trial, or whose best trial's
+    weights are not on this machine (a toy objective keeps none), fails with the reason; nothing is written."""
+    pytest.importorskip("keras")
+    from hpsearch.cli import main
+
+    def failure(*args: str) -> tuple[int, str]:
+        with pytest.raises(SystemExit) as stopped:
+            main(["export-model", *args, "--store", db])
+        return int(stopped.value.code), capsys.readouterr().err
+
+    code, err = failure("cmp-grid", "--out", str(tmp_path / "best.h5"))
+    assert code == 2 and "--out = " in err and "must end in .keras" in err
+    code, err = failure("cmp-empty", "--out", str(tmp_path / "best.keras"))
+    assert code == 1 and "no trial has completed yet" in err
+    code, err = failure("cmp-grid", "--out", str(tmp_path / "best.keras"))
+    assert code == 1 and "are not on this machine" in err and "--checkpoint-dir" in err
+    assert not list(tmp_path.iterdir())
+
+
 def test_importing_hpsearch_loads_neither_plotly_nor_tensorflow() -> None:
     code = "import sys, hpsearch; print(sorted({m.split('.')[0] for m in sys.modules} & {'plotly', 'tensorflow', 'keras'}))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)

@@ -32,6 +32,7 @@ import tensorflow as tf
 
 from hpsearch.config import DataConfig, TrainingConfig
 from hpsearch.objective import KerasTrainer
+from hpsearch.objective.memory import trial_memory_scope
 from hpsearch.objective.model import build_model, hidden_weights, set_hidden_weights
 from hpsearch.objective.train import save_checkpoint
 from hpsearch.population.engine import Member, Population, epoch_order
@@ -182,8 +183,9 @@ class PopulationTrainer:
             else:
                 passes.append([i])  # what does not fit trains next, in the same shape
         for chunk in passes:
-            for i, outcome in zip(chunk, self._train_group([jobs[i] for i in chunk], on_epoch)):
-                outcomes[i] = outcome
+            with trial_memory_scope():  # the Keras models built to write checkpoints go with the pass
+                for i, outcome in zip(chunk, self._train_group([jobs[i] for i in chunk], on_epoch)):
+                    outcomes[i] = outcome
         return [o for o in outcomes if o is not None]
 
     def _train_group(self, jobs: list[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
