@@ -524,10 +524,10 @@ class Store:
             proposals = self._propose(study, history, chosen, propose, limit, fits, last, trial_seed=trial_seed, epochs=epochs)
             if not chosen and not proposals:
                 return Claims(wait=any(t.state is TrialState.RUNNING for t in history))
-            taken = self._take(study, worker, chosen, proposals, last, trial_seed=trial_seed, epochs=epochs)
-            if taken is not None:
-                return Claims(trials=taken)
-            # another worker created or took trials since the history was read: ask again
+            try:
+                return Claims(trials=self._take(study, worker, chosen, proposals, last, trial_seed=trial_seed, epochs=epochs))
+            except _ClaimConflict:
+                continue  # another worker created or took trials since the history was read: ask again
 
     def _propose(
         self,
@@ -582,25 +582,9 @@ class Store:
         *,
         trial_seed: Callable[[int], int],
         epochs: int | None,
-    ) -> list[TrialRecord] | None:
-        """In one locked transaction: take ``chosen`` (WAITING) and insert ``proposals`` from number
-        ``last + 1``, if the study is as it was read; None (nothing written) if it is not."""
-        try:
-            return self._take_or_conflict(study, worker, chosen, proposals, last, trial_seed=trial_seed, epochs=epochs)
-        except _ClaimConflict:
-            return None
-
-    def _take_or_conflict(
-        self,
-        study: Any,
-        worker: WorkerInfo,
-        chosen: list[TrialRecord],
-        proposals: list[Any],
-        last: int,
-        *,
-        trial_seed: Callable[[int], int],
-        epochs: int | None,
     ) -> list[TrialRecord]:
+        """In one locked transaction: take ``chosen`` (WAITING) and insert ``proposals`` from number
+        ``last + 1``, if the study is as it was read; else _ClaimConflict, with nothing written."""
         study_id = study["id"]
         now = time.time()
         with self._write() as conn:
