@@ -315,7 +315,8 @@ class Population:
 
         lrs = spread(lr, tf.gather(lr, owner))
         rule = self.rule.read_value()
-        mine = [spread(rule == j, tf.gather(rule == j, owner)) for j in range(len(self.optimizers))]  # each rule's members
+        # each rule's members (for the update that computes every rule)
+        mine = [] if self.fused else [spread(rule == j, tf.gather(rule == j, owner)) for j in range(len(self.optimizers))]
 
         def body(i, params, slots, step, u_product, broken, loss_sum, hits):
             idx = batches[i]
@@ -335,11 +336,11 @@ class Population:
                 total = tf.reduce_sum(tf.where(finite_losses, losses, 0.0))
             grads = tape.gradient(total, params)
             t = tf.cast(step + 1, tf.float32)
-            ts = spread(t, tf.cast(column_step + 1, tf.float32))
             slot_dicts = [dict(zip(slot_keys, s)) for s in slots]
             if self.fused:
                 new_params, new_slots, new_u = self._fused_step(params, grads, slot_dicts, lrs, rule, step, u_product, spread)
             else:
+                ts = spread(t, tf.cast(column_step + 1, tf.float32))
                 new_params, new_slots, new_u = self._every_rule_step(params, grads, slot_dicts, lrs, ts, rule, mine, t, u_product, spread)
             # a member whose hidden units, logits or loss stop being finite is broken for good (the trainer
             # fails it) and takes no more steps
