@@ -57,6 +57,17 @@ _KERAS_SLOTS: dict[str, dict[str, str]] = {
 _LAYER_VARIABLES = ("kernel", "bias", "out_kernel", "out_bias")
 
 
+def _layer_variable_positions(model: Any) -> list[int]:
+    """Where each of kernel, bias, out_kernel, out_bias is among ``model.trainable_variables`` (the order
+    of the optimiser's slot lists)."""
+    index = {id(v): i for i, v in enumerate(model.trainable_variables)}
+    return [index[id(v)] for v in (*model.get_layer("dense").trainable_variables, *model.get_layer("dense_1").trainable_variables)]
+
+
+def _round_up_64(columns: float) -> int:
+    return int(-(-columns // 64) * 64)
+
+
 def keras_model_of(params: dict[str, Any], weights: tuple[np.ndarray, ...], state: dict[str, Any] | None = None) -> Any:
     """``build_model(**params)`` holding ``weights`` and, if given, the optimiser ``state`` of a population member."""
     model = build_model(**params)
@@ -67,8 +78,7 @@ def keras_model_of(params: dict[str, Any], weights: tuple[np.ndarray, ...], stat
         optimizer.iterations.assign(state["step"])
         if hasattr(optimizer, "_u_product"):
             optimizer._u_product.assign(state["u_product"])
-        index = {id(v): i for i, v in enumerate(model.trainable_variables)}
-        order = [index[id(v)] for v in (*model.get_layer("dense").trainable_variables, *model.get_layer("dense_1").trainable_variables)]
+        order = _layer_variable_positions(model)
         for slot, attribute in _KERAS_SLOTS[str(params["optimizer"])].items():
             keras_slots = getattr(optimizer, attribute)
             for name, position in zip(_LAYER_VARIABLES, order):
@@ -83,8 +93,7 @@ def member_of_checkpoint(params: dict[str, Any], path: Path) -> tuple[tuple[np.n
     optimizer = model.optimizer
     optimizer.build(model.trainable_variables)
     model.load_weights(path)
-    index = {id(v): i for i, v in enumerate(model.trainable_variables)}
-    order = [index[id(v)] for v in (*model.get_layer("dense").trainable_variables, *model.get_layer("dense_1").trainable_variables)]
+    order = _layer_variable_positions(model)
     slots: dict[str, dict[str, np.ndarray]] = {name: {} for name in _LAYER_VARIABLES}
     for slot, attribute in _KERAS_SLOTS[str(params["optimizer"])].items():
         keras_slots = getattr(optimizer, attribute)
@@ -104,7 +113,7 @@ def population_columns(population: int, typical_width: float, widest: int) -> in
     """The hidden columns of a population of ``population`` trials whose widths average
     ``typical_width``: room for them all on average (a multiple of 64), and for the widest one alone."""
     columns = max(float(population) * typical_width, float(widest))
-    return int(-(-columns // 64) * 64)
+    return _round_up_64(columns)
 
 
 def columns_for_space(space: SearchSpace, population: int) -> int:
@@ -165,7 +174,7 @@ class PopulationTrainer:
         return self._tensors
 
     def _population(self, optimizers: tuple[str, ...], widest: int) -> Population:
-        columns = max(self.columns, int(-(-widest // 64) * 64))  # a trial wider than planned gets a wider population
+        columns = max(self.columns, _round_up_64(widest))  # a trial wider than planned gets a wider population
         key = (optimizers, columns)
         if key not in self._populations:
             self._populations[key] = Population(optimizers, columns, self.max_jobs)
