@@ -11,6 +11,13 @@ validation accuracy, peak RSS, and the ratio to the Optuna script.
     python benchmarks/population.py --quick            # about 3 minutes on 2 cores
     python benchmarks/population.py                    # 1-epoch and 5-epoch studies, K = 1, 4, 8, 16, 32
     python benchmarks/population.py --ks 4,16 --trials 32 --epochs 1
+    python benchmarks/population.py --gpu              # the device section: K up to 1024 in a few minutes
+
+The device section (``--gpu``) times the population engine alone on whatever device TensorFlow
+sees (a GPU when there is one, with no flag), at K = 16, 64, 256, 1024 members drawn from the
+space, doubling K only while the projected time stays inside ``--gpu-seconds``, and prints
+seconds per model-epoch against one default Keras ``fit`` epoch of the seed model on the same
+device.
 """
 
 from __future__ import annotations
@@ -107,13 +114,84 @@ def run_hpsearch(trials: int, epochs: int, data_dir: str, trainer: str, k: int) 
     return out
 
 
+def run_device(data_dir: str, ks: list[int], budget: float) -> dict[str, Any]:
+    """Seconds per model-epoch of the population engine at each K (second epoch, after compiling)
+    against one default ``fit`` epoch of the seed model, on the device TensorFlow places them on."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from hpsearch.population.engine import Member, Population, epoch_order
+
+    d = np.load(Path(data_dir) / "mnist.npz")
+    x = d["x_train"][:50_000].reshape(50_000, -1).astype("float32") / 255.0
+    y = d["y_train"][:50_000].astype("int32")
+    model = keras.Sequential(
+        [
+            keras.Input((784,)),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=1, verbose=0)  # the first epoch traces and compiles
+    started = time.perf_counter()
+    model.fit(x, y, epochs=1, verbose=0)
+    fit_epoch = time.perf_counter() - started
+    rows: list[dict[str, Any]] = []
+    xt, yt = tf.constant(x), tf.constant(y)
+    spent = 0.0
+    rng = np.random.default_rng(0)
+    optimizers = tuple(SPACE["optimizer"])
+    for k in ks:
+        if rows and spent + rows[-1]["epoch_s"] * 3 * k / rows[-1]["k"] > budget:
+            break  # the next size would not finish inside the budget
+        widths = np.exp(rng.uniform(np.log(32), np.log(256), k)).round().astype(int).tolist()
+        population = Population(optimizers, columns=sum(widths), slots=k)
+        population.arrange(widths)
+        for i, width in enumerate(widths):
+            lr = float(np.exp(rng.uniform(np.log(1e-4), np.log(1e-2))))
+            population.set_member(i, Member(width, float(rng.uniform(0, 0.5)), lr, seed=i), optimizer=optimizers[i % 4])
+        started = time.perf_counter()
+        population.train_epoch(xt, yt, epoch_order(0, 1, len(x)), 32)
+        compile_s = time.perf_counter() - started
+        started = time.perf_counter()
+        population.train_epoch(xt, yt, epoch_order(0, 2, len(x)), 32)
+        epoch_s = time.perf_counter() - started
+        spent += compile_s + epoch_s
+        rows.append({"k": k, "columns": sum(widths), "first_epoch_s": compile_s, "epoch_s": epoch_s})
+        del population
+    device = ", ".join(sorted({dev.device_type for dev in tf.config.list_logical_devices()}))
+    name = (
+        tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0]).get("device_name", "GPU")
+        if tf.config.list_physical_devices("GPU")
+        else "CPU"
+    )
+    return {"fit_epoch_s": fit_epoch, "rows": rows, "device": f"{name} ({device})"}
+
+
+def device_table(r: dict[str, Any]) -> None:
+    print(f"\ndevice section on {r['device']}: the population engine alone, members drawn from the space, second epoch timed")
+    print(f"one default Keras fit epoch of the seed model (width 128, adam): {r['fit_epoch_s']:.3f} s")
+    print(f"{'K':>6}{'columns':>9}{'first epoch s':>15}{'epoch s':>9}{'s/model-epoch':>15}{'vs one fit':>12}")
+    for row in r["rows"]:
+        per = row["epoch_s"] / row["k"]
+        print(
+            f"{row['k']:>6}{row['columns']:>9}{row['first_epoch_s']:>15.2f}{row['epoch_s']:>9.2f}"
+            f"{per:>15.4f}{r['fit_epoch_s'] / per:>11.0f}x"
+        )
+
+
 def child(spec: dict[str, Any]) -> None:
     started = time.perf_counter()
     import keras  # noqa: F401  (the imports are start-up, timed apart, for every kind of run)
     import tensorflow  # noqa: F401
 
     imports = time.perf_counter() - started
-    if spec["kind"] == "optuna":
+    if spec["kind"] == "device":
+        result = run_device(spec["data_dir"], spec["ks"], spec["budget"])
+    elif spec["kind"] == "optuna":
         result = run_optuna(spec["trials"], spec["epochs"], spec["data_dir"])
     else:
         result = run_hpsearch(spec["trials"], spec["epochs"], spec["data_dir"], spec["kind"], spec.get("k", 1))
@@ -156,9 +234,15 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=None, help="trials of each population study (default 32; quick 16)")
     parser.add_argument("--baseline-trials", type=int, default=None, help="trials of the Optuna and per-trial runs (default 6; quick 3)")
     parser.add_argument("--epochs", default=None, help="epochs per trial, comma-separated studies (default: 1,5; quick: 1)")
+    parser.add_argument("--gpu", action="store_true", help="run the device section only (K up to 1024 on a GPU)")
+    parser.add_argument("--gpu-seconds", type=float, default=180.0, help="time the device section may spend (default 180)")
     args = parser.parse_args()
     if args.child:
         child(json.loads(args.child))
+        return
+    if args.gpu:
+        ks = [int(k) for k in (args.ks or "16,64,256,1024").split(",")]
+        device_table(measure({"kind": "device", "data_dir": args.data_dir, "ks": ks, "budget": args.gpu_seconds}))
         return
     ks = [int(k) for k in (args.ks or ("4,16" if args.quick else "1,4,8,16,32")).split(",")]
     trials = args.trials or (16 if args.quick else 32)
