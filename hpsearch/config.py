@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from hpsearch.errors import ConfigError
 from hpsearch.limits import LIMITS, check
-from hpsearch.space import SearchSpace, parse_space
+from hpsearch.space import Choice, SearchSpace, parse_space
 
 __all__ = [
     "DATASETS",
@@ -24,6 +24,10 @@ __all__ = [
     "DataConfig",
     "PBTConfig",
     "PruningConfig",
+    "PRUNING_RULES",
+    "EvolutionConfig",
+    "CMAESConfig",
+    "GPConfig",
     "TRAINERS",
     "StudyConfig",
     "TrainingConfig",
@@ -33,7 +37,10 @@ __all__ = [
     "parse_duration",
 ]
 
-STRATEGIES: tuple[str, ...] = ("grid", "random", "tpe", "pbt")
+STRATEGIES: tuple[str, ...] = ("grid", "random", "tpe", "gp", "evolution", "cmaes", "qmc", "pbt")
+
+#: The rules that stop a poor trial early (``[pruning] rule``).
+PRUNING_RULES: tuple[str, ...] = ("median", "successive_halving", "hyperband")
 DATASETS: tuple[str, ...] = ("mnist", "fashion_mnist", "mnist-sample")
 #: Training images of each dataset, before the validation split.
 TRAINING_IMAGES: dict[str, int] = {"mnist": 60_000, "fashion_mnist": 60_000, "mnist-sample": 4_000}
@@ -86,11 +93,65 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class PruningConfig:
-    """Optional per-epoch pruning with Optuna's median rule."""
+    """Optional per-epoch pruning (the ``[pruning]`` table).
+
+    ``rule`` is ``median`` (Optuna's median rule: stop a trial whose value at an epoch is below the
+    median of the finished trials' values there, once ``startup_trials`` finished, after
+    ``warmup_epochs``), ``successive_halving`` (asynchronous successive halving: at the rungs
+    ``min_epochs * reduction_factor**k`` a trial goes on only if it is in the top
+    ``1 / reduction_factor`` of the trials that reached that rung before it) or ``hyperband``
+    (brackets of successive halving with ``min_epochs`` scaled by ``reduction_factor**s``; each
+    trial is drawn into one bracket and compared within it).
+    """
 
     enabled: bool = False
     startup_trials: int = 5
     warmup_epochs: int = 1
+    rule: str = "median"
+    min_epochs: int = 1
+    reduction_factor: int = 3
+
+
+@dataclass(frozen=True)
+class EvolutionConfig:
+    """Generational evolutionary search (the ``[evolution]`` table).
+
+    Generation ``g`` is the ``population`` trials numbered ``g * population`` on; generation 0 is
+    drawn at random, and every child of generation ``g`` is bred from generation ``g - 1`` and the
+    ``elites`` best trials of all earlier generations: two parents each won a ``tournament`` of
+    that many entrants, each hyperparameter comes from the second parent with probability
+    ``crossover``, and then mutates with probability ``mutation`` (a range moves by a normal step of
+    ``sigma`` of its width on its own scale, a choice is redrawn).
+    """
+
+    population: int = 8
+    tournament: int = 3
+    elites: int = 2
+    crossover: float = 0.5
+    mutation: float = 0.25
+    sigma: float = 0.15
+
+
+@dataclass(frozen=True)
+class CMAESConfig:
+    """CMA-ES (the ``[cmaes]`` table): ``population`` trials per generation, the search starting at
+    the middle of every range with a step of ``sigma`` of the ranges' widths."""
+
+    population: int = 8
+    sigma: float = 0.3
+
+
+@dataclass(frozen=True)
+class GPConfig:
+    """Gaussian-process Bayesian optimisation (the ``[gp]`` table): ``startup_trials`` quasi-random
+    trials first, then expected improvement maximised over ``candidates`` points."""
+
+    startup_trials: int = 8
+    candidates: int = 2000
+
+
+#: The option table each strategy takes, by strategy name (``[evolution]``, ``[cmaes]``, ``[gp]``).
+STRATEGY_OPTIONS: dict[str, type] = {"evolution": EvolutionConfig, "cmaes": CMAESConfig, "gp": GPConfig}
 
 
 @dataclass(frozen=True)
@@ -147,13 +208,18 @@ class StudyConfig:
     metric: str = "val_accuracy"
     direction: str = "maximize"
     pbt: PBTConfig | None = None
+    #: The strategy's own ``[evolution]``, ``[cmaes]`` or ``[gp]`` table (None for the others).
+    options: EvolutionConfig | CMAESConfig | GPConfig | None = None
     source: str | None = None
     #: The study document this config was parsed from (stored, so that workers can rebuild the config).
     document: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     #: Identity settings that studies created by earlier versions did not record, at the value they had then
     #: (the store fills them in before comparing): before it was a setting, every study trained per trial.
-    IDENTITY_DEFAULTS: ClassVar[dict[str, Any]] = {"training": {"trainer": "keras"}}
+    IDENTITY_DEFAULTS: ClassVar[dict[str, Any]] = {
+        "training": {"trainer": "keras"},
+        "pruning": {"rule": "median", "min_epochs": 1, "reduction_factor": 3},
+    }
 
     def identity(self) -> dict[str, Any]:
         """What must match for a study file to resume an existing study of the same name.
@@ -172,6 +238,7 @@ class StudyConfig:
             "pruning": _asdict(self.pruning),
             "metric": self.metric,
             **({"pbt": {**_asdict(self.pbt), "factors": list(self.pbt.factors)}} if self.pbt else {}),
+            **({self.strategy: _asdict(self.options)} if self.options is not None else {}),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -247,7 +314,7 @@ def parse_duration(field_name: str, value: Any, *, limit: str = "budget.timeout"
     return float(seconds)
 
 
-_TOP_KEYS = {"name", "strategy", "seed", "budget", "data", "training", "space", "pruning", "objective", "pbt"}
+_TOP_KEYS = {"name", "strategy", "seed", "budget", "data", "training", "space", "pruning", "objective", "pbt", *STRATEGY_OPTIONS}
 
 
 def _parse_pbt(doc: Mapping[str, Any]) -> PBTConfig:
@@ -300,6 +367,26 @@ def _parse_pbt(doc: Mapping[str, Any]) -> PBTConfig:
     )
 
 
+def _parse_options(doc: Mapping[str, Any], strategy: str) -> EvolutionConfig | CMAESConfig | GPConfig | None:
+    """The strategy's own table, each key checked against ``LIMITS``; a table for another strategy is refused."""
+    for other in STRATEGY_OPTIONS:
+        if other != strategy and other in doc:
+            raise ConfigError(other, doc[other], f'a [{other}] table only goes with strategy = "{other}" (this study is {strategy})')
+    cls = STRATEGY_OPTIONS.get(strategy)
+    if cls is None:
+        return None
+    fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
+    table = _table(doc, strategy, set(fields))
+    options = cls(**{key: _number(f"{strategy}.{key}", table, key, fields[key].default) for key in fields})
+    if isinstance(options, EvolutionConfig) and options.tournament > options.population + options.elites:
+        raise ConfigError(
+            "evolution.tournament",
+            options.tournament,
+            f"a tournament draws from one generation and its elites ({options.population} + {options.elites} trials)",
+        )
+    return options  # type: ignore[no-any-return]
+
+
 def parse_study(doc: Mapping[str, Any], *, default_name: str | None = None, source: str | None = None) -> StudyConfig:
     """Validate a parsed study document (the dict of a TOML file)."""
     try:
@@ -344,6 +431,10 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
 
     seed = _number("seed", doc, "seed", 0)
     space = parse_space(doc.get("space"))
+    if strategy == "cmaes" and all(isinstance(d, Choice) or d.low == d.high for d in space.values()):
+        raise ConfigError(
+            "space", space.describe(), "cmaes searches ranges, and every dimension here is a choice; use grid, random, qmc or tpe"
+        )
 
     b = _table(doc, "budget", {"trials", "epochs", "timeout"})
     pbt = None
@@ -404,12 +495,22 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         population=_number("training.population", t, "population", TrainingConfig.population),
     )
 
-    p = _table(doc, "pruning", {"enabled", "startup_trials", "warmup_epochs"})
+    p = _table(doc, "pruning", {"enabled", "rule", "startup_trials", "warmup_epochs", "min_epochs", "reduction_factor"})
+    rule = p.get("rule", PruningConfig.rule)
+    if rule not in PRUNING_RULES:
+        raise ConfigError("pruning.rule", rule, f"must be one of {', '.join(PRUNING_RULES)}")
     pruning = PruningConfig(
         enabled=_bool("pruning.enabled", p.get("enabled", bool(p))),
         startup_trials=_number("pruning.startup_trials", p, "startup_trials", 5),
         warmup_epochs=_number("pruning.warmup_epochs", p, "warmup_epochs", 1),
+        rule=rule,
+        min_epochs=_number("pruning.min_epochs", p, "min_epochs", 1),
+        reduction_factor=_number("pruning.reduction_factor", p, "reduction_factor", 3),
     )
+    if pruning.enabled and rule != "median" and pruning.min_epochs >= epochs:
+        raise ConfigError(
+            "pruning.min_epochs", pruning.min_epochs, f"the first rung must come before the last epoch (budget.epochs = {epochs})"
+        )
 
     if pbt is not None and pruning.enabled:
         raise ConfigError("pruning.enabled", True, "a pbt study does not prune: poor members copy better ones instead")
@@ -432,6 +533,7 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         metric=metric,
         direction=direction,
         pbt=pbt,
+        options=_parse_options(doc, strategy),
     )
 
 

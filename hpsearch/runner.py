@@ -19,7 +19,7 @@ from hpsearch.config import StudyConfig
 from hpsearch.errors import ConfigError, NoResultError, StudyStuckError, TooManyFailuresError
 from hpsearch.progress import Progress, SilentProgress
 from hpsearch.store import EpochEntry, Evaluation, Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
-from hpsearch.strategies import Strategy, best_trial, derive_seed, make_strategy, study_best
+from hpsearch.strategies import Strategy, best_trial, derive_seed, strategy_for, study_best
 from hpsearch.trainer import EpochResult, Trainer, TrainJob, TrainOutcome
 
 __all__ = ["RunOptions", "StudyRunner", "StudySummary", "best_trial", "checkpoint_dir_for", "run_study", "summarize"]
@@ -177,9 +177,7 @@ class StudyRunner:
         self.options = options or RunOptions()
         self.progress = progress or SilentProgress()
         self.worker = worker or WorkerInfo.this_process()
-        self.strategy: Strategy = make_strategy(
-            config.strategy, config.space, seed=config.seed, maximize=config.direction == "maximize", pbt=config.pbt
-        )
+        self.strategy: Strategy = strategy_for(config)
         self.n_trials = self.strategy.budget(config.budget.trials)
 
     @property

@@ -75,6 +75,22 @@ class _Range:
     def describe(self) -> dict[str, Any]:
         return {"low": self.low, "high": self.high, "log": self.log, "grid_points": self.grid_points}
 
+    def _ends(self) -> tuple[float, float]:
+        """The range's ends on the scale it is searched on (logarithms for a log range; an
+        integer range reaches to ``high + 1`` so that every integer gets an equal share)."""
+        high = self.high + 1 if isinstance(self, IntRange) else self.high
+        return (math.log(self.low), math.log(high)) if self.log else (float(self.low), float(high))
+
+    def to_unit(self, value: Any) -> float:
+        """Where ``value`` lies in [0, 1] on the range's scale (the inverse of :meth:`from_unit`)."""
+        a, b = self._ends()
+        if b == a:
+            return 0.5
+        x = math.log(value) if self.log else float(value)
+        if isinstance(self, IntRange):  # the middle of the integer's share
+            x = (math.log(value) + math.log(value + 1)) / 2 if self.log else value + 0.5
+        return min(max((x - a) / (b - a), 0.0), 1.0)
+
 
 @dataclass(frozen=True)
 class IntRange(_Range):
@@ -97,6 +113,12 @@ class IntRange(_Range):
 
     def clip(self, value: float) -> int:
         return int(min(max(round(value), self.low), self.high))
+
+    def from_unit(self, u: float) -> int:
+        """The integer at ``u`` in [0, 1] (uniform, or log-uniform, as :meth:`sample` draws)."""
+        a, b = self._ends()
+        x = a + min(max(float(u), 0.0), 1.0) * (b - a)
+        return min(math.floor(math.exp(x) if self.log else x), self.high)
 
     def contains(self, value: Any) -> bool:
         return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(self.low <= value <= self.high)
@@ -123,6 +145,12 @@ class FloatRange(_Range):
     def clip(self, value: float) -> float:
         return float(min(max(value, self.low), self.high))
 
+    def from_unit(self, u: float) -> float:
+        """The float at ``u`` in [0, 1] (uniform, or log-uniform, as :meth:`sample` draws)."""
+        a, b = self._ends()
+        x = a + min(max(float(u), 0.0), 1.0) * (b - a)
+        return self.clip(math.exp(x) if self.log else x)
+
     def contains(self, value: Any) -> bool:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             return False
@@ -147,6 +175,15 @@ class Choice:
 
     def describe(self) -> dict[str, Any]:
         return {"values": list(self.choices)}
+
+    def from_unit(self, u: float) -> Value:
+        """The choice whose equal share of [0, 1] holds ``u``."""
+        n = len(self.choices)
+        return _plain(self.choices[min(int(min(max(float(u), 0.0), 1.0) * n), n - 1)])
+
+    def to_unit(self, value: Any) -> float:
+        """The middle of ``value``'s share of [0, 1]."""
+        return (self.choices.index(value) + 0.5) / len(self.choices)
 
 
 Dimension = Union[IntRange, FloatRange, Choice]
@@ -204,6 +241,14 @@ class SearchSpace(Mapping[str, Dimension]):
 
     def grid_size(self) -> int:
         return math.prod(len(dim.grid_values()) for dim in self._dims.values())
+
+    def from_unit(self, point: Sequence[float]) -> Params:
+        """The point of the space at ``point`` in the unit cube (one coordinate per dimension, in order)."""
+        return {name: dim.from_unit(u) for (name, dim), u in zip(self._dims.items(), point, strict=True)}
+
+    def to_unit(self, params: Mapping[str, Any]) -> np.ndarray:
+        """Where ``params`` lies in the unit cube (the inverse of :meth:`from_unit`)."""
+        return np.array([dim.to_unit(params[name]) for name, dim in self._dims.items()])
 
     def contains(self, params: Mapping[str, Any]) -> bool:
         return set(params) == set(self._dims) and all(d.contains(params[n]) for n, d in self._dims.items())

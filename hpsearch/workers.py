@@ -101,9 +101,9 @@ def run_workers(
     url = store_url(store)
     options = replace(options or RunOptions(), max_trials=recycle_after)
     progress = progress or SilentProgress()
-    from hpsearch.strategies import make_strategy
+    from hpsearch.strategies import strategy_for
 
-    strategy = make_strategy(config.strategy, config.space, seed=config.seed, pbt=config.pbt)
+    strategy = strategy_for(config)
     with Store.open(url) as opened:
         study = opened.create_study(config, n_trials=strategy.budget(config.budget.trials))
     spec = WorkerSpec(config, url, options, threads or default_threads(workers), trainer_factory)

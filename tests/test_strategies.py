@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from sklearn.model_selection import ParameterGrid
@@ -123,3 +125,117 @@ def test_tpe_avoids_a_point_already_running() -> None:
     second = strategy.ask([*history, running], 12).params
     assert strategy.ask(history, 12).params == first
     assert second != first
+
+
+def _mixed_history(name: str) -> list[TrialRecord]:
+    """A history with every state a strategy can meet: finished trials, a failure, a pruned trial with a
+    short curve, a running trial and a waiting one (a dead worker's trial to be redone)."""
+    history = _history(name, 10)
+    changed = {
+        3: {"state": TrialState.FAIL, "value": None, "curve": ()},
+        5: {"state": TrialState.PRUNED, "value": None, "curve": history[5].curve[:1]},
+        8: {"state": TrialState.RUNNING, "value": None, "curve": ()},
+        9: {"state": TrialState.WAITING, "value": None, "curve": ()},
+    }
+    return [replace(t, **changed.get(t.number, {})) for t in history]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_histories_with_failed_pruned_running_and_waiting_trials(name: str) -> None:
+    """Every strategy proposes from a history in every state (or waits, for a generation still training),
+    and proposes the same again from a fresh instance."""
+    config = study_config(name)
+    history = _mixed_history(name)
+    a = make_strategy(name, config.space, seed=7, pbt=config.pbt).ask(history, 10)
+    b = make_strategy(name, config.space, seed=7, pbt=config.pbt).ask(history, 10)
+    assert a == b
+    if a is None:
+        assert name in ("evolution", "cmaes", "pbt"), f"{name} proposed nothing"
+    else:
+        assert config.space.contains(a.params), a.params
+
+
+@pytest.mark.parametrize("name", ["evolution", "cmaes"])
+def test_a_generation_waits_for_the_whole_one_before(name: str) -> None:
+    config = study_config(name, **{name: {"population": 4}})
+    strategy = make_strategy(name, config.space, seed=7, options=config.options)
+    history = _history(name, 4)
+    running = [*history[:3], replace(history[3], state=TrialState.RUNNING, value=None)]
+    assert strategy.ask(running, 4) is None
+    failed = [*history[:3], replace(history[3], state=TrialState.FAIL, value=None)]
+    child = strategy.ask(failed, 4)
+    assert child is not None and child.generation == 1 and config.space.contains(child.params)
+
+
+@pytest.mark.parametrize("name", ["gp", "evolution", "cmaes"])
+def test_model_based_strategies_beat_random_on_the_toy_objective(name: str) -> None:
+    """After their start (start-up trials, or the first generations), they propose better points than random search."""
+    found = _history(name, 40)
+    rnd = _history("random", 40)
+    late = np.mean([t.value for t in found[24:]])
+    rnd_late = np.mean([t.value for t in rnd[24:]])
+    assert late > rnd_late + 0.02, (late, rnd_late)
+
+
+def test_gp_spreads_a_claim_over_different_points() -> None:
+    """Constant liar: proposals made while earlier ones are pending (one claim of several trials) differ."""
+    config = study_config("gp")
+    strategy = make_strategy("gp", config.space, seed=7)
+    history = _history("gp", 10)
+    proposals = []
+    for number in range(10, 14):
+        params = strategy.ask(history, number).params
+        proposals.append(params)
+        history.append(TrialRecord(id=number, study_id=1, number=number, state=TrialState.RUNNING, params=params, seed=0, attempt=1))
+    assert len({tuple(sorted(p.items())) for p in proposals}) == 4, proposals
+
+
+def test_evolution_breeds_from_the_previous_generation_and_its_elites() -> None:
+    config = study_config("evolution", evolution={"population": 4, "elites": 1, "tournament": 2})
+    strategy = make_strategy("evolution", config.space, seed=7, options=config.options)
+    history = _history("evolution", 12, seed=7)
+    # _history used the default options; rebuild with these so that the lineage matches this strategy
+    history = []
+    for number in range(12):
+        suggestion = strategy.ask(history, number)
+        value = toy_metrics(suggestion.params, 2, 0)["val_accuracy"]
+        history.append(
+            TrialRecord(
+                id=number,
+                study_id=1,
+                number=number,
+                state=TrialState.COMPLETE,
+                params=suggestion.params,
+                seed=number,
+                attempt=1,
+                value=value,
+                curve=(value,),
+                epochs=2,
+                generation=suggestion.generation,
+            )
+        )
+        if number >= 4:
+            d = suggestion.decision
+            assert d is not None and d.kind in ("crossover", "mutation") and d.generation == number // 4
+            first, second = strategy.parents(history)[number]
+            assert d.parent_trial == first and f"#{second}" in d.reason
+            best_before = max(history[: (number // 4 - 1) * 4], key=lambda t: t.value, default=None)
+            allowed = set(range((number // 4 - 1) * 4, (number // 4) * 4)) | ({best_before.number} if best_before else set())
+            assert {first, second} <= allowed, (number, first, second, allowed)
+            # every hyperparameter comes from a parent unless the reason says it mutated
+            for name, value in suggestion.params.items():
+                if name not in d.reason.split("mutated: ")[1]:
+                    assert value in (history[first].params[name], history[second].params[name])
+    assert [t.generation for t in history] == [0] * 4 + [1] * 4 + [2] * 4
+
+
+def test_qmc_points_are_stratified_and_seeded() -> None:
+    """The first 16 Sobol points put exactly one point in each sixteenth of a range (random draws leave gaps)."""
+    config = study_config("qmc", space={"dropout": {"low": 0.0, "high": 0.5}, "learning_rate": {"low": 1e-4, "high": 1e-2, "log": True}})
+    strategy = make_strategy("qmc", config.space, seed=3)
+    points = [strategy.ask([], n).params for n in range(16)]
+    for name in ("dropout", "learning_rate"):
+        cells = {int(config.space[name].to_unit(p[name]) * 16) for p in points}
+        assert cells == set(range(16)), (name, sorted(cells))
+    assert points == [make_strategy("qmc", config.space, seed=3).ask([], n).params for n in range(16)]
+    assert points != [make_strategy("qmc", config.space, seed=4).ask([], n).params for n in range(16)]

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hpsearch.config import PBTConfig
+from hpsearch.config import CMAESConfig, EvolutionConfig, GPConfig, PBTConfig, StudyConfig
 from hpsearch.space import SearchSpace
 from hpsearch.store.records import StudyRecord, TrialRecord
 from hpsearch.strategies._base import Strategy, Suggestion, best_trial, derive_seed, is_final
+from hpsearch.strategies.cmaes import CMAESStrategy
+from hpsearch.strategies.evolution import EvolutionStrategy
+from hpsearch.strategies.gp import GPStrategy
 from hpsearch.strategies.grid import GridStrategy
 from hpsearch.strategies.pbt import PBTStrategy
+from hpsearch.strategies.qmc import QMCStrategy
 from hpsearch.strategies.random import RandomStrategy
 from hpsearch.strategies.tpe import TPEStrategy
 
 __all__ = [
     "STRATEGY_CLASSES",
+    "CMAESStrategy",
+    "EvolutionStrategy",
+    "GPStrategy",
     "GridStrategy",
     "PBTStrategy",
+    "QMCStrategy",
     "RandomStrategy",
     "Strategy",
     "Suggestion",
@@ -25,21 +33,48 @@ __all__ = [
     "derive_seed",
     "is_final",
     "make_strategy",
+    "strategy_for",
     "study_best",
 ]
 
-STRATEGY_CLASSES: dict[str, type[Strategy]] = {cls.name: cls for cls in (GridStrategy, RandomStrategy, TPEStrategy, PBTStrategy)}
+STRATEGY_CLASSES: dict[str, type[Strategy]] = {
+    cls.name: cls
+    for cls in (GridStrategy, RandomStrategy, TPEStrategy, GPStrategy, EvolutionStrategy, CMAESStrategy, QMCStrategy, PBTStrategy)
+}
 
 
-def make_strategy(name: str, space: SearchSpace, *, seed: int = 0, maximize: bool = True, pbt: PBTConfig | None = None) -> Strategy:
-    """The strategy called ``name`` over ``space`` (``pbt`` configures population-based training)."""
+def make_strategy(
+    name: str,
+    space: SearchSpace,
+    *,
+    seed: int = 0,
+    maximize: bool = True,
+    pbt: PBTConfig | None = None,
+    options: EvolutionConfig | CMAESConfig | GPConfig | None = None,
+) -> Strategy:
+    """The strategy called ``name`` over ``space`` (``pbt`` configures population-based training,
+    ``options`` the strategy's own table: ``[evolution]``, ``[cmaes]`` or ``[gp]``)."""
     if name == "pbt":
         return PBTStrategy(space, seed=seed, maximize=maximize, pbt=pbt)
     try:
         cls = STRATEGY_CLASSES[name]
     except KeyError:
         raise ValueError(f"unknown strategy {name!r}; expected one of {', '.join(STRATEGY_CLASSES)}") from None
+    if options is not None:
+        return cls(space, seed=seed, maximize=maximize, options=options)  # type: ignore[call-arg]
     return cls(space, seed=seed, maximize=maximize)
+
+
+def strategy_for(config: StudyConfig) -> Strategy:
+    """The strategy a study runs, as its study file configures it."""
+    return make_strategy(
+        config.strategy,
+        config.space,
+        seed=config.seed,
+        maximize=config.direction == "maximize",
+        pbt=config.pbt,
+        options=config.options,
+    )
 
 
 def study_best(study: StudyRecord, trials: Sequence[TrialRecord]) -> TrialRecord | None:
