@@ -13,11 +13,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from hpsearch.config import StudyConfig
 from hpsearch.errors import ConfigError, NoResultError, StudyStuckError, TooManyFailuresError
 from hpsearch.progress import Progress, SilentProgress
+from hpsearch.pruning import PruningRule, pruning_rule
 from hpsearch.store import EpochEntry, Evaluation, Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
 from hpsearch.strategies import Strategy, best_trial, derive_seed, strategy_for, study_best
 from hpsearch.trainer import EpochResult, Trainer, TrainJob, TrainOutcome
@@ -125,37 +126,6 @@ class _Heartbeat:
             for trial in list(self.trials):
                 with contextlib.suppress(Exception):
                     self.store.heartbeat(trial, self.worker)
-
-
-class _Pruner:
-    """Optuna's median rule over the trials finished so far (replayed from the store)."""
-
-    def __init__(self, config: StudyConfig, history: Sequence[TrialRecord]) -> None:
-        import optuna
-
-        from hpsearch.strategies.tpe import optuna_study_from_history
-
-        finished = [t for t in history if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
-        self.pruner = optuna.pruners.MedianPruner(
-            n_startup_trials=config.pruning.startup_trials, n_warmup_steps=config.pruning.warmup_epochs
-        )
-        self.study = optuna_study_from_history(config.space, finished, maximize=config.direction == "maximize", pruner=self.pruner)
-        self.distributions = config.space.to_optuna()
-
-    def should_prune(self, params: dict[str, Any], curve: Sequence[float]) -> bool:
-        from optuna.trial import TrialState as OState
-        from optuna.trial import create_trial
-
-        self.study.add_trial(
-            create_trial(
-                state=OState.RUNNING,
-                params=params,
-                distributions=self.distributions,
-                intermediate_values=dict(enumerate(curve)),
-            )
-        )
-        trial = self.study.trials[-1]
-        return bool(self.pruner.prune(self.study, trial))
 
 
 class StudyRunner:
@@ -353,11 +323,13 @@ class StudyRunner:
         by_number = {trial.number: trial for trial in trials}
         for i, (trial, job) in enumerate(zip(trials, jobs)):
             self.progress.trial_started(trial, position + i, self.n_trials, job.epochs)
-        pruners: dict[int, _Pruner] = {}
+        rule: PruningRule | None = None
+        curves: dict[int, Sequence[float]] = {}
         if self.config.pruning.enabled:
             history = self.store.trials(study.id)  # one read for the whole claim
-            pruners = {t.number: _Pruner(self.config, history) for t in trials}
-        recorder = _EpochRecorder(self, by_number, pruners, best_value, study.maximize)
+            rule = pruning_rule(self.config, history)
+            curves = {t.number: t.curve for t in history if t.number not in by_number}
+        recorder = _EpochRecorder(self, by_number, rule, curves, best_value, study.maximize)
         outcomes = self.trainer.train(jobs, recorder)
         ended: list[tuple[TrialState, float | None, str | None]] = []
         for trial, job, outcome in zip(trials, jobs, outcomes):
@@ -443,13 +415,16 @@ class _EpochRecorder:
         self,
         runner: StudyRunner,
         trials: dict[int, TrialRecord],
-        pruners: dict[int, _Pruner],
+        rule: PruningRule | None,
+        others: dict[int, Sequence[float]],
         best_value: float | None,
         maximize: bool,
     ) -> None:
-        self.runner, self.trials, self.pruners = runner, trials, pruners
+        self.runner, self.trials, self.rule = runner, trials, rule
         self.best_value, self.maximize = best_value, maximize
         self.curves: dict[int, list[float]] = {number: [] for number in trials}
+        #: Every curve the pruning rule may compare with: the other trials' as read at the claim, and these trials' as they go.
+        self.known: dict[int, Sequence[float]] = {**others, **self.curves}
         #: Trials judged dead and handed to another worker while training here, with the reason.
         self.lost: dict[int, str] = {}
 
@@ -475,9 +450,10 @@ class _EpochRecorder:
         """False once the trial is lost (stop it; the others go on) or the pruner stops it."""
         if job.trial_number in self.lost:
             return False
-        pruner = self.pruners.get(job.trial_number)
         curve = self.curves[job.trial_number]
-        return not (pruner is not None and result.epoch < job.epochs and pruner.should_prune(dict(job.params), curve))
+        if self.rule is None or result.epoch >= job.epochs:
+            return True
+        return not self.rule.stops(job.trial_number, job.params, curve, self.known)
 
 
 def _checkpoint_file_trial(name: str) -> tuple[int | None, bool]:

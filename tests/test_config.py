@@ -512,3 +512,20 @@ def test_to_dict_adds_name_budget_and_direction_to_identity():
     assert d["direction"] == "maximize"
     assert d["document"]["budget"] == {"trials": 3, "epochs": 2, "timeout": "1m"}  # the study file as written, for workers
     assert {k: v for k, v in d.items() if k not in ("name", "budget", "direction", "document")} == config.identity()
+
+
+def test_strategy_tables_are_validated_with_the_field_the_value_and_the_rule() -> None:
+    from tests.conftest import study_config
+
+    assert study_config("evolution", evolution={"population": 6}).options.population == 6
+    assert study_config("gp").options.startup_trials == 8  # defaults when the table is left out
+    with pytest.raises(ConfigError, match=r"evolution = .*only goes with strategy = .evolution. \(this study is tpe\)"):
+        study_config("tpe", evolution={"population": 6})
+    with pytest.raises(ConfigError, match=r"cmaes.popsize = 6: unknown key; expected one of population, sigma"):
+        study_config("cmaes", cmaes={"popsize": 6})
+    with pytest.raises(ConfigError, match=r"evolution.mutation = 1.5: must be"):
+        study_config("evolution", evolution={"mutation": 1.5})
+    with pytest.raises(ConfigError, match=r"evolution.tournament = 20: a tournament draws from one generation and its elites"):
+        study_config("evolution", evolution={"tournament": 20})
+    with pytest.raises(ConfigError, match=r"space = .*cmaes searches ranges, and every dimension here is a choice"):
+        study_config("cmaes", space={"optimizer": {"values": ["adam", "sgd"]}})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -125,57 +126,89 @@ def test_median_pruning_stops_poor_trials(tmp_path: Path) -> None:
 
 _KILLABLE = textwrap.dedent(
     """
-    import sys
+    import json, sys
     from hpsearch import FunctionTrainer, RunOptions, run_study
     from tests.conftest import study_config, toy_metrics
-    config = study_config(sys.argv[2], trials=int(sys.argv[3]), epochs=3)
+    config = study_config(sys.argv[2], trials=int(sys.argv[3]), epochs=3, **json.loads(sys.argv[5]))
     run_study(config, sys.argv[1], trainer=FunctionTrainer(toy_metrics, delay=0.03, max_jobs=int(sys.argv[4])))
     """
 )
 
+_SH = {"pruning": {"rule": "successive_halving", "min_epochs": 1, "reduction_factor": 3}}
+_HB = {"pruning": {"rule": "hyperband", "min_epochs": 1, "reduction_factor": 3}}
 
-@pytest.mark.parametrize(("name", "batch"), [("grid", 1), ("random", 3)], ids=["grid", "random-claims-of-3"])
-def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, batch: int, tmp_path: Path) -> None:
+
+@pytest.mark.parametrize(
+    ("name", "batch", "extra"),
+    [
+        ("grid", 1, {}),
+        ("random", 3, {}),
+        ("gp", 3, {"gp": {"startup_trials": 4}}),
+        ("evolution", 3, {"evolution": {"population": 4}}),
+        ("cmaes", 3, {"cmaes": {"population": 4}}),
+        ("qmc", 3, {}),
+        ("random", 3, _SH),
+        ("random", 3, _HB),
+    ],
+    ids=["grid", "random-claims-of-3", "gp", "evolution", "cmaes", "qmc", "successive-halving", "hyperband"],
+)
+def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, batch: int, extra: dict, tmp_path: Path) -> None:
     """kill -9 the study three times mid-run; reruns redo the killed trials and finish exactly
-    (the random study claims and trains 3 trials at a time, as the population trainer does)."""
+    (claims of 3 trials trained together, as the population trainer does). With a pruning rule,
+    every trial ends as it does in a run never killed: the decisions taken before a kill stay,
+    and the same ones are taken again for the rest."""
     script = tmp_path / "run.py"
     script.write_text(_KILLABLE)
     db = str(tmp_path / "killed.db")
     budget = 24 if name == "grid" else 15
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    completed = 0
+    command = [sys.executable, str(script), db, name, str(budget), str(batch), json.dumps(extra)]
+    finished = 0
     left_running = []
     for extra_delay in (0.01, 0.04, 0.07):
-        proc = subprocess.Popen([sys.executable, str(script), db, name, str(budget), str(batch)], env=env)
-        target = completed + 2  # kill once this run has completed two more trials, at a varying point inside the next one
-        before = kill_when(
-            proc, db, f"toy-{name}", lambda trials, n=target: sum(t.state is TrialState.COMPLETE for t in trials) >= n, delay=extra_delay
-        )
-        completed = sum(t.state is TrialState.COMPLETE for t in before)
+        proc = subprocess.Popen(command, env=env)
+        target = finished + 2  # kill once this run has finished two more trials, at a varying point inside a later one
+
+        def ready(trials: list, n: int = target) -> bool:
+            return sum(t.state.is_finished() for t in trials) >= n and any(t.state is TrialState.RUNNING for t in trials)
+
+        before = kill_when(proc, db, f"toy-{name}", ready, delay=extra_delay)
+        finished = sum(t.state.is_finished() for t in before)
         left_running.append(any(t.state is TrialState.RUNNING for t in before))
     assert any(left_running), "a kill should have left a trial RUNNING"
     assert len(before) < budget
-    done_before = {t.number: t.value for t in before if t.state is TrialState.COMPLETE}
+    done_before = {t.number: (t.state, t.value) for t in before if t.state.is_finished()}
 
-    subprocess.run([sys.executable, str(script), db, name, str(budget), str(batch)], env=env, check=True)
+    subprocess.run(command, env=env, check=True)
     with Store.open(db, read_only=True) as store:
         study = store.study(f"toy-{name}")
         after = store.trials(study.id)
         current_epochs = store.epochs(study.id)
         all_epochs = store.epochs(study.id, current_only=False)
     assert study.state is StudyState.COMPLETE
-    assert len(after) == budget and all(t.state is TrialState.COMPLETE for t in after)
+    assert len(after) == budget and all(t.state.is_finished() for t in after)
     assert [t.number for t in after] == list(range(budget))
     keys = [_params_key(t.params) for t in after]
-    assert len(set(keys)) == budget  # no grid point (or random draw) ran twice
-    assert {t.number: t.value for t in after if t.number in done_before} == done_before  # nothing completed was lost
+    assert len(set(keys)) == budget  # no grid point (or proposal) ran twice
+    assert {t.number: (t.state, t.value) for t in after if t.number in done_before} == done_before  # nothing finished was lost
     redone = [t for t in after if t.attempt > 1]
     assert redone and all("abandoned" in t.error for t in redone)
-    assert all(t.epochs_done == 3 for t in after)
     # the killed attempts' epochs are kept for the record but do not count
-    assert len(current_epochs) == budget * 3
+    assert len(current_epochs) == sum(t.epochs_done for t in after)
     assert len(all_epochs) >= len(current_epochs)
-    assert {(e.trial_number, e.epoch) for e in current_epochs} == {(n, e) for n in range(budget) for e in (1, 2, 3)}
+    assert {(e.trial_number, e.epoch) for e in current_epochs} == {(t.number, e) for t in after for e in range(1, t.epochs_done + 1)}
+    if "pruning" not in extra:
+        assert all(t.state is TrialState.COMPLETE and t.epochs_done == 3 for t in after)
+        return
+    # the same decisions as a run that was never killed (same claims of 3, same proposals)
+    reference = run_study(
+        study_config(name, trials=budget, epochs=3, **extra),
+        str(tmp_path / "reference.db"),
+        trainer=FunctionTrainer(toy_metrics, max_jobs=batch),
+    )
+    outcome = {t.number: (t.params, t.state, t.epochs_done) for t in after}
+    assert outcome == {t.number: (t.params, t.state, t.epochs_done) for t in reference.trials}
+    assert any(t.state is TrialState.PRUNED for t in after) and any(t.state is TrialState.COMPLETE for t in after)
 
 
 def test_run_options_refuse_a_stale_limit_shorter_than_the_heartbeat() -> None:

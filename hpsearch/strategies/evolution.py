@@ -61,7 +61,7 @@ class EvolutionStrategy(Strategy):
         pool = self._pool(history, generation)
         if pool is None:
             return None
-        b = self._breed(pool, number)
+        b = self._breed(pool, number, history)
         member = number % self.options.population
         reason = f"tournament winners #{b.first.number} and #{b.second.number}"
         reason += f"; from #{b.second.number}: {', '.join(b.crossed) or 'nothing'}; mutated: {', '.join(b.mutated) or 'nothing'}"
@@ -89,7 +89,7 @@ class EvolutionStrategy(Strategy):
                 continue
             pool = self._pool(history, generation)
             if pool is not None:
-                b = self._breed(pool, trial.number)
+                b = self._breed(pool, trial.number, history)
                 out[trial.number] = (b.first.number, b.second.number)
         return out
 
@@ -104,7 +104,9 @@ class EvolutionStrategy(Strategy):
         elites = sorted(scored[len(previous) :], key=lambda st: (-st[0], st[1].number))[: self.options.elites]
         return scored[: len(previous)] + elites
 
-    def _breed(self, pool: list[tuple[float, TrialRecord]], number: int) -> Breeding:
+    def _breed(self, pool: list[tuple[float, TrialRecord]], number: int, history: Sequence[TrialRecord]) -> Breeding:
+        """Child ``number`` of ``pool``; a child equal to an earlier trial (numbered below it) mutates
+        again, so that no configuration is trained twice while there are others to try."""
         o = self.options
         rng = np.random.default_rng([self.seed, number, 0xE1])
 
@@ -133,4 +135,20 @@ class EvolutionStrategy(Strategy):
                 if value != (second.params[name] if take_second else first.params[name]):
                     mutated.append(name)
             params[name] = value
+        earlier = {_key(t.params) for t in history if t.number < number}
+        names = list(self.space)
+        for _ in range(20):
+            if _key(params) not in earlier:
+                break
+            name = names[int(rng.integers(len(names)))]
+            dim = self.space[name]
+            params[name] = (
+                dim.sample(rng) if isinstance(dim, Choice) else dim.from_unit(dim.to_unit(params[name]) + rng.normal(0.0, o.sigma))
+            )
+            if name not in mutated:
+                mutated.append(name)
         return Breeding(first, second, tuple(crossed), tuple(mutated), params)
+
+
+def _key(params: Params) -> tuple[tuple[str, object], ...]:
+    return tuple(sorted(params.items()))
