@@ -244,9 +244,36 @@ def cmd_validate(args: argparse.Namespace) -> int:
     t = config.training
     together = f", up to {t.population} trials trained together" if t.trainer == "population" else ""
     print(f"  training: {t.trainer} trainer{together}, batch size {t.batch_size}")
+    if config.options is not None:
+        settings = ", ".join(f"{key} {value}" for key, value in vars(config.options).items())
+        print(f"  {config.strategy}: {settings}")
+    if config.pruning.enabled:
+        print(f"  pruning: {_pruning_line(config)}")
     for name, dim in config.space.items():
         print(f"  {name}: {dim.describe()}")
     return 0
+
+
+def _pruning_line(config: StudyConfig) -> str:
+    """What the pruning rule does, in one line: its rungs, and the most epochs the study can spend."""
+    from hpsearch.pruning import HyperbandRule, pruning_rule
+
+    p, b = config.pruning, config.budget
+    rule = pruning_rule(config, [])
+    most = f"at most {b.trials} x {b.epochs} = {b.trials * b.epochs} trial-epochs" if b.trials else f"up to {b.epochs} epochs per trial"
+    if p.rule == "median":
+        return f"median, after {p.startup_trials} finished trials and {p.warmup_epochs} warm-up epochs; {most}"
+    if isinstance(rule, HyperbandRule):
+        rungs = "; ".join(
+            f"bracket {k} ({w:.0%} of trials) {_judged(rule.rungs_of_bracket(k))}" for k, w in enumerate(rule.weights)
+        )
+        return f"hyperband, top 1/{p.reduction_factor} go on; {rungs}; {most}"
+    assert rule is not None
+    return f"successive halving, top 1/{p.reduction_factor} go on; {_judged(rule.rungs(0))}; {most}"
+
+
+def _judged(rungs: list[int]) -> str:
+    return f"judged at epochs {', '.join(map(str, rungs))}" if rungs else "never stopped"
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -100,8 +100,12 @@ class SuccessiveHalvingRule(PruningRule):
         return 0
 
     def rungs(self, number: int) -> list[int]:
+        return self.rungs_of_bracket(self.bracket(number))
+
+    def rungs_of_bracket(self, bracket: int) -> list[int]:
+        """The epochs at which the trials of ``bracket`` are judged."""
         p = self.config.pruning
-        start = p.min_epochs * p.reduction_factor ** self.bracket(number)
+        start = p.min_epochs * p.reduction_factor**bracket
         out = []
         while start < self.epochs:
             out.append(start)
