@@ -264,9 +264,7 @@ def _pruning_line(config: StudyConfig) -> str:
     if p.rule == "median":
         return f"median, after {p.startup_trials} finished trials and {p.warmup_epochs} warm-up epochs; {most}"
     if isinstance(rule, HyperbandRule):
-        rungs = "; ".join(
-            f"bracket {k} ({w:.0%} of trials) {_judged(rule.rungs_of_bracket(k))}" for k, w in enumerate(rule.weights)
-        )
+        rungs = "; ".join(f"bracket {k} ({w:.0%} of trials) {_judged(rule.rungs_of_bracket(k))}" for k, w in enumerate(rule.weights))
         return f"hyperband, top 1/{p.reduction_factor} go on; {rungs}; {most}"
     assert rule is not None
     return f"successive halving, top 1/{p.reduction_factor} go on; {_judged(rule.rungs(0))}; {most}"

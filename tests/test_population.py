@@ -295,3 +295,38 @@ def test_a_trial_gives_the_same_curve_alone_or_in_a_population_of_four(tmp_path)
     for number, curve in alone.items():
         for (loss_a, val_a), (loss_b, val_b) in zip(curve, together[number]):
             assert loss_a == pytest.approx(loss_b, rel=1e-4) and abs(val_a - val_b) <= 0.003, number
+
+
+def test_members_left_after_the_others_are_pruned_move_to_a_narrower_population_and_train_the_same(tmp_path) -> None:
+    """Successive halving stops most of a population early: the members left move to a population of a
+    fraction of the columns (cheaper epochs), and their curves and weights are as if nothing moved."""
+    from hpsearch.config import DataConfig, TrainingConfig
+    from hpsearch.population.trainer import PopulationTrainer, member_of_checkpoint
+    from hpsearch.trainer import TrainJob
+
+    data = DataConfig(dataset="mnist-sample", train_size=512, validation_size=256)
+    params = [
+        {"width": 24, "dropout": 0.1, "optimizer": "adam", "learning_rate": 3e-3},
+        {"width": 40, "dropout": 0.2, "optimizer": "nadam", "learning_rate": 1e-3},
+        {"width": 32, "dropout": 0.0, "optimizer": "rmsprop", "learning_rate": 2e-3},
+        {"width": 16, "dropout": 0.3, "optimizer": "adam", "learning_rate": 1e-2},
+    ]
+
+    def jobs(folder: str) -> list[TrainJob]:
+        (tmp_path / folder).mkdir()
+        return [TrainJob(i, p, 3, seed=30 + i, weights_path=tmp_path / folder / f"trial-{i}.weights.h5") for i, p in enumerate(params)]
+
+    optimizers = ("adam", "nadam", "rmsprop")
+    trainer = PopulationTrainer(data, TrainingConfig(population=4), study_seed=2, optimizers=optimizers)
+    pruned = trainer.train(jobs("pruned"), lambda job, result: job.trial_number == 0)  # all but trial 0 stop after epoch 1
+    assert [o.state for o in pruned] == [TrialState.COMPLETE] + [TrialState.PRUNED] * 3
+    assert trainer.compactions == 1 and [columns for _, columns in trainer.shapes_built] == [512, 64]  # the 24 units left
+    alone = PopulationTrainer(data, TrainingConfig(population=4), study_seed=2, optimizers=optimizers)
+    kept = alone.train(jobs("alone"), lambda job, result: True)
+    assert alone.compactions == 0
+    for a, b in zip(pruned[0].epochs, kept[0].epochs):
+        assert a.metrics == pytest.approx(b.metrics, rel=1e-5)
+    moved, _ = member_of_checkpoint(params[0], tmp_path / "pruned" / "trial-0.weights.h5")
+    stayed, _ = member_of_checkpoint(params[0], tmp_path / "alone" / "trial-0.weights.h5")
+    for x, y in zip(moved, stayed):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)

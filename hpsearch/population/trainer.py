@@ -152,6 +152,8 @@ class PopulationTrainer:
         self._tensors: tuple[tf.Tensor, ...] | None = None
         #: The shape of each population built (each compiles once): for tests and benchmarks.
         self.shapes_built: list[tuple[tuple[str, ...], int]] = []
+        #: How often live members moved to a narrower population after others were pruned or finished.
+        self.compactions = 0
         #: How PBT continuations found their parent: copied inside a population, or read from a checkpoint file.
         self.continued = {"in_memory": 0, "from_checkpoint": 0}
         #: Which finished member each population slot still holds, by the checkpoint it was saved as.
@@ -173,8 +175,10 @@ class PopulationTrainer:
             self._tensors = (flat[0], tf.constant(d.y_train.astype(np.int32)), flat[1], tf.constant(d.y_val.astype(np.int32)))
         return self._tensors
 
-    def _population(self, optimizers: tuple[str, ...], widest: int) -> Population:
-        columns = max(self.columns, _round_up_64(widest))  # a trial wider than planned gets a wider population
+    def _population(self, optimizers: tuple[str, ...], widest: int, columns: int | None = None) -> Population:
+        """The population (built once per shape) for these optimisers: ``columns`` wide, by default the
+        trainer's columns or, for a trial wider than planned, a wider one."""
+        columns = columns or max(self.columns, _round_up_64(widest))
         key = (optimizers, columns)
         if key not in self._populations:
             self._populations[key] = Population(optimizers, columns, self.max_jobs)
@@ -204,11 +208,14 @@ class PopulationTrainer:
         optimizers = self.optimizers if self.optimizers is not None and used <= set(self.optimizers) else tuple(sorted(used))
         population = self._population(optimizers, max(int(job.params["width"]) for job in jobs))
         failed = self._place(population, jobs)
+        slot = list(range(len(jobs)))  # where each job sits in the population it trains in now
         results: list[list[EpochResult]] = [[] for _ in jobs]
         ended: list[TrainOutcome | None] = [TrainOutcome(TrialState.FAIL, [], failed[i]) if i in failed else None for i in range(len(jobs))]
-        for epoch in range(1, max(job.epochs for job in jobs) + 1):
+        last = max(job.epochs for job in jobs)
+        for epoch in range(1, last + 1):
             if all(e is not None for e in ended):
                 break
+            population = self._compacted(population, jobs, ended, slot, epochs_left=last - epoch + 1)
             start = time.perf_counter()
             loss, accuracy = population.train_epoch(x, y, epoch_order(self.study_seed, epoch, int(x.shape[0])), self.training.batch_size)
             val_loss, val_accuracy = population.evaluate(x_val, y_val)
@@ -217,10 +224,10 @@ class PopulationTrainer:
             reports = []
             for i in live:
                 metrics = {
-                    "loss": float(loss[i]),
-                    "accuracy": float(accuracy[i]),
-                    "val_loss": float(val_loss[i]),
-                    "val_accuracy": float(val_accuracy[i]),
+                    "loss": float(loss[slot[i]]),
+                    "accuracy": float(accuracy[slot[i]]),
+                    "val_loss": float(val_loss[slot[i]]),
+                    "val_accuracy": float(val_accuracy[slot[i]]),
                 }
                 results[i].append(EpochResult(epoch, metrics, seconds))
                 reports.append((jobs[i], results[i][-1]))
@@ -232,13 +239,42 @@ class PopulationTrainer:
                 elif not keep_going:
                     ended[i] = TrainOutcome(TrialState.PRUNED, results[i])
                 elif epoch == job.epochs:
-                    self._save(population, i, job)
+                    self._save(population, slot[i], job)
                     ended[i] = TrainOutcome(TrialState.COMPLETE, results[i])
                     if job.weights_path is not None:
-                        self._resident[id(population)][i] = str(job.weights_path)
+                        self._resident[id(population)][slot[i]] = str(job.weights_path)
                 if ended[i] is not None:
-                    population.retire(i)
+                    population.retire(slot[i])
         return [e for e in ended if e is not None]
+
+    def _compacted(
+        self, population: Population, jobs: list[TrainJob], ended: list[TrainOutcome | None], slot: list[int], *, epochs_left: int
+    ) -> Population:
+        """The population to train the next epochs in: ``population``, or, once pruned, failed or finished
+        members leave the live ones in half of its columns or less (and at least two epochs are left, to pay for
+        compiling it), a narrower one of half (a quarter, ...) its columns that the live members move
+        to, weights, optimiser state and step counts as they are. A member's numbers do not depend on
+        where it sits, so moving it changes nothing but the cost of an epoch. Updates ``slot``."""
+        live = [i for i in range(len(jobs)) if ended[i] is None]
+        if len(live) == len(jobs):
+            return population  # nobody left: the layout is the one the pass started with (PBT finds its parents there)
+        widths = [int(jobs[i].params["width"]) for i in live]
+        columns = population.columns
+        while columns % 128 == 0 and sum(widths) <= columns // 2:
+            columns //= 2
+        if columns == population.columns or epochs_left < 2:
+            return population
+        narrower = self._population(population.optimizers, max(widths), columns)
+        moved = [(population.member_weights(slot[i]), population.member_state(slot[i])) for i in live]
+        narrower.arrange(widths)
+        self._resident[id(narrower)] = {}
+        for j, (i, (weights, state)) in enumerate(zip(live, moved)):
+            p = jobs[i].params
+            member = Member(int(p["width"]), float(p["dropout"]), float(p["learning_rate"]), jobs[i].seed)
+            narrower.set_member(j, member, weights, str(p["optimizer"]), state)
+            slot[i] = j
+        self.compactions += 1
+        return narrower
 
     def _place(self, population: Population, jobs: list[TrainJob]) -> dict[int, str]:
         """Lay ``jobs`` out side by side in ``population``: a new trial at its initialisation; a PBT
