@@ -66,6 +66,8 @@ def studies(quick: bool) -> dict[str, dict[str, Any]]:
     }
     if quick:
         out["grid"]["space"] = {**SPACE, "learning_rate": {**SPACE["learning_rate"], "grid_points": 1}}  # 10 points
+    else:
+        out["grid"]["budget"] = {"trials": 30, "epochs": epochs}  # the whole grid: 2 widths x 5 optimisers x 3 learning rates
     return out
 
 

@@ -34,11 +34,13 @@ __all__ = [
     "best_so_far",
     "best_trials_frame",
     "epochs_frame",
+    "evolution_lineage",
     "final_results",
     "model_history",
     "param_importance",
     "pbt_lineage",
     "pbt_schedule",
+    "pruning_rungs",
     "resolve_studies",
     "study_space",
     "trials_frame",
@@ -127,6 +129,70 @@ def pbt_lineage(name: str, store: Store | str | os.PathLike[str] | None = None) 
         return frame
     columns = ["trial", "member", "generation", "start_epoch", "parent_trial", "parent_member", "kind", "value", "state"]
     return frame[columns].reset_index(drop=True)
+
+
+def evolution_lineage(name: str, store: Store | str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Every trial of an evolution study: its generation, both its parents (none in generation 0,
+    recomputed by the strategy from the stored history exactly as they were chosen), its state,
+    validation value and hyperparameters."""
+    import pandas as pd
+
+    from hpsearch.config import config_from_stored
+    from hpsearch.strategies import EvolutionStrategy, strategy_for
+
+    with reading(store) as opened:
+        study = opened.study(name)
+        history = opened.trials(study.id, with_curves=False)
+    strategy = strategy_for(config_from_stored(name, study.config))
+    if not isinstance(strategy, EvolutionStrategy):
+        raise ValueError(f"{name} is a {study.strategy} study, not an evolution study")
+    parents = strategy.parents(history)
+    rows = [
+        {
+            "trial": t.number,
+            "generation": t.number // strategy.options.population,
+            "first_parent": parents.get(t.number, (None, None))[0],
+            "second_parent": parents.get(t.number, (None, None))[1],
+            "state": t.state.value,
+            "value": t.value,
+            **t.params,
+        }
+        for t in history
+    ]
+    columns = ["trial", "generation", "first_parent", "second_parent", "state", "value"]
+    frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame(columns=columns)
+    for column in ("first_parent", "second_parent"):
+        frame[column] = frame[column].astype("Int64")  # generation 0 has none
+    return frame
+
+
+def pruning_rungs(name: str, store: Store | str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Every trial of a study with early stopping: its bracket (Hyperband; 0 for the other rules),
+    the epochs at which the rule judges it, the epochs it ran and its state (PRUNED where stopped)."""
+    import pandas as pd
+
+    from hpsearch.config import config_from_stored
+    from hpsearch.pruning import SuccessiveHalvingRule, pruning_rule
+
+    with reading(store) as opened:
+        study = opened.study(name)
+        history = opened.trials(study.id, with_curves=False)
+    config = config_from_stored(name, study.config)
+    rule = pruning_rule(config, [])
+    if rule is None:
+        raise ValueError(f"{name} does not prune: its study file has no [pruning] rule")
+    rows = [
+        {
+            "trial": t.number,
+            "bracket": rule.bracket(t.number) if isinstance(rule, SuccessiveHalvingRule) else 0,
+            "rungs": tuple(rule.rungs(t.number)),
+            "epochs_done": t.epochs_done,
+            "state": t.state.value,
+            "value": t.value,
+        }
+        for t in history
+    ]
+    return pd.DataFrame.from_records(rows, columns=["trial", "bracket", "rungs", "epochs_done", "state", "value"])
 
 
 def model_history(name: str, trial: int, store: Store | str | os.PathLike[str] | None = None) -> pd.DataFrame:

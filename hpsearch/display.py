@@ -47,15 +47,17 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def trial_table(trials: Sequence[TrialRecord], metric: str = "val_accuracy", best: int | None = None) -> str:
-    """One row per trial; PBT segments also show their member, epochs and the trial they started from."""
+    """One row per trial; PBT segments also show their member, epochs and the trial they started from,
+    the trials of a generational strategy (evolution, CMA-ES) their generation."""
     pbt = any(t.member is not None for t in trials)
-    headers = ["trial", "state", *(["member", "epochs", "from"] if pbt else []), *HYPERPARAMETERS, metric]
+    generations = not pbt and any(t.generation is not None for t in trials)
+    headers = ["trial", "state", *(["member", "epochs", "from"] if pbt else ["gen"] if generations else []), *HYPERPARAMETERS, metric]
     headers += ["epochs" if not pbt else "done", "seconds"]
     rows = []
     for t in trials:
         mark = f"{t.number}*" if t.number == best else t.number
         duration = None if t.duration is None else round(t.duration, 1)
-        extra = [t.member, f"{t.start_epoch}-{t.end_epoch}", t.parent_trial] if pbt else []
+        extra = [t.member, f"{t.start_epoch}-{t.end_epoch}", t.parent_trial] if pbt else [t.generation] if generations else []
         rows.append([mark, t.state.value, *extra, *(t.params.get(h) for h in HYPERPARAMETERS), t.value, t.epochs_done, duration])
     return format_table(headers, rows) + ("\n(* best)" if best is not None else "")
 

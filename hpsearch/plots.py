@@ -880,6 +880,107 @@ def pbt_lineage_figure(schedule: pd.DataFrame, *, study: str = "", best_trial: i
     return fig
 
 
+def evolution_lineage_figure(lineage: pd.DataFrame, *, study: str = "", best_trial: int | None = None) -> go.Figure:
+    """Generations and parents: every trial is a dot (its generation, its validation result),
+    with an edge from each of its two parents (solid: the first, dotted: the second); the
+    ancestry of ``best_trial`` is drawn in gold. ``lineage`` is :func:`hpsearch.analysis.evolution_lineage`."""
+    title = f"Evolution of {study}: generations and parents" if study else "Evolution: generations and parents"
+    done = lineage[lineage["value"].notna()] if not lineage.empty else lineage
+    if done.empty:
+        return empty_figure(f"{study or 'this study'} has no finished trial yet.", title=title)
+    position = {int(r.trial): (int(r.generation), float(r.value)) for r in done.itertuples()}
+    fig = go.Figure()
+    for column, label, dash in (("first_parent", "first parent", "solid"), ("second_parent", "second parent", "dot")):
+        xs: list[Any] = []
+        ys: list[Any] = []
+        for r in done.itertuples():
+            parent = getattr(r, column)
+            if pd.notna(parent) and int(parent) in position:
+                px, py = position[int(parent)]
+                xs += [px, int(r.generation), None]
+                ys += [py, float(r.value), None]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#999", "width": 1, "dash": dash}, name=label, hoverinfo="skip"))
+    ancestry: set[int] = set()
+    parents_of = {int(r.trial): (r.first_parent, r.second_parent) for r in lineage.itertuples()}
+    stack = [best_trial] if best_trial is not None else []
+    while stack:
+        trial = stack.pop()
+        if trial in ancestry:
+            continue
+        ancestry.add(trial)
+        stack += [int(p) for p in parents_of.get(trial, ()) if pd.notna(p)]
+    if ancestry:
+        xs, ys = [], []
+        for trial in ancestry:
+            for parent in parents_of.get(trial, ()):
+                if pd.notna(parent) and int(parent) in position and trial in position:
+                    xs += [position[int(parent)][0], position[trial][0], None]
+                    ys += [position[int(parent)][1], position[trial][1], None]
+        fig.add_trace(
+            go.Scatter(x=xs, y=ys, mode="lines", line={"color": "gold", "width": 6}, opacity=0.6, name=f"ancestry of trial {best_trial}")
+        )
+    params = [h for h in HYPERPARAMETERS if h in done]
+    custom = np.column_stack(
+        [
+            done["trial"].to_numpy(dtype=object),
+            done["first_parent"].astype(object).where(done["first_parent"].notna(), "-").to_numpy(dtype=object),
+            done["second_parent"].astype(object).where(done["second_parent"].notna(), "-").to_numpy(dtype=object),
+            *(done[h].astype(str).to_numpy(dtype=object) for h in params),
+        ]
+    )
+    described = "".join(f"<br>{h} %{{customdata[{3 + i}]}}" for i, h in enumerate(params))
+    fig.add_trace(
+        go.Scatter(
+            x=done["generation"],
+            y=done["value"],
+            mode="markers",
+            name="trial (colour: validation result)",
+            marker={"size": 10, "color": done["value"], "colorscale": "Viridis", "showscale": True, "line": {"color": "white", "width": 1}},
+            customdata=custom,
+            hovertemplate="trial %{customdata[0]}, generation %{x}<br>parents %{customdata[1]} and %{customdata[2]}"
+            + described
+            + "<br>result %{y:.4f}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="generation", dtick=1)
+    fig.update_yaxes(title_text="validation result")
+    fig.update_layout(template=TEMPLATE, title={"text": _esc(title)}, height=460, legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def rungs_figure(rungs: pd.DataFrame, *, study: str = "") -> go.Figure:
+    """Where each trial stopped: the number of trials that ran each number of epochs, one bar per
+    bracket (successive halving and the median rule have one), pruned and completed apart; the
+    hover names the bracket's rungs. ``rungs`` is :func:`hpsearch.analysis.pruning_rungs`."""
+    title = f"Where the trials of {study} stopped" if study else "Where the trials stopped"
+    done = rungs[rungs["state"].isin(["COMPLETE", "PRUNED"])] if not rungs.empty else rungs
+    if done.empty:
+        return empty_figure(f"{study or 'this study'} has no finished trial yet.", title=title)
+    fig = go.Figure()
+    brackets = sorted(int(b) for b in done["bracket"].unique())
+    for bracket in brackets:
+        part = done[done["bracket"] == bracket]
+        judged = ", ".join(map(str, part["rungs"].iloc[0])) or "never"
+        for state, pattern in (("PRUNED", ""), ("COMPLETE", "/")):
+            counts = part[part["state"] == state].groupby("epochs_done").size()
+            if counts.empty:
+                continue
+            label = f"bracket {bracket}, {state.lower()}" if len(brackets) > 1 else state.lower()
+            fig.add_trace(
+                go.Bar(
+                    x=counts.index,
+                    y=counts.to_numpy(),
+                    name=label,
+                    marker={"pattern": {"shape": pattern}},
+                    hovertemplate=f"{label}: %{{y}} trials ran %{{x}} epochs<br>judged at epochs {judged}<extra></extra>",
+                )
+            )
+    fig.update_xaxes(title_text="epochs the trial ran", dtick=1)
+    fig.update_yaxes(title_text="trials")
+    fig.update_layout(template=TEMPLATE, title={"text": _esc(title)}, barmode="group", height=420, legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
 # ---------------------------------------------------------------------------- 6. importance
 
 

@@ -54,6 +54,8 @@ def report_sections(store: StoreLike, names: Names = None) -> list[Section]:
         epochs = analysis.epochs_frame(opened, order)
         importances = [analysis.param_importance(opened, name) for name in order]
         schedules = {st.name: analysis.pbt_schedule(st.name, opened) for st in studies if st.strategy == "pbt"}
+        lineages = {st.name: analysis.evolution_lineage(st.name, opened) for st in studies if st.strategy == "evolution"}
+        rungs = {st.name: analysis.pruning_rungs(st.name, opened) for st in studies if st.config.get("pruning", {}).get("enabled")}
     best = plots.best_trial_numbers(trials)
     sections = [
         Section(
@@ -120,6 +122,27 @@ def report_sections(store: StoreLike, names: Names = None) -> list[Section]:
                 "Grey edges continue a member's own weights; red edges are copies of another member. "
                 "The gold path is the ancestry of the best final model.",
                 plots.pbt_lineage_figure(schedule, study=name, best_trial=best.get(name)),
+            )
+        )
+    for name, lineage in lineages.items():
+        sections.append(
+            Section(
+                f"evolution-lineage-{name}",
+                f"Evolution: {name}",
+                "Every trial is a dot at its generation and its validation result. Lines lead to it from its two parents "
+                "(solid: the first, dotted: the second), tournament winners of the generation before or its elites; "
+                "the gold lines are the ancestry of the best trial.",
+                plots.evolution_lineage_figure(lineage, study=name, best_trial=best.get(name)),
+            )
+        )
+    for name, frame in rungs.items():
+        sections.append(
+            Section(
+                f"rungs-{name}",
+                f"Early stopping: {name}",
+                "How many trials ran each number of epochs: a pruned trial stopped at a rung where it was not good enough, "
+                "a completed one ran them all. With Hyperband, one group of bars per bracket; the hover names its rungs.",
+                plots.rungs_figure(frame, study=name),
             )
         )
     return sections

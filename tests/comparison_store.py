@@ -22,6 +22,8 @@ STUDIES: dict[str, str] = {
     "cmp-random": "random",
     "cmp-tpe": "tpe",
     "cmp-pbt": "pbt",
+    "cmp-evolution": "evolution",
+    "cmp-hyperband": "random",
     "cmp-empty": "random",
     "cmp-partial": "random",
 }
@@ -78,6 +80,9 @@ def build_comparison_store(path: Path) -> Path:
     run_study(study_config("random", name="cmp-random", trials=8, epochs=2), db, trainer=_Trainer(fail=FAILING_TRIAL))
     run_study(study_config("tpe", name="cmp-tpe", trials=8, epochs=2), db, trainer=_Trainer())
     run_study(study_config("pbt", name="cmp-pbt", epochs=3), db, trainer=_Trainer())
+    run_study(study_config("evolution", name="cmp-evolution", trials=8, epochs=2, evolution={"population": 4}), db, trainer=_Trainer())
+    hyperband = {"rule": "hyperband", "min_epochs": 1, "reduction_factor": 2}
+    run_study(study_config("random", name="cmp-hyperband", trials=10, epochs=4, pruning=hyperband), db, trainer=_Trainer())
     run_study(study_config("random", name="cmp-empty", trials=4), db, trainer=_Trainer(), options=RunOptions(timeout=0.0))
     with contextlib.suppress(_Stop):  # the run stops as on Ctrl-C, leaving the study RUNNING
         run_study(study_config("random", name="cmp-partial", trials=6), db, trainer=_Trainer(interrupt=PARTIAL_COMPLETE))

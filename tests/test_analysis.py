@@ -129,7 +129,7 @@ def test_still_running_and_empty_studies_give_frames_not_errors(db: str) -> None
 
 
 def test_unknown_study_is_bad_input_that_lists_the_known_ones(db: str) -> None:
-    with pytest.raises(UnknownStudyError, match=r"'nope'.*studies: cmp-empty, cmp-grid") as info:
+    with pytest.raises(UnknownStudyError, match=r"'nope'.*studies: cmp-empty, cmp-evolution, cmp-grid") as info:
         trials_frame(db, ["cmp-grid", "nope"])
     assert isinstance(info.value, ConfigError)
 

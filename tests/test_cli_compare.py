@@ -45,7 +45,7 @@ def test_compare_unknown_study_is_bad_input_listing_the_known_ones(db: str, tmp_
     done = hpsearch_cli("compare", "cmp-grid", "nope", "--store", db, "--out", str(tmp_path / "r.html"))
     assert done.returncode == 2
     assert done.stderr.startswith("hpsearch: error: study = 'nope': no such study in ")
-    assert "(studies: cmp-empty, cmp-grid, cmp-partial, cmp-pbt, cmp-random, cmp-tpe)" in done.stderr
+    assert "(studies: cmp-empty, cmp-evolution, cmp-grid, cmp-hyperband, cmp-partial, cmp-pbt, cmp-random, cmp-tpe)" in done.stderr
     assert not (tmp_path / "r.html").exists() and done.stdout == ""
 
 
@@ -77,7 +77,7 @@ def test_export_bad_input_exits_2(db: str, tmp_path: Path) -> None:
         and "--format csv|parquet|json" in unknown_format.stderr
     )
     unknown_study = hpsearch_cli("export", "nope", "--format", "csv", "--store", db, "--out", str(tmp_path / "t.csv"))
-    assert unknown_study.returncode == 2 and "(studies: cmp-empty, cmp-grid" in unknown_study.stderr
+    assert unknown_study.returncode == 2 and "(studies: cmp-empty, cmp-evolution, cmp-grid" in unknown_study.stderr
     bad_choice = hpsearch_cli("export", "cmp-grid", "--format", "xlsx", "--out", str(tmp_path / "t.xlsx"))
     assert bad_choice.returncode == 2 and "invalid choice: 'xlsx'" in bad_choice.stderr
     assert not list(tmp_path.iterdir())

@@ -455,6 +455,11 @@ def test_page_figures_by_key_with_either_parallel_coordinates(ro: Store) -> None
     assert list(compared) == list(figures.COMPARE_FIGURES) and compared["parallel"].data[0].type == "parcoords"
     with pytest.raises(ValueError, match="'3d': must be one of lines, webgl"):
         figures.study_figures(ro, "cmp-grid", parallel_mode="3d")
+    # an evolution study shows its lineage, a study with early stopping where its trials stopped
+    evolution = figures.study_figures(ro, "cmp-evolution")
+    assert list(evolution) == [*figures.STUDY_FIGURES, "evolution-lineage"] and len(evolution["evolution-lineage"].data) >= 3
+    hyperband = figures.study_figures(ro, "cmp-hyperband")
+    assert list(hyperband) == [*figures.STUDY_FIGURES, "rungs"] and all(t.type == "bar" for t in hyperband["rungs"].data)
 
 
 def test_the_data_layer_reads_every_backend(store_url: str) -> None:

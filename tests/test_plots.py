@@ -330,3 +330,48 @@ def test_names_are_escaped_in_figures() -> None:
     fig = best_so_far_figure(curve)
     assert fig.data[0].name == "&lt;b&gt;x&lt;/b&gt;&amp;y (random)"
     assert fig.data[0].customdata[0][0] == "&lt;b&gt;x&lt;/b&gt;&amp;y"
+
+
+# ------------------------------------------------------------------ evolution and early stopping
+
+
+def test_evolution_lineage_names_both_parents_from_the_generation_before_or_its_elites(db: str) -> None:
+    from hpsearch.analysis import evolution_lineage
+    from hpsearch.plots import evolution_lineage_figure
+
+    lineage = evolution_lineage("cmp-evolution", db)
+    assert list(lineage["generation"]) == [0] * 4 + [1] * 4
+    assert lineage.loc[lineage["generation"] == 0, ["first_parent", "second_parent"]].isna().all().all()
+    children = lineage[lineage["generation"] == 1]
+    assert set(children["first_parent"]) | set(children["second_parent"]) <= {0, 1, 2, 3}
+    decisions = {d.trial_number: d for d in _decisions(db, "cmp-evolution")}
+    for row in children.itertuples():  # the stored decision agrees with the recomputed parents
+        assert decisions[row.trial].parent_trial == row.first_parent and f"#{row.second_parent}" in decisions[row.trial].reason
+    best = int(lineage.loc[lineage["value"].idxmax(), "trial"])
+    fig = evolution_lineage_figure(lineage, study="cmp-evolution", best_trial=best)
+    dots = fig.data[-1]
+    assert list(dots.x) == list(lineage["generation"]) and list(dots.y) == list(lineage["value"])
+    assert [t.name for t in fig.data[:2]] == ["first parent", "second parent"]
+    empty = evolution_lineage_figure(lineage.iloc[0:0], study="x")
+    assert is_empty(empty)
+    with pytest.raises(ValueError, match="cmp-grid is a grid study, not an evolution study"):
+        evolution_lineage("cmp-grid", db)
+
+
+def test_rungs_show_where_each_trial_of_a_hyperband_study_stopped(db: str) -> None:
+    from hpsearch.analysis import pruning_rungs
+    from hpsearch.plots import rungs_figure
+
+    rungs = pruning_rungs("cmp-hyperband", db)
+    trials = trials_frame(db, "cmp-hyperband").set_index("number")
+    assert list(rungs["trial"]) == list(trials.index)
+    assert (rungs["epochs_done"].to_numpy() == trials["epochs"].to_numpy()).all()
+    pruned = rungs[rungs["state"] == "PRUNED"]
+    assert len(pruned) and all(row.epochs_done in row.rungs for row in pruned.itertuples())  # stopped at one of its rungs
+    fig = rungs_figure(rungs, study="cmp-hyperband")
+    drawn = {(trace.name, int(x)): int(y) for trace in fig.data for x, y in zip(trace.x, trace.y)}
+    assert sum(drawn.values()) == len(rungs[rungs["state"].isin(["COMPLETE", "PRUNED"])])
+    assert all("judged at epochs" in trace.hovertemplate for trace in fig.data)
+    assert is_empty(rungs_figure(rungs.iloc[0:0], study="x"))
+    with pytest.raises(ValueError, match="cmp-grid does not prune"):
+        pruning_rungs("cmp-grid", db)

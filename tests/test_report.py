@@ -17,7 +17,7 @@ from hpsearch.plots import empty_figure, is_empty
 from hpsearch.report import Section, render_report, report_sections, write_report
 from tests.comparison_store import shared_comparison_store, toy_test_accuracy
 
-NAMES = ["cmp-grid", "cmp-random", "cmp-tpe", "cmp-pbt"]
+NAMES = ["cmp-grid", "cmp-random", "cmp-tpe", "cmp-pbt", "cmp-evolution", "cmp-hyperband"]
 
 
 @dataclass
@@ -112,6 +112,8 @@ def test_one_figure_per_section_and_the_expected_sections(report: tuple[Path, _P
         "importance",
         "pbt-schedule-cmp-pbt",
         "pbt-lineage-cmp-pbt",
+        "evolution-lineage-cmp-evolution",
+        "rungs-cmp-hyperband",
     ]
     assert all(s["h2"] for s in page.sections)
     tables = [s for s in page.sections if s["class"] == "table"]

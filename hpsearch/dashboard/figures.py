@@ -34,13 +34,16 @@ __all__ = [
     "MAX_CURVES",
     "MAX_POINTS",
     "PARALLEL_MODES",
+    "EVOLUTION_FIGURES",
     "PBT_FIGURES",
+    "PRUNING_FIGURES",
     "STUDY_FIGURES",
     "compare_figures",
     "curve_epochs",
     "curve_trials",
     "learning_curves",
     "parallel",
+    "prunes",
     "sample_results",
     "study_figure_keys",
     "study_figures",
@@ -178,6 +181,9 @@ def webgl(fig: go.Figure, *, above: int = GL_POINTS) -> go.Figure | dict[str, An
 #: The figures of a study page, in page order; a PBT study adds :data:`PBT_FIGURES`.
 STUDY_FIGURES: tuple[str, ...] = ("learning-curves", "parallel", "slices")
 PBT_FIGURES: tuple[str, ...] = ("pbt-schedule", "pbt-lineage")
+#: An evolution study adds its lineage; a study with early stopping, where its trials stopped.
+EVOLUTION_FIGURES: tuple[str, ...] = ("evolution-lineage",)
+PRUNING_FIGURES: tuple[str, ...] = ("rungs",)
 #: The figures of the compare page, in page order.
 COMPARE_FIGURES: tuple[str, ...] = ("best-so-far", "distribution", "parallel", "slices", "learning-curves")
 #: How the parallel coordinates are drawn: SVG lines (fast; the default) or plotly's WebGL
@@ -188,9 +194,15 @@ PARALLEL_MODES: tuple[str, ...] = ("lines", "webgl")
 Figure: TypeAlias = go.Figure | dict[str, Any]
 
 
-def study_figure_keys(strategy: str) -> tuple[str, ...]:
-    """The figures of the page of a study of ``strategy``, in page order."""
-    return STUDY_FIGURES + (PBT_FIGURES if strategy == "pbt" else ())
+def study_figure_keys(strategy: str, *, pruning: bool = False) -> tuple[str, ...]:
+    """The figures of the page of a study of ``strategy`` (with early stopping when ``pruning``), in page order."""
+    extra = {"pbt": PBT_FIGURES, "evolution": EVOLUTION_FIGURES}.get(strategy, ())
+    return STUDY_FIGURES + extra + (PRUNING_FIGURES if pruning else ())
+
+
+def prunes(study: StudyRecord) -> bool:
+    """Whether ``study`` stops poor trials early (its page shows where they stopped)."""
+    return bool(study.config.get("pruning", {}).get("enabled"))
 
 
 def parallel(trials: pd.DataFrame, names: Sequence[str], mode: str = "lines") -> go.Figure:
@@ -217,7 +229,7 @@ def study_figures(
 
     ``trials`` is the study's :func:`hpsearch.analysis.trials_frame` when the caller has it already."""
     study = store.study(name)
-    keys = [k for k in study_figure_keys(study.strategy) if only is None or k in only]
+    keys = [k for k in study_figure_keys(study.strategy, pruning=prunes(study)) if only is None or k in only]
     trials = analysis.trials_frame(store, [name]) if trials is None else trials
     sampled = functools.cache(lambda: sample_results(trials))  # drawn once, for the figures that need it
     out: dict[str, Figure] = {}
@@ -236,6 +248,11 @@ def study_figures(
             out["pbt-schedule"] = plots.pbt_schedule_figure(schedule, study=name)
         if "pbt-lineage" in keys:
             out["pbt-lineage"] = plots.pbt_lineage_figure(schedule, study=name, best_trial=best)
+    if "evolution-lineage" in keys:
+        best = plots.best_trial_numbers(trials).get(name)
+        out["evolution-lineage"] = plots.evolution_lineage_figure(analysis.evolution_lineage(name, store), study=name, best_trial=best)
+    if "rungs" in keys:
+        out["rungs"] = plots.rungs_figure(analysis.pruning_rungs(name, store), study=name)
     return out
 
 

@@ -263,11 +263,11 @@ def study_page(header: StudyHeader, table: TrialPage, figure_keys: Sequence[str]
     dims = study_space(study)
     optimizer_dim = dims.get("optimizer")
     optimizers = [str(c) for c in optimizer_dim.choices] if isinstance(optimizer_dim, Choice) else []
-    pbt_columns = {"member", "generation"} if study.strategy == "pbt" else set()
+    shown = {"pbt": {"member", "generation"}, "evolution": {"generation"}, "cmaes": {"generation"}}.get(study.strategy, set())
     columns = [
         {"name": c, "id": c, **({"type": "numeric"} if c in _NUMERIC else {})}
         for c in _TRIAL_COLUMNS
-        if c not in {"member", "generation"} or c in pbt_columns
+        if c not in {"member", "generation"} or c in shown
     ]
     return html.Div(
         [
