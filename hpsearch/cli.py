@@ -93,7 +93,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(
         prog="hpsearch",
-        description="Hyperparameter search for the Keras MNIST model: grid, random and TPE studies logged epoch by epoch to a SQL store.",
+        description="Hyperparameter search for the Keras MNIST model: grid, random, quasi-random, TPE, Gaussian-process, "
+        "evolutionary, CMA-ES and PBT studies, with optional early stopping, logged epoch by epoch to a SQL store.",
         epilog="Run `hpsearch COMMAND --help` for the options of a command.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

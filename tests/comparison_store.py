@@ -82,7 +82,7 @@ def build_comparison_store(path: Path) -> Path:
     run_study(study_config("pbt", name="cmp-pbt", epochs=3), db, trainer=_Trainer())
     run_study(study_config("evolution", name="cmp-evolution", trials=8, epochs=2, evolution={"population": 4}), db, trainer=_Trainer())
     hyperband = {"rule": "hyperband", "min_epochs": 1, "reduction_factor": 2}
-    run_study(study_config("random", name="cmp-hyperband", trials=10, epochs=4, pruning=hyperband), db, trainer=_Trainer())
+    run_study(study_config("random", name="cmp-hyperband", trials=8, epochs=4, pruning=hyperband), db, trainer=_Trainer())
     run_study(study_config("random", name="cmp-empty", trials=4), db, trainer=_Trainer(), options=RunOptions(timeout=0.0))
     with contextlib.suppress(_Stop):  # the run stops as on Ctrl-C, leaving the study RUNNING
         run_study(study_config("random", name="cmp-partial", trials=6), db, trainer=_Trainer(interrupt=PARTIAL_COMPLETE))

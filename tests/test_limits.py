@@ -33,11 +33,16 @@ def test_every_option_in_limits_is_checked_here() -> None:
 def study_with(key: str, value: Any) -> tuple[dict[str, Any], str]:
     """A valid study document with ``value`` at the place ``key`` names, and the field its error names."""
     pbt = key.startswith("pbt.")
-    doc: dict[str, Any] = {"name": "limits", "strategy": "pbt" if pbt else "random"}
+    table, _, leaf = key.partition(".")
+    own_table = table in ("evolution", "cmaes", "gp")  # a strategy's own table goes with that strategy
+    doc: dict[str, Any] = {"name": "limits", "strategy": "pbt" if pbt else table if own_table else "random"}
     doc["budget"] = {} if pbt else {"trials": 2, "epochs": 1}
     if pbt:
         doc["pbt"] = {"population": 4, "epochs": 10_000, "ready": 1}
-    table, _, leaf = key.partition(".")
+    if table == "cmaes":  # CMA-ES needs a range to search
+        doc["space"] = {"dropout": {"low": 0.0, "high": 0.5}}
+    if key == "evolution.tournament":  # a tournament draws from a generation (and its elites): room for the largest
+        doc["evolution"] = {"population": 1024}
     if key == "seed":
         doc["seed"] = value
         return doc, key

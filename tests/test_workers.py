@@ -68,6 +68,33 @@ def test_tpe_workers_end_with_the_exact_budget(store_url: str) -> None:
     assert len({tuple(sorted(t.params.items())) for t in trials}) == 40
 
 
+@pytest.mark.parametrize("name", ["evolution", "cmaes"])
+def test_generational_strategies_propose_the_same_on_one_worker_or_three(tmp_path: Path, name: str) -> None:
+    """A generation is decided from the finished one before it, so workers share one population:
+    three processes end with the very trials one process proposes."""
+    config = study_config(name, trials=12, epochs=1, name=f"{name}-workers", **{name: {"population": 4}})
+    one = run_study(config, str(tmp_path / "one.db"), trainer=worker_objectives.quick(config))
+    three = run_workers(config, str(tmp_path / "three.db"), 3, trainer_factory=worker_objectives.quick)
+    assert [t.params for t in three.trials] == [t.params for t in one.trials]
+    assert [t.generation for t in three.trials] == [0] * 4 + [1] * 4 + [2] * 4
+
+
+def test_gp_with_successive_halving_on_workers_ends_with_the_exact_budget(store_url: str) -> None:
+    pruning = {"rule": "successive_halving", "min_epochs": 1, "reduction_factor": 2}
+    config = study_config("gp", trials=16, epochs=3, name="gp-asha-workers", gp={"startup_trials": 4}, pruning=pruning)
+    run_workers(config, store_url, 3, trainer_factory=worker_objectives.quick)
+    with Store.open(store_url) as store:
+        study = store.study("gp-asha-workers")
+        trials = store.trials(study.id)
+        epochs = store.epochs(study.id)
+    assert study.state is StudyState.COMPLETE and [t.number for t in trials] == list(range(16))
+    states = Counter(t.state for t in trials)
+    assert states[TrialState.PRUNED] and states[TrialState.COMPLETE] and sum(states.values()) == 16
+    assert all(t.epochs_done in (1, 2) for t in trials if t.state is TrialState.PRUNED)
+    assert len(epochs) == sum(t.epochs_done for t in trials)
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == 16
+
+
 def test_pbt_runs_asynchronously_on_workers_with_exact_epochs(store_url: str) -> None:
     config = study_config("pbt", epochs=6, name="pbt-workers")
     run_workers(config, store_url, 3, trainer_factory=worker_objectives.quick)
