@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from hpsearch.api import StudyStatus, best, run, status, study_summary, trials, trials_frame
+from hpsearch.ask_tell import AskedTrial, AskTellStudy, open_study
 from hpsearch.config import Budget, DataConfig, PruningConfig, StudyConfig, TrainingConfig, load_study, parse_study
 from hpsearch.errors import (
     ConfigError,
@@ -31,6 +32,8 @@ __version__ = "0.1.0"
 __all__ = [
     "HYPERPARAMETERS",
     "OPTIMIZERS",
+    "AskTellStudy",
+    "AskedTrial",
     "Budget",
     "ConfigError",
     "DataConfig",
@@ -68,6 +71,7 @@ __all__ = [
     "export_trials",
     "load_study",
     "make_strategy",
+    "open_study",
     "parse_space",
     "parse_study",
     "run",

@@ -593,7 +593,7 @@ def param_importance(store: StoreLike, name: str, *, seed: int = 0) -> ParamImpo
     hyperparameter or results that are all equal give empty importances and a note,
     never an exception.
     """
-    from hpsearch.strategies.tpe import optuna_study_from_history
+    from hpsearch.optuna_replay import optuna_study_from_history
 
     with reading(store) as opened:
         study = resolve_studies(opened, [name])[0]

@@ -64,7 +64,7 @@ class MedianRule(PruningRule):
     def __init__(self, config: StudyConfig, history: Sequence[TrialRecord]) -> None:
         import optuna
 
-        from hpsearch.strategies.tpe import optuna_study_from_history
+        from hpsearch.optuna_replay import optuna_study_from_history
 
         super().__init__(config)
         finished = [t for t in history if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
