@@ -529,3 +529,11 @@ def test_strategy_tables_are_validated_with_the_field_the_value_and_the_rule() -
         study_config("evolution", evolution={"tournament": 20})
     with pytest.raises(ConfigError, match=r"space = .*cmaes searches ranges, and every dimension here is a choice"):
         study_config("cmaes", space={"optimizer": {"values": ["adam", "sgd"]}})
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "studies").glob("*.toml")), ids=lambda p: p.stem)
+def test_every_study_file_in_the_repository_is_valid(path: Path) -> None:
+    config = load_study(path)
+    assert config.name == path.stem
+    if path.stem.startswith("quickstart"):
+        assert config.data.dataset == "mnist-sample"  # runs offline, in seconds

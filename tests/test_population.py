@@ -3,6 +3,8 @@ and a member whose curve does not depend on the members it trains with."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -330,3 +332,18 @@ def test_members_left_after_the_others_are_pruned_move_to_a_narrower_population_
     stayed, _ = member_of_checkpoint(params[0], tmp_path / "alone" / "trial-0.weights.h5")
     for x, y in zip(moved, stayed):
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+
+
+def test_the_successive_halving_quickstart_trains_in_populations_and_stops_trials_at_rungs(tmp_path) -> None:
+    """studies/quickstart_asha.toml end to end on the population trainer: pruned trials stop at a rung
+    with the epochs they ran, the others train all four."""
+    import hpsearch
+
+    config = hpsearch.load_study(Path(__file__).resolve().parents[1] / "studies" / "quickstart_asha.toml")
+    summary = hpsearch.run_study(config, str(tmp_path / "asha.db"))
+    assert summary.complete and len(summary.trials) == 12
+    pruned = [t for t in summary.trials if t.state is TrialState.PRUNED]
+    complete = [t for t in summary.trials if t.state is TrialState.COMPLETE]
+    assert pruned and complete and len(pruned) + len(complete) == 12
+    assert all(t.epochs_done in (1, 2) for t in pruned) and all(t.epochs_done == 4 for t in complete)
+    assert summary.test is not None and summary.test.trial_number == summary.best.number
