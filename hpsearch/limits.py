@@ -117,7 +117,7 @@ LIMITS: dict[str, Bound] = {
     "evolution.crossover": Bound(False, 0, 1, why="a probability"),
     "evolution.mutation": Bound(False, 0, 1, why="a probability"),
     "evolution.sigma": Bound(False, 0, 1, low_open=True, why="a step as a share of a range's width"),
-    "cmaes.population": Bound(True, 2, 1024, why="trials of one generation"),
+    "cmaes.population": Bound(True, 4, 1024, why="trials of one generation; CMA-ES updates nothing with fewer"),
     "cmaes.sigma": Bound(False, 0, 1, low_open=True, why="a step as a share of a range's width"),
     "gp.startup_trials": Bound(True, 1, 10_000, why="quasi-random trials before the model is fitted"),
     "gp.candidates": Bound(True, 10, 1_000_000, why="points the acquisition is evaluated at"),
