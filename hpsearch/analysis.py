@@ -505,7 +505,21 @@ def epochs_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
     for column in ("loss", "accuracy", "val_loss", "val_accuracy", "seconds"):
         frame[column] = frame[column].astype(float)
     frame["recorded_at"] = pd.to_datetime(frame["recorded_at"].astype(float), unit="s", utc=True)
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    own = [st for st in studies if st.metric not in EPOCH_COLUMNS]
+    if own:  # a study metric of its own (not one of the four columns) gets a column of its own, from the metrics table
+        values: dict[tuple[str, int, int, int], float | None] = {}
+        with reading(store) as opened:
+            for st in own:
+                values.update(
+                    {(st.name, r.trial_number, r.attempt, r.epoch): r.value for r in opened.metric_rows(st.id) if r.name == st.metric}
+                )
+        for metric in dict.fromkeys(st.metric for st in own):
+            holders = {st.name for st in own if st.metric == metric}
+            keys = zip(frame["study"], frame["number"], frame["attempt"], frame["epoch"])
+            frame[metric] = [values.get(key) if key[0] in holders else None for key in keys]
+            frame[metric] = frame[metric].astype(float)
+    return frame
 
 
 # ---------------------------------------------------------------------------- best trials

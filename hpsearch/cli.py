@@ -27,7 +27,7 @@ from hpsearch.errors import ConfigError, HpsearchError
 from hpsearch.export import FORMATS, export_trials, format_from_path
 from hpsearch.progress import ConsoleProgress, SilentProgress
 from hpsearch.runner import RunOptions
-from hpsearch.store import DEFAULT_STORE, TrialState
+from hpsearch.store import DEFAULT_STORE, SCHEMA_VERSION, Store, TrialState
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = arguments.EXIT_BAD_INPUT
@@ -137,6 +137,16 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     status.add_argument("--store", help=STORE_HELP)
+    status.add_argument("--verbose", "-v", action="store_true", help="also print the store's URL and schema version")
+
+    migrate = sub.add_parser(
+        "migrate",
+        help="bring a store written by an older hpsearch to this version's schema",
+        description="Migrate the store in place with Alembic. An SQLite file is migrated on a copy; the original is kept "
+        "beside it as <name>.schema<N>.bak, and a migration that fails leaves it as it was. PostgreSQL migrates in one "
+        "transaction. Running a study migrates too; read-only commands (status, trials, compare, dashboard, ...) never do.",
+    )
+    migrate.add_argument("--store", help=STORE_HELP)
 
     trials = sub.add_parser("trials", help="show the trials of a study", description="The trials of study NAME.")
     trials.add_argument("name", metavar="NAME", help="study name")
@@ -277,10 +287,24 @@ def _judged(rungs: list[int]) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     statuses = api.status(args.store)
+    if args.verbose:
+        with Store.open(args.store, read_only=True) as store:
+            print(f"store {store.label}: schema version {store.schema_version} (this hpsearch: {SCHEMA_VERSION})")
     if not statuses:
         print("no studies in this store yet")
     else:
         print(study_table(statuses))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    with Store.open(args.store) as store:
+        if store.migrated is None:
+            print(f"store {store.label}: schema version {store.schema_version}, nothing to migrate")
+        else:
+            version, backup = store.migrated
+            kept = f"; the original is kept as {backup}" if backup is not None else ""
+            print(f"store {store.label}: migrated from schema version {version} to {store.schema_version}{kept}")
     return 0
 
 
@@ -378,6 +402,7 @@ COMMANDS = {
     "worker": cmd_worker,
     "validate": cmd_validate,
     "status": cmd_status,
+    "migrate": cmd_migrate,
     "trials": cmd_trials,
     "best": cmd_best,
     "compare": cmd_compare,

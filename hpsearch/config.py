@@ -39,6 +39,10 @@ __all__ = [
 
 STRATEGIES: tuple[str, ...] = ("grid", "random", "tpe", "gp", "evolution", "cmaes", "qmc", "pbt")
 
+#: The direction of the metrics the built-in model reports (any other metric names its direction).
+KNOWN_DIRECTIONS: dict[str, str] = {"val_accuracy": "maximize", "val_loss": "minimize", "accuracy": "maximize", "loss": "minimize"}
+_METRIC_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
+
 #: The rules that stop a poor trial early (``[pruning] rule``).
 PRUNING_RULES: tuple[str, ...] = ("median", "successive_halving", "hyperband")
 DATASETS: tuple[str, ...] = ("mnist", "fashion_mnist", "mnist-sample")
@@ -515,11 +519,19 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
     if pbt is not None and pruning.enabled:
         raise ConfigError("pruning.enabled", True, "a pbt study does not prune: poor members copy better ones instead")
 
-    o = _table(doc, "objective", {"metric"})
+    o = _table(doc, "objective", {"metric", "direction"})
     metric = o.get("metric", "val_accuracy")
-    if metric not in ("val_accuracy", "val_loss"):
-        raise ConfigError("objective.metric", metric, "must be val_accuracy or val_loss")
-    direction = "maximize" if metric == "val_accuracy" else "minimize"
+    if not isinstance(metric, str) or not _METRIC_RULE.fullmatch(metric):
+        raise ConfigError("objective.metric", metric, "must be a metric name: 1-100 letters, digits and '_', starting with a letter")
+    direction = o.get("direction", KNOWN_DIRECTIONS.get(metric))
+    if direction is None:
+        raise ConfigError(
+            "objective.direction",
+            None,
+            f"required for metric {metric!r}: maximize or minimize (known only for {', '.join(KNOWN_DIRECTIONS)})",
+        )
+    if direction not in ("maximize", "minimize"):
+        raise ConfigError("objective.direction", direction, "must be maximize or minimize")
 
     return StudyConfig(
         name=name,

@@ -128,6 +128,22 @@ class _Heartbeat:
                     self.store.heartbeat(trial, self.worker)
 
 
+#: The metrics the built-in model reports after every epoch.
+BUILT_IN_METRICS: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+def check_metric_reported(config: StudyConfig) -> None:
+    """Refuse, before anything is written, a study metric that the built-in model does not report."""
+    if config.metric not in BUILT_IN_METRICS:
+        raise ConfigError(
+            "objective.metric",
+            config.metric,
+            f"the built-in model reports {', '.join(BUILT_IN_METRICS)}; a metric of your own comes from your own loop "
+            "(hpsearch.open_study) or trainer (run_study(..., trainer=...))",
+            source=config.source,
+        )
+
+
 class StudyRunner:
     """Runs one study in this process until its budget is spent, the timeout passes or it gives up."""
 
@@ -147,6 +163,8 @@ class StudyRunner:
         self.options = options or RunOptions()
         self.progress = progress or SilentProgress()
         self.worker = worker or WorkerInfo.this_process()
+        if trainer is None:
+            check_metric_reported(config)
         self.strategy: Strategy = strategy_for(config)
         self.n_trials = self.strategy.budget(config.budget.trials)
 

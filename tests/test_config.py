@@ -333,7 +333,8 @@ BAD = [
     ("timeout-unit-typo", study(budget={"timeout": "30min"}), "budget.timeout", "30min", "duration"),
     # data and objective
     ("unknown-dataset", study(data={"dataset": "cifar10"}), "data.dataset", "cifar10", "must be one of"),
-    ("unknown-metric", study(objective={"metric": "accuracy"}), "objective.metric", "accuracy", "val_accuracy or val_loss"),
+    ("metric-without-direction", study(objective={"metric": "val_auc"}), "objective.direction", None, "required for metric"),
+    ("bad-direction", study(objective={"metric": "val_auc", "direction": "up"}), "objective.direction", "up", "maximize or minimize"),
     # names
     ("name-leading-dash", study(name="-bad"), "name", "-bad", "letters, digits"),
     ("name-with-space", study(name="my study"), "name", "my study", "letters, digits"),

@@ -2,7 +2,7 @@
 
 from hpsearch.store.records import EpochRecord, Evaluation, StudyRecord, StudyState, TrialRecord, TrialState
 from hpsearch.store.schema import SCHEMA_VERSION
-from hpsearch.store.store import DEFAULT_STORE, Claim, Claims, EpochEntry, Store, TrialLostError, WorkerInfo, reading, store_url
+from hpsearch.store.store import DEFAULT_STORE, Claim, Claims, EpochEntry, MetricRow, Store, TrialLostError, WorkerInfo, reading, store_url
 
 __all__ = [
     "DEFAULT_STORE",
@@ -10,6 +10,7 @@ __all__ = [
     "Claim",
     "Claims",
     "EpochEntry",
+    "MetricRow",
     "EpochRecord",
     "Evaluation",
     "Store",

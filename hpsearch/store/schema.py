@@ -20,10 +20,21 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["SCHEMA_VERSION", "epochs", "evaluations", "metadata", "pbt_decisions", "schema_version", "studies", "trials"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "epochs",
+    "evaluations",
+    "metadata",
+    "metrics",
+    "pbt_decisions",
+    "schema_version",
+    "studies",
+    "trials",
+]
 
-#: Bumped with every change to the tables below; older stores are migrated, newer ones refused.
-SCHEMA_VERSION = 1
+#: Bumped with every change to the tables below (each change is a migration in ``hpsearch/store/migrations``);
+#: older stores are migrated, newer ones refused. 2: every metric of every epoch, in ``hpsearch_trial_metrics``.
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -100,6 +111,17 @@ epochs = Table(
     Column("val_accuracy", Float),
     Column("seconds", Float, nullable=False),
     Column("recorded_at", Float, nullable=False),
+)
+
+#: Every metric a trial reported for an epoch, by name (the four Keras metrics are also columns of ``epochs``).
+metrics = Table(
+    "hpsearch_trial_metrics",
+    metadata,
+    Column("trial_id", Integer, ForeignKey("hpsearch_trials.id", ondelete="CASCADE"), primary_key=True),
+    Column("attempt", Integer, primary_key=True),
+    Column("epoch", Integer, primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("value", Float),
 )
 
 pbt_decisions = Table(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, true, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -37,7 +37,7 @@ from hpsearch.store.records import (
     TrialState,
 )
 
-__all__ = ["DEFAULT_STORE", "Claim", "Claims", "EpochEntry", "Store", "WorkerInfo", "reading", "store_url"]
+__all__ = ["DEFAULT_STORE", "Claim", "Claims", "EpochEntry", "MetricRow", "Store", "WorkerInfo", "reading", "store_url"]
 
 #: The store used when neither ``--store`` nor ``HPSEARCH_STORE`` names one.
 DEFAULT_STORE = "hpsearch.db"
@@ -110,6 +110,25 @@ class EpochEntry:
     seconds: float
 
 
+@dataclass(frozen=True)
+class MetricRow:
+    """One metric of one epoch of a trial, as :meth:`Store.metric_rows` reads it."""
+
+    trial_number: int
+    attempt: int
+    epoch: int
+    name: str
+    value: float | None
+
+
+def _number(value: Any) -> float | None:
+    """A metric value as stored: a float, or None for what is not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 #: ``propose(history, number)`` returns a Suggestion for trial ``number``, or None when there is none now.
 Proposer = Callable[[Sequence[TrialRecord], int], Any]
 
@@ -139,10 +158,11 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _check_sqlite_file(path: Path) -> None:
-    """Refuse, without writing a byte, a file that is not an hpsearch store or is newer than us."""
+def _check_sqlite_file(path: Path) -> int | None:
+    """Refuse, without writing a byte, a file that is not an hpsearch store or is newer than us;
+    returns its schema version (None for a new or empty file)."""
     if not path.exists() or path.stat().st_size == 0:
-        return
+        return None
     with path.open("rb") as fh:
         header = fh.read(len(_SQLITE_MAGIC))
     if header != _SQLITE_MAGIC:
@@ -166,6 +186,14 @@ def _check_sqlite_file(path: Path) -> None:
             f"{path} has store schema version {version}, newer than this hpsearch understands "
             f"({s.SCHEMA_VERSION}); upgrade hpsearch (the file was left unchanged)"
         )
+    return int(version) if version is not None else None
+
+
+def _needs_migration(where: object, version: int) -> StoreError:
+    return StoreError(
+        f"{where} has store schema version {version}, older than this hpsearch's ({s.SCHEMA_VERSION}): "
+        f"run `hpsearch migrate --store {where}` (or any run) first; a read-only command never migrates (the store was left unchanged)"
+    )
 
 
 def _sqlite_read_mode(path: Path) -> str:
@@ -194,6 +222,8 @@ class Store:
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
         self.read_only = read_only
+        #: (the schema version it had, where the original was kept) when opening migrated the store; else None.
+        self.migrated: tuple[int, Path | None] | None = None
 
     # ------------------------------------------------------------------ opening
 
@@ -228,14 +258,23 @@ class Store:
             path = Path(db)
             if read_only and not path.exists():
                 raise StoreError(f"no store at {path}: run a study first, or name the store with --store / HPSEARCH_STORE")
-            _check_sqlite_file(path)
+            version = _check_sqlite_file(path)
+            migrated = None
+            if version is not None and version < s.SCHEMA_VERSION:
+                if read_only:
+                    raise _needs_migration(path, version)
+                from hpsearch.store.migrate import migrate_sqlite_file
+
+                migrated = (version, migrate_sqlite_file(path, version, _sqlite_read_mode(path)))
             if not read_only:
                 path.parent.mkdir(parents=True, exist_ok=True)
             file_url = f"sqlite:///file:{path}?mode={_sqlite_read_mode(path)}&uri=true" if read_only else f"sqlite:///{path}"
             engine = cls._sqlite_engine(file_url, read_only=read_only)
         else:
             engine = create_engine(url, pool_pre_ping=True, future=True)
+            migrated = None
         store = cls(engine, read_only=read_only)
+        store.migrated = migrated
         if read_only:
             store._check_schema_version(must_exist=True)
         else:
@@ -270,19 +309,35 @@ class Store:
         return engine
 
     def _ensure_schema(self) -> None:
+        from sqlalchemy import inspect
+
+        from hpsearch.store import migrate
+
         with self._write() as conn:
             if conn.dialect.name == "postgresql":
-                # workers that start together on a new database must not create the tables twice
+                # workers that start together on a new database must not create (or migrate) the tables twice
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK_KEY})")
-            s.metadata.create_all(conn, checkfirst=True)
-            current = conn.execute(select(func.max(s.schema_version.c.version))).scalar()
-            if current is None:
-                conn.execute(s.schema_version.insert().values(version=s.SCHEMA_VERSION, applied_at=time.time()))
-            elif current > s.SCHEMA_VERSION:
+            current = None
+            if inspect(conn).has_table(s.schema_version.name):
+                current = conn.execute(select(func.max(s.schema_version.c.version))).scalar()
+            if current is not None and current > s.SCHEMA_VERSION:
                 raise StoreError(
                     f"{self.url} has store schema version {current}, newer than this hpsearch understands "
                     f"({s.SCHEMA_VERSION}); upgrade hpsearch"
                 )
+            if current is not None and current < s.SCHEMA_VERSION:  # PostgreSQL: in this transaction (SQLite files migrate on a copy)
+                try:
+                    migrate.upgrade(conn, current)
+                except Exception as err:
+                    raise StoreError(
+                        f"migrating {self.label} from store schema {current} to {s.SCHEMA_VERSION} failed "
+                        f"({type(err).__name__}: {err}); the transaction was rolled back and the store left as it was"
+                    ) from err
+                self.migrated = (current, None)
+            s.metadata.create_all(conn, checkfirst=True)
+            if current is None:
+                conn.execute(s.schema_version.insert().values(version=s.SCHEMA_VERSION, applied_at=time.time()))
+                migrate.stamp_latest(conn)
 
     def _check_schema_version(self, *, must_exist: bool) -> None:
         from sqlalchemy import inspect
@@ -295,6 +350,14 @@ class Store:
             version = conn.execute(select(func.max(s.schema_version.c.version))).scalar()
         if version is not None and version > s.SCHEMA_VERSION:
             raise StoreError(f"{self.url} has store schema version {version}, newer than this hpsearch ({s.SCHEMA_VERSION})")
+        if version is not None and version < s.SCHEMA_VERSION:
+            raise _needs_migration(self.label, version)
+
+    @property
+    def schema_version(self) -> int | None:
+        """The store's schema version (:data:`hpsearch.store.schema.SCHEMA_VERSION` once opened for writing)."""
+        with self._read() as conn:
+            return conn.execute(select(func.max(s.schema_version.c.version))).scalar()  # type: ignore[no-any-return]
 
     @property
     def url(self) -> str:
@@ -446,12 +509,15 @@ class Store:
         curves: dict[int, list[float]] = {}
         if with_curves and rows:
             metric = conn.execute(select(s.studies.c.metric).where(s.studies.c.id == study_id)).scalar_one()
-            col = s.epochs.c[metric]
+            if metric in s.epochs.c:  # the four Keras metrics are columns of the epochs table
+                table, col, extra = s.epochs, s.epochs.c[metric], true()
+            else:  # any other metric is a row of the metrics table
+                table, col, extra = s.metrics, s.metrics.c.value, s.metrics.c.name == metric
             eq = (
-                select(s.epochs.c.trial_id, col, s.epochs.c.epoch)
-                .join(s.trials, (s.trials.c.id == s.epochs.c.trial_id) & (s.trials.c.attempt == s.epochs.c.attempt))
-                .where(s.trials.c.study_id == study_id)
-                .order_by(s.epochs.c.trial_id, s.epochs.c.epoch)
+                select(table.c.trial_id, col, table.c.epoch)
+                .join(s.trials, (s.trials.c.id == table.c.trial_id) & (s.trials.c.attempt == table.c.attempt))
+                .where(s.trials.c.study_id == study_id, extra)
+                .order_by(table.c.trial_id, table.c.epoch)
             )
             for trial_id, value, _epoch in conn.execute(eq):
                 curves.setdefault(trial_id, []).append(value)
@@ -760,6 +826,7 @@ class Store:
         now = time.time()
         lost: list[int] = []
         rows: list[dict[str, Any]] = []
+        named: list[dict[str, Any]] = []
         with self._write() as conn:
             for entry in entries:
                 if not self._update_if_owned(conn, entry.trial, worker, epochs_done=entry.epoch, heartbeat_at=now):
@@ -775,9 +842,35 @@ class Store:
                         "recorded_at": now,
                     }
                 )
+                named.extend(
+                    {
+                        "trial_id": entry.trial.id,
+                        "attempt": entry.trial.attempt,
+                        "epoch": entry.epoch,
+                        "name": name,
+                        "value": _number(value),
+                    }
+                    for name, value in entry.metrics.items()
+                )
             if rows:
                 conn.execute(s.epochs.insert(), rows)
+            if named:
+                conn.execute(s.metrics.insert(), named)
         return lost
+
+    def metric_rows(self, study_id: int, *, current_only: bool = True) -> list[MetricRow]:
+        """Every metric reported for every epoch of a study's trials (of their current attempts only, by default)."""
+        m, t = s.metrics, s.trials
+        query = (
+            select(t.c.number, m.c.attempt, m.c.epoch, m.c.name, m.c.value)
+            .join(t, t.c.id == m.c.trial_id)
+            .where(t.c.study_id == study_id)
+            .order_by(t.c.number, m.c.attempt, m.c.epoch, m.c.name)
+        )
+        if current_only:
+            query = query.where(m.c.attempt == t.c.attempt)
+        with self._read() as conn:
+            return [MetricRow(*row) for row in conn.execute(query)]
 
     def heartbeat(self, trial: TrialRecord, worker: WorkerInfo) -> None:
         with self._write() as conn:

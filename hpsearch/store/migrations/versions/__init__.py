@@ -1,0 +1,1 @@
+"""One module per schema version: ``schema_N`` brings schema ``N - 1`` to ``N``."""

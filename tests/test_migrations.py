@@ -1,0 +1,201 @@
+"""Store migrations: ``tests/data/store_v1.db`` (schema 1, written before migrations existed, a study of
+every strategy) opened by this hpsearch, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from hpsearch import Store, StoreError
+from hpsearch.cli import main
+from hpsearch.store import schema as s
+
+V1 = Path(__file__).resolve().parent / "data" / "store_v1.db"
+#: The tables of schema 1 (what every later schema must keep, row for row).
+V1_TABLES = [
+    "hpsearch_schema_version",
+    "hpsearch_studies",
+    "hpsearch_trials",
+    "hpsearch_trial_epochs",
+    "hpsearch_pbt_decisions",
+    "hpsearch_evaluations",
+]
+_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the schema-1 tables at ``url``, in primary-key order (JSON as text on both backends)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            out = {}
+            for name in V1_TABLES:
+                table = s.metadata.tables[name]
+                keys = ", ".join(c.name for c in table.primary_key.columns)
+                rows = conn.execute(text(f"SELECT * FROM {name} ORDER BY {keys}")).fetchall()
+                out[name] = [tuple(str(v) if isinstance(v, (dict, list)) else v for v in row) for row in rows]
+            return out
+    finally:
+        engine.dispose()
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true"  # reads, and leaves no side file
+
+
+def _v1_store(store_url: str, tmp_path: Path) -> str:
+    """A schema-1 store at ``store_url``: a copy of the file, or its rows loaded into PostgreSQL's schema-1 tables."""
+    if not store_url.startswith("postgresql"):
+        shutil.copy(V1, store_url)
+        return store_url
+    engine = create_engine(store_url)
+    with engine.begin() as conn:
+        s.metadata.create_all(conn, tables=[s.metadata.tables[n] for n in V1_TABLES])
+        source = sqlite3.connect(f"file:{V1}?mode=ro", uri=True)
+        source.row_factory = sqlite3.Row
+        for name in V1_TABLES:
+            table = s.metadata.tables[name]
+            rows = [dict(r) for r in source.execute(f"SELECT * FROM {name}")]
+            for row in rows:  # JSON columns come back from SQLite as text
+                for column in table.columns:
+                    if column.type.__class__.__name__ == "JSON" and isinstance(row[column.name], str):
+                        row[column.name] = json.loads(row[column.name])
+            if rows:
+                conn.execute(table.insert(), rows)
+        for name in V1_TABLES:  # the serial counters go on after the loaded ids
+            if "id" in s.metadata.tables[name].c:
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT MAX(id) FROM {name}))"))
+        source.close()
+    engine.dispose()
+    return store_url
+
+
+def test_a_schema_1_store_is_migrated_in_place_and_shows_everything_as_before(store_url: str, tmp_path: Path) -> None:
+    sqlite = not store_url.startswith("postgresql")
+    url = _v1_store(str(tmp_path / "v1.db") if sqlite else store_url, tmp_path)
+    engine_url = _sqlite_url(Path(url)) if sqlite else url
+    before = _rows(engine_url)
+    original = Path(url).read_bytes() if sqlite else b""
+    with Store.open(url) as store:
+        assert store.migrated is not None and store.migrated[0] == 1 and store.schema_version == s.SCHEMA_VERSION
+        if sqlite:
+            backup = store.migrated[1]
+            assert backup == tmp_path / "v1.db.schema1.bak" and backup.read_bytes() == original
+        studies = store.studies()
+        assert [st.name for st in studies] == [r[1] for r in before["hpsearch_studies"]]
+        for study in studies:  # what the store's readers show is what the rows held
+            trials = store.trials(study.id)
+            assert [(t.number, t.state.value, t.value) for t in trials] == [
+                (r[2], r[3], r[8]) for r in before["hpsearch_trials"] if r[1] == study.id
+            ]
+            epochs = store.epochs(study.id, current_only=False)
+            ids = {t.id for t in trials}
+            assert len(epochs) == sum(1 for r in before["hpsearch_trial_epochs"] if r[0] in ids)
+            assert len(store.decisions(study.id)) == sum(1 for r in before["hpsearch_pbt_decisions"] if r[1] == study.id)
+            evaluation = store.evaluation(study.id)
+            assert (evaluation is not None) == any(r[1] == study.id for r in before["hpsearch_evaluations"])
+            # every metric of every epoch is now a row of the metrics table too
+            metrics = store.metric_rows(study.id, current_only=False)
+            assert len(metrics) == sum(1 for e in epochs for m in _METRICS if getattr(e, m) is not None)
+        assert store.decisions(store.study("v1-pbt").id) and store.decisions(store.study("v1-evolution").id)
+    after = _rows(engine_url)
+    assert after["hpsearch_schema_version"][: len(before["hpsearch_schema_version"])] == before["hpsearch_schema_version"]
+    assert [r[0] for r in after["hpsearch_schema_version"]] == [1, 2]
+    for name in V1_TABLES[1:]:
+        assert after[name] == before[name], name  # not a row changed
+    with Store.open(url) as store:  # opening again migrates nothing
+        assert store.migrated is None
+
+
+def test_a_read_only_command_never_migrates_and_says_what_to_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "v1.db"
+    shutil.copy(V1, path)
+    original = path.read_bytes()
+    with pytest.raises(StoreError, match=r"schema version 1, older than this hpsearch's \(2\): run `hpsearch migrate --store"):
+        Store.open(path, read_only=True)
+    with pytest.raises(SystemExit) as info:
+        main(["status", "--store", str(path)])
+    assert info.value.code != 0 and "hpsearch migrate" in capsys.readouterr().err
+    assert path.read_bytes() == original and sorted(p.name for p in tmp_path.iterdir()) == ["v1.db"]
+    assert main(["migrate", "--store", str(path)]) == 0
+    assert "migrated from schema version 1 to 2; the original is kept as" in capsys.readouterr().out
+    assert main(["status", "--verbose", "--store", str(path)]) == 0
+    assert f"schema version 2 (this hpsearch: {s.SCHEMA_VERSION})" in capsys.readouterr().out
+
+
+def test_a_migration_that_fails_leaves_the_store_as_it_was(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hpsearch.store import migrate
+
+    sqlite = not store_url.startswith("postgresql")
+    url = _v1_store(str(tmp_path / "v1.db") if sqlite else store_url, tmp_path)
+    before = _rows(_sqlite_url(Path(url)) if sqlite else url)
+    original = Path(url).read_bytes() if sqlite else b""
+    real = migrate.upgrade
+
+    def half_done(conn, from_version):  # type: ignore[no-untyped-def]
+        real(conn, from_version)  # every step ran; the last one fails
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(migrate, "upgrade", half_done)
+    with pytest.raises(StoreError, match="disk full"):
+        Store.open(url)
+    if sqlite:
+        assert Path(url).read_bytes() == original and sorted(p.name for p in tmp_path.iterdir()) == ["v1.db"]
+    engine = create_engine(_sqlite_url(Path(url)) if sqlite else url)
+    with engine.connect() as conn:
+        assert not inspect(conn).has_table(s.metrics.name)  # the new table went with the rollback
+    engine.dispose()
+    assert _rows(_sqlite_url(Path(url)) if sqlite else url) == before
+    monkeypatch.setattr(migrate, "upgrade", real)
+    with Store.open(url) as store:  # and the next try succeeds
+        assert store.migrated is not None and store.schema_version == s.SCHEMA_VERSION
+
+
+def test_a_new_store_is_at_the_latest_schema_and_records_every_metric(tmp_path: Path) -> None:
+    from hpsearch import FunctionTrainer, run_study
+    from tests.conftest import study_config, toy_metrics
+
+    def with_auc(params, epoch, seed):  # type: ignore[no-untyped-def]
+        return {**toy_metrics(params, epoch, seed), "val_auc": 0.5 + 0.1 * epoch}
+
+    summary = run_study(study_config("random", trials=2, epochs=2), str(tmp_path / "new.db"), trainer=FunctionTrainer(with_auc))
+    with Store.open(tmp_path / "new.db", read_only=True) as store:
+        assert store.schema_version == s.SCHEMA_VERSION and store.migrated is None
+        rows = store.metric_rows(summary.study.id)
+    assert {r.name for r in rows} == {*_METRICS, "val_auc"} and len(rows) == 2 * 2 * 5
+    assert [r.value for r in rows if r.name == "val_auc"] == pytest.approx([0.6, 0.7, 0.6, 0.7])
+
+
+def test_any_reported_metric_can_be_the_objective(tmp_path: Path) -> None:
+    """A metric of its own (here from a trainer of one's own): stored per epoch, the study's objective, its curves and frames."""
+    from hpsearch import ConfigError, FunctionTrainer, run_study
+    from hpsearch.analysis import epochs_frame, trials_frame
+    from hpsearch.plots import learning_curves_data
+    from hpsearch.runner import StudyRunner
+    from tests.conftest import study_config, toy_metrics
+
+    def with_error(params, epoch, seed):  # type: ignore[no-untyped-def]
+        metrics = toy_metrics(params, epoch, seed)
+        return {**metrics, "val_error": 1.0 - metrics["val_accuracy"]}
+
+    config = study_config("tpe", trials=4, epochs=2, objective={"metric": "val_error", "direction": "minimize"})
+    summary = run_study(config, str(tmp_path / "own.db"), trainer=FunctionTrainer(with_error))
+    errors = {t.number: t.value for t in summary.trials}
+    assert summary.best.value == min(errors.values()) and summary.study.metric == "val_error"
+    assert all(len(t.curve) == 2 and t.curve[-1] == t.value for t in summary.trials)  # curves from the metrics table
+    frame = epochs_frame(tmp_path / "own.db")
+    assert frame["val_error"].to_numpy() == pytest.approx(1.0 - frame["val_accuracy"].to_numpy())
+    curves = learning_curves_data(trials_frame(tmp_path / "own.db"), frame)
+    assert len(curves) == 8 and curves["value"].notna().all()
+    with pytest.raises(ConfigError, match=r"objective.direction = None: required for metric 'val_auc': maximize or minimize"):
+        study_config("random", objective={"metric": "val_auc"})
+    with pytest.raises(ConfigError, match=r"objective.metric = 'val auc': must be a metric name"):
+        study_config("random", objective={"metric": "val auc", "direction": "maximize"})
+    with pytest.raises(ConfigError, match=r"objective.metric = 'val_error': the built-in model reports loss, accuracy"):
+        StudyRunner(config, Store.open(tmp_path / "other.db"))
