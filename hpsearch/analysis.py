@@ -506,7 +506,7 @@ def epochs_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
         frame[column] = frame[column].astype(float)
     frame["recorded_at"] = pd.to_datetime(frame["recorded_at"].astype(float), unit="s", utc=True)
     frame = frame.reset_index(drop=True)
-    own = [st for st in studies if st.metric not in EPOCH_COLUMNS]
+    own = [st for st in studies if st.metric not in s.METRIC_COLUMNS]
     if own:  # a study metric of its own (not one of the four columns) gets a column of its own, from the metrics table
         values: dict[tuple[str, int, int, int], float | None] = {}
         with reading(store) as opened:

@@ -26,6 +26,7 @@ import math
 import os
 import time
 from collections.abc import Mapping, Sequence
+from numbers import Real
 from pathlib import Path
 
 from hpsearch.config import StudyConfig, config_from_stored, load_study
@@ -91,8 +92,8 @@ class AskedTrial:
         """Store epoch ``epoch`` (1, 2, ... in order) of this trial with its ``metrics`` now; returns True
         when the study's pruning rule stops the trial here (then :meth:`AskTellStudy.tell` it PRUNED).
 
-        ``metrics`` must hold the study's metric (``val_accuracy`` or ``val_loss``); ``loss``,
-        ``accuracy``, ``val_loss`` and ``val_accuracy`` are stored, other names are ignored."""
+        ``metrics`` must hold the study's metric. Every numeric value in it is stored under its name
+        (names of up to 100 characters); values that are not numbers are left out."""
         study = self._study
         if epoch != len(self._curve) + 1:
             raise ValueError(
@@ -103,13 +104,14 @@ class AskedTrial:
         if value is None:
             raise ConfigError("metrics", dict(metrics), f"must hold the study's metric {metric!r}")
         now = time.monotonic()
-        entry = EpochEntry(self.record, epoch, {k: float(v) for k, v in metrics.items()}, now - self._last)
+        numbers = {k: float(v) for k, v in metrics.items() if isinstance(v, Real) and not isinstance(v, bool)}
+        entry = EpochEntry(self.record, epoch, numbers, now - self._last)
         self._last = now
         if study.store.record_epochs(study.worker, [entry]):
             study._forget(self)
             raise TrialLostError.of(self.record)
         self._curve.append(float(value))
-        self.last_metrics = {k: float(v) for k, v in metrics.items()}
+        self.last_metrics = numbers
         if self._rule is None or epoch >= self.epochs or not math.isfinite(float(value)):
             return False
         return self._rule.stops(self.number, self.params, self._curve, self._curves)
@@ -148,7 +150,9 @@ class AskTellStudy:
         """The next trial to train, claimed for this process; None once the budget is spent.
 
         When the budget is spent but other scripts still train trials (one may crash and need
-        redoing), waits for them (``wait=False``: returns None at once)."""
+        redoing), waits for them (``wait=False``: returns None at once). When the only trials left
+        are ones this study asked for and has not told yet, returns None (tell them first). The
+        same holds for a generation (evolution, CMA-ES) that waits for trials this study holds."""
         while True:
             self.store.reap_stale(self.study.id, stale_after=self.options.stale_after, this_host=self.worker.host)
             claims = self.store.claim_many(
@@ -164,8 +168,8 @@ class AskTellStudy:
             if claims.done:
                 self._runner._check_not_stuck(self.study)
                 return None
-            if not wait:
-                return None
+            if not wait or self._only_own_trials_run():
+                return None  # (waiting for trials this study holds open would wait for ever)
             time.sleep(self.options.poll_interval)
         (record,) = claims.trials
         rule, curves = None, {}
@@ -177,6 +181,11 @@ class AskTellStudy:
         self._open[record.number] = trial
         self._heart.trials = [t.record for t in self._open.values()]
         return trial
+
+    def _only_own_trials_run(self) -> bool:
+        """Whether every trial still to finish is one this study has handed out and not been told of yet."""
+        history = self.store.trials(self.study.id, with_curves=False)
+        return all(t.state.is_finished() or t.number in self._open for t in history)
 
     def tell(self, trial: AskedTrial, outcome: TrialState | str | Mapping[str, float], *, error: str | None = None) -> None:
         """How ``trial`` ended: a state (``"COMPLETE"``, ``"PRUNED"``, ``"FAIL"``; the value is the last

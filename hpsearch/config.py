@@ -42,6 +42,10 @@ STRATEGIES: tuple[str, ...] = ("grid", "random", "tpe", "gp", "evolution", "cmae
 #: The direction of the metrics the built-in model reports (any other metric names its direction).
 KNOWN_DIRECTIONS: dict[str, str] = {"val_accuracy": "maximize", "val_loss": "minimize", "accuracy": "maximize", "loss": "minimize"}
 _METRIC_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
+#: Columns of the per-epoch tables and frames that a metric may not be called.
+_RESERVED_METRIC_NAMES = frozenset(
+    {"seconds", "epoch", "attempt", "trial_id", "recorded_at", "number", "study", "state", "member", "model_epoch", "strategy", "value"}
+)
 
 #: The rules that stop a poor trial early (``[pruning] rule``).
 PRUNING_RULES: tuple[str, ...] = ("median", "successive_halving", "hyperband")
@@ -241,6 +245,8 @@ class StudyConfig:
             "training": _training_identity(self.training),
             "pruning": _asdict(self.pruning),
             "metric": self.metric,
+            # the direction, where it is not the metric's own (studies of val_accuracy or val_loss recorded none)
+            **({"direction": self.direction} if KNOWN_DIRECTIONS.get(self.metric) != self.direction else {}),
             **({"pbt": {**_asdict(self.pbt), "factors": list(self.pbt.factors)}} if self.pbt else {}),
             **({self.strategy: _asdict(self.options)} if self.options is not None else {}),
         }
@@ -523,6 +529,8 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
     metric = o.get("metric", "val_accuracy")
     if not isinstance(metric, str) or not _METRIC_RULE.fullmatch(metric):
         raise ConfigError("objective.metric", metric, "must be a metric name: 1-100 letters, digits and '_', starting with a letter")
+    if metric in _RESERVED_METRIC_NAMES:
+        raise ConfigError("objective.metric", metric, f"is a name hpsearch keeps for itself ({', '.join(sorted(_RESERVED_METRIC_NAMES))})")
     direction = o.get("direction", KNOWN_DIRECTIONS.get(metric))
     if direction is None:
         raise ConfigError(

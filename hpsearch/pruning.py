@@ -121,8 +121,10 @@ class SuccessiveHalvingRule(PruningRule):
         rivals = [
             sign * c[epoch - 1]
             for n, c in curves.items()
-            if n < number and len(c) >= epoch and self.bracket(n) == bracket and c[epoch - 1] == c[epoch - 1]
+            if n < number and len(c) >= epoch and c[epoch - 1] is not None and c[epoch - 1] == c[epoch - 1] and self.bracket(n) == bracket
         ]
+        if curve[-1] is None:
+            return False  # nothing reported to judge by
         own = sign * curve[-1]
         if own != own:  # NaN: the trainer fails the trial anyway
             return True

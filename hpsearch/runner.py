@@ -20,6 +20,7 @@ from hpsearch.errors import ConfigError, NoResultError, StudyStuckError, TooMany
 from hpsearch.progress import Progress, SilentProgress
 from hpsearch.pruning import PruningRule, pruning_rule
 from hpsearch.store import EpochEntry, Evaluation, Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
+from hpsearch.store.schema import METRIC_COLUMNS
 from hpsearch.strategies import Strategy, best_trial, derive_seed, strategy_for, study_best
 from hpsearch.trainer import EpochResult, Trainer, TrainJob, TrainOutcome
 
@@ -129,7 +130,7 @@ class _Heartbeat:
 
 
 #: The metrics the built-in model reports after every epoch.
-BUILT_IN_METRICS: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy")
+BUILT_IN_METRICS: tuple[str, ...] = METRIC_COLUMNS
 
 
 def check_metric_reported(config: StudyConfig) -> None:

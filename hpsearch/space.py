@@ -105,7 +105,7 @@ class IntRange(_Range):
     def sample(self, rng: np.random.Generator) -> int:
         if self.log:
             value = math.exp(rng.uniform(math.log(self.low), math.log(self.high + 1)))
-            return min(math.floor(value), self.high)
+            return max(self.low, min(math.floor(value), self.high))  # exp(log(low)) may round below low
         return int(rng.integers(self.low, self.high + 1))
 
     def grid_values(self) -> list[Value]:
@@ -118,7 +118,7 @@ class IntRange(_Range):
         """The integer at ``u`` in [0, 1] (uniform, or log-uniform, as :meth:`sample` draws)."""
         a, b = self._ends()
         x = a + min(max(float(u), 0.0), 1.0) * (b - a)
-        return min(math.floor(math.exp(x) if self.log else x), self.high)
+        return max(self.low, min(math.floor(math.exp(x) if self.log else x), self.high))  # exp(log(low)) may round below low
 
     def contains(self, value: Any) -> bool:
         return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(self.low <= value <= self.high)

@@ -121,3 +121,18 @@ def test_a_crashed_script_has_its_open_trial_redone_and_several_scripts_share_th
     assert trials[0].attempt == 2 and "abandoned" in trials[0].error and trials[0].params == left.params
     assert len({t.worker_id for t in trials}) >= 2  # the scripts shared the work
     assert len(epochs) == 9 * 2 and len({tuple(sorted(t.params.items())) for t in trials}) == 9
+
+
+def test_asking_past_the_budget_while_holding_the_open_trials_returns_none(tmp_path: Path) -> None:
+    """Ask k, train them side by side, tell k: an ask beyond what is left does not wait for the caller's own trials."""
+    with hpsearch.open_study(study_config("random", trials=2, epochs=1), tmp_path / "b.db") as study:
+        first, second = study.ask(), study.ask()
+        assert study.ask() is None
+        report = {"val_accuracy": 0.5, "note": "not a number", "x" * 101: 1.0}  # left out: a string, an overlong name
+        first.report(1, report)
+        study.tell(first, "COMPLETE")
+        study.tell(second, {"val_accuracy": 0.6})
+        assert study.ask() is None and study.summary().complete
+        with Store.open(tmp_path / "b.db", read_only=True) as store:
+            names = {r.name for r in store.metric_rows(store.study(study.name).id)}
+    assert names == {"val_accuracy"}

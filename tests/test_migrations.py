@@ -199,3 +199,40 @@ def test_any_reported_metric_can_be_the_objective(tmp_path: Path) -> None:
         study_config("random", objective={"metric": "val auc", "direction": "maximize"})
     with pytest.raises(ConfigError, match=r"objective.metric = 'val_error': the built-in model reports loss, accuracy"):
         StudyRunner(config, Store.open(tmp_path / "other.db"))
+
+
+def test_a_study_resumed_with_the_opposite_direction_is_refused(tmp_path: Path) -> None:
+    from hpsearch import StudyMismatchError
+    from tests.conftest import study_config
+
+    with Store.open(tmp_path / "d.db") as store:
+        store.create_study(study_config("random", name="f1", objective={"metric": "f1", "direction": "maximize"}), n_trials=6)
+        with pytest.raises(StudyMismatchError, match=r"direction \(stored 'maximize', file 'minimize'\)"):
+            store.create_study(study_config("random", name="f1", objective={"metric": "f1", "direction": "minimize"}), n_trials=6)
+        # a known metric at its own direction records none: studies created before directions could be set still resume
+        assert "direction" not in study_config("random", objective={"metric": "val_loss"}).identity()
+
+
+def test_processes_opening_an_old_store_at_once_migrate_it_once(tmp_path: Path) -> None:
+    """Several openers of one schema-1 file (workers started together): one migrates, the others wait and find it done."""
+    import threading
+
+    path = tmp_path / "v1.db"
+    shutil.copy(V1, path)
+    before = _rows(_sqlite_url(path))
+    results: list[Any] = []
+
+    def open_it() -> None:
+        with Store.open(path) as store:
+            results.append((store.migrated, store.schema_version))
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(results) == 4 and all(version == s.SCHEMA_VERSION for _, version in results)
+    assert sum(migrated is not None for migrated, _ in results) == 1
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == ["v1.db", "v1.db.schema1.bak"]
+    after = _rows(_sqlite_url(path))
+    assert all(after[name] == before[name] for name in V1_TABLES[1:])

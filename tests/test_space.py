@@ -404,3 +404,21 @@ def test_int_range_does_not_contain_a_bool():
     space = parse_space({"width": {"low": 1, "high": 4}})
     assert space.contains({**DEFAULT_PARAMS, "width": 1})
     assert not space.contains({**DEFAULT_PARAMS, "width": True})
+
+
+@pytest.mark.parametrize("low", [8, 16, 20, 50, 64, 128, 256, 512])
+def test_the_unit_cube_maps_into_the_range_and_back_even_at_its_ends(low: int) -> None:
+    """u = 0 is the range's low end (exp(log(low)) rounds below low for these); every point of the
+    cube is a point of the space, and to_unit(from_unit(u)) lands in the same integer's share."""
+    from hpsearch.space import IntRange
+
+    space = parse_space({"width": {"low": low, "high": 1024, "log": True}, "dropout": {"low": 0.0, "high": 0.5}})
+    n = len(space)  # the dimensions left out are fixed at the seed model's values
+    assert {k: space.from_unit([0.0] * n)[k] for k in ("width", "dropout")} == {"width": low, "dropout": 0.0}
+    assert {k: space.from_unit([1.0] * n)[k] for k in ("width", "dropout")} == {"width": 1024, "dropout": 0.5}
+    dim = space["width"]
+    assert isinstance(dim, IntRange)
+    for u in np.linspace(0, 1, 201):
+        point = space.from_unit([u] * n)
+        assert space.contains(point), point
+        assert dim.from_unit(dim.to_unit(point["width"])) == point["width"]

@@ -67,11 +67,35 @@ def _backup_path(path: Path, version: int) -> Path:
     return backup
 
 
-def migrate_sqlite_file(path: Path, from_version: int, read_mode: str) -> Path:
-    """Migrate the SQLite store at ``path`` from schema ``from_version``; returns where the original was kept.
+def _version_of(path: Path, read_mode: str) -> int | None:
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode={read_mode}", uri=True)) as con:
+        return con.execute(f"SELECT MAX(version) FROM {s.schema_version.name}").fetchone()[0]  # type: ignore[no-any-return]
 
-    ``read_mode`` is how to open the original without writing to it (see ``Store``'s read mode)."""
-    work = path.with_name(f".{path.name}.migrating")
+
+def migrate_sqlite_file(path: Path, from_version: int, read_mode: str) -> Path | None:
+    """Migrate the SQLite store at ``path`` from schema ``from_version``; returns where the original was kept
+    (None when another process migrated it meanwhile).
+
+    ``read_mode`` is how to open the original without writing to it (see ``Store``'s read mode). Processes
+    of this hpsearch that open the same old store at once migrate it one after the other (an exclusive
+    ``flock`` on the file, which SQLite's own locks do not see): the first migrates, the others find it
+    done. A process of the older hpsearch writing to the store meanwhile is not stopped: migrate with no
+    other run on the store."""
+    import fcntl
+
+    with path.open("rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            version = _version_of(path, read_mode)
+            if version is None or version >= s.SCHEMA_VERSION:
+                return None  # migrated by another process while this one waited
+            return _migrate_locked(path, int(version), read_mode)
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+
+
+def _migrate_locked(path: Path, from_version: int, read_mode: str) -> Path:
+    work = path.with_name(f".{path.name}.migrating-{os.getpid()}")
     work.unlink(missing_ok=True)
     try:
         source = sqlite3.connect(f"file:{path}?mode={read_mode}", uri=True)
@@ -91,12 +115,7 @@ def migrate_sqlite_file(path: Path, from_version: int, read_mode: str) -> Path:
         finally:
             engine.dispose()
     except Exception as err:
-        for leftover in (
-            work,
-            work.with_name(work.name + "-wal"),
-            work.with_name(work.name + "-shm"),
-            work.with_name(work.name + "-journal"),
-        ):
+        for leftover in (work, *(work.with_name(work.name + side) for side in ("-wal", "-shm", "-journal"))):
             leftover.unlink(missing_ok=True)
         raise StoreError(
             f"migrating {path} from store schema {from_version} to {s.SCHEMA_VERSION} failed "

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "METRIC_COLUMNS",
     "SCHEMA_VERSION",
     "epochs",
     "evaluations",
@@ -37,6 +38,9 @@ __all__ = [
 SCHEMA_VERSION = 2
 
 metadata = MetaData()
+
+#: The metrics of the built-in model, each also a column of the epochs table.
+METRIC_COLUMNS: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 schema_version = Table(
     "hpsearch_schema_version",

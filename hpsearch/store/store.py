@@ -121,6 +121,10 @@ class MetricRow:
     value: float | None
 
 
+#: The longest metric name the metrics table keeps (longer ones are not stored).
+METRIC_NAME_LENGTH = 100
+
+
 def _number(value: Any) -> float | None:
     """A metric value as stored: a float, or None for what is not a number."""
     try:
@@ -265,7 +269,8 @@ class Store:
                     raise _needs_migration(path, version)
                 from hpsearch.store.migrate import migrate_sqlite_file
 
-                migrated = (version, migrate_sqlite_file(path, version, _sqlite_read_mode(path)))
+                backup = migrate_sqlite_file(path, version, _sqlite_read_mode(path))
+                migrated = (version, backup) if backup is not None else None
             if not read_only:
                 path.parent.mkdir(parents=True, exist_ok=True)
             file_url = f"sqlite:///file:{path}?mode={_sqlite_read_mode(path)}&uri=true" if read_only else f"sqlite:///{path}"
@@ -506,10 +511,10 @@ class Store:
         if states is not None:
             query = query.where(s.trials.c.state.in_([st.value for st in states]))
         rows = conn.execute(query).mappings().all()
-        curves: dict[int, list[float]] = {}
+        curves: dict[int, list[Any]] = {}
         if with_curves and rows:
             metric = conn.execute(select(s.studies.c.metric).where(s.studies.c.id == study_id)).scalar_one()
-            if metric in s.epochs.c:  # the four Keras metrics are columns of the epochs table
+            if metric in s.METRIC_COLUMNS:  # the four Keras metrics are columns of the epochs table
                 table, col, extra = s.epochs, s.epochs.c[metric], true()
             else:  # any other metric is a row of the metrics table
                 table, col, extra = s.metrics, s.metrics.c.value, s.metrics.c.name == metric
@@ -519,8 +524,10 @@ class Store:
                 .where(s.trials.c.study_id == study_id, extra)
                 .order_by(table.c.trial_id, table.c.epoch)
             )
-            for trial_id, value, _epoch in conn.execute(eq):
-                curves.setdefault(trial_id, []).append(value)
+            for trial_id, value, epoch in conn.execute(eq):
+                curve = curves.setdefault(trial_id, [])
+                curve.extend([None] * (epoch - 1 - len(curve)))  # an epoch that did not report the metric: None at its place
+                curve.append(value)
         return [_trial(r, curves.get(r["id"], ())) for r in rows]
 
     def trial(self, study_id: int, number: int) -> TrialRecord:
@@ -837,7 +844,7 @@ class Store:
                         "trial_id": entry.trial.id,
                         "attempt": entry.trial.attempt,
                         "epoch": entry.epoch,
-                        **{name: entry.metrics.get(name) for name in ("loss", "accuracy", "val_loss", "val_accuracy")},
+                        **{name: entry.metrics.get(name) for name in s.METRIC_COLUMNS},
                         "seconds": entry.seconds,
                         "recorded_at": now,
                     }
@@ -851,6 +858,7 @@ class Store:
                         "value": _number(value),
                     }
                     for name, value in entry.metrics.items()
+                    if isinstance(name, str) and 0 < len(name) <= METRIC_NAME_LENGTH
                 )
             if rows:
                 conn.execute(s.epochs.insert(), rows)

@@ -61,8 +61,12 @@ class CMAESStrategy(Strategy):
             trials = finished_generation(history, g, size)
             if trials is None:
                 return None
-            points = [optimizer.ask() for _ in range(size)]
-            optimizer.tell([(x, -score) for x, score in zip(points, scores(trials, maximize=self.maximize))])
+            for _ in range(size):  # the draws of that generation (they advance the optimiser's generator)...
+                optimizer.ask()
+            # ... and what was trained: the stored trials' own coordinates (an integer at its cell's middle),
+            # so that the optimiser learns from exactly the points whose results it is told
+            trained = [np.array([self.space[n].to_unit(t.params[n]) for n in self.ranges]) for t in trials]
+            optimizer.tell([(x, -score) for x, score in zip(trained, scores(trials, maximize=self.maximize))])
         point = [optimizer.ask() for _ in range(size)][number % size]
         rng = np.random.default_rng([self.seed, number, 0xC4A])
         params = {}
