@@ -78,7 +78,7 @@ def test_overview_lists_studies_and_shows_script_names_as_text(store: Path, page
         page.goto(url + "/")
         page.wait_for_selector("#overview-table td[data-dash-column=study] a")
         links = page.eval_on_selector_all("#overview-table td[data-dash-column=study] a", "els => els.map(e => e.textContent)")
-        assert links == ["cmp-grid", "cmp-random", "cmp-tpe", "cmp-pbt", "cmp-empty", "cmp-partial", XSS]
+        assert links == ["cmp-grid", "cmp-random", "cmp-tpe", "cmp-pbt", "cmp-evolution", "cmp-hyperband", "cmp-empty", "cmp-partial", XSS]
         assert cell(page, "cmp-grid", "state") == "finished"
         assert cell(page, "cmp-grid", "finished") == "8"
         assert cell(page, "cmp-random", "failed") == "1"
