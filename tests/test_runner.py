@@ -130,7 +130,7 @@ _KILLABLE = textwrap.dedent(
     from hpsearch import FunctionTrainer, RunOptions, run_study
     from tests.conftest import study_config, toy_metrics
     config = study_config(sys.argv[2], trials=int(sys.argv[3]), epochs=3, **json.loads(sys.argv[5]))
-    run_study(config, sys.argv[1], trainer=FunctionTrainer(toy_metrics, delay=0.03, max_jobs=int(sys.argv[4])))
+    run_study(config, sys.argv[1], trainer=FunctionTrainer(toy_metrics, delay=float(sys.argv[6]), max_jobs=int(sys.argv[4])))
     """
 )
 
@@ -162,7 +162,9 @@ def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, batch
     db = str(tmp_path / "killed.db")
     budget = 24 if name == "grid" else 15
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    command = [sys.executable, str(script), db, name, str(budget), str(batch), json.dumps(extra)]
+    # pruned trials end after an epoch or two: slower epochs keep a pruned study running long enough to kill it
+    delay = "0.1" if "pruning" in extra else "0.03"
+    command = [sys.executable, str(script), db, name, str(budget), str(batch), json.dumps(extra), delay]
     finished = 0
     left_running = []
     for extra_delay in (0.01, 0.04, 0.07):
