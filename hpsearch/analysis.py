@@ -150,7 +150,7 @@ def evolution_lineage(name: str, store: Store | str | os.PathLike[str] | None = 
     rows = [
         {
             "trial": t.number,
-            "generation": t.number // strategy.options.population,
+            "generation": t.generation,
             "first_parent": parents.get(t.number, (None, None))[0],
             "second_parent": parents.get(t.number, (None, None))[1],
             "state": t.state.value,

@@ -154,15 +154,7 @@ class AskTellStudy:
         are ones this study asked for and has not told yet, returns None (tell them first). The
         same holds for a generation (evolution, CMA-ES) that waits for trials this study holds."""
         while True:
-            self.store.reap_stale(self.study.id, stale_after=self.options.stale_after, this_host=self.worker.host)
-            claims = self.store.claim_many(
-                self.study.id,
-                self.worker,
-                self._runner.strategy.ask,
-                trial_seed=self._runner._trial_seed,
-                epochs=self.config.budget.epochs,
-                limit=1,
-            )
+            claims = self._runner._claim(self.study, 1)
             if claims.trials:
                 break
             if claims.done:

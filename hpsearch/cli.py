@@ -270,10 +270,10 @@ def _pruning_line(config: StudyConfig) -> str:
     from hpsearch.pruning import HyperbandRule, pruning_rule
 
     p, b = config.pruning, config.budget
-    rule = pruning_rule(config, [])
     most = f"at most {b.trials} x {b.epochs} = {b.trials * b.epochs} trial-epochs" if b.trials else f"up to {b.epochs} epochs per trial"
     if p.rule == "median":
         return f"median, after {p.startup_trials} finished trials and {p.warmup_epochs} warm-up epochs; {most}"
+    rule = pruning_rule(config, [])
     if isinstance(rule, HyperbandRule):
         rungs = "; ".join(f"bracket {k} ({w:.0%} of trials) {_judged(rule.rungs_of_bracket(k))}" for k, w in enumerate(rule.weights))
         return f"hyperband, top 1/{p.reduction_factor} go on; {rungs}; {most}"

@@ -19,7 +19,18 @@ from hpsearch.config import StudyConfig
 from hpsearch.errors import ConfigError, NoResultError, StudyStuckError, TooManyFailuresError
 from hpsearch.progress import Progress, SilentProgress
 from hpsearch.pruning import PruningRule, pruning_rule
-from hpsearch.store import EpochEntry, Evaluation, Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
+from hpsearch.store import (
+    Claims,
+    EpochEntry,
+    Evaluation,
+    Store,
+    StudyRecord,
+    StudyState,
+    TrialLostError,
+    TrialRecord,
+    TrialState,
+    WorkerInfo,
+)
 from hpsearch.store.schema import METRIC_COLUMNS
 from hpsearch.strategies import Strategy, best_trial, derive_seed, strategy_for, study_best
 from hpsearch.trainer import EpochResult, Trainer, TrainJob, TrainOutcome
@@ -277,17 +288,8 @@ class StudyRunner:
                     self.progress.message(f"{study.name}: wall-clock limit of {timeout:g} s reached; run again to continue")
                     stopped_early = "timeout"
                     break
-                self.store.reap_stale(study.id, stale_after=opts.stale_after, this_host=self.worker.host)
                 limit = self.claim_size if opts.max_trials is None else min(self.claim_size, opts.max_trials - trials_run)
-                claims = self.store.claim_many(
-                    study.id,
-                    self.worker,
-                    self.strategy.ask,
-                    trial_seed=self._trial_seed,
-                    epochs=self.config.budget.epochs,
-                    limit=limit,
-                    fits=getattr(self.trainer, "fits", None),
-                )
+                claims = self._claim(study, limit)
                 if claims.done:
                     self._check_not_stuck(study)
                     break
@@ -320,6 +322,19 @@ class StudyRunner:
                 self._delete_unneeded_checkpoints(study)
 
         return replace(self._finish(study), stopped_early=stopped_early)
+
+    def _claim(self, study: StudyRecord, limit: int) -> Claims:
+        """Redo what dead workers left, then claim up to ``limit`` trials that fit the trainer together."""
+        self.store.reap_stale(study.id, stale_after=self.options.stale_after, this_host=self.worker.host)
+        return self.store.claim_many(
+            study.id,
+            self.worker,
+            self.strategy.ask,
+            trial_seed=self._trial_seed,
+            epochs=self.config.budget.epochs,
+            limit=limit,
+            fits=getattr(self.trainer, "fits", None),
+        )
 
     def _check_not_stuck(self, study: StudyRecord) -> None:
         """The strategy proposes nothing, nothing runs, and the budget is not spent: stop with the reason."""

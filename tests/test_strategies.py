@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,10 +16,11 @@ from tests.conftest import study_config, toy_metrics
 ALL = sorted(STRATEGY_CLASSES)
 
 
-def _history(strategy_name: str, n: int, *, seed: int = 7) -> list[TrialRecord]:
-    """n finished trials, proposed one by one by the strategy and scored by the toy objective."""
-    config = study_config(strategy_name, trials=n, epochs=n)
-    strategy = make_strategy(strategy_name, config.space, seed=seed, pbt=config.pbt)
+def _history(strategy_name: str, n: int, *, seed: int = 7, **extra: Any) -> list[TrialRecord]:
+    """n finished trials, proposed one by one by the strategy (``extra``: study settings such as its
+    own table) and scored by the toy objective."""
+    config = study_config(strategy_name, trials=n, epochs=n, **extra)
+    strategy = make_strategy(strategy_name, config.space, seed=seed, pbt=config.pbt, options=config.options)
     history: list[TrialRecord] = []
     for number in range(n):
         suggestion = strategy.ask(history, number)
@@ -182,33 +184,17 @@ def test_gp_spreads_a_claim_over_different_points() -> None:
 
 
 def test_evolution_breeds_from_the_previous_generation_and_its_elites() -> None:
-    config = study_config("evolution", evolution={"population": 4, "elites": 1, "tournament": 2})
+    options = {"population": 4, "elites": 1, "tournament": 2}
+    config = study_config("evolution", evolution=options)
     strategy = make_strategy("evolution", config.space, seed=7, options=config.options)
-    history = _history("evolution", 12, seed=7)
-    # _history used the default options; rebuild with these so that the lineage matches this strategy
-    history = []
+    history = _history("evolution", 12, seed=7, evolution=options)
     for number in range(12):
-        suggestion = strategy.ask(history, number)
-        value = toy_metrics(suggestion.params, 2, 0)["val_accuracy"]
-        history.append(
-            TrialRecord(
-                id=number,
-                study_id=1,
-                number=number,
-                state=TrialState.COMPLETE,
-                params=suggestion.params,
-                seed=number,
-                attempt=1,
-                value=value,
-                curve=(value,),
-                epochs=2,
-                generation=suggestion.generation,
-            )
-        )
+        suggestion = strategy.ask(history[:number], number)  # what was proposed then (strategies are deterministic)
+        assert suggestion.params == history[number].params
         if number >= 4:
             d = suggestion.decision
             assert d is not None and d.kind in ("crossover", "mutation") and d.generation == number // 4
-            first, second = strategy.parents(history)[number]
+            first, second = strategy.parents(history[: number + 1])[number]
             assert d.parent_trial == first and f"#{second}" in d.reason
             best_before = max(history[: (number // 4 - 1) * 4], key=lambda t: t.value, default=None)
             allowed = set(range((number // 4 - 1) * 4, (number // 4) * 4)) | ({best_before.number} if best_before else set())

@@ -125,6 +125,12 @@ def columns_for_space(space: SearchSpace, population: int) -> int:
     return population_columns(population, typical, int(widest))
 
 
+def _member_of(job: TrainJob) -> Member:
+    """The population member a job trains: its width, dropout, learning rate and seed."""
+    p = job.params
+    return Member(int(p["width"]), float(p["dropout"]), float(p["learning_rate"]), job.seed)
+
+
 class PopulationTrainer:
     """Trains jobs of the seed MLP in populations; see the module docstring."""
 
@@ -269,9 +275,7 @@ class PopulationTrainer:
         narrower.arrange(widths)
         self._resident[id(narrower)] = {}
         for j, (i, (weights, state)) in enumerate(zip(live, moved)):
-            p = jobs[i].params
-            member = Member(int(p["width"]), float(p["dropout"]), float(p["learning_rate"]), jobs[i].seed)
-            narrower.set_member(j, member, weights, str(p["optimizer"]), state)
+            narrower.set_member(j, _member_of(jobs[i]), weights, str(jobs[i].params["optimizer"]), state)
             slot[i] = j
         self.compactions += 1
         return narrower
@@ -291,9 +295,8 @@ class PopulationTrainer:
         population.arrange([int(job.params["width"]) for job in jobs], sources)  # every copy at once
         resident.clear()
         for i, job in enumerate(jobs):
-            p = job.params
-            member = Member(int(p["width"]), float(p["dropout"]), float(p["learning_rate"]), job.seed)
-            optimizer = str(p["optimizer"])
+            member = _member_of(job)
+            optimizer = str(job.params["optimizer"])
             if job.parent_checkpoint is None:
                 population.set_member(i, member, optimizer=optimizer)
                 continue
