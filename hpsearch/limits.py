@@ -131,6 +131,9 @@ LIMITS: dict[str, Bound] = {
     "space.width": Bound(True, 1, 65_536, why="units of the hidden layer; a wider one would not fit in memory"),
     "space.dropout": Bound(False, 0, 1, high_open=True, why="dropout is a probability"),
     "space.learning_rate": Bound(False, 0, 10, low_open=True, why="larger steps diverge with every optimiser"),
+    "space.batch_size": Bound(True, 1, 60_000, why="no dataset has more training images"),
+    "space.layers": Bound(True, 1, 3, why="hidden layers of the built-in model"),
+    "space.weight_decay": Bound(False, 0, 1, why="the share of every weight removed per unit of learning rate"),
     "space.grid_points": Bound(True, 1, 1000, why="grid points of one range"),
     # command line
     "--timeout": _SECONDS,

@@ -1,14 +1,18 @@
-"""The search space: the four hyperparameters of the model and their ranges.
+"""The search space: named dimensions and their ranges.
 
 A dimension is a range (``low``/``high``, optionally on a log scale), an explicit
-list of values, or a single fixed value. The space knows how to sample a point
-from a seeded generator, how to enumerate grid points (through scikit-learn's
-``ParameterGrid``), and how to describe itself to Optuna.
+list of values, or a single fixed value. Any name of letters, digits and
+underscores may be a dimension (:data:`NAME_RULE`); the built-in model's own
+hyperparameters (:data:`BUILTIN_DIMENSIONS`) have their kind and bounds known.
+The space knows how to sample a point from a seeded generator, how to enumerate
+grid points (through scikit-learn's ``ParameterGrid``), and how to describe
+itself to Optuna.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
@@ -19,9 +23,14 @@ from hpsearch.errors import ConfigError
 from hpsearch.limits import check
 
 __all__ = [
+    "ACTIVATIONS",
+    "BUILTIN_DEFAULTS",
+    "BUILTIN_DIMENSIONS",
     "DEFAULT_PARAMS",
     "HYPERPARAMETERS",
+    "NAME_RULE",
     "OPTIMIZERS",
+    "RESERVED_NAMES",
     "Choice",
     "Dimension",
     "FloatRange",
@@ -31,10 +40,11 @@ __all__ = [
     "parse_space",
 ]
 
-Value = Union[int, float, str]
+Value = Union[int, float, str, bool]
 Params = dict[str, Value]
 
-#: The hyperparameters of the model, in the order they are shown.
+#: The seed model's four hyperparameters: a space of the built-in model always has them (fixed at
+#: :data:`DEFAULT_PARAMS` when left out), in this order.
 HYPERPARAMETERS: tuple[str, ...] = ("width", "dropout", "optimizer", "learning_rate")
 
 #: Optimisers a study may name; each is the Keras optimiser of the same name.
@@ -50,8 +60,42 @@ OPTIMIZERS: tuple[str, ...] = (
     "lion",
 )
 
-#: The seed model's configuration, used for any dimension a study leaves out.
+#: Activations of the built-in model's hidden layers.
+ACTIVATIONS: tuple[str, ...] = ("relu", "gelu", "tanh", "elu")
+
+#: The seed model's configuration of :data:`HYPERPARAMETERS`, fixed for any of them a study leaves out.
 DEFAULT_PARAMS: Params = {"width": 128, "dropout": 0.2, "optimizer": "adam", "learning_rate": 1e-3}
+#: The built-in model's other hyperparameters when a study leaves them out (``batch_size`` is ``[training] batch_size``;
+#: no ``weight_decay`` leaves each optimiser at Keras's default).
+BUILTIN_DEFAULTS: Params = {"layers": 1, "activation": "relu"}
+
+#: The built-in model's hyperparameters and their kind: ``int``, ``float`` or the values of a choice.
+#: ``batch_size`` overrides ``[training] batch_size`` per trial; ``weight_decay`` is the optimiser's
+#: decoupled weight decay (left out, every optimiser keeps Keras's default, 0.004 for adamw).
+BUILTIN_DIMENSIONS: dict[str, str | tuple[str, ...]] = {
+    "width": "int",
+    "dropout": "float",
+    "optimizer": OPTIMIZERS,
+    "learning_rate": "float",
+    "batch_size": "int",
+    "layers": "int",
+    "activation": ACTIVATIONS,
+    "weight_decay": "float",
+}
+
+#: What a dimension may be called: 1-64 letters, digits and underscores, starting with a letter.
+NAME_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+
+#: Names the trial tables and frames use for their own columns, which a dimension may not take.
+RESERVED_NAMES: frozenset[str] = frozenset(
+    {
+        "study", "strategy", "number", "state", "value", "epochs", "epoch", "seconds", "started_at", "finished_at",
+        "completion", "cum_epochs", "cum_seconds", "final", "member", "generation", "start_epoch", "end_epoch",
+        "parent_trial", "parent_member", "attempt", "metric", "direction", "error", "best", "improved", "trial",
+        "model_epoch", "kind", "carried", "changed", "optimizer_reset", "at_start", "n_trials", "best_trial",
+        "finished", "trial_id", "recorded_at", "params",
+    }
+)  # fmt: skip
 
 
 class _Range:
@@ -274,21 +318,47 @@ class SearchSpace(Mapping[str, Dimension]):
 
 # --------------------------------------------------------------------------- parsing
 
-_RANGE_KEYS = {"low", "high", "log", "grid_points"}
+_RANGE_KEYS = {"low", "high", "log", "grid_points", "type"}
 _VALUE_KEYS = {"values"}
+_KINDS = ("int", "float")
 
 
 def _check_value(name: str, field: str, value: Any) -> Value:
-    """Apply the rule of hyperparameter ``name`` to one value (numbers: their bound in :data:`hpsearch.limits.LIMITS`)."""
-    if name == "optimizer":
-        if not isinstance(value, str) or value.lower() not in OPTIMIZERS:
-            raise ConfigError(field, value, f"must be one of {', '.join(OPTIMIZERS)}")
+    """Apply the rule of dimension ``name`` to one value: a built-in hyperparameter's own (its values,
+    or its bound in :data:`hpsearch.limits.LIMITS`), else any string, boolean or finite number."""
+    kind = BUILTIN_DIMENSIONS.get(name)
+    if isinstance(kind, tuple):
+        if not isinstance(value, str) or value.lower() not in kind:
+            raise ConfigError(field, value, f"must be one of {', '.join(kind)}")
         return value.lower()
-    return check(f"space.{name}", value, field=field)  # type: ignore[no-any-return]
+    if kind is not None:
+        return check(f"space.{name}", value, field=field)  # type: ignore[no-any-return]
+    if isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return value
+    raise ConfigError(field, value, "must be a string, true or false, or a finite number")
+
+
+def _range_kind(name: str, field: str, spec: Mapping[str, Any]) -> str:
+    """``int`` or ``float``: the built-in hyperparameter's own kind, else ``type``, else int when both ends are integers."""
+    builtin = BUILTIN_DIMENSIONS.get(name)
+    given = spec.get("type")
+    if given is not None and given not in _KINDS:
+        raise ConfigError(f"{field}.type", given, "must be int or float")
+    if isinstance(builtin, str):
+        if given is not None and given != builtin:
+            raise ConfigError(f"{field}.type", given, f"{name} is a {builtin} range in the built-in model")
+        return builtin
+    if given is not None:
+        return str(given)
+    ends = (spec["low"], spec["high"])
+    return "int" if all(isinstance(v, int) and not isinstance(v, bool) for v in ends) else "float"
 
 
 def _parse_dimension(name: str, spec: Any) -> Dimension:
     field = f"space.{name}"
+    is_choice = isinstance(BUILTIN_DIMENSIONS.get(name), tuple)
     if not isinstance(spec, dict):
         # A bare value fixes the hyperparameter; a bare list is a list of values.
         if isinstance(spec, list):
@@ -298,7 +368,7 @@ def _parse_dimension(name: str, spec: Any) -> Dimension:
     unknown = set(spec) - _RANGE_KEYS - _VALUE_KEYS
     if unknown:
         key = sorted(unknown)[0]
-        allowed = sorted(_VALUE_KEYS) if name == "optimizer" else sorted(_RANGE_KEYS | _VALUE_KEYS)
+        allowed = sorted(_VALUE_KEYS) if is_choice else sorted(_RANGE_KEYS | _VALUE_KEYS)
         raise ConfigError(f"{field}.{key}", spec[key], f"unknown key; expected one of {', '.join(allowed)}")
     if "values" in spec:
         if set(spec) & _RANGE_KEYS:
@@ -307,17 +377,24 @@ def _parse_dimension(name: str, spec: Any) -> Dimension:
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{field}.values", values, "must be a non-empty list")
         checked = [_check_value(name, f"{field}.values[{i}]", v) for i, v in enumerate(values)]
-        if len(set(checked)) != len(checked):
+        if len({(type(v), v) for v in checked}) != len(checked):
             raise ConfigError(f"{field}.values", values, "values must not repeat")
         return Choice(name, tuple(checked))
-    if name == "optimizer":
-        raise ConfigError(field, spec, 'optimizer is a choice: give `values = ["adam", ...]`')
+    if is_choice:
+        raise ConfigError(field, spec, f'{name} is a choice: give `values = ["{BUILTIN_DIMENSIONS[name][0]}", ...]`')
     for key in ("low", "high"):
         if key not in spec:
             raise ConfigError(f"{field}.{key}", None, "a range needs both `low` and `high`")
-    integer = name == "width"
     low = _check_value(name, f"{field}.low", spec["low"])
     high = _check_value(name, f"{field}.high", spec["high"])
+    for key, end in (("low", low), ("high", high)):
+        if isinstance(end, (str, bool)):
+            raise ConfigError(f"{field}.{key}", end, "a range's ends are numbers")
+    integer = _range_kind(name, field, spec) == "int"
+    if integer:
+        for key, end in (("low", low), ("high", high)):
+            if not float(end).is_integer():
+                raise ConfigError(f"{field}.{key}", end, "an int range's ends are integers")
     if not low < high:  # type: ignore[operator]
         raise ConfigError(field, {"low": low, "high": high}, "low < high must hold (for a single value write it alone)")
     log = spec.get("log", name == "learning_rate")
@@ -333,18 +410,41 @@ def _parse_dimension(name: str, spec: Any) -> Dimension:
     return FloatRange(name, float(low), float(high), log=log, grid_points=points)  # type: ignore[arg-type]
 
 
-def parse_space(spec: Any) -> SearchSpace:
+def _check_name(name: Any, spec: Any) -> None:
+    if not isinstance(name, str) or not NAME_RULE.fullmatch(name):
+        raise ConfigError(f"space.{name}", spec, "a dimension's name is 1-64 letters, digits and '_', starting with a letter")
+    if name in RESERVED_NAMES:
+        raise ConfigError(f"space.{name}", spec, "is a column name hpsearch keeps for itself; call the dimension something else")
+
+
+def parse_space(spec: Any, *, builtin: bool | None = None) -> SearchSpace:
     """Build a search space from the ``[space]`` table of a study file.
 
-    Hyperparameters left out are fixed at the seed model's values.
+    A space of the built-in model (``builtin``; by default, a space that declares only built-in
+    hyperparameters) always has :data:`HYPERPARAMETERS` first, the ones left out fixed at the seed
+    model's values, then the other built-in ones it declares. Any other space is exactly what it declares.
     """
     if spec is None:
         spec = {}
     if not isinstance(spec, dict):
         raise ConfigError("space", spec, "must be a table of hyperparameters")
-    unknown = set(spec) - set(HYPERPARAMETERS)
+    for name, value in spec.items():
+        _check_name(name, value)
+    if builtin is None:
+        builtin = set(spec) <= set(BUILTIN_DIMENSIONS)
+    if not builtin:
+        if not spec:
+            raise ConfigError("space", spec, "a study of your own model declares at least one dimension")
+        return SearchSpace([_parse_dimension(name, value) for name, value in spec.items()])
+    unknown = set(spec) - set(BUILTIN_DIMENSIONS)
     if unknown:
         key = sorted(unknown)[0]
-        raise ConfigError(f"space.{key}", spec[key], f"unknown hyperparameter; expected one of {', '.join(HYPERPARAMETERS)}")
+        raise ConfigError(
+            f"space.{key}",
+            spec[key],
+            f"the built-in model has no such hyperparameter; expected one of {', '.join(BUILTIN_DIMENSIONS)}"
+            ' (name your own model with `model = "package.module:function"` to search others)',
+        )
     dims = [_parse_dimension(name, spec[name]) if name in spec else Choice(name, (DEFAULT_PARAMS[name],)) for name in HYPERPARAMETERS]
+    dims += [_parse_dimension(name, spec[name]) for name in BUILTIN_DIMENSIONS if name in spec and name not in HYPERPARAMETERS]
     return SearchSpace(dims)

@@ -110,7 +110,7 @@ def test_width_range_is_linear_unless_log_is_given():
 )
 def test_parse_space_rejects_bad_dimensions_with_field_and_value(spec, field, value):
     with pytest.raises(ConfigError) as info:
-        parse_space(spec)
+        parse_space(spec, builtin=True)
     assert info.value.field == field
     assert info.value.value == value
 
@@ -422,3 +422,49 @@ def test_the_unit_cube_maps_into_the_range_and_back_even_at_its_ends(low: int) -
         point = space.from_unit([u] * n)
         assert space.contains(point), point
         assert dim.from_unit(dim.to_unit(point["width"])) == point["width"]
+
+
+def test_a_space_of_other_names_is_exactly_what_it_declares_with_kinds_from_the_ends_or_type():
+    space = parse_space(
+        {
+            "filters": {"low": 8, "high": 64, "log": True},
+            "momentum": {"low": 0.0, "high": 0.99},
+            "steps": {"low": 1.0, "high": 9.0, "type": "int"},
+            "pool": ["max", "avg"],
+            "use_bias": [True, False],
+        }
+    )
+    assert list(space) == ["filters", "momentum", "steps", "pool", "use_bias"]
+    assert space["filters"] == IntRange("filters", 8, 64, log=True)
+    assert space["momentum"] == FloatRange("momentum", 0.0, 0.99)
+    assert space["steps"] == IntRange("steps", 1, 9)
+    assert space["use_bias"] == Choice("use_bias", (True, False))
+    assert space.contains(space.sample(np.random.default_rng(0)))
+
+
+@pytest.mark.parametrize(
+    ("spec", "field", "rule"),
+    [
+        ({"2fast": 1}, "space.2fast", "letters"),
+        ({"value": {"low": 1, "high": 2}}, "space.value", "keeps for itself"),
+        ({"steps": {"low": 1, "high": 2.5, "type": "int"}}, "space.steps.high", "integers"),
+        ({"steps": {"low": 1, "high": 2, "type": "complex"}}, "space.steps.type", "int or float"),
+        ({"steps": {"low": "a", "high": "b"}}, "space.steps.low", "numbers"),
+        ({"layers": {"low": 1, "high": 5}}, "space.layers.high", "[1, 3]"),
+        ({"activation": ["relu", "sigmoid"]}, "space.activation.values[1]", "relu, gelu, tanh, elu"),
+        ({"width": {"low": 8, "high": 64, "type": "float"}}, "space.width.type", "int range"),
+    ],
+    ids=["name", "reserved", "int-ends", "type", "text-range", "layers-bound", "activation", "builtin-kind"],
+)
+def test_bad_dimensions_of_any_name_say_field_and_rule(spec, field, rule):
+    with pytest.raises(ConfigError) as info:
+        parse_space(spec)
+    assert info.value.field == field and rule in str(info.value)
+
+
+def test_the_built_in_model_space_keeps_its_four_and_adds_the_new_dimensions_it_declares():
+    space = parse_space({"layers": {"low": 1, "high": 3}, "batch_size": [32, 128]})
+    assert list(space) == [*HYPERPARAMETERS, "batch_size", "layers"]  # in the built-in order
+    assert space["width"] == Choice("width", (DEFAULT_PARAMS["width"],))
+    with pytest.raises(ConfigError, match="built-in model has no such hyperparameter"):
+        parse_space({"layers": 2, "filters": 8}, builtin=True)
