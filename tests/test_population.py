@@ -322,7 +322,7 @@ def test_members_left_after_the_others_are_pruned_move_to_a_narrower_population_
     trainer = PopulationTrainer(data, TrainingConfig(population=4), study_seed=2, optimizers=optimizers)
     pruned = trainer.train(jobs("pruned"), lambda job, result: job.trial_number == 0)  # all but trial 0 stop after epoch 1
     assert [o.state for o in pruned] == [TrialState.COMPLETE] + [TrialState.PRUNED] * 3
-    assert trainer.compactions == 1 and [columns for _, columns in trainer.shapes_built] == [512, 64]  # the 24 units left
+    assert trainer.compactions == 1 and [columns for _, columns, _ in trainer.shapes_built] == [512, 64]  # the 24 units left
     alone = PopulationTrainer(data, TrainingConfig(population=4), study_seed=2, optimizers=optimizers)
     kept = alone.train(jobs("alone"), lambda job, result: True)
     assert alone.compactions == 0

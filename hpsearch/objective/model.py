@@ -22,13 +22,15 @@ _OPTIMIZERS: dict[str, type[keras.optimizers.Optimizer]] = {
 }
 
 
-def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
-    """The Keras optimiser ``name`` at ``learning_rate``."""
+def make_optimizer(name: str, learning_rate: float, weight_decay: float | None = None) -> keras.optimizers.Optimizer:
+    """The Keras optimiser ``name`` at ``learning_rate`` (and ``weight_decay``; None keeps Keras's default)."""
     try:
         cls = _OPTIMIZERS[name]
     except KeyError:
         raise ValueError(f"optimizer = {name!r}: must be one of {', '.join(_OPTIMIZERS)}") from None
-    return cls(learning_rate=learning_rate)
+    if weight_decay is None:
+        return cls(learning_rate=learning_rate)
+    return cls(learning_rate=learning_rate, weight_decay=weight_decay)
 
 
 def build_model(
@@ -37,42 +39,50 @@ def build_model(
     optimizer: str = "adam",
     learning_rate: float = 1e-3,
     *,
+    layers: int = 1,
+    activation: str = "relu",
+    weight_decay: float | None = None,
     steps_per_execution: int = 1,
     **_: Any,
 ) -> keras.Model:
-    """``Flatten(28x28) -> Dense(width, relu) -> Dropout(dropout) -> Dense(10, softmax)``, compiled.
+    """``Flatten(28x28) -> [Dense(width, activation) -> Dropout(dropout)] x layers -> Dense(10, softmax)``, compiled.
 
-    At width 128 the dense layers hold 100,480 and 1,290 parameters (101,770 in all).
+    At width 128 with one hidden layer the dense layers hold 100,480 and 1,290 parameters (101,770
+    in all). The first hidden layer is ``dense`` and the output layer ``dense_1`` whatever the depth
+    (the names checkpoints of the one-layer model have always used); further hidden layers are
+    ``hidden_2`` and ``hidden_3``. Other keyword arguments (``batch_size``) are not the model's and are ignored.
     """
-    model = keras.Sequential(
-        [
-            keras.Input(shape=(28, 28), name="image"),
-            keras.layers.Flatten(name="flatten"),
-            keras.layers.Dense(width, activation="relu", name="dense"),
-            keras.layers.Dropout(dropout, name="dropout"),
-            keras.layers.Dense(10, activation="softmax", name="dense_1"),
-        ],
-        name="mnist_mlp",
-    )
-    compile_model(model, optimizer, learning_rate, steps_per_execution=steps_per_execution)
+    stack: list[keras.layers.Layer] = [keras.Input(shape=(28, 28), name="image"), keras.layers.Flatten(name="flatten")]
+    for depth in range(1, int(layers) + 1):
+        stack.append(keras.layers.Dense(width, activation=activation, name="dense" if depth == 1 else f"hidden_{depth}"))
+        stack.append(keras.layers.Dropout(dropout, name="dropout" if depth == 1 else f"dropout_{depth}"))
+    stack.append(keras.layers.Dense(10, activation="softmax", name="dense_1"))
+    model = keras.Sequential(stack, name="mnist_mlp")
+    compile_model(model, optimizer, learning_rate, weight_decay=weight_decay, steps_per_execution=steps_per_execution)
     return model
 
 
 def model_for(params: Mapping[str, Any], *, steps_per_execution: int = 1) -> keras.Model:
     """:func:`build_model` from a params mapping (as stored with a trial)."""
+    decay = params.get("weight_decay")
     return build_model(
         width=int(params["width"]),
         dropout=float(params["dropout"]),
         optimizer=str(params["optimizer"]),
         learning_rate=float(params["learning_rate"]),
+        layers=int(params.get("layers", 1)),
+        activation=str(params.get("activation", "relu")),
+        weight_decay=None if decay is None else float(decay),
         steps_per_execution=steps_per_execution,
     )
 
 
-def compile_model(model: keras.Model, optimizer: str, learning_rate: float, *, steps_per_execution: int = 1) -> None:
+def compile_model(
+    model: keras.Model, optimizer: str, learning_rate: float, *, weight_decay: float | None = None, steps_per_execution: int = 1
+) -> None:
     """(Re)compile ``model`` with a fresh optimizer; its weights are kept."""
     model.compile(
-        optimizer=make_optimizer(optimizer, learning_rate),
+        optimizer=make_optimizer(optimizer, learning_rate, weight_decay),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,

@@ -36,7 +36,9 @@ import tensorflow as tf
 
 from hpsearch.population.optimizers import (
     FUSED_RULES,
+    KERAS_WEIGHT_DECAY,
     apply_rule,
+    apply_weight_decay,
     fused_coefficients,
     fused_update,
     initial_slot,
@@ -70,14 +72,25 @@ def glorot_weights(width: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.nd
     return k1, np.zeros(width, np.float32), k2, np.zeros(CLASSES, np.float32)
 
 
+#: The hidden layer's activation of each name the built-in model takes (as Keras computes it).
+ACTIVATIONS: dict[str, Any] = {
+    "relu": tf.nn.relu,
+    "gelu": lambda x: tf.nn.gelu(x, approximate=False),
+    "tanh": tf.nn.tanh,
+    "elu": tf.nn.elu,
+}
+
+
 @dataclass(frozen=True)
 class Member:
-    """One trial in a population: its true width, dropout, learning rate and seed."""
+    """One trial in a population: its true width, dropout, learning rate and seed, and its weight
+    decay (None: the optimiser's Keras default, 0.004 for AdamW and 0 for the others)."""
 
     width: int
     dropout: float
     learning_rate: float
     seed: int
+    weight_decay: float | None = None
 
 
 def _fmix32(h: tf.Tensor) -> tf.Tensor:
@@ -114,8 +127,11 @@ class Population:
     reading and writing the weights once); the slots are the union of the rules' slots.
     """
 
-    def __init__(self, optimizers: str | tuple[str, ...], columns: int, slots: int) -> None:
+    def __init__(self, optimizers: str | tuple[str, ...], columns: int, slots: int, activation: str = "relu") -> None:
         self.optimizers = (optimizers,) if isinstance(optimizers, str) else tuple(optimizers)
+        #: Every member's hidden activation (members of other activations train in another population).
+        self.activation = activation
+        self._activate = ACTIVATIONS[activation]
         self.columns = int(columns)
         self.size = int(slots)
         c, k = self.columns, self.size
@@ -135,6 +151,7 @@ class Population:
         # per member
         self.rule = tf.Variable(tf.zeros(k, tf.int32))  # each member's index into self.optimizers
         self.lr = tf.Variable(tf.zeros(k))
+        self.decay = tf.Variable(tf.zeros(k))
         self.rate = tf.Variable(tf.zeros(k))
         self.seed = tf.Variable(tf.zeros(k, tf.int64))
         self.step = tf.Variable(tf.zeros(k, tf.int64))
@@ -240,6 +257,8 @@ class Population:
         """Member ``index`` goes on at ``member``'s learning rate, dropout rate and seed (its dropout
         stream), under ``optimizer``, with its weights and optimiser state as they are; it is live again."""
         self.lr[index].assign(member.learning_rate)
+        name = optimizer if optimizer is not None else self.optimizers[0]
+        self.decay[index].assign(member.weight_decay if member.weight_decay is not None else KERAS_WEIGHT_DECAY.get(name, 0.0))
         self.rate[index].assign(member.dropout)
         self.seed[index].assign(member.seed)
         self.rule[index].assign(self.optimizers.index(optimizer) if optimizer is not None else 0)
@@ -279,7 +298,7 @@ class Population:
         units and logits are replaced by zeros here (it is failed for them), and the blocks are
         selected rather than multiplied, so the others never see its numbers."""
         # every member's first layer as one wide matrix product: [batch, 784] x [784, columns]
-        hidden = tf.nn.relu(tf.matmul(x, params["kernel"]) + params["bias"]) * self.mask
+        hidden = self._activate(tf.matmul(x, params["kernel"]) + params["bias"]) * self.mask
         if keep is not None:
             hidden = hidden * keep
         finite_hidden = tf.math.is_finite(hidden)
@@ -314,6 +333,8 @@ class Population:
             return [member_vector(vector if name == "out_bias" else column_vector, self.vars[name], MEMBER_AXIS[name]) for name in names]
 
         lrs = spread(lr, tf.gather(lr, owner))
+        decay = lr * self.decay.read_value()
+        decays = spread(decay, tf.gather(decay, owner))
         rule = self.rule.read_value()
         # each rule's members (for the update that computes every rule)
         mine = [] if self.fused else [spread(rule == j, tf.gather(rule == j, owner)) for j in range(len(self.optimizers))]
@@ -337,11 +358,12 @@ class Population:
             grads = tape.gradient(total, params)
             t = tf.cast(step + 1, tf.float32)
             slot_dicts = [dict(zip(slot_keys, s)) for s in slots]
+            decayed = apply_weight_decay(params, decays)  # before the step, as Keras does
             if self.fused:
-                new_params, new_slots, new_u = self._fused_step(params, grads, slot_dicts, lrs, rule, step, u_product, spread)
+                new_params, new_slots, new_u = self._fused_step(decayed, grads, slot_dicts, lrs, rule, step, u_product, spread)
             else:
                 ts = spread(t, tf.cast(column_step + 1, tf.float32))
-                new_params, new_slots, new_u = self._every_rule_step(params, grads, slot_dicts, lrs, ts, rule, mine, t, u_product, spread)
+                new_params, new_slots, new_u = self._every_rule_step(decayed, grads, slot_dicts, lrs, ts, rule, mine, t, u_product, spread)
             # a member whose hidden units, logits or loss stop being finite is broken for good (the trainer
             # fails it) and takes no more steps
             broken_out = broken | (alive & ~finite_losses)

@@ -24,8 +24,10 @@ import tensorflow as tf
 __all__ = [
     "FUSED_RULES",
     "OPTIMIZER_RULES",
+    "KERAS_WEIGHT_DECAY",
     "apply_rule",
     "apply_update",
+    "apply_weight_decay",
     "fused_coefficients",
     "fused_update",
     "initial_slot",
@@ -59,6 +61,16 @@ def slot_names(*optimizers: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(name for optimizer in optimizers for name in _SLOTS[optimizer]))
 
 
+#: Keras's default ``weight_decay`` of each optimiser (0 for the ones not named).
+KERAS_WEIGHT_DECAY: dict[str, float] = {"adamw": 0.004}
+
+
+def apply_weight_decay(variables: Sequence[tf.Tensor], factors: Sequence[tf.Tensor]) -> list[tf.Tensor]:
+    """Keras's decoupled weight decay, applied before every optimiser's step: ``w - w * (weight_decay * lr)``,
+    with each variable's ``factors`` (weight decay times learning rate, per member) shaped to broadcast over it."""
+    return [w - w * f for w, f in zip(variables, factors)]
+
+
 def initial_slot(name: str, like: tf.Tensor) -> tf.Tensor:
     return tf.fill(tf.shape(like), tf.constant(_INITIAL.get(name, 0.0), like.dtype))
 
@@ -79,19 +91,24 @@ def apply_update(
     step: tf.Tensor,
     u_product: tf.Tensor,
     axes: Sequence[int] | None = None,
+    weight_decay: tf.Tensor | None = None,
 ) -> tuple[list[tf.Tensor], list[dict[str, tf.Tensor]], tf.Tensor]:
     """One step of ``optimizer`` for every member.
 
     ``lr`` and ``step`` are [K] (``step`` counts the updates already applied, Keras's
     ``iterations``); ``u_product`` is Nadam's running momentum product per member (1 at the
     start; passed through unchanged by the other rules); ``axes`` the member axis of each
-    variable (default 0). Returns the new variables, slots and ``u_product``.
+    variable (default 0); ``weight_decay`` [K] (default: Keras's for the optimiser,
+    :data:`KERAS_WEIGHT_DECAY`). Returns the new variables, slots and ``u_product``.
     """
     t = tf.cast(step + 1, tf.float32)
     new_u_product = next_u_product(optimizer, u_product, t)
+    axes = list(axes or [0] * len(variables))
+    if weight_decay is None:
+        weight_decay = tf.fill(tf.shape(lr), KERAS_WEIGHT_DECAY.get(optimizer, 0.0))
+    variables = apply_weight_decay(variables, [member_vector(lr * weight_decay, w, axis) for w, axis in zip(variables, axes)])
     per_variable = [
-        (member_vector(lr, w, axis), member_vector(t, w, axis), member_vector(new_u_product, w, axis))
-        for w, axis in zip(variables, axes or [0] * len(variables))
+        (member_vector(lr, w, axis), member_vector(t, w, axis), member_vector(new_u_product, w, axis)) for w, axis in zip(variables, axes)
     ]
     new_variables, new_slots = apply_rule(optimizer, variables, grads, slots, per_variable)
     return new_variables, new_slots, new_u_product
@@ -128,11 +145,6 @@ def _adam(w: Any, g: Any, s: dict[str, Any], lr: Any, t: Any, _up: Any, b1: floa
     m = s["m"] + (g - s["m"]) * (1 - b1)
     v = s["v"] + (tf.square(g) - s["v"]) * (1 - b2)
     return w - m * alpha / (tf.sqrt(v) + _EPS), {"m": m, "v": v}
-
-
-def _adamw(w: Any, g: Any, s: dict[str, Any], lr: Any, t: Any, up: Any) -> Any:
-    w = w - w * 0.004 * lr  # Keras's decoupled weight decay (weight_decay=0.004), before the step
-    return _adam(w, g, s, lr, t, up)
 
 
 def _sgd(w: Any, g: Any, s: dict[str, Any], lr: Any, t: Any, _up: Any) -> Any:
@@ -180,7 +192,7 @@ def _lion(w: Any, g: Any, s: dict[str, Any], lr: Any, t: Any, _up: Any, b1: floa
 
 _RULES: dict[str, Callable[..., tuple[Any, dict[str, Any]]]] = {
     "adam": _adam,
-    "adamw": _adamw,
+    "adamw": _adam,  # Adam with weight decay (0.004 by default), applied before the step by apply_weight_decay
     "sgd": _sgd,
     "rmsprop": _rmsprop,
     "nadam": _nadam,
@@ -205,10 +217,11 @@ def fused_coefficients(
     The fused update of one weight ``w`` with gradient ``g`` and slots ``m``, ``v`` is::
 
         m' = m + (g - m) (1 - b1)          v' = v + (g^2 - v) (1 - b2)
-        w' = w (1 - decay lr) - lr (a m' + c g) / (sqrt(d v' + e_in) + e_out)
+        w' = w - lr (a m' + c g) / (sqrt(d v' + e_in) + e_out)
 
-    which is SGD (a=0, c=1, d=0, e_in=1), RMSprop (b2=0.9, a=0, c=1, d=1, e_in=eps), Adam
-    (a = sqrt(1 - 0.999^t) / (1 - 0.9^t), d=1, e_out=eps), AdamW (Adam with decay 0.004) or
+    (after the weight decay, :func:`apply_weight_decay`), which is SGD (a=0, c=1, d=0, e_in=1),
+    RMSprop (b2=0.9, a=0, c=1, d=1, e_in=eps), Adam (a = sqrt(1 - 0.999^t) / (1 - 0.9^t), d=1,
+    e_out=eps), AdamW (Adam, with its decay) or
     Nadam (a and c from its momentum schedule, d = 1 / (1 - 0.999^t)), each as Keras computes it.
     A member whose rule keeps no ``m`` (or ``v``) has b1 = 1 (b2 = 1): its slot stays as it is.
     """
@@ -221,14 +234,14 @@ def fused_coefficients(
     zero, one = tf.zeros_like(t), tf.ones_like(t)
     eps = tf.fill(tf.shape(t), _EPS)
     per_rule = {
-        # name: (b1, b2, decay, a, c, d, e_in, e_out)
-        "sgd": (one, one, zero, zero, one, zero, one, zero),
-        "rmsprop": (one, 0.9 * one, zero, zero, one, one, eps, zero),
-        "adam": (0.9 * one, 0.999 * one, zero, adam_a, zero, one, zero, eps),
-        "adamw": (0.9 * one, 0.999 * one, 0.004 * one, adam_a, zero, one, zero, eps),
-        "nadam": (0.9 * one, 0.999 * one, zero, nadam_a, nadam_c, 1 / (1 - tf.pow(0.999, t)), zero, eps),
+        # name: (b1, b2, a, c, d, e_in, e_out)
+        "sgd": (one, one, zero, one, zero, one, zero),
+        "rmsprop": (one, 0.9 * one, zero, one, one, eps, zero),
+        "adam": (0.9 * one, 0.999 * one, adam_a, zero, one, zero, eps),
+        "adamw": (0.9 * one, 0.999 * one, adam_a, zero, one, zero, eps),
+        "nadam": (0.9 * one, 0.999 * one, nadam_a, nadam_c, 1 / (1 - tf.pow(0.999, t)), zero, eps),
     }
-    names = ("b1", "b2", "decay", "a", "c", "d", "e_in", "e_out")
+    names = ("b1", "b2", "a", "c", "d", "e_in", "e_out")
     out = {}
     for position, name in enumerate(names):
         value = per_rule[optimizers[0]][position]
@@ -247,6 +260,5 @@ def fused_update(w: tf.Tensor, g: tf.Tensor, slots: dict[str, tf.Tensor], lr: tf
     shaped to broadcast over ``w``); returns the new weight and slots."""
     m = slots["m"] + (g - slots["m"]) * (1 - k["b1"])
     v = slots["v"] + (tf.square(g) - slots["v"]) * (1 - k["b2"])
-    w = w - w * k["decay"] * lr
     step = lr * (k["a"] * m + k["c"] * g) / (tf.sqrt(k["d"] * v + k["e_in"]) + k["e_out"])
     return w - step, {**slots, "m": m, "v": v}

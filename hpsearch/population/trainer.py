@@ -126,9 +126,16 @@ def columns_for_space(space: SearchSpace, population: int) -> int:
 
 
 def _member_of(job: TrainJob) -> Member:
-    """The population member a job trains: its width, dropout, learning rate and seed."""
+    """The population member a job trains: its width, dropout, learning rate, seed and weight decay."""
     p = job.params
-    return Member(int(p["width"]), float(p["dropout"]), float(p["learning_rate"]), job.seed)
+    decay = p.get("weight_decay")
+    return Member(int(p["width"]), float(p["dropout"]), float(p["learning_rate"]), job.seed, None if decay is None else float(decay))
+
+
+def trains_alone(params: Mapping[str, Any]) -> bool:
+    """Whether a trial of the built-in model trains through the per-trial Keras trainer: a population
+    holds one hidden layer, so deeper models train one by one."""
+    return int(params.get("layers", 1)) > 1
 
 
 class PopulationTrainer:
@@ -154,10 +161,10 @@ class PopulationTrainer:
         #: Hidden units of all members together (members sit side by side in them).
         self.columns = columns or population_columns(self.max_jobs, DEFAULT_MEMBER_WIDTH, DEFAULT_MEMBER_WIDTH)
         self._keras = KerasTrainer(data, self.training)
-        self._populations: dict[tuple[tuple[str, ...], int], Population] = {}
+        self._populations: dict[tuple[tuple[str, ...], int, str], Population] = {}
         self._tensors: tuple[tf.Tensor, ...] | None = None
         #: The shape of each population built (each compiles once): for tests and benchmarks.
-        self.shapes_built: list[tuple[tuple[str, ...], int]] = []
+        self.shapes_built: list[tuple[tuple[str, ...], int, str]] = []
         #: How often live members moved to a narrower population after others were pruned or finished.
         self.compactions = 0
         #: How PBT continuations found their parent: copied inside a population, or read from a checkpoint file.
@@ -169,10 +176,21 @@ class PopulationTrainer:
     def dataset(self) -> Any:
         return self._keras.dataset
 
+    def group(self, params: Mapping[str, Any]) -> tuple[int, str]:
+        """What the members of one population share: the batch size and the hidden activation."""
+        return int(params.get("batch_size", self.training.batch_size)), str(params.get("activation", "relu"))
+
     def fits(self, params: Sequence[Mapping[str, Any]]) -> bool:
         """Whether trials of these ``params`` train together in one population (the runner claims
-        trials while they do, so that each population is full)."""
-        return len(params) <= self.max_jobs and sum(int(p["width"]) for p in params) <= self.columns
+        trials while they do, so that each population is full): at most ``population`` of them, side
+        by side in its columns, of one :meth:`group`; a trial that :func:`trains_alone` fits alone."""
+        if any(trains_alone(p) for p in params):
+            return len(params) == 1
+        return (
+            len(params) <= self.max_jobs
+            and sum(int(p["width"]) for p in params) <= self.columns
+            and len({self.group(p) for p in params}) <= 1
+        )
 
     def _data(self) -> tuple[tf.Tensor, ...]:
         if self._tensors is None:
@@ -181,13 +199,13 @@ class PopulationTrainer:
             self._tensors = (flat[0], tf.constant(d.y_train.astype(np.int32)), flat[1], tf.constant(d.y_val.astype(np.int32)))
         return self._tensors
 
-    def _population(self, optimizers: tuple[str, ...], widest: int, columns: int | None = None) -> Population:
-        """The population (built once per shape) for these optimisers: ``columns`` wide, by default the
-        trainer's columns or, for a trial wider than planned, a wider one."""
+    def _population(self, optimizers: tuple[str, ...], widest: int, columns: int | None = None, activation: str = "relu") -> Population:
+        """The population (built once per shape) for these optimisers and activation: ``columns`` wide, by
+        default the trainer's columns or, for a trial wider than planned, a wider one."""
         columns = columns or max(self.columns, _round_up_64(widest))
-        key = (optimizers, columns)
+        key = (optimizers, columns, activation)
         if key not in self._populations:
-            self._populations[key] = Population(optimizers, columns, self.max_jobs)
+            self._populations[key] = Population(optimizers, columns, self.max_jobs, activation)
             self.shapes_built.append(key)
         return self._populations[key]
 
@@ -195,8 +213,9 @@ class PopulationTrainer:
         outcomes: list[TrainOutcome | None] = [None] * len(jobs)
         passes: list[list[int]] = []
         for i, job in enumerate(jobs):
-            if job.parent_params is not None and job.params["width"] != job.parent_params["width"]:
-                outcomes[i] = self._keras.train([job], on_epoch)[0]  # a resized PBT member (Net2WiderNet in Keras)
+            resized = job.parent_params is not None and job.params["width"] != job.parent_params["width"]
+            if resized or trains_alone(job.params):
+                outcomes[i] = self._keras.train([job], on_epoch)[0]  # a deeper model, or a resized PBT member (Net2WiderNet in Keras)
             elif passes and self.fits([jobs[j].params for j in (*passes[-1], i)]):
                 passes[-1].append(i)
             else:
@@ -212,7 +231,8 @@ class PopulationTrainer:
         x, y, x_val, y_val = self._data()
         used = {str(job.params["optimizer"]) for job in jobs}
         optimizers = self.optimizers if self.optimizers is not None and used <= set(self.optimizers) else tuple(sorted(used))
-        population = self._population(optimizers, max(int(job.params["width"]) for job in jobs))
+        batch_size, activation = self.group(jobs[0].params)
+        population = self._population(optimizers, max(int(job.params["width"]) for job in jobs), activation=activation)
         failed = self._place(population, jobs)
         slot = list(range(len(jobs)))  # where each job sits in the population it trains in now
         results: list[list[EpochResult]] = [[] for _ in jobs]
@@ -223,7 +243,7 @@ class PopulationTrainer:
                 break
             population = self._compacted(population, jobs, ended, slot, epochs_left=last - epoch + 1)
             start = time.perf_counter()
-            loss, accuracy = population.train_epoch(x, y, epoch_order(self.study_seed, epoch, int(x.shape[0])), self.training.batch_size)
+            loss, accuracy = population.train_epoch(x, y, epoch_order(self.study_seed, epoch, int(x.shape[0])), batch_size)
             val_loss, val_accuracy = population.evaluate(x_val, y_val)
             live = [i for i in range(len(jobs)) if ended[i] is None]
             seconds = (time.perf_counter() - start) / max(1, len(live))
@@ -270,7 +290,7 @@ class PopulationTrainer:
             columns //= 2
         if columns == population.columns or epochs_left < 2:
             return population
-        narrower = self._population(population.optimizers, max(widths), columns)
+        narrower = self._population(population.optimizers, max(widths), columns, population.activation)
         moved = [(population.member_weights(slot[i]), population.member_state(slot[i])) for i in live]
         narrower.arrange(widths)
         self._resident[id(narrower)] = {}
