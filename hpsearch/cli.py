@@ -241,7 +241,10 @@ def _run(config: StudyConfig, args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from hpsearch.runner import check_trainable
+
     config = load_study(args.study)
+    check_trainable(config)  # the built-in model's space and metric, or the study's own model and data
     print(f"{args.study}: valid")
     if config.pbt is not None:
         p = config.pbt
@@ -251,7 +254,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         )
     else:
         shape = f"{config.budget.trials} trials x {config.budget.epochs} epochs"
-    print(f"  study {config.name}: {config.strategy}, {shape}, data {config.data.dataset}, seed {config.seed}")
+    data = f"data.loader {config.data.loader}" if config.data.loader else f"data {config.data.dataset}"
+    model = f"model {config.model}" if config.model else "the built-in MNIST model"
+    print(f"  study {config.name}: {config.strategy}, {shape}, {model}, {data}, seed {config.seed}")
     t = config.training
     together = f", up to {t.population} trials trained together" if t.trainer == "population" else ""
     print(f"  training: {t.trainer} trainer{together}, batch size {t.batch_size}")

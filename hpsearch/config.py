@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from hpsearch.errors import ConfigError
 from hpsearch.limits import LIMITS, check
-from hpsearch.space import Choice, SearchSpace, parse_space
+from hpsearch.space import BUILTIN_DIMENSIONS, Choice, SearchSpace, parse_space
 
 __all__ = [
     "DATASETS",
@@ -77,6 +77,8 @@ class DataConfig:
     data_dir: str | None = None
     validation_size: int | None = None
     train_size: int | None = None
+    #: ``"package.module:function"`` returning the study's own data (:mod:`hpsearch.objective.user`); replaces ``dataset``.
+    loader: str | None = None
 
 
 #: The trainers a study may name in ``[training] trainer``.
@@ -177,7 +179,10 @@ class PBTConfig:
     ``choice_probability``; each hyperparameter is instead redrawn from the prior
     with probability ``resample_probability``, the whole of ``resample``).
     ``width`` is ``inherit`` (width travels with the weights it belongs to) or
-    ``resize`` (width is explored too, and the hidden layer is resized).
+    ``resize`` (width is explored too, and the hidden layer is resized). ``inherit``
+    names more dimensions that travel with the weights and are never explored: the
+    architecture of a model of your own (the built-in model's ``layers``,
+    ``activation`` and ``batch_size`` always are).
     """
 
     population: int = 8
@@ -190,6 +195,7 @@ class PBTConfig:
     resample_probability: float = 0.0
     choice_probability: float = 0.2
     width: str = "inherit"
+    inherit: tuple[str, ...] = ()
 
     @property
     def segments(self) -> int:
@@ -218,6 +224,8 @@ class StudyConfig:
     pbt: PBTConfig | None = None
     #: The strategy's own ``[evolution]``, ``[cmaes]`` or ``[gp]`` table (None for the others).
     options: EvolutionConfig | CMAESConfig | GPConfig | None = None
+    #: ``"package.module:function"``: the study's own model builder (None: the built-in MNIST model).
+    model: str | None = None
     source: str | None = None
     #: The study document this config was parsed from (stored, so that workers can rebuild the config).
     document: dict[str, Any] | None = field(default=None, compare=False, repr=False)
@@ -228,6 +236,11 @@ class StudyConfig:
         "training": {"trainer": "keras"},
         "pruning": {"rule": "median", "min_epochs": 1, "reduction_factor": 3},
     }
+
+    @property
+    def builtin_model(self) -> bool:
+        """Whether the study trains the built-in MNIST model (no model of its own, only built-in dimensions)."""
+        return self.model is None and set(self.space) <= set(BUILTIN_DIMENSIONS)
 
     def identity(self) -> dict[str, Any]:
         """What must match for a study file to resume an existing study of the same name.
@@ -241,13 +254,14 @@ class StudyConfig:
             "space": self.space.describe(),
             "seed": self.seed,
             "epochs": self.budget.epochs,
-            "data": {k: v for k, v in _asdict(self.data).items() if k != "data_dir"},
+            "data": {k: v for k, v in _asdict(self.data).items() if k != "data_dir" and not (k == "loader" and v is None)},
+            **({"model": self.model} if self.model is not None else {}),
             "training": _training_identity(self.training),
             "pruning": _asdict(self.pruning),
             "metric": self.metric,
             # the direction, where it is not the metric's own (studies of val_accuracy or val_loss recorded none)
             **({"direction": self.direction} if KNOWN_DIRECTIONS.get(self.metric) != self.direction else {}),
-            **({"pbt": {**_asdict(self.pbt), "factors": list(self.pbt.factors)}} if self.pbt else {}),
+            **({"pbt": _pbt_identity(self.pbt)} if self.pbt else {}),
             **({self.strategy: _asdict(self.options)} if self.options is not None else {}),
         }
 
@@ -272,6 +286,14 @@ def _training_identity(training: TrainingConfig) -> dict[str, Any]:
     out.pop("population")
     if out["trainer"] != "keras":
         out.pop("steps_per_execution")
+    return out
+
+
+def _pbt_identity(pbt: PBTConfig) -> dict[str, Any]:
+    """``[pbt]`` as stored (``inherit`` only where it names something: studies before it recorded none)."""
+    out = {**_asdict(pbt), "factors": list(pbt.factors), "inherit": list(pbt.inherit)}
+    if not pbt.inherit:
+        out.pop("inherit")
     return out
 
 
@@ -324,10 +346,18 @@ def parse_duration(field_name: str, value: Any, *, limit: str = "budget.timeout"
     return float(seconds)
 
 
-_TOP_KEYS = {"name", "strategy", "seed", "budget", "data", "training", "space", "pruning", "objective", "pbt", *STRATEGY_OPTIONS}
+_TOP_KEYS = {"name", "strategy", "seed", "model", "budget", "data", "training", "space", "pruning", "objective", "pbt", *STRATEGY_OPTIONS}
+#: ``package.module:function`` (a model builder or a data loader).
+_CALLABLE_RULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
-def _parse_pbt(doc: Mapping[str, Any]) -> PBTConfig:
+def _callable_path(field_name: str, value: Any) -> str:
+    if not isinstance(value, str) or not _CALLABLE_RULE.fullmatch(value):
+        raise ConfigError(field_name, value, 'must name a function as "package.module:function"')
+    return value
+
+
+def _parse_pbt(doc: Mapping[str, Any], space: SearchSpace) -> PBTConfig:
     allowed = {
         "population",
         "ready",
@@ -339,6 +369,7 @@ def _parse_pbt(doc: Mapping[str, Any]) -> PBTConfig:
         "resample_probability",
         "choice_probability",
         "width",
+        "inherit",
     }
     p = _table(doc, "pbt", allowed)
     if "epochs" not in p:
@@ -374,7 +405,17 @@ def _parse_pbt(doc: Mapping[str, Any]) -> PBTConfig:
         resample_probability=_number("pbt.resample_probability", p, "resample_probability", default_resample),
         choice_probability=_number("pbt.choice_probability", p, "choice_probability", 0.2),
         width=width,
+        inherit=_inherited(p.get("inherit", []), space),
     )
+
+
+def _inherited(names: Any, space: SearchSpace) -> tuple[str, ...]:
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigError("pbt.inherit", names, "must be a list of dimension names")
+    for i, name in enumerate(names):
+        if name not in space:
+            raise ConfigError(f"pbt.inherit[{i}]", name, f"not a dimension of the space ({', '.join(space)})")
+    return tuple(dict.fromkeys(names))
 
 
 def _parse_options(doc: Mapping[str, Any], strategy: str) -> EvolutionConfig | CMAESConfig | GPConfig | None:
@@ -440,7 +481,8 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         raise ConfigError("strategy", strategy, f"must be one of {', '.join(STRATEGIES)}")
 
     seed = _number("seed", doc, "seed", 0)
-    space = parse_space(doc.get("space"))
+    model = _callable_path("model", doc["model"]) if "model" in doc else None
+    space = parse_space(doc.get("space"), builtin=False if model is not None else None)
     if strategy == "cmaes" and all(isinstance(d, Choice) or d.low == d.high for d in space.values()):
         raise ConfigError(
             "space", space.describe(), "cmaes searches ranges, and every dimension here is a choice; use grid, random, qmc or tpe"
@@ -452,7 +494,7 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         for key in ("trials", "epochs"):
             if key in b:
                 raise ConfigError(f"budget.{key}", b[key], "a pbt study's budget is [pbt] population x epochs; remove this key")
-        pbt = _parse_pbt(doc)
+        pbt = _parse_pbt(doc, space)
         b = {**b, "trials": pbt.n_trials, "epochs": pbt.epochs}
     elif "pbt" in doc:
         raise ConfigError("pbt", doc["pbt"], f'a [pbt] table only goes with strategy = "pbt" (this study is {strategy})')
@@ -474,7 +516,11 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         raise ConfigError("budget.trials", None, f"required for a {strategy} study: the number of trials to run")
     budget = Budget(trials=trials, epochs=epochs, timeout=timeout)
 
-    d = _table(doc, "data", {"dataset", "data_dir", "validation_size", "train_size"})
+    d = _table(doc, "data", {"dataset", "data_dir", "validation_size", "train_size", "loader"})
+    loader = _callable_path("data.loader", d["loader"]) if "loader" in d else None
+    if loader is not None and set(d) - {"loader"}:
+        bad = sorted(set(d) - {"loader"})[0]
+        raise ConfigError(f"data.{bad}", d[bad], "a study with its own data.loader splits its data itself; remove this key")
     dataset = d.get("dataset", "mnist-sample")
     if dataset not in DATASETS:
         raise ConfigError("data.dataset", dataset, f"must be one of {', '.join(DATASETS)}")
@@ -486,6 +532,7 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         data_dir=data_dir,
         validation_size=_number("data.validation_size", d, "validation_size") if "validation_size" in d else None,
         train_size=_number("data.train_size", d, "train_size") if "train_size" in d else None,
+        loader=loader,
     )
     if data.validation_size is not None and data.validation_size >= TRAINING_IMAGES[dataset]:
         raise ConfigError(
@@ -495,9 +542,18 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         )
 
     t = _table(doc, "training", {"batch_size", "steps_per_execution", "trainer", "population"})
-    trainer = t.get("trainer", TrainingConfig.trainer)
+    own = "model" if model is not None else "data.loader" if loader is not None else None
+    trainer = t.get("trainer", TrainingConfig.trainer if own is None else "keras")
     if trainer not in TRAINERS:
         raise ConfigError("training.trainer", trainer, f"must be one of {', '.join(TRAINERS)}")
+    if own is not None and trainer == "population":
+        raise ConfigError(
+            "training.trainer",
+            trainer,
+            f"the population trainer trains the built-in model on its data; a study with {own} trains with keras",
+        )
+    if "batch_size" in space and "batch_size" in t:
+        raise ConfigError("training.batch_size", t["batch_size"], "the space searches batch_size; set it in [space] only")
     training = TrainingConfig(
         batch_size=_number("training.batch_size", t, "batch_size", TrainingConfig.batch_size),
         steps_per_execution=_number("training.steps_per_execution", t, "steps_per_execution", TrainingConfig.steps_per_execution),
@@ -522,6 +578,10 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
             "pruning.min_epochs", pruning.min_epochs, f"the first rung must come before the last epoch (budget.epochs = {epochs})"
         )
 
+    layers = space.get("layers")
+    deepest = max(int(v) for v in layers.grid_values()) if isinstance(layers, Choice) else int(layers.high) if layers is not None else 1
+    if pbt is not None and pbt.width == "resize" and deepest > 1:
+        raise ConfigError("pbt.width", "resize", "resizes a model of one hidden layer; this space has deeper ones (space.layers)")
     if pbt is not None and pruning.enabled:
         raise ConfigError("pruning.enabled", True, "a pbt study does not prune: poor members copy better ones instead")
 
@@ -554,6 +614,7 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         direction=direction,
         pbt=pbt,
         options=_parse_options(doc, strategy),
+        model=model,
     )
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from hpsearch.config import StudyConfig
 from hpsearch.errors import ConfigError, NoResultError, StudyStuckError, TooManyFailuresError
@@ -144,16 +144,62 @@ class _Heartbeat:
 BUILT_IN_METRICS: tuple[str, ...] = METRIC_COLUMNS
 
 
-def check_metric_reported(config: StudyConfig) -> None:
-    """Refuse, before anything is written, a study metric that the built-in model does not report."""
+def check_builtin_study(config: StudyConfig) -> None:
+    """Refuse, before anything is written, a study the built-in model cannot train: a dimension it
+    does not have, or a metric it does not report."""
+    if not config.builtin_model:
+        from hpsearch.space import BUILTIN_DIMENSIONS
+
+        name = next(n for n in config.space if n not in BUILTIN_DIMENSIONS)
+        raise ConfigError(
+            f"space.{name}",
+            config.space.describe()[name],
+            f"the built-in model has no such hyperparameter; expected one of {', '.join(BUILTIN_DIMENSIONS)}"
+            ' (name your own model with `model = "package.module:function"` to search others)',
+            source=config.source,
+        )
     if config.metric not in BUILT_IN_METRICS:
         raise ConfigError(
             "objective.metric",
             config.metric,
-            f"the built-in model reports {', '.join(BUILT_IN_METRICS)}; a metric of your own comes from your own loop "
-            "(hpsearch.open_study) or trainer (run_study(..., trainer=...))",
+            f"the built-in model reports {', '.join(BUILT_IN_METRICS)}; a metric of your own comes from your own model "
+            '(model = "package.module:function"), loop (hpsearch.open_study) or trainer (run_study(..., trainer=...))',
             source=config.source,
         )
+
+
+def with_own_model(config: StudyConfig, model: Callable[..., Any] | None, data: Callable[..., Any] | None) -> StudyConfig:
+    """``config`` recording a model builder and data loader given as Python objects (by ``module:name``,
+    compared on resume like the study file's settings); the study then trains per trial."""
+    from hpsearch.objective.user import callable_name
+    from hpsearch.space import parse_space
+
+    changes: dict[str, Any] = {}
+    if model is not None and config.model is None:
+        changes["model"] = callable_name(model)
+        if config.document is not None and "space" in config.document:
+            changes["space"] = parse_space(config.document["space"], builtin=False)  # exactly the declared dimensions
+    if data is not None and config.data.loader is None:
+        changes["data"] = replace(config.data, loader=callable_name(data))
+    if changes:
+        changes["training"] = replace(config.training, trainer="keras")
+    return replace(config, **changes)
+
+
+def check_trainable(
+    config: StudyConfig, model: Callable[..., Any] | None = None, data: Callable[..., Any] | None = None
+) -> tuple[Callable[..., Any] | None, Callable[..., Any] | None]:
+    """Everything the study's own trainer needs, checked before the store is written: the built-in
+    model's space and metric, or the study's own builder and loader (imported, the data loaded and one
+    model built). Returns the builder and loader (None for the built-in ones)."""
+    if model is None and data is None and config.model is None and config.data.loader is None:
+        check_builtin_study(config)
+        return None, None
+    from hpsearch.objective.user import check_user_study
+
+    if config.model is None and model is None:
+        check_builtin_study(config)
+    return check_user_study(config, model, data)
 
 
 class StudyRunner:
@@ -175,8 +221,10 @@ class StudyRunner:
         self.options = options or RunOptions()
         self.progress = progress or SilentProgress()
         self.worker = worker or WorkerInfo.this_process()
-        if trainer is None:
-            check_metric_reported(config)
+        self._model: Callable[..., Any] | None = None
+        self._data: Callable[..., Any] | None = None
+        if trainer is None:  # the study's own builder and loader, or the built-in model's checks
+            self._model, self._data = check_trainable(config)
         self.strategy: Strategy = strategy_for(config)
         self.n_trials = self.strategy.budget(config.budget.trials)
 
@@ -190,7 +238,11 @@ class StudyRunner:
         """The trainer the study names (``[training] trainer``: the per-trial Keras trainer, or the
         population trainer), built (and Keras imported) on first use."""
         if self._trainer is None:
-            if self.config.training.trainer == "population":
+            if self._model is not None or self._data is not None:
+                from hpsearch.objective import KerasTrainer
+
+                self._trainer = KerasTrainer(self.config.data, self.config.training, model=self._model, loader=self._data)
+            elif self.config.training.trainer == "population":
                 from hpsearch.population.trainer import PopulationTrainer, columns_for_space
 
                 space = self.config.space
@@ -519,14 +571,25 @@ def run_study(
     trainer: Trainer | None = None,
     options: RunOptions | None = None,
     progress: Progress | None = None,
+    model: Callable[..., Any] | None = None,
+    data: Callable[..., Any] | None = None,
 ) -> StudySummary:
     """Run (or resume) a study until its budget is spent; returns its summary.
 
     ``store`` is a :class:`Store`, a path or a SQLAlchemy URL (default:
-    ``$HPSEARCH_STORE`` or ``hpsearch.db``). ``trainer`` defaults to the Keras
-    MNIST trainer for the study's data, built only once the study is accepted by the store.
+    ``$HPSEARCH_STORE`` or ``hpsearch.db``). ``trainer`` defaults to the study's: the built-in
+    MNIST model (in populations, or per trial), or per trial ``model(params)`` (a compiled Keras
+    model; default: the study file's ``model``) on what ``data()`` returns (default: its
+    ``[data] loader``), built only once the study is accepted by the store.
     """
     own = not isinstance(store, Store)
+    if model is not None or data is not None:
+        config = with_own_model(config, model, data)
+        if trainer is None:
+            from hpsearch.objective import KerasTrainer
+
+            model, data = check_trainable(config, model, data)  # before the store is opened, let alone written
+            trainer = KerasTrainer(config.data, config.training, model=model, loader=data)
     opened = store if isinstance(store, Store) else Store.open(store)
     try:
         return StudyRunner(config, opened, trainer, options=options, progress=progress).run()

@@ -93,8 +93,10 @@ class Trainer(Protocol):
     claim before the first that does not fit). The runner's ``on_epoch`` also takes several epochs
     at once (:func:`report_epochs`)."""
 
-    #: Whether :meth:`evaluate` can measure test accuracy (the runner then evaluates the best trial).
-    has_test_set: bool
+    @property
+    def has_test_set(self) -> bool:
+        """Whether :meth:`evaluate` can measure test accuracy (the runner then evaluates the best trial)."""
+        ...
 
     def train(self, jobs: Sequence[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
         """Train every job, calling ``on_epoch`` after each epoch; one outcome per job, in order."""

@@ -101,11 +101,11 @@ def run_workers(
     url = store_url(store)
     options = replace(options or RunOptions(), max_trials=recycle_after)
     progress = progress or SilentProgress()
-    from hpsearch.runner import check_metric_reported
+    from hpsearch.runner import check_trainable
     from hpsearch.strategies import strategy_for
 
     if trainer_factory is None:
-        check_metric_reported(config)
+        check_trainable(config)
     strategy = strategy_for(config)
     with Store.open(url) as opened:
         study = opened.create_study(config, n_trials=strategy.budget(config.budget.trials))

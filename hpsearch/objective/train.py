@@ -1,4 +1,4 @@
-"""Training trials of the MNIST model with Keras ``fit``.
+"""Training trials with Keras ``fit``: the built-in MNIST model, or a study's own model and data.
 
 Speed: a plain ``fit`` pays Keras's per-batch dispatch cost on every step, which
 dominates the run time of this small model. hpsearch compiles with
@@ -12,9 +12,11 @@ see ``benchmarks/memory_drift.py`` for the measured drift.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +28,9 @@ from hpsearch.objective.data import Dataset, load_dataset
 from hpsearch.objective.memory import trial_memory_scope
 from hpsearch.objective.model import compile_model, hidden_weights, model_for, set_hidden_weights
 from hpsearch.objective.resize import resize_hidden
+from hpsearch.objective.user import DataLoader, ModelBuilder, UserData, build_checked, cached_user_data, callable_name
 from hpsearch.store.records import TrialState
-from hpsearch.trainer import METRICS, EpochCallback, EpochResult, TrainJob, TrainOutcome, first_non_finite
+from hpsearch.trainer import EpochCallback, EpochResult, TrainJob, TrainOutcome, first_non_finite
 
 __all__ = ["KerasTrainer"]
 
@@ -52,8 +55,7 @@ class _EpochReporter(keras.callbacks.Callback):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        logs = logs or {}
-        metrics = {name: float(logs[name]) for name in METRICS if name in logs}
+        metrics = {name: float(value) for name, value in (logs or {}).items() if _is_number(value)}
         result = EpochResult(epoch + 1, metrics, time.perf_counter() - self._start)
         self.results.append(result)
         bad = first_non_finite(metrics)
@@ -71,17 +73,42 @@ class _EpochReporter(keras.callbacks.Callback):
 
 
 class KerasTrainer:
-    """Trains each job's model on the study's data; the data are loaded once, on first use."""
+    """Trains each job's model on the study's data; the data are loaded once, on first use.
 
-    has_test_set = True
+    The model is the built-in MNIST model, or ``model(params)`` (a compiled Keras model); the data
+    are the study's ``[data]`` dataset, or what ``loader()`` returns (:mod:`hpsearch.objective.user`).
+    """
 
-    def __init__(self, data: DataConfig | None = None, training: TrainingConfig | None = None) -> None:
+    def __init__(
+        self,
+        data: DataConfig | None = None,
+        training: TrainingConfig | None = None,
+        *,
+        model: ModelBuilder | None = None,
+        loader: DataLoader | None = None,
+    ) -> None:
         self.data_config = data or DataConfig()
         self.training = training or TrainingConfig()
+        self.model = model
+        self.loader = loader
+        self._model_name = self.model and callable_name(self.model)
 
     @property
     def dataset(self) -> Dataset:
+        """The built-in dataset (for the built-in model's own use: PBT's resize measurements)."""
         return load_dataset(self.data_config)
+
+    @property
+    def user_data(self) -> UserData:
+        """The splits every trial trains, validates and is tested on."""
+        if self.loader is not None:
+            return cached_user_data(self.loader, self.data_config.loader or callable_name(self.loader))
+        d = self.dataset
+        return UserData((d.x_train, d.y_train), (d.x_val, d.y_val), (d.x_test, d.y_test))
+
+    @property
+    def has_test_set(self) -> bool:
+        return self.user_data.test is not None
 
     def train(self, jobs: Sequence[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
         outcomes = []
@@ -92,7 +119,34 @@ class KerasTrainer:
 
     def _build(self, job: TrainJob) -> keras.Model:
         keras.utils.set_random_seed(job.seed)
+        if self.model is not None:
+            return build_checked(self.model, job.params, value=self._model_name or "")
         return model_for(job.params, steps_per_execution=self.training.steps_per_execution)
+
+    def _from_parent_own_model(self, job: TrainJob) -> keras.Model:
+        """The study's own model built for ``job.params``, holding the parent's weights and optimiser
+        state (Keras's checkpoint); the learning rate the builder set for the new params is kept. An
+        optimiser whose state does not fit (another kind) starts fresh; weights that do not fit
+        (an architecture dimension changed: list it in ``[pbt] inherit``) fail the trial."""
+        assert job.parent_checkpoint is not None
+        model = self._build(job)
+        learning_rate = _learning_rate(model)
+        try:
+            model.optimizer.build(model.trainable_variables)
+            model.load_weights(job.parent_checkpoint)
+        except Exception:  # another optimiser: load the weights alone, into a fresh model
+            model = self._build(job)
+            try:
+                with _quiet_optimizer_mismatch():
+                    model.load_weights(job.parent_checkpoint)
+            except Exception as err:
+                raise ValueError(
+                    f"the parent's checkpoint does not fit the model built for {dict(job.params)} ({_first_line(err)}); "
+                    "name the dimensions that change the architecture in [pbt] inherit"
+                ) from None
+        if learning_rate is not None:
+            model.optimizer.learning_rate = learning_rate
+        return model
 
     def _from_parent(self, job: TrainJob, info: dict[str, float]) -> keras.Model:
         """A model holding the parent's weights and optimizer state, with ``job.params`` applied.
@@ -104,6 +158,8 @@ class KerasTrainer:
         assert job.parent_checkpoint is not None and job.parent_params is not None
         if not job.parent_checkpoint.exists():
             raise FileNotFoundError(f"checkpoint {job.parent_checkpoint} of the parent trial is gone")
+        if self.model is not None:
+            return self._from_parent_own_model(job)
         keras.utils.set_random_seed(job.seed)
         spe = self.training.steps_per_execution
         parent, new = job.parent_params, job.params
@@ -119,26 +175,32 @@ class KerasTrainer:
             set_hidden_weights(model, weights)
             info["val_after_resize"] = _val_accuracy(model, data)
         elif new["optimizer"] != parent["optimizer"]:
-            compile_model(model, str(new["optimizer"]), float(new["learning_rate"]), steps_per_execution=spe)
+            decay = new.get("weight_decay")
+            compile_model(
+                model,
+                str(new["optimizer"]),
+                float(new["learning_rate"]),
+                weight_decay=None if decay is None else float(decay),
+                steps_per_execution=spe,
+            )
         else:
             model.optimizer.learning_rate = float(new["learning_rate"])
+            if new.get("weight_decay") is not None:
+                model.optimizer.weight_decay = float(new["weight_decay"])  # read when fit traces its step
         return model
 
     def _train_one(self, job: TrainJob, on_epoch: EpochCallback) -> TrainOutcome:
-        data = self.dataset
+        data = self.user_data
         reporter = _EpochReporter(job, on_epoch)
         model = None
         info: dict[str, float] = {}
         try:
             model = self._from_parent(job, info) if job.parent_checkpoint is not None else self._build(job)
+            batch_size = int(job.params.get("batch_size", self.training.batch_size))
             model.fit(
-                data.x_train,
-                data.y_train,
-                batch_size=self.training.batch_size,
+                **data.fit_arguments(batch_size),
                 epochs=job.epochs,
-                validation_data=(data.x_val, data.y_val),
                 validation_batch_size=EVAL_BATCH_SIZE,
-                shuffle=True,
                 verbose=0,
                 callbacks=[reporter],
             )
@@ -157,17 +219,21 @@ class KerasTrainer:
             del model
 
     def evaluate(self, job: TrainJob) -> tuple[float, float] | None:
-        """Test loss and accuracy of the weights a job saved."""
-        if job.weights_path is None or not job.weights_path.exists():
+        """Test loss and accuracy of the weights a job saved (None without a test split, or for a
+        model of its own that reports no ``accuracy``)."""
+        test = self.user_data.test
+        if test is None or job.weights_path is None or not job.weights_path.exists():
             return None
-        data = self.dataset
         with trial_memory_scope():
             model = self._build(job)
             model.optimizer.build(model.trainable_variables)  # so that the saved optimizer state loads too
             model.load_weights(job.weights_path)
-            loss, accuracy = model.evaluate(data.x_test, data.y_test, batch_size=EVAL_BATCH_SIZE, verbose=0)
+            scores = model.evaluate(**UserData.evaluate_arguments(test, EVAL_BATCH_SIZE), verbose=0, return_dict=True)
             del model
-        return float(loss), float(accuracy)
+        accuracy = next((v for k, v in scores.items() if k == "accuracy" or k.endswith("_accuracy")), None)
+        if accuracy is None:
+            return None
+        return float(scores["loss"]), float(accuracy)
 
 
 def save_checkpoint(model: keras.Model, path: Path) -> None:
@@ -182,3 +248,31 @@ def save_checkpoint(model: keras.Model, path: Path) -> None:
 def _val_accuracy(model: keras.Model, data: Dataset) -> float:
     _loss, accuracy = model.evaluate(data.x_val, data.y_val, batch_size=EVAL_BATCH_SIZE, verbose=0)
     return float(accuracy)
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return np.ndim(value) == 0
+
+
+def _learning_rate(model: keras.Model) -> float | None:
+    try:
+        return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    except (TypeError, ValueError):  # a schedule: it is the builder's, and not a number to restore
+        return None
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return (lines[0] if lines else type(err).__name__)[:200]
+
+
+@contextlib.contextmanager
+def _quiet_optimizer_mismatch() -> Iterator[None]:
+    """Silence Keras's warning that a fresh optimiser skips the saved optimiser's variables."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*[Ss]kipping variable loading for optimizer.*")
+        yield

@@ -51,11 +51,13 @@ def make_strategy(
     maximize: bool = True,
     pbt: PBTConfig | None = None,
     options: EvolutionConfig | CMAESConfig | GPConfig | None = None,
+    builtin: bool = True,
 ) -> Strategy:
     """The strategy called ``name`` over ``space`` (``pbt`` configures population-based training,
-    ``options`` the strategy's own table: ``[evolution]``, ``[cmaes]`` or ``[gp]``)."""
+    ``options`` the strategy's own table: ``[evolution]``, ``[cmaes]`` or ``[gp]``; ``builtin``: the
+    space is the built-in model's, whose architecture PBT never explores)."""
     if name == "pbt":
-        return PBTStrategy(space, seed=seed, maximize=maximize, pbt=pbt)
+        return PBTStrategy(space, seed=seed, maximize=maximize, pbt=pbt, builtin=builtin)
     try:
         cls = STRATEGY_CLASSES[name]
     except KeyError:
@@ -74,6 +76,7 @@ def strategy_for(config: StudyConfig) -> Strategy:
         maximize=config.direction == "maximize",
         pbt=config.pbt,
         options=config.options,
+        builtin=config.builtin_model,
     )
 
 

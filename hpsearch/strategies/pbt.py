@@ -17,9 +17,10 @@ run continues the same schedule and several workers can share a population.
   stay integers) and moves a choice to a neighbouring value with
   ``choice_probability``; each hyperparameter is redrawn from the prior instead
   with ``resample_probability`` (``resample`` is that alone).
-* Width is an architecture parameter: with ``width = "inherit"`` it travels with
-  the weights it belongs to and is never explored; with ``"resize"`` it is
-  explored and the trainer resizes the hidden layer of the copied weights.
+* Architecture travels with the weights it belongs to and is never explored: the
+  dimensions of ``[pbt] inherit``, and the built-in model's ``layers``,
+  ``activation``, ``batch_size`` and ``width`` (``width = "resize"`` explores width
+  too, and the trainer resizes the hidden layer of the copied weights).
 """
 
 from __future__ import annotations
@@ -35,7 +36,20 @@ from hpsearch.space import Choice, FloatRange, IntRange, Params, SearchSpace
 from hpsearch.store.records import Decision, TrialRecord, TrialState
 from hpsearch.strategies._base import Strategy, Suggestion, is_final
 
-__all__ = ["PBTStrategy", "explore", "perturb_value", "ranked_at", "select_tournament", "select_truncation"]
+__all__ = ["PBTStrategy", "explore", "inherited_dimensions", "perturb_value", "ranked_at", "select_tournament", "select_truncation"]
+
+#: The built-in model's dimensions that PBT never explores (its architecture, and what groups a population).
+_BUILTIN_INHERITED = ("layers", "activation", "batch_size")
+
+
+def inherited_dimensions(config: PBTConfig, space: SearchSpace, *, builtin: bool = True) -> frozenset[str]:
+    """The dimensions a PBT member keeps from the member it copies, unexplored."""
+    names = set(config.inherit)
+    if builtin:
+        names |= {n for n in _BUILTIN_INHERITED if n in space}
+        if config.width == "inherit":
+            names.add("width")
+    return frozenset(names)
 
 
 def ranked_at(history: Sequence[TrialRecord], epoch: int) -> dict[int, TrialRecord]:
@@ -101,13 +115,17 @@ def _neighbour(dim: Choice, value: Any, rng: np.random.Generator) -> Any:
     return choices[options[int(rng.integers(len(options)))]]
 
 
-def explore(params: Params, space: SearchSpace, config: PBTConfig, rng: np.random.Generator) -> Params:
-    """New hyperparameters from a parent's, by perturbation and/or resampling from the prior."""
+def explore(
+    params: Params, space: SearchSpace, config: PBTConfig, rng: np.random.Generator, *, inherited: frozenset[str] | None = None
+) -> Params:
+    """New hyperparameters from a parent's, by perturbation and/or resampling from the prior; the
+    ``inherited`` dimensions (default: :func:`inherited_dimensions` of the built-in model) stay."""
     out = dict(params)
+    keep = inherited_dimensions(config, space) if inherited is None else inherited
     for name, dim in space.items():
         if isinstance(dim, Choice) and len(dim.choices) < 2:
             continue  # fixed
-        if name == "width" and config.width == "inherit":
+        if name in keep:
             continue  # travels with the weights
         if rng.random() < config.resample_probability:
             out[name] = _plain(dim.sample(rng))
@@ -128,9 +146,13 @@ def _plain(value: Any) -> Any:
 class PBTStrategy(Strategy):
     name = "pbt"
 
-    def __init__(self, space: SearchSpace, *, seed: int = 0, maximize: bool = True, pbt: PBTConfig | None = None) -> None:
+    def __init__(
+        self, space: SearchSpace, *, seed: int = 0, maximize: bool = True, pbt: PBTConfig | None = None, builtin: bool = True
+    ) -> None:
         super().__init__(space, seed=seed, maximize=maximize)
         self.pbt = pbt or PBTConfig()
+        #: Dimensions a member keeps from the member it copies (``builtin``: the built-in model's architecture too).
+        self.inherited = inherited_dimensions(self.pbt, space, builtin=builtin)
 
     def budget(self, requested: int | None) -> int:
         return self.pbt.n_trials
@@ -184,7 +206,7 @@ class PBTStrategy(Strategy):
             reason = f"ranked {self._rank_text(member, ranked)} at epoch {at}: kept its own weights"
         else:
             parent = ranked[parent_member]
-            params = explore(parent.params, self.space, cfg, rng)
+            params = explore(parent.params, self.space, cfg, rng, inherited=self.inherited)
             reason = (
                 f"ranked {self._rank_text(member, ranked)} at epoch {at}; copied member {parent_member} ({parent.value:.4f}) and explored"
             )
