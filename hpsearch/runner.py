@@ -585,10 +585,11 @@ def run_study(
     own = not isinstance(store, Store)
     if model is not None or data is not None:
         config = with_own_model(config, model, data)
-        if trainer is None:
+    if trainer is None:
+        model, data = check_trainable(config, model, data)  # before the store is opened, let alone written
+        if model is not None or data is not None:
             from hpsearch.objective import KerasTrainer
 
-            model, data = check_trainable(config, model, data)  # before the store is opened, let alone written
             trainer = KerasTrainer(config.data, config.training, model=model, loader=data)
     opened = store if isinstance(store, Store) else Store.open(store)
     try:

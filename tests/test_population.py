@@ -128,7 +128,9 @@ def test_one_update_covering_several_optimisers_gives_each_member_its_own_rule(d
     ("optimizer", "activation", "weight_decay"),
     [("sgd", "relu", None), ("sgd", "gelu", 0.05), ("adam", "tanh", 0.1), ("adamw", "elu", None), ("rmsprop", "relu", 0.02)],
 )
-def test_one_step_without_dropout_matches_a_keras_train_step(digits: tuple, optimizer: str, activation: str, weight_decay: float | None) -> None:
+def test_one_step_without_dropout_matches_a_keras_train_step(
+    digits: tuple, optimizer: str, activation: str, weight_decay: float | None
+) -> None:
     """Each activation, and weight decay (given, or AdamW's default) as Keras applies it before the step."""
     x, y = digits
     weights = glorot_weights(16, 5)

@@ -12,11 +12,10 @@ see ``benchmarks/memory_drift.py`` for the measured drift.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -131,19 +130,19 @@ class KerasTrainer:
         assert job.parent_checkpoint is not None
         model = self._build(job)
         learning_rate = _learning_rate(model)
+        model.optimizer.build(model.trainable_variables)
         try:
-            model.optimizer.build(model.trainable_variables)
-            model.load_weights(job.parent_checkpoint)
-        except Exception:  # another optimiser: load the weights alone, into a fresh model
-            model = self._build(job)
-            try:
-                with _quiet_optimizer_mismatch():
-                    model.load_weights(job.parent_checkpoint)
-            except Exception as err:
-                raise ValueError(
-                    f"the parent's checkpoint does not fit the model built for {dict(job.params)} ({_first_line(err)}); "
-                    "name the dimensions that change the architecture in [pbt] inherit"
-                ) from None
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model.load_weights(job.parent_checkpoint)
+        except Exception as err:
+            raise ValueError(
+                f"the parent's checkpoint does not fit the model built for {dict(job.params)} ({_first_line(err)}); "
+                "name the dimensions that change the architecture in [pbt] inherit"
+            ) from None
+        for warning in caught:  # another optimiser's state is skipped (it starts fresh); anything else is shown
+            if "Skipping variable loading for optimizer" not in str(warning.message):
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
         if learning_rate is not None:
             model.optimizer.learning_rate = learning_rate
         return model
@@ -268,11 +267,3 @@ def _learning_rate(model: keras.Model) -> float | None:
 def _first_line(err: BaseException) -> str:
     lines = str(err).strip().splitlines()
     return (lines[0] if lines else type(err).__name__)[:200]
-
-
-@contextlib.contextmanager
-def _quiet_optimizer_mismatch() -> Iterator[None]:
-    """Silence Keras's warning that a fresh optimiser skips the saved optimiser's variables."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*[Ss]kipping variable loading for optimizer.*")
-        yield
