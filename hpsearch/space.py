@@ -93,7 +93,9 @@ RESERVED_NAMES: frozenset[str] = frozenset(
         "completion", "cum_epochs", "cum_seconds", "final", "member", "generation", "start_epoch", "end_epoch",
         "parent_trial", "parent_member", "attempt", "metric", "direction", "error", "best", "improved", "trial",
         "model_epoch", "kind", "carried", "changed", "optimizer_reset", "at_start", "n_trials", "best_trial",
-        "finished", "trial_id", "recorded_at", "params",
+        "finished", "trial_id", "recorded_at", "params", "loss", "accuracy", "val_loss", "val_accuracy", "reason",
+        "val_before_resize", "val_after_resize", "first_parent", "second_parent", "test_accuracy", "test_loss",
+        "trial_state", "trial_value",
     }
 )  # fmt: skip
 
