@@ -273,6 +273,7 @@ class StudyConfig:
             "budget": _asdict(self.budget),
             "direction": self.direction,
             "document": self.document,
+            "source": str(Path(self.source).resolve()) if self.source else None,  # where its own model is imported from
         }
 
     def with_overrides(self, **changes: Any) -> StudyConfig:
@@ -459,7 +460,7 @@ def config_from_stored(name: str, stored: Mapping[str, Any]) -> StudyConfig:
     document = stored.get("document")
     if not isinstance(document, dict):
         raise ConfigError("study", name, "the store holds no study document for it (created by an older hpsearch?)")
-    return parse_study({**document, "name": name}, default_name=name)
+    return parse_study({**document, "name": name}, default_name=name, source=stored.get("source"))
 
 
 def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfig:

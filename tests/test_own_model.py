@@ -44,7 +44,8 @@ def dense(params: dict[str, Any]) -> keras.Model:
         optimizer = keras.optimizers.Adam(float(params["lr"]))
     else:
         optimizer = keras.optimizers.SGD(float(params["lr"]), momentum=float(params["momentum"]))
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    top2 = keras.metrics.SparseTopKCategoricalAccuracy(k=2, name="top2")
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy", top2])
     return model
 
 
@@ -82,12 +83,22 @@ def test_the_convnet_quickstart_runs_from_its_study_file(tmp_path: Path) -> None
     assert all(set(t.params) == {"filters", "kernel_size", "dropout", "learning_rate"} for t in summary.trials)
     assert summary.test is not None and 0.0 < summary.test.accuracy <= 1.0  # tested on the loader's test split
     assert summary.study.config["model"] == "convnet:build"
+    # its best model exports as an ordinary Keras file, built by the study's own builder
+    from hpsearch.objective.model_file import export_model
+
+    exported = export_model(config.name, tmp_path / "best.keras", str(tmp_path / "cv.db"))
+    loaded = keras.models.load_model(exported.path)
+    assert isinstance(loaded.layers[0], keras.layers.Conv2D) and loaded.layers[0].filters == summary.best.params["filters"]
 
 
 def test_run_study_takes_a_model_and_data_as_objects_and_pbt_keeps_the_architecture(tmp_path: Path) -> None:
-    config = own_study("pbt", pbt={"population": 3, "ready": 1, "epochs": 3, "fraction": 0.34, "inherit": ["units"]})
+    config = own_study(
+        "pbt",
+        pbt={"population": 3, "ready": 1, "epochs": 2, "fraction": 0.34, "inherit": ["units"]},
+        objective={"metric": "val_top2", "direction": "maximize"},  # a metric of the model's own
+    )
     summary = run_study(config, str(tmp_path / "pbt.db"), model=dense, data=tiny_digits)
-    assert summary.study.state.value == "COMPLETE" and len(summary.trials) == 9
+    assert summary.study.state.value == "COMPLETE" and len(summary.trials) == 6
     assert all(t.state is TrialState.COMPLETE for t in summary.trials)
     assert summary.study.config["model"] == f"{__name__}:dense"
     by_member: dict[int, set] = {}
@@ -95,6 +106,9 @@ def test_run_study_takes_a_model_and_data_as_objects_and_pbt_keeps_the_architect
         by_member.setdefault(t.member, set()).add(t.params["units"])
     with Store.open(str(tmp_path / "pbt.db"), read_only=True) as store:
         decisions = store.decisions(summary.study.id)
+        stored = store.metric_rows(summary.study.id)
+    assert all(t.value == t.curve[-1] for t in summary.trials if t.curve)  # each segment's value is its last val_top2
+    assert {"val_top2", "top2", "val_accuracy"} <= {row.name for row in stored}
     copied = [d for d in decisions if d.kind == "exploit"]
     assert copied, "someone should have copied a better member"
     # the architecture travels with the weights: a copy takes its parent's units, and nothing else explores them

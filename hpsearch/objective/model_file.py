@@ -4,8 +4,9 @@
     hpsearch.export_model("tpe", "best.keras", store="hpsearch.db")
 
 Whatever trainer trained it (per-trial Keras ``fit`` or a population), a trial's checkpoint is
-the ``.weights.h5`` of ``build_model(**params)``; this loads it into that model and writes a
-``.keras`` file that ``keras.models.load_model`` opens with no hpsearch installed.
+the ``.weights.h5`` of ``build_model(**params)`` (or of the study's own ``model`` builder, imported
+as the run imported it); this loads it into that model and writes a ``.keras`` file that
+``keras.models.load_model`` opens with no hpsearch installed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import keras
 
 from hpsearch.errors import ConfigError, HpsearchError, NoResultError
 from hpsearch.objective.model import model_for
+from hpsearch.objective.user import ModelBuilder, build_checked, resolve
 from hpsearch.output_file import protected_paths, write_output
 from hpsearch.runner import study_checkpoint_dir, summarize
 from hpsearch.store import Store, TrialRecord, reading
@@ -35,9 +37,10 @@ class ExportedModel:
         self.path, self.trial, self.test_accuracy = path, trial, test_accuracy
 
 
-def load_trial_model(trial: TrialRecord, weights: Path) -> keras.Model:
-    """``build_model(**trial.params)`` holding the weights (and optimiser state) of ``weights``."""
-    model = model_for(trial.params)
+def load_trial_model(trial: TrialRecord, weights: Path, build: ModelBuilder | None = None) -> keras.Model:
+    """``build_model(**trial.params)`` (or the study's own ``build(trial.params)``) holding the weights
+    (and optimiser state) of ``weights``."""
+    model = model_for(trial.params) if build is None else build_checked(build, trial.params)
     model.optimizer.build(model.trainable_variables)  # so that the saved optimiser state loads too
     model.load_weights(weights)
     return model
@@ -70,7 +73,9 @@ def export_model(
             f"{name}: the weights of best trial {best.number} are not on this machine (looked for {weights}); "
             "export where the study ran, or give --checkpoint-dir"
         )
-    model = load_trial_model(best, weights)
+    stored = summary.study.config
+    build = resolve("model", stored["model"], study_file=stored.get("source")) if stored.get("model") else None
+    model = load_trial_model(best, weights, build)
 
     def write(temporary: Path) -> None:
         with tempfile.TemporaryDirectory(dir=temporary.parent, prefix=".hpsearch-export-") as scratch:

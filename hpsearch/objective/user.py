@@ -42,17 +42,13 @@ def callable_name(fn: Callable[..., Any]) -> str:
 
 
 def resolve(setting: str, path: str, *, study_file: str | None = None) -> Callable[..., Any]:
-    """Import ``package.module:function``; the study file's folder is searched after ``sys.path``."""
+    """Import ``package.module:function``; the study file's folder and the working directory are
+    searched after ``sys.path``."""
     module_name, _, attribute = path.partition(":")
-    folder = str(Path(study_file).resolve().parent) if study_file else None
+    folders = [str(Path(study_file).resolve().parent)] if study_file else []
+    folders.append(str(Path.cwd()))
     try:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if folder is None or folder in sys.path or err.name != module_name.split(".")[0]:
-                raise
-            sys.path.append(folder)  # a module beside the study file
-            module = importlib.import_module(module_name)
+        module = _import(module_name, [f for f in folders if f not in sys.path])
     except Exception as err:  # the module itself may raise anything on import
         raise ConfigError(setting, path, f"cannot be imported: {type(err).__name__}: {_line(err)}") from None
     target: Any = module
@@ -63,6 +59,17 @@ def resolve(setting: str, path: str, *, study_file: str | None = None) -> Callab
     if not callable(target):
         raise ConfigError(setting, path, f"{attribute} is a {type(target).__name__}, not a function")
     return target  # type: ignore[no-any-return]
+
+
+def _import(module_name: str, folders: list[str]) -> Any:
+    """``importlib.import_module``, trying each of ``folders`` in turn where the module's top package is not found."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        if not folders or err.name != module_name.split(".")[0]:
+            raise
+        sys.path.append(folders[0])  # a module beside the study file (or in the working directory)
+        return _import(module_name, folders[1:])
 
 
 def build_checked(build: ModelBuilder, params: Params, *, setting: str = "model", value: str = "") -> keras.Model:
