@@ -32,7 +32,7 @@ from pathlib import Path
 from hpsearch.config import StudyConfig, config_from_stored, load_study
 from hpsearch.errors import ConfigError, NoResultError
 from hpsearch.pruning import PruningRule, pruning_rule
-from hpsearch.runner import RunOptions, StudyRunner, StudySummary, _Heartbeat, summarize
+from hpsearch.runner import Heartbeat, RunOptions, StudyRunner, StudySummary, summarize
 from hpsearch.space import Params
 from hpsearch.store import EpochEntry, Store, StudyRecord, TrialLostError, TrialRecord, TrialState, WorkerInfo
 from hpsearch.trainer import EpochCallback, TrainJob, TrainOutcome
@@ -134,7 +134,7 @@ class AskTellStudy:
         self.study: StudyRecord = store.create_study(config, n_trials=self._runner.n_trials)
         self._own_store = own_store
         self._open: dict[int, AskedTrial] = {}
-        self._heart = _Heartbeat(store, self.worker, self.options.heartbeat_interval).__enter__()
+        self._heart = Heartbeat(store, self.worker, self.options.heartbeat_interval).__enter__()
         store.reap_stale(self.study.id, stale_after=self.options.stale_after, this_host=self.worker.host)
 
     @property
@@ -154,11 +154,11 @@ class AskTellStudy:
         are ones this study asked for and has not told yet, returns None (tell them first). The
         same holds for a generation (evolution, CMA-ES) that waits for trials this study holds."""
         while True:
-            claims = self._runner._claim(self.study, 1)
+            claims = self._runner.claim(self.study, 1)
             if claims.trials:
                 break
             if claims.done:
-                self._runner._check_not_stuck(self.study)
+                self._runner.check_not_stuck(self.study)
                 return None
             if not wait or self._only_own_trials_run():
                 return None  # (waiting for trials this study holds open would wait for ever)
@@ -215,7 +215,7 @@ class AskTellStudy:
         history = self.store.trials(self.study.id, with_curves=False)
         if len(history) >= self.n_trials and all(t.state.is_finished() for t in history):
             with contextlib.suppress(NoResultError):  # every trial failed: the study is STOPPED with the reason
-                self._runner._finish(self.study)
+                self._runner.finish(self.study)
 
     def summary(self) -> StudySummary:
         """The study as the store holds it now: its trials and the best one."""

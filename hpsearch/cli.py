@@ -19,6 +19,7 @@ from types import FrameType
 from typing import NoReturn
 
 from hpsearch import api, arguments
+from hpsearch.analysis import study_dimensions
 from hpsearch.arguments import OneLineErrorParser, bounded, duration, values_joined_to_options
 from hpsearch.config import StudyConfig, load_study
 from hpsearch.dashboard import cli as dashboard_cli
@@ -232,9 +233,10 @@ def _run(config: StudyConfig, args: argparse.Namespace) -> int:
         )
     else:
         summary = api.run(config, args.store, options=options, progress=progress)
-    print(trial_table(summary.trials, summary.study.metric, None if summary.best is None else summary.best.number))
+    names = list(study_dimensions(summary.study))
+    print(trial_table(summary.trials, summary.study.metric, None if summary.best is None else summary.best.number, names=names))
     print()
-    print(best_text(summary.study.name, summary.best, summary.study.metric, summary.test))
+    print(best_text(summary.study.name, summary.best, summary.study.metric, summary.test, names=names))
     if not summary.complete:
         print(f"\n{summary.finished}/{summary.study.n_trials} trials finished; run the same command again to continue.")
     return 0
@@ -255,8 +257,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         shape = f"{config.budget.trials} trials x {config.budget.epochs} epochs"
     data = f"data.loader {config.data.loader}" if config.data.loader else f"data {config.data.dataset}"
-    model = f"model {config.model}" if config.model else "the built-in MNIST model"
-    print(f"  study {config.name}: {config.strategy}, {shape}, {model}, {data}, seed {config.seed}")
+    model = f"model {config.model}, " if config.model else ""
+    print(f"  study {config.name}: {config.strategy}, {shape}, {model}{data}, seed {config.seed}")
     t = config.training
     together = f", up to {t.population} trials trained together" if t.trainer == "population" else ""
     print(f"  training: {t.trainer} trainer{together}, batch size {t.batch_size}")
@@ -317,7 +319,8 @@ def cmd_trials(args: argparse.Namespace) -> int:
     summary = api.study_summary(args.name, args.store)
     rows = [t for t in summary.trials if args.state is None or t.state.value == args.state]
     if args.format == "table":
-        print(trial_table(rows, summary.study.metric, None if summary.best is None else summary.best.number))
+        best = None if summary.best is None else summary.best.number
+        print(trial_table(rows, summary.study.metric, best, names=list(study_dimensions(summary.study))))
         return 0
     frame = api.trials_frame(args.name, args.store)
     if args.state is not None:
@@ -348,7 +351,7 @@ def cmd_best(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print(best_text(summary.study.name, summary.best, summary.study.metric, summary.test))
+        print(best_text(summary.study.name, summary.best, summary.study.metric, summary.test, names=list(study_dimensions(summary.study))))
     return 0 if summary.best is not None else EXIT_FAILED
 
 

@@ -35,7 +35,17 @@ from hpsearch.store.schema import METRIC_COLUMNS
 from hpsearch.strategies import Strategy, best_trial, derive_seed, strategy_for, study_best
 from hpsearch.trainer import EpochResult, Trainer, TrainJob, TrainOutcome
 
-__all__ = ["RunOptions", "StudyRunner", "StudySummary", "best_trial", "checkpoint_dir_for", "run_study", "summarize"]
+__all__ = [
+    "Heartbeat",
+    "RunOptions",
+    "StudyRunner",
+    "StudySummary",
+    "best_trial",
+    "check_trainable",
+    "checkpoint_dir_for",
+    "run_study",
+    "summarize",
+]
 
 
 @dataclass(frozen=True)
@@ -115,8 +125,9 @@ def study_checkpoint_dir(store: Store, study: StudyRecord, override: Path | None
     return checkpoint_dir_for(store, override) / f"{study.name}-{study.uid[:8]}"
 
 
-class _Heartbeat:
-    """Beats for the trial being trained, from a background thread, while the main thread trains."""
+class Heartbeat:
+    """Beats for the trials being trained (:attr:`trials`), from a background thread, while the main thread
+    trains (the runner's, and ask/tell's for the trials it has handed out)."""
 
     def __init__(self, store: Store, worker: WorkerInfo, interval: float) -> None:
         self.store, self.worker, self.interval = store, worker, interval
@@ -125,7 +136,7 @@ class _Heartbeat:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hpsearch-heartbeat", daemon=True)
 
-    def __enter__(self) -> _Heartbeat:
+    def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
 
@@ -199,7 +210,10 @@ def check_trainable(
 
     if config.model is None and model is None:
         check_builtin_study(config)
-    return check_user_study(config, model, data)
+    try:
+        return check_user_study(config, model, data)
+    except ConfigError as err:
+        raise (err.with_source(config.source) if config.source and not err.source else err) from None
 
 
 class StudyRunner:
@@ -331,7 +345,7 @@ class StudyRunner:
         stopped_early: str | None = None
         best_value = _best_value(history, study.maximize)
 
-        with _Heartbeat(self.store, self.worker, opts.heartbeat_interval) as heart:
+        with Heartbeat(self.store, self.worker, opts.heartbeat_interval) as heart:
             while True:
                 if opts.max_trials is not None and trials_run >= opts.max_trials:
                     stopped_early = "max_trials"
@@ -341,9 +355,9 @@ class StudyRunner:
                     stopped_early = "timeout"
                     break
                 limit = self.claim_size if opts.max_trials is None else min(self.claim_size, opts.max_trials - trials_run)
-                claims = self._claim(study, limit)
+                claims = self.claim(study, limit)
                 if claims.done:
-                    self._check_not_stuck(study)
+                    self.check_not_stuck(study)
                     break
                 if not claims.trials:  # budget spent, but other workers still train: one may die
                     time.sleep(opts.poll_interval)
@@ -373,9 +387,11 @@ class StudyRunner:
                         failures_in_a_row = 0
                 self._delete_unneeded_checkpoints(study)
 
-        return replace(self._finish(study), stopped_early=stopped_early)
+        return replace(self.finish(study), stopped_early=stopped_early)
 
-    def _claim(self, study: StudyRecord, limit: int) -> Claims:
+    # ------------------------------------------------------------------ the steps of a run (ask/tell drives them too)
+
+    def claim(self, study: StudyRecord, limit: int) -> Claims:
         """Redo what dead workers left, then claim up to ``limit`` trials that fit the trainer together."""
         self.store.reap_stale(study.id, stale_after=self.options.stale_after, this_host=self.worker.host)
         return self.store.claim_many(
@@ -388,7 +404,7 @@ class StudyRunner:
             fits=getattr(self.trainer, "fits", None),
         )
 
-    def _check_not_stuck(self, study: StudyRecord) -> None:
+    def check_not_stuck(self, study: StudyRecord) -> None:
         """The strategy proposes nothing, nothing runs, and the budget is not spent: stop with the reason."""
         history = self.store.trials(study.id, with_curves=False)
         if len(history) >= self.n_trials or any(not t.state.is_finished() for t in history):
@@ -401,7 +417,7 @@ class StudyRunner:
         raise StudyStuckError(f"{study.name}: stopped: {reason}")
 
     def _run_trials(
-        self, study: StudyRecord, trials: Sequence[TrialRecord], position: int, best_value: float | None, heart: _Heartbeat
+        self, study: StudyRecord, trials: Sequence[TrialRecord], position: int, best_value: float | None, heart: Heartbeat
     ) -> list[tuple[TrialState, float | None, str | None]]:
         """Train ``trials`` together (one trainer call) and finish each in the store; returns (state, value, error)
         of each trial that ended here, in the order they were claimed (a trial handed to another worker is left out)."""
@@ -445,7 +461,9 @@ class StudyRunner:
         self.progress.trial_finished(trial, outcome.state, value, outcome.error)
         return outcome.state, value, outcome.error
 
-    def _finish(self, study: StudyRecord) -> StudySummary:
+    def finish(self, study: StudyRecord) -> StudySummary:
+        """Once the budget is spent and nothing runs: evaluate the best trial and mark the study COMPLETE
+        (STOPPED, with the reason, if no trial succeeded). The study's summary, either way."""
         summary = summarize(self.store, study)
         busy = any(not t.state.is_finished() for t in summary.trials)
         if summary.finished >= summary.study.n_trials and not busy:
