@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
@@ -19,7 +19,7 @@ from sqlalchemy import and_, func, literal, select
 from sqlalchemy.orm import aliased
 
 from hpsearch.errors import UnknownStudyError
-from hpsearch.space import HYPERPARAMETERS, Choice, SearchSpace, parse_space
+from hpsearch.space import BUILTIN_DIMENSIONS, HYPERPARAMETERS, RESERVED_NAMES, Choice, SearchSpace, parse_space
 from hpsearch.store import Store, StudyRecord, TrialState, reading
 from hpsearch.store import schema as s
 from hpsearch.strategies import is_final
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FINISHED_STATES",
+    "SPACE_ATTR",
+    "TRIAL_FIELDS",
     "ParamImportance",
     "UnknownStudyError",
     "best_so_far",
@@ -36,13 +38,17 @@ __all__ = [
     "epochs_frame",
     "evolution_lineage",
     "final_results",
+    "frame_dimensions",
     "model_history",
     "param_importance",
     "pbt_lineage",
     "pbt_schedule",
     "pruning_rungs",
     "resolve_studies",
+    "study_dimensions",
     "study_space",
+    "studies_dimensions",
+    "trial_columns",
     "trials_frame",
 ]
 
@@ -53,6 +59,91 @@ Names = Union[str, Sequence[str], None]
 
 #: Trial states that end a trial (they count towards the budget and the cumulative epochs).
 FINISHED_STATES: tuple[str, ...] = tuple(st.value for st in TrialState if st.is_finished())
+
+#: The key of ``DataFrame.attrs`` where a frame of this module keeps the hyperparameters it has a
+#: column for, in order: name -> its stored description (:meth:`SearchSpace.describe`: ``kind`` is
+#: IntRange, FloatRange or Choice, with ``low``, ``high`` and ``log``, or ``values``).
+SPACE_ATTR = "hpsearch_space"
+
+Description = dict[str, Any]
+
+
+def study_dimensions(study: StudyRecord) -> dict[str, Description]:
+    """The hyperparameters of a stored study, in their declared order, with their stored descriptions."""
+    return {str(name): dict(dim) for name, dim in (study.config.get("space") or {}).items()}
+
+
+def _values_of(dim: Mapping[str, Any]) -> list[Any]:
+    return list(dim["values"]) if dim.get("kind") == "Choice" else [dim.get("low"), dim.get("high")]
+
+
+def _merged(a: Description, b: Description) -> Description:
+    """One description covering two studies' descriptions of the same name."""
+    if a == b:
+        return a
+    ranges = {"IntRange", "FloatRange"}
+    if a.get("kind") in ranges and b.get("kind") in ranges:
+        kind = a["kind"] if a["kind"] == b["kind"] else "FloatRange"
+        low, high = min(a["low"], b["low"]), max(a["high"], b["high"])
+        return {"kind": kind, "low": low, "high": high, "log": bool(a.get("log") and b.get("log")), "grid_points": None}
+    values: list[Any] = []
+    for v in _values_of(a) + _values_of(b):
+        if not any(type(v) is type(w) and v == w for w in values):
+            values.append(v)
+    return {"kind": "Choice", "values": values}
+
+
+def studies_dimensions(studies: Sequence[StudyRecord]) -> dict[str, Description]:
+    """The hyperparameters of several studies: every name in order of first appearance, described
+    so as to cover each study's range or values (a log scale only where every study has one)."""
+    out: dict[str, Description] = {}
+    for study in studies:
+        for name, dim in study_dimensions(study).items():
+            out[name] = _merged(out[name], dim) if name in out else dim
+    return out
+
+
+def _with_space(frame: pd.DataFrame, dims: Mapping[str, Description]) -> pd.DataFrame:
+    """``frame``, recording in its attrs the descriptions of the hyperparameters it has a column for."""
+    frame.attrs[SPACE_ATTR] = {name: dict(dim) for name, dim in dims.items() if name in frame.columns}
+    return frame
+
+
+#: Columns of the frames here (and of :mod:`hpsearch.plots`) that hold no hyperparameter and are not reserved names.
+_OTHER_COLUMNS = frozenset({"bracket", "rungs", "epochs_done", "x0", "y0", "x1", "y1", "hyperparameter", "importance"})
+
+
+def _described(name: str, values: pd.Series) -> Description:
+    """A description of hyperparameter ``name`` from the values of its column (a frame built by hand)."""
+    seen = [v for v in values.tolist() if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    kind = BUILTIN_DIMENSIONS.get(name)
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in seen)
+    if isinstance(kind, tuple) or not numeric or not seen:
+        return {"kind": "Choice", "values": list(dict.fromkeys(seen))}
+    integer = kind == "int" if kind is not None else all(isinstance(v, int) for v in seen)
+    return {
+        "kind": "IntRange" if integer else "FloatRange",
+        "low": min(seen),
+        "high": max(seen),
+        "log": name == "learning_rate",  # the built-in model's default
+        "grid_points": None,
+    }
+
+
+def frame_dimensions(frame: pd.DataFrame) -> dict[str, Description]:
+    """The hyperparameters ``frame`` has a column for, in order, with their descriptions.
+
+    A frame of this module records them (``frame.attrs[SPACE_ATTR]``, kept by pandas through
+    selections, sorts and merges); for any other frame they are its columns whose names are
+    not :data:`hpsearch.space.RESERVED_NAMES` (nor its metric), described from their values
+    (a learning rate on a log scale, as the built-in model searches it).
+    """
+    stored = frame.attrs.get(SPACE_ATTR)
+    if isinstance(stored, Mapping):
+        return {name: dict(dim) for name, dim in stored.items() if name in frame.columns}
+    metrics = set(frame["metric"].dropna().astype(str)) if "metric" in frame.columns else set()
+    skip = RESERVED_NAMES | _OTHER_COLUMNS | metrics
+    return {str(c): _described(str(c), frame[c]) for c in frame.columns if isinstance(c, str) and c not in skip}
 
 
 def _segments_query(study_id: int) -> Any:
@@ -85,7 +176,7 @@ def _segments_query(study_id: int) -> Any:
     )
 
 
-def _frame(rows: list[Any]) -> pd.DataFrame:
+def _frame(rows: list[Any], dims: Mapping[str, Description]) -> pd.DataFrame:
     import pandas as pd
 
     records = []
@@ -93,7 +184,7 @@ def _frame(rows: list[Any]) -> pd.DataFrame:
         rec = dict(r._mapping)
         params = rec.pop("params") or {}
         old = rec.pop("old_params", None) or {}
-        for name in HYPERPARAMETERS:
+        for name in dims:
             rec[name] = params.get(name)
         rec["changed"] = sorted(k for k in params if k in old and old[k] != params[k])
         rec["kind"] = rec["kind"] or "initial"
@@ -103,7 +194,7 @@ def _frame(rows: list[Any]) -> pd.DataFrame:
     for column in ("parent_trial", "parent_member"):
         if column in frame:
             frame[column] = frame[column].astype("Int64")  # initial segments have none
-    return frame
+    return _with_space(frame, dims)
 
 
 def pbt_schedule(name: str, store: Store | str | os.PathLike[str] | None = None, *, member: int | None = None) -> pd.DataFrame:
@@ -117,7 +208,7 @@ def pbt_schedule(name: str, store: Store | str | os.PathLike[str] | None = None,
             query = query.where(s.trials.c.member == member)
         with opened._read() as conn:
             rows = list(conn.execute(query))
-        return _frame(rows)
+        return _frame(rows, study_dimensions(study))
 
 
 def pbt_lineage(name: str, store: Store | str | os.PathLike[str] | None = None) -> pd.DataFrame:
@@ -134,7 +225,7 @@ def pbt_lineage(name: str, store: Store | str | os.PathLike[str] | None = None) 
 def evolution_lineage(name: str, store: Store | str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """Every trial of an evolution study: its generation, both its parents (none in generation 0,
     recomputed by the strategy from the stored history exactly as they were chosen), its state,
-    validation value and hyperparameters."""
+    validation value and hyperparameters (one column each, in the study's order)."""
     import pandas as pd
 
     from hpsearch.config import config_from_stored
@@ -159,11 +250,12 @@ def evolution_lineage(name: str, store: Store | str | os.PathLike[str] | None = 
         }
         for t in history
     ]
-    columns = ["trial", "generation", "first_parent", "second_parent", "state", "value"]
-    frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame(columns=columns)
+    dims = study_dimensions(study)
+    columns = ["trial", "generation", "first_parent", "second_parent", "state", "value", *dims]
+    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
     for column in ("first_parent", "second_parent"):
         frame[column] = frame[column].astype("Int64")  # generation 0 has none
-    return frame
+    return _with_space(frame, dims)
 
 
 def pruning_rungs(name: str, store: Store | str | os.PathLike[str] | None = None) -> pd.DataFrame:
@@ -217,7 +309,7 @@ def model_history(name: str, trial: int, store: Store | str | os.PathLike[str] |
         with opened._read() as conn:
             depth = {r.number: r.depth for r in conn.execute(numbers_query)}
             rows = [r for r in conn.execute(_segments_query(study.id)) if r.trial in depth]
-        frame = _frame(rows)
+        frame = _frame(rows, study_dimensions(study))
         if frame.empty:
             return frame
         return frame.sort_values("start_epoch").reset_index(drop=True)
@@ -246,11 +338,16 @@ def resolve_studies(store: Store, names: Names = None) -> list[StudyRecord]:
 
 def study_space(study: StudyRecord) -> SearchSpace:
     """The search space of a stored study, rebuilt from the description stored with it."""
-    spec = {
-        name: {key: value for key, value in dim.items() if key != "kind" and value is not None}
-        for name, dim in study.config["space"].items()
-    }
-    return parse_space(spec)
+    spec = {name: _spec_of(dim) for name, dim in study_dimensions(study).items()}
+    return parse_space(spec, builtin=False)  # exactly the stored dimensions, in their order
+
+
+def _spec_of(dim: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``[space]`` entry that parses to the dimension ``dim`` describes (its kind kept: 1.0 to 9.0 stays a float range)."""
+    spec = {key: value for key, value in dim.items() if key != "kind" and value is not None}
+    if dim.get("kind") in ("IntRange", "FloatRange"):
+        spec["type"] = "int" if dim["kind"] == "IntRange" else "float"
+    return spec
 
 
 def _fetch(store: Store, query: Any) -> list[Any]:
@@ -260,13 +357,12 @@ def _fetch(store: Store, query: Any) -> list[Any]:
 
 # ---------------------------------------------------------------------------- trials
 
-#: The columns of :func:`trials_frame`, in order.
-TRIAL_COLUMNS: tuple[str, ...] = (
+#: The fixed columns of :func:`trials_frame`, in order; the studies' hyperparameters come after ``state``.
+TRIAL_FIELDS: tuple[str, ...] = (
     "study",
     "strategy",
     "number",
     "state",
-    *HYPERPARAMETERS,
     "value",
     "epochs",
     "seconds",
@@ -286,6 +382,17 @@ TRIAL_COLUMNS: tuple[str, ...] = (
     "direction",
     "error",
 )
+_BEFORE_PARAMS = TRIAL_FIELDS.index("state") + 1
+
+
+def trial_columns(names: Sequence[str] = HYPERPARAMETERS) -> tuple[str, ...]:
+    """The columns of :func:`trials_frame` for studies of the hyperparameters ``names``: :data:`TRIAL_FIELDS`
+    with one column per hyperparameter after ``state``."""
+    return (*TRIAL_FIELDS[:_BEFORE_PARAMS], *names, *TRIAL_FIELDS[_BEFORE_PARAMS:])
+
+
+#: The columns of :func:`trials_frame` for studies of the built-in model's four hyperparameters, in order.
+TRIAL_COLUMNS: tuple[str, ...] = trial_columns(HYPERPARAMETERS)
 
 
 def _trials_query(study_ids: Sequence[int]) -> Any:
@@ -321,7 +428,7 @@ def _trials_query(study_ids: Sequence[int]) -> Any:
     )
 
 
-def _trial_record(row: Any) -> dict[str, Any]:
+def _trial_record(row: Any, names: Sequence[str]) -> dict[str, Any]:
     """One row of :func:`trials_frame` (before the cumulative columns) from one SQL row."""
     r = row._mapping
     params = r["params"] or {}
@@ -334,7 +441,7 @@ def _trial_record(row: Any) -> dict[str, Any]:
         "strategy": r["strategy"],
         "number": r["number"],
         "state": r["state"],
-        **{name: params.get(name) for name in HYPERPARAMETERS},
+        **{name: params.get(name) for name in names},
         "value": r["value"],
         "epochs": int(r["n_epochs"] or 0),
         "seconds": duration,
@@ -372,8 +479,11 @@ def _in_completion_order(frame: pd.DataFrame) -> pd.DataFrame:
 def trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
     """One row per trial of the studies ``names`` (every study when None), for comparing studies.
 
-    Columns (:data:`TRIAL_COLUMNS`): ``study``, ``strategy``, ``number``, ``state``, one
-    column per hyperparameter, ``value`` (the study metric), ``epochs`` (epochs of the
+    Columns (:func:`trial_columns`; :data:`TRIAL_COLUMNS` for studies of the built-in model's
+    four hyperparameters): ``study``, ``strategy``, ``number``, ``state``, one column per
+    hyperparameter of the studies (in their declared order; several studies: every name, in
+    order of first appearance, empty for the trials of a study without it; recorded with their
+    descriptions in ``frame.attrs``, see :func:`frame_dimensions`), ``value`` (the study metric), ``epochs`` (epochs of the
     current attempt in the per-epoch table), ``seconds`` (start to end of the trial),
     ``started_at`` / ``finished_at`` (UTC), then, per study in completion order,
     ``completion`` (0, 1, ...), ``cum_epochs`` and ``cum_seconds``: the training
@@ -388,19 +498,21 @@ def trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
     with reading(store) as opened:
         studies = resolve_studies(opened, names)
         rows = _fetch(opened, _trials_query([st.id for st in studies])) if studies else []
+    dims = studies_dimensions(studies)
+    columns = trial_columns(list(dims))
     raw = pd.DataFrame.from_records(
-        [_trial_record(r) for r in rows], columns=[c for c in TRIAL_COLUMNS if not c.startswith(("cum_", "completion"))]
+        [_trial_record(r, list(dims)) for r in rows], columns=[c for c in columns if c not in {"completion", "cum_epochs", "cum_seconds"}]
     )
     parts = [_in_completion_order(raw[raw["study"] == st.name]) for st in studies]
     frame = pd.concat(parts, ignore_index=True) if parts else raw
-    frame = frame.reindex(columns=list(TRIAL_COLUMNS)).reset_index(drop=True)
+    frame = frame.reindex(columns=list(columns)).reset_index(drop=True)
     for column in ("completion", "cum_epochs", "member", "generation", "parent_trial"):
         frame[column] = frame[column].astype("Int64")
     frame["cum_seconds"] = frame["cum_seconds"].astype(float)
     frame["final"] = frame["final"].astype(bool)
     for column in ("started_at", "finished_at"):
         frame[column] = pd.to_datetime(frame[column].astype(float), unit="s", utc=True)
-    return frame
+    return _with_space(frame, dims)
 
 
 def final_results(trials: pd.DataFrame) -> pd.DataFrame:
@@ -420,6 +532,7 @@ def best_so_far(trials: pd.DataFrame) -> pd.DataFrame:
     """
     import pandas as pd
 
+    dims = frame_dimensions(trials)
     done = trials[trials["completion"].notna()]
     parts = []
     for _, group in done.groupby("study", sort=False):
@@ -430,11 +543,11 @@ def best_so_far(trials: pd.DataFrame) -> pd.DataFrame:
         previous = g["best"].shift()
         g["improved"] = g["best"].notna() & (previous.isna() | (g["best"] != previous))
         parts.append(g)
-    columns = ["study", "strategy", "completion", "number", "state", *HYPERPARAMETERS, "value", "best", "improved"]
+    columns = ["study", "strategy", "completion", "number", "state", *dims, "value", "best", "improved"]
     columns += ["cum_epochs", "cum_seconds", "member", "metric", "direction"]
     if not parts:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(parts, ignore_index=True)[columns]
+        return _with_space(pd.DataFrame(columns=columns), dims)
+    return _with_space(pd.concat(parts, ignore_index=True)[columns], dims)
 
 
 # ---------------------------------------------------------------------------- epochs
@@ -527,15 +640,18 @@ def epochs_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
 
 def best_trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
     """One row per study: its progress, its best trial (the study's result; for PBT the best
-    member at the end of training), that trial's hyperparameters and value, and its test
-    accuracy and loss when the test evaluation has been made."""
+    member at the end of training), that trial's hyperparameters (one column per name of the
+    studies, as in :func:`trials_frame`) and value, and its test accuracy and loss when the test
+    evaluation has been made."""
     import pandas as pd
 
     from hpsearch.runner import summarize
 
     rows = []
     with reading(store) as opened:
-        for study in resolve_studies(opened, names):
+        studies = resolve_studies(opened, names)
+        dims = studies_dimensions(studies)
+        for study in studies:
             summary = summarize(opened, study)
             best = summary.best
             test = summary.test if best is not None and summary.test is not None and summary.test.trial_number == best.number else None
@@ -547,17 +663,17 @@ def best_trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFr
                     "finished": summary.finished,
                     "n_trials": study.n_trials,
                     "best_trial": None if best is None else best.number,
-                    **{name: None if best is None else best.params.get(name) for name in HYPERPARAMETERS},
+                    **{name: None if best is None else best.params.get(name) for name in dims},
                     "value": None if best is None else best.value,
                     "metric": study.metric,
                     "test_accuracy": None if test is None else test.accuracy,
                     "test_loss": None if test is None else test.loss,
                 }
             )
-    columns = ["study", "strategy", "state", "finished", "n_trials", "best_trial", *HYPERPARAMETERS, "value", "metric"]
+    columns = ["study", "strategy", "state", "finished", "n_trials", "best_trial", *dims, "value", "metric"]
     frame = pd.DataFrame.from_records(rows, columns=[*columns, "test_accuracy", "test_loss"])
     frame["best_trial"] = frame["best_trial"].astype("Int64")
-    return frame
+    return _with_space(frame, dims)
 
 
 # ---------------------------------------------------------------------------- importance
@@ -573,12 +689,14 @@ class ParamImportance:
     ``importances`` maps hyperparameter to its share (the shares add up to 1), most
     important first; it is empty when there is nothing to measure, and ``note`` says why.
     Fixed hyperparameters, and those that never varied among the trials, are left out.
+    ``dimensions`` are the study's hyperparameters in their declared order.
     """
 
     study: str
     importances: dict[str, float]
     trials: int
     note: str | None = None
+    dimensions: tuple[str, ...] = ()
 
     def frame(self) -> pd.DataFrame:
         """The importances as a DataFrame: ``study``, ``hyperparameter``, ``importance``."""
@@ -622,17 +740,19 @@ def param_importance(store: StoreLike, name: str, *, seed: int = 0) -> ParamImpo
         and is_final(t, study.epochs)
         and space.contains(t.params)
     ]
+    declared = tuple(space)
     if len(done) < MIN_IMPORTANCE_TRIALS:
-        return ParamImportance(name, {}, len(done), f"needs {MIN_IMPORTANCE_TRIALS} completed trials, has {len(done)}")
+        note = f"needs {MIN_IMPORTANCE_TRIALS} completed trials, has {len(done)}"
+        return ParamImportance(name, {}, len(done), note, declared)
     varying = _varying(space, [t.params for t in done])
     if not varying:
-        return ParamImportance(name, {}, len(done), "no hyperparameter varies among the completed trials")
+        return ParamImportance(name, {}, len(done), "no hyperparameter varies among the completed trials", declared)
     if len({t.value for t in done}) == 1:
-        return ParamImportance(name, {}, len(done), "every completed trial has the same value")
+        return ParamImportance(name, {}, len(done), "every completed trial has the same value", declared)
     import optuna
 
     replay = optuna_study_from_history(space, done, maximize=study.maximize)
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
     values = optuna.importance.get_param_importances(replay, evaluator=evaluator, params=varying)
     ordered = dict(sorted(((k, float(v)) for k, v in values.items()), key=lambda kv: -kv[1]))
-    return ParamImportance(name, ordered, len(done))
+    return ParamImportance(name, ordered, len(done), dimensions=declared)

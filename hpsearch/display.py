@@ -7,7 +7,6 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from hpsearch.space import HYPERPARAMETERS
 from hpsearch.store import Evaluation, TrialRecord
 
 if TYPE_CHECKING:
@@ -46,19 +45,28 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(out)
 
 
-def trial_table(trials: Sequence[TrialRecord], metric: str = "val_accuracy", best: int | None = None) -> str:
-    """One row per trial; PBT segments also show their member, epochs and the trial they started from,
-    the trials of a generational strategy (evolution, CMA-ES) their generation."""
+def _names(trials: Sequence[TrialRecord], names: Sequence[str] | None) -> list[str]:
+    """The hyperparameter columns: ``names`` (a study's, in order), else every name of the trials' params in order of first appearance."""
+    return list(names) if names is not None else list(dict.fromkeys(k for t in trials for k in t.params))
+
+
+def trial_table(
+    trials: Sequence[TrialRecord], metric: str = "val_accuracy", best: int | None = None, *, names: Sequence[str] | None = None
+) -> str:
+    """One row per trial, one column per hyperparameter (``names``: the study's, in order; by
+    default those of the trials); PBT segments also show their member, epochs and the trial they
+    started from, the trials of a generational strategy (evolution, CMA-ES) their generation."""
     pbt = any(t.member is not None for t in trials)
     generations = not pbt and any(t.generation is not None for t in trials)
-    headers = ["trial", "state", *(["member", "epochs", "from"] if pbt else ["gen"] if generations else []), *HYPERPARAMETERS, metric]
+    params = _names(trials, names)
+    headers = ["trial", "state", *(["member", "epochs", "from"] if pbt else ["gen"] if generations else []), *params, metric]
     headers += ["epochs" if not pbt else "done", "seconds"]
     rows = []
     for t in trials:
         mark = f"{t.number}*" if t.number == best else t.number
         duration = None if t.duration is None else round(t.duration, 1)
         extra = [t.member, f"{t.start_epoch}-{t.end_epoch}", t.parent_trial] if pbt else [t.generation] if generations else []
-        rows.append([mark, t.state.value, *extra, *(t.params.get(h) for h in HYPERPARAMETERS), t.value, t.epochs_done, duration])
+        rows.append([mark, t.state.value, *extra, *(t.params.get(h) for h in params), t.value, t.epochs_done, duration])
     return format_table(headers, rows) + ("\n(* best)" if best is not None else "")
 
 
@@ -83,11 +91,12 @@ def study_table(statuses: Sequence[StudyStatus]) -> str:
     return format_table(headers, rows)
 
 
-def best_text(study: str, trial: TrialRecord | None, metric: str, test: Evaluation | None) -> str:
+def best_text(study: str, trial: TrialRecord | None, metric: str, test: Evaluation | None, *, names: Sequence[str] | None = None) -> str:
+    """The best trial of a study and its hyperparameters (``names``: the study's, in order; by default the trial's)."""
     if trial is None:
         return f"{study}: no trial has completed yet"
     lines = [f"best trial of {study}: trial {trial.number}, {metric} {trial.value:.4f}"]
-    lines += [f"  {name} = {format_value(trial.params[name])}" for name in HYPERPARAMETERS if name in trial.params]
+    lines += [f"  {name} = {format_value(trial.params[name])}" for name in _names([trial], names) if name in trial.params]
     if test is not None and test.trial_number == trial.number:
         lines.append(f"  test accuracy = {test.accuracy:.4f} (test loss {test.loss:.4f})")
     return "\n".join(lines)

@@ -17,7 +17,6 @@ from hpsearch import analysis
 from hpsearch.analysis import StoreLike
 from hpsearch.errors import ConfigError
 from hpsearch.output_file import check_output_path, protected_paths, write_output
-from hpsearch.space import HYPERPARAMETERS
 from hpsearch.store import reading
 
 if TYPE_CHECKING:
@@ -28,8 +27,8 @@ __all__ = ["FORMATS", "export_frame", "export_trials", "format_from_path"]
 #: The formats :func:`export_trials` writes.
 FORMATS: tuple[str, ...] = ("csv", "parquet", "json")
 
-#: The trial columns repeated on every row of the per-epoch export.
-_TRIAL_KEYS = ("study", "strategy", "number", "state", *HYPERPARAMETERS, "value", "member", "generation", "start_epoch", "parent_trial")
+#: The trial columns repeated on every row of the per-epoch export, besides the study's hyperparameters (after ``state``).
+_TRIAL_KEYS = ("study", "strategy", "number", "state", "value", "member", "generation", "start_epoch", "parent_trial")
 
 
 def format_from_path(path: str | os.PathLike[str]) -> str | None:
@@ -43,18 +42,36 @@ def export_frame(store: StoreLike, name: str, *, metrics: bool = False) -> pd.Da
     """What :func:`export_trials` writes: the trial table of study ``name`` in trial order
     (:func:`hpsearch.analysis.trials_frame`), or with ``metrics`` one row per epoch of each
     trial's current attempt (:func:`hpsearch.analysis.epochs_frame`), each carrying its
-    trial's state, hyperparameters and final value (as ``trial_value``)."""
+    trial's state, hyperparameters (one column each, in the study's order) and final value
+    (as ``trial_value``)."""
     with reading(store) as opened:
         trials = analysis.trials_frame(opened, [name])
         if not metrics:
             return trials.sort_values("number", kind="stable").reset_index(drop=True)
         epochs = analysis.epochs_frame(opened, [name])
-    keys = trials[list(_TRIAL_KEYS)].rename(columns={"value": "trial_value", "state": "trial_state"})
+    dims = analysis.frame_dimensions(trials)
+    names = list(dims)
+    keys = trials[[*_TRIAL_KEYS[:4], *names, *_TRIAL_KEYS[4:]]].rename(columns={"value": "trial_value", "state": "trial_state"})
     merged = epochs.drop(columns=["strategy", "state", "member"]).merge(keys, on=["study", "number"], how="left")
-    first = ["study", "strategy", "number", "trial_state", *HYPERPARAMETERS, "trial_value", "member", "generation", "start_epoch"]
+    first = ["study", "strategy", "number", "trial_state", *names, "trial_value", "member", "generation", "start_epoch"]
     first += ["parent_trial"]
     rest = [c for c in merged.columns if c not in first]
-    return merged[first + rest]
+    frame = merged[first + rest]
+    frame.attrs[analysis.SPACE_ATTR] = dims
+    return frame
+
+
+def _kind(value: Any) -> type:
+    return bool if isinstance(value, bool) else str if isinstance(value, str) else float
+
+
+def _one_type_per_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every hyperparameter whose values mix kinds (a choice of ``"auto"`` and numbers)
+    written as text: a Parquet column holds one type."""
+    import pandas as pd
+
+    mixed = [name for name in analysis.frame_dimensions(frame) if len({_kind(v) for v in frame[name].dropna()}) > 1]
+    return frame.assign(**{name: frame[name].map(lambda v: None if pd.isna(v) else str(v)) for name in mixed})
 
 
 def _json_scalar(value: Any) -> Any:
@@ -79,7 +96,8 @@ def _json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def export_trials(store: StoreLike, name: str, fmt: str, out: str | os.PathLike[str], *, metrics: bool = False) -> Path:
     """Write the trials of study ``name`` (with ``metrics``: its per-epoch table) to ``out``
     as ``fmt``: csv, parquet, or json (a list of records). Times are UTC, in ISO 8601 in
-    CSV and JSON.
+    CSV and JSON. A Parquet column holds one type: a hyperparameter whose values mix text and
+    numbers (a choice of ``"auto"`` and numbers) is written there as text.
 
     Raises :class:`ConfigError` for an unknown format or an ``out`` that may not be written
     (see :mod:`hpsearch.output_file`: not a regular file, the store itself, ...) and
@@ -97,7 +115,7 @@ def export_trials(store: StoreLike, name: str, fmt: str, out: str | os.PathLike[
         if fmt == "csv":
             frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
         elif fmt == "parquet":
-            frame.to_parquet(path, index=False, engine="pyarrow")
+            _one_type_per_column(frame).to_parquet(path, index=False, engine="pyarrow")
         else:
             path.write_text(json.dumps(_json_records(frame), indent=1, default=_json_scalar) + "\n", encoding="utf-8")
 

@@ -25,9 +25,9 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative, sample_colorscale
 from plotly.subplots import make_subplots
 
-from hpsearch.analysis import ParamImportance, final_results
+from hpsearch.analysis import SPACE_ATTR, Description, ParamImportance, final_results, frame_dimensions
 from hpsearch.display import round_significant
-from hpsearch.space import HYPERPARAMETERS
+from hpsearch.space import BUILTIN_DIMENSIONS
 
 __all__ = [
     "PARAM_LABELS",
@@ -42,6 +42,8 @@ __all__ = [
     "learning_curves_figure",
     "lineage_edges",
     "metric_label",
+    "param_label",
+    "param_name",
     "PARALLEL_BANDS",
     "ParallelAxis",
     "parallel_axes",
@@ -72,17 +74,68 @@ def _template() -> str:
 #: The plotly template of every figure (plotly_white's look).
 TEMPLATE = _template()
 
-#: Axis titles of the hyperparameters, with their units.
+#: Axis titles of the seed model's hyperparameters, with their units (any other hyperparameter: :func:`param_label`).
 PARAM_LABELS: dict[str, str] = {
     "width": "width (hidden units)",
     "dropout": "dropout (fraction of units dropped)",
     "optimizer": "optimizer",
     "learning_rate": "learning rate (step size, log scale)",
 }
-
-_HOVER_PARAMS = "width %{customdata[2]}<br>dropout %{customdata[3]:.3f}<br>optimizer %{customdata[4]}<br>learning rate %{customdata[5]:.2e}"
-_HOVER_TRIAL = "<b>%{customdata[0]}</b>, trial %{customdata[1]}<br>" + _HOVER_PARAMS
+_LABELS: dict[str, str] = {
+    **PARAM_LABELS,
+    "batch_size": "batch size (examples per step)",
+    "layers": "layers (hidden layers)",
+    "activation": "activation",
+    "weight_decay": "weight decay",
+}
+#: How hovers and tables name the built-in hyperparameters (any other: its own name).
+_NAMES: dict[str, str] = {"learning_rate": "learning rate", "batch_size": "batch size", "weight_decay": "weight decay"}
+_HOVER_FORMATS: dict[str, str] = {"dropout": ":.3f", "learning_rate": ":.2e"}
 _EMPTY_MARK = "hpsearch-empty"
+
+
+def param_label(name: str) -> str:
+    """The axis title of hyperparameter ``name``: the built-in model's with units, else the name itself."""
+    return _LABELS.get(name, name)
+
+
+def param_name(name: str) -> str:
+    """How a hover or a table names hyperparameter ``name`` (``learning rate``; a name of a study's own, as written)."""
+    return _NAMES.get(name, name)
+
+
+def _is_log(dim: Description) -> bool:
+    """Whether the dimension is searched on a log scale (its axis is a log axis)."""
+    return dim.get("kind") in ("IntRange", "FloatRange") and bool(dim.get("log"))
+
+
+def _is_categorical(dim: Description) -> bool:
+    """Whether the dimension is a choice of values that are not all numbers (its axis lists them)."""
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in dim.get("values", []))
+    return dim.get("kind") == "Choice" and not numbers
+
+
+def _axis_scale(dim: Description) -> dict[str, Any]:
+    """Plotly axis settings for a dimension: a log axis for a log range, a category axis for a choice of words."""
+    if _is_log(dim):
+        return {"type": "log", "exponentformat": "power"}
+    if _is_categorical(dim):
+        return {"type": "category"}
+    return {}
+
+
+def _hover_params(dims: Mapping[str, Description], first: int) -> str:
+    """The hover lines of the hyperparameters, which sit in ``customdata[first:]``."""
+    lines = []
+    for i, (name, dim) in enumerate(dims.items()):
+        fmt = _HOVER_FORMATS.get(name, ":.2e" if _is_log(dim) and dim.get("kind") == "FloatRange" else "")
+        lines.append(f"<br>{_esc(param_name(name))} %{{customdata[{first + i}]{fmt}}}")
+    return "".join(lines)
+
+
+def _hover_trial(dims: Mapping[str, Description]) -> str:
+    """The hover of a trial: its study, its number and its hyperparameters (see :func:`_customdata`)."""
+    return "<b>%{customdata[0]}</b>, trial %{customdata[1]}" + _hover_params(dims, 2)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -122,11 +175,18 @@ def _esc(text: Any) -> str:
     return html.escape(str(text), quote=False)
 
 
-def _customdata(frame: pd.DataFrame) -> np.ndarray:
-    """Per point: study, trial number and the four hyperparameters (what every hover shows),
+def _customdata(frame: pd.DataFrame, dims: Mapping[str, Description]) -> np.ndarray:
+    """Per point: study, trial number and the hyperparameters ``dims`` (what every hover shows),
     floats to 4 significant digits (the hover shows no more; the page is sent lighter)."""
-    columns = [frame["study"].map(_esc), frame["number"]] + [frame[name].map(round_significant) for name in HYPERPARAMETERS]
-    return np.stack([np.asarray(c, dtype=object) for c in columns], axis=-1) if len(frame) else np.empty((0, 6), dtype=object)
+    columns = [frame["study"].map(_esc), frame["number"]] + [frame[name].map(round_significant) for name in dims]
+    if not len(frame):
+        return np.empty((0, len(columns)), dtype=object)
+    return np.stack([np.asarray(c, dtype=object) for c in columns], axis=-1)
+
+
+def _shown(frame: pd.DataFrame) -> dict[str, Description]:
+    """The hyperparameters of ``frame`` that have a value in it."""
+    return {name: dim for name, dim in frame_dimensions(frame).items() if frame[name].notna().any()}
 
 
 def empty_figure(message: str, *, title: str | None = None) -> go.Figure:
@@ -188,6 +248,7 @@ def best_so_far_figure(curve: pd.DataFrame, *, studies: Sequence[str] | None = N
         return empty_figure("No completed trial yet in " + (", ".join(names) or "these studies") + ": nothing to compare.", title=title)
     metric = _metric_of(shown)
     colors = study_colors(names)
+    dims = frame_dimensions(shown)
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -195,12 +256,13 @@ def best_so_far_figure(curve: pd.DataFrame, *, studies: Sequence[str] | None = N
         horizontal_spacing=0.04,
         subplot_titles=("against training epochs spent", "against training time spent"),
     )
-    template = _HOVER_TRIAL + f"<br>this trial %{{customdata[6]{_value_format(metric)}}}<br>best so far %{{y{_value_format(metric)}}}"
+    fmt = _value_format(metric)
+    template = _hover_trial(dims) + f"<br>this trial %{{customdata[{2 + len(dims)}]{fmt}}}<br>best so far %{{y{fmt}}}"
     for study in names:
         part = shown[shown["study"] == study]
         if part.empty:
             continue
-        custom = np.column_stack([_customdata(part), part["value"].to_numpy(dtype=object)])
+        custom = np.column_stack([_customdata(part, dims), part["value"].to_numpy(dtype=object)])
         sizes = np.where(part["improved"], 9, 4)
         for col, x, unit in ((1, "cum_epochs", "epochs"), (2, "cum_seconds", "s")):
             fig.add_trace(
@@ -243,6 +305,7 @@ def distribution_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None =
         return empty_figure("No completed trial yet in " + (", ".join(names) or "these studies") + ".", title=title)
     metric = _metric_of(final)
     colors = study_colors(names)
+    dims = frame_dimensions(final)
     fig = go.Figure()
     for study in names:
         part = final[final["study"] == study]
@@ -257,8 +320,8 @@ def distribution_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None =
                 pointpos=0,
                 marker={"color": colors[study], "size": 7, "opacity": 0.8},
                 line={"color": colors[study]},
-                customdata=_customdata(part),
-                hovertemplate=_HOVER_TRIAL + f"<br>result %{{y{_value_format(metric)}}}<extra></extra>",
+                customdata=_customdata(part, dims),
+                hovertemplate=_hover_trial(dims) + f"<br>result %{{y{_value_format(metric)}}}<extra></extra>",
             )
         )
     fig.update_yaxes(**_value_axis(metric))
@@ -271,11 +334,13 @@ def distribution_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None =
 # ---------------------------------------------------------------------------- 3. hyperparameters
 
 
-def _codes(values: pd.Series) -> tuple[list[int], list[int], list[str]]:
-    """Categorical values as integer codes, with the tick values and texts of a parcoords axis."""
-    categories = list(dict.fromkeys(str(v) for v in values))
+def _codes(values: pd.Series) -> tuple[list[float], list[int], list[str]]:
+    """Categorical values as integer codes (NaN where missing), with the tick values and texts of a parcoords axis."""
+    present = values.notna().to_numpy()
+    categories = list(dict.fromkeys(str(v) for v, here in zip(values, present) if here))
     lookup = {c: i for i, c in enumerate(categories)}
-    return [lookup[str(v)] for v in values], list(range(len(categories))), [_esc(c) for c in categories]
+    codes = [float(lookup[str(v)]) if here else math.nan for v, here in zip(values, present)]
+    return codes, list(range(len(categories))), [_esc(c) for c in categories]
 
 
 def _log_ticks(values: np.ndarray) -> tuple[list[float], list[str]]:
@@ -297,19 +362,25 @@ class ParallelAxis:
 
 def parallel_axes(final: pd.DataFrame, names: Sequence[str]) -> list[ParallelAxis]:
     """The axes of the parallel coordinates of ``final`` (rows of :func:`final_results`):
-    the study (when several), the four hyperparameters (learning rate in log10, optimizer as
-    codes) and the result (accuracies in percent)."""
+    the study (when several), each hyperparameter with a value in ``final``, in order (a log
+    range in log10, a choice of words as codes) and the result (accuracies in percent)."""
     axes: list[ParallelAxis] = []
     if len(names) > 1:
         codes = np.array([names.index(str(s)) for s in final["study"]], dtype=float)
         axes.append(ParallelAxis("study", codes, [float(i) for i in range(len(names))], [_esc(n) for n in names]))
-    axes.append(ParallelAxis(PARAM_LABELS["width"], final["width"].to_numpy(dtype=float)))
-    axes.append(ParallelAxis(PARAM_LABELS["dropout"], final["dropout"].to_numpy(dtype=float)))
-    codes_opt, tickvals, ticktext = _codes(final["optimizer"])
-    axes.append(ParallelAxis(PARAM_LABELS["optimizer"], np.asarray(codes_opt, dtype=float), [float(v) for v in tickvals], ticktext))
-    log_lr = np.log10(final["learning_rate"].to_numpy(dtype=float))
-    tickvals_lr, ticktext_lr = _log_ticks(log_lr)
-    axes.append(ParallelAxis("learning rate (log10)", log_lr, tickvals_lr, ticktext_lr))
+    for name, dim in _shown(final).items():
+        column = final[name]
+        if _is_categorical(dim):
+            codes_of, tickvals, ticktext = _codes(column)
+            axes.append(ParallelAxis(_esc(param_label(name)), np.asarray(codes_of, dtype=float), [float(v) for v in tickvals], ticktext))
+            continue
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+        if _is_log(dim) and np.nanmin(values) > 0:
+            logs = np.log10(values)
+            tickvals_log, ticktext_log = _log_ticks(logs)
+            axes.append(ParallelAxis(_esc(f"{param_name(name)} (log10)"), logs, tickvals_log, ticktext_log))
+        else:
+            axes.append(ParallelAxis(_esc(param_label(name)), values))
     metric = _metric_of(final)
     scale = 100.0 if metric.endswith("accuracy") else 1.0
     axes.append(ParallelAxis(metric_label(metric), final["value"].to_numpy(dtype=float) * scale))
@@ -329,10 +400,10 @@ def _colorbar(metric: str) -> dict[str, Any]:
 
 
 def parallel_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None = None) -> go.Figure:
-    """Parallel coordinates over the study and the four hyperparameters, coloured by the result.
+    """Parallel coordinates over the study and its hyperparameters, coloured by the result.
 
-    One line per final result (:func:`hpsearch.analysis.final_results`); the learning
-    rate axis is log10. Drag along an axis to keep only the lines crossing it there.
+    One line per final result (:func:`hpsearch.analysis.final_results`); the axis of a
+    log range (the learning rate) is log10. Drag along an axis to keep only the lines crossing it there.
     Drawn by WebGL (plotly's ``parcoords``); :func:`parallel_lines_figure` is the same
     picture in SVG, without brushing, that draws in a fraction of the time.
     """
@@ -382,6 +453,7 @@ def parallel_lines_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None
     if final.empty:
         return empty_figure("No completed trial yet in " + (", ".join(names) or "these studies") + ".", title=_PARALLEL_TITLE)
     metric = _metric_of(final)
+    dims = frame_dimensions(final)
     axes = parallel_axes(final, names)
     k = len(axes)
     scaled = np.empty((len(final), k))
@@ -445,8 +517,8 @@ def parallel_lines_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None
             y=scaled[:, k - 1],
             mode="markers",
             marker={"size": 6, "color": value, "colorscale": "Viridis", "showscale": True, "colorbar": _colorbar(metric)},
-            customdata=np.column_stack([_customdata(final.assign(study=final["study"].astype(str))), value.astype(object)]),
-            hovertemplate=_HOVER_TRIAL + f"<br>result %{{customdata[6]{_value_format(metric)}}}<extra></extra>",
+            customdata=np.column_stack([_customdata(final.assign(study=final["study"].astype(str)), dims), value.astype(object)]),
+            hovertemplate=_hover_trial(dims) + f"<br>result %{{customdata[{2 + len(dims)}]{_value_format(metric)}}}<extra></extra>",
             showlegend=False,
         )
     )
@@ -485,7 +557,8 @@ def parallel_lines_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None
 
 def slice_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None = None) -> go.Figure:
     """One slice plot per hyperparameter: each final result against that hyperparameter's value,
-    one colour per study, learning rate on a log axis."""
+    one colour per study; a log range (the learning rate) on a log axis, a choice of words on a
+    category axis."""
     names = list(studies) if studies is not None else list(dict.fromkeys(trials["study"]))
     title = "Validation result against each hyperparameter"
     final = final_results(trials)
@@ -493,10 +566,16 @@ def slice_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None = None) 
         return empty_figure("No completed trial yet in " + (", ".join(names) or "these studies") + ".", title=title)
     metric = _metric_of(final)
     colors = study_colors(names)
-    fig = make_subplots(rows=1, cols=len(HYPERPARAMETERS), shared_yaxes=True, horizontal_spacing=0.03)
-    for col, name in enumerate(HYPERPARAMETERS, start=1):
+    dims = frame_dimensions(final)
+    shown = _shown(final)
+    if not shown:
+        return empty_figure("These studies have no hyperparameter to plot against.", title=title)
+    spacing = min(0.03, 0.5 / max(len(shown) - 1, 1))
+    fig = make_subplots(rows=1, cols=len(shown), shared_yaxes=True, horizontal_spacing=spacing)
+    in_legend: set[str] = set()
+    for col, (name, dim) in enumerate(shown.items(), start=1):
         for study in names:
-            part = final[final["study"] == study]
+            part = final[(final["study"] == study) & final[name].notna()]
             if part.empty:
                 continue
             fig.add_trace(
@@ -507,19 +586,15 @@ def slice_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None = None) 
                     marker={"color": colors[study], "size": 8, "opacity": 0.8},
                     name=_esc(study),
                     legendgroup=study,
-                    showlegend=col == 1,
-                    customdata=_customdata(part),
-                    hovertemplate=_HOVER_TRIAL + f"<br>result %{{y{_value_format(metric)}}}<extra></extra>",
+                    showlegend=study not in in_legend,
+                    customdata=_customdata(part, dims),
+                    hovertemplate=_hover_trial(dims) + f"<br>result %{{y{_value_format(metric)}}}<extra></extra>",
                 ),
                 row=1,
                 col=col,
             )
-        axis: dict[str, Any] = {"title_text": PARAM_LABELS[name]}
-        if name == "learning_rate":
-            axis.update(type="log", exponentformat="power")
-        elif name == "optimizer":
-            axis.update(type="category")
-        fig.update_xaxes(**axis, row=1, col=col)
+            in_legend.add(study)
+        fig.update_xaxes(title_text=_esc(param_label(name)), **_axis_scale(dim), row=1, col=col)
     fig.update_yaxes(**_value_axis(metric), row=1, col=1)
     fig.update_layout(template=TEMPLATE, title={"text": title}, height=420, legend={"title": {"text": "study"}})
     return fig
@@ -548,11 +623,12 @@ def learning_curves_data(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataF
     came from). A PBT segment starts with a ``carried`` point, its parent's last value,
     so that a copy shows as a line leaving the parent's curve.
     """
-    columns = ["study", "number", "member", "model_epoch", "value", "metric", *HYPERPARAMETERS, "best", "carried"]
+    dims = frame_dimensions(trials)
+    columns = ["study", "number", "member", "model_epoch", "value", "metric", *dims, "best", "carried"]
     if epochs.empty or trials.empty:
-        return pd.DataFrame(columns=columns)
+        return _with_dims(pd.DataFrame(columns=columns), dims)
     best = best_trial_numbers(trials)
-    info = trials[["study", "number", "metric", "parent_trial", "start_epoch", *HYPERPARAMETERS]]
+    info = trials[["study", "number", "metric", "parent_trial", "start_epoch", *dims]]
     merged = epochs.merge(info, on=["study", "number"], how="inner")
     merged["value"] = np.nan
     for metric in merged["metric"].unique():
@@ -576,7 +652,13 @@ def learning_curves_data(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataF
     if starts:
         merged = pd.concat([merged, pd.DataFrame(starts)], ignore_index=True)
     merged = merged.sort_values(["study", "number", "model_epoch"], key=_study_key(trials), kind="stable")
-    return merged[columns].reset_index(drop=True)
+    return _with_dims(merged[columns].reset_index(drop=True), dims)
+
+
+def _with_dims(frame: pd.DataFrame, dims: Mapping[str, Description]) -> pd.DataFrame:
+    """``frame``, recording the hyperparameters it has a column for (as :mod:`hpsearch.analysis` frames do)."""
+    frame.attrs[SPACE_ATTR] = {name: dict(dim) for name, dim in dims.items() if name in frame.columns}
+    return frame
 
 
 def _study_key(trials: pd.DataFrame) -> Any:
@@ -611,12 +693,13 @@ def learning_curves_figure(curves: pd.DataFrame, *, studies: Sequence[str] | Non
         return empty_figure("No epoch has been recorded yet in " + (", ".join(names) or "these studies") + ".", title=title)
     colors = study_colors(names)
     metric = _metric_of(curves)
+    dims = frame_dimensions(curves)
     cols = 1 if len(names) == 1 else 2
     rows = math.ceil(len(names) / cols)
     fig = make_subplots(
         rows=rows, cols=cols, shared_yaxes=True, subplot_titles=[_esc(n) for n in names], vertical_spacing=0.12, horizontal_spacing=0.05
     )
-    template = _HOVER_TRIAL + f"<br>epoch %{{x}}: %{{y{_value_format(metric)}}}<extra></extra>"
+    template = _hover_trial(dims) + f"<br>epoch %{{x}}: %{{y{_value_format(metric)}}}<extra></extra>"
     for i, study in enumerate(names):
         row, col = i // cols + 1, i % cols + 1
         part = curves[curves["study"] == study]
@@ -636,7 +719,7 @@ def learning_curves_figure(curves: pd.DataFrame, *, studies: Sequence[str] | Non
                     marker={"size": 5 if is_best else 3},
                     name=_esc(f"{study}: best trial" if is_best else f"{study}: other trials"),
                     legendgroup=study,
-                    customdata=_customdata(lines.assign(study=lines["study"].fillna(study))),
+                    customdata=_customdata(lines.assign(study=lines["study"].fillna(study)), dims),
                     hovertemplate=template,
                     connectgaps=False,
                 ),
@@ -660,27 +743,31 @@ def schedule_steps(schedule: pd.DataFrame) -> pd.DataFrame:
     ``trial``, ``epoch``, the hyperparameters, ``kind`` (initial, continue, exploit,
     recover), ``parent_member``, ``parent_trial``, ``value`` and ``at_start``.
     """
-    columns = ["member", "trial", "epoch", *HYPERPARAMETERS, "kind", "parent_member", "parent_trial", "value", "at_start"]
+    dims = frame_dimensions(schedule)
+    columns = ["member", "trial", "epoch", *dims, "kind", "parent_member", "parent_trial", "value", "at_start"]
     rows = []
-    for seg in schedule.sort_values(["member", "start_epoch"]).itertuples(index=False):
+    ordered = schedule.sort_values(["member", "start_epoch"])
+    for values in ordered.itertuples(index=False, name=None):  # plain tuples: a name may be a Python keyword
+        seg = dict(zip(ordered.columns, values))
         base = {
-            "member": seg.member,
-            "trial": seg.trial,
-            **{name: getattr(seg, name) for name in HYPERPARAMETERS},
-            "kind": seg.kind,
-            "parent_member": seg.parent_member,
-            "parent_trial": seg.parent_trial,
-            "value": seg.value,
+            "member": seg["member"],
+            "trial": seg["trial"],
+            **{name: seg[name] for name in dims},
+            "kind": seg["kind"],
+            "parent_member": seg["parent_member"],
+            "parent_trial": seg["parent_trial"],
+            "value": seg["value"],
         }
-        rows.append({**base, "epoch": seg.start_epoch, "at_start": True})
-        rows.append({**base, "epoch": seg.end_epoch, "at_start": False})
-    return pd.DataFrame(rows, columns=columns)
+        rows.append({**base, "epoch": seg["start_epoch"], "at_start": True})
+        rows.append({**base, "epoch": seg["end_epoch"], "at_start": False})
+    return _with_dims(pd.DataFrame(rows, columns=columns), dims)
 
 
 def _schedule_params(steps: pd.DataFrame) -> list[str]:
-    """The hyperparameters that change over a PBT run (the learning rate when none does)."""
-    varying = [name for name in HYPERPARAMETERS if steps[name].astype(str).nunique() > 1]
-    return varying or ["learning_rate"]
+    """The hyperparameters that change over a PBT run (when none does: the learning rate, or the first)."""
+    names = list(frame_dimensions(steps))
+    varying = [name for name in names if steps[name].astype(str).nunique() > 1]
+    return varying or (["learning_rate"] if "learning_rate" in names else names[:1])
 
 
 def pbt_schedule_figure(schedule: pd.DataFrame, *, study: str = "") -> go.Figure:
@@ -694,6 +781,9 @@ def pbt_schedule_figure(schedule: pd.DataFrame, *, study: str = "") -> go.Figure
         return empty_figure(f"{study or 'this study'} has no PBT segment yet.", title=title)
     steps = schedule_steps(schedule)
     params = _schedule_params(steps)
+    if not params:
+        return empty_figure(f"{study or 'this study'} has no hyperparameter to show.", title=title)
+    dims = frame_dimensions(steps)
     members = sorted(int(m) for m in steps["member"].unique())
     palette = qualitative.D3
     fig = make_subplots(rows=len(params), cols=1, shared_xaxes=True, vertical_spacing=0.06)
@@ -707,13 +797,13 @@ def pbt_schedule_figure(schedule: pd.DataFrame, *, study: str = "") -> go.Figure
                     part["kind"].to_numpy(dtype=object),
                     part["parent_member"].astype(object).where(part["parent_member"].notna(), "-").to_numpy(dtype=object),
                     part["value"].to_numpy(dtype=object),
-                    *(part[h].to_numpy(dtype=object) for h in HYPERPARAMETERS),
+                    *(part[h].to_numpy(dtype=object) for h in dims),
                 ]
             )
             hover = (
                 f"member {member}, trial %{{customdata[0]}} (%{{customdata[1]}}, from member %{{customdata[2]}})"
-                "<br>width %{customdata[4]}<br>dropout %{customdata[5]:.3f}<br>optimizer %{customdata[6]}"
-                "<br>learning rate %{customdata[7]:.2e}<br>epoch %{x}<extra></extra>"
+                + _hover_params(dims, 4)
+                + "<br>epoch %{x}<extra></extra>"
             )
             fig.add_trace(
                 go.Scatter(
@@ -747,12 +837,7 @@ def pbt_schedule_figure(schedule: pd.DataFrame, *, study: str = "") -> go.Figure
                     row=row,
                     col=1,
                 )
-        axis: dict[str, Any] = {"title_text": PARAM_LABELS[name]}
-        if name == "learning_rate":
-            axis.update(type="log", exponentformat="power")
-        elif name == "optimizer":
-            axis.update(type="category")
-        fig.update_yaxes(**axis, row=row, col=1)
+        fig.update_yaxes(title_text=_esc(param_label(name)), **_axis_scale(dims[name]), row=row, col=1)
     fig.update_xaxes(title_text="epochs trained by the member (epochs)", row=len(params), col=1)
     fig.update_layout(
         template=TEMPLATE, title={"text": _esc(title)}, height=260 + 200 * len(params), legend={"title": {"text": "★ = exploit"}}
@@ -839,13 +924,14 @@ def pbt_lineage_figure(schedule: pd.DataFrame, *, study: str = "", best_trial: i
             )
         )
     nodes = schedule.sort_values("trial")
+    dims = frame_dimensions(nodes)
     custom = np.column_stack(
         [
             nodes["trial"].to_numpy(dtype=object),
             nodes["member"].to_numpy(dtype=object),
             nodes["kind"].to_numpy(dtype=object),
             nodes["parent_member"].astype(object).where(nodes["parent_member"].notna(), "-").to_numpy(dtype=object),
-            *(nodes[h].to_numpy(dtype=object) for h in HYPERPARAMETERS),
+            *(nodes[h].to_numpy(dtype=object) for h in dims),
         ]
     )
     fig.add_trace(
@@ -864,8 +950,9 @@ def pbt_lineage_figure(schedule: pd.DataFrame, *, study: str = "", best_trial: i
             },
             customdata=custom,
             hovertemplate="trial %{customdata[0]}: member %{customdata[1]} up to epoch %{x}"
-            "<br>%{customdata[2]} (from member %{customdata[3]})<br>width %{customdata[4]}<br>dropout %{customdata[5]:.3f}"
-            "<br>optimizer %{customdata[6]}<br>learning rate %{customdata[7]:.2e}<br>result %{marker.color:.4f}<extra></extra>",
+            "<br>%{customdata[2]} (from member %{customdata[3]})"
+            + _hover_params(dims, 4)
+            + "<br>result %{marker.color:.4f}<extra></extra>",
         )
     )
     members = sorted(int(m) for m in schedule["member"].unique())
@@ -919,7 +1006,7 @@ def evolution_lineage_figure(lineage: pd.DataFrame, *, study: str = "", best_tri
         fig.add_trace(
             go.Scatter(x=xs, y=ys, mode="lines", line={"color": "gold", "width": 6}, opacity=0.6, name=f"ancestry of trial {best_trial}")
         )
-    params = [h for h in HYPERPARAMETERS if h in done]
+    params = list(frame_dimensions(done))
     custom = np.column_stack(
         [
             done["trial"].to_numpy(dtype=object),
@@ -928,7 +1015,7 @@ def evolution_lineage_figure(lineage: pd.DataFrame, *, study: str = "", best_tri
             *(done[h].astype(str).to_numpy(dtype=object) for h in params),
         ]
     )
-    described = "".join(f"<br>{h} %{{customdata[{3 + i}]}}" for i, h in enumerate(params))
+    described = "".join(f"<br>{_esc(h)} %{{customdata[{3 + i}]}}" for i, h in enumerate(params))
     fig.add_trace(
         go.Scatter(
             x=done["generation"],
@@ -984,6 +1071,15 @@ def rungs_figure(rungs: pd.DataFrame, *, study: str = "") -> go.Figure:
 # ---------------------------------------------------------------------------- 6. importance
 
 
+def _importance_order(importances: Sequence[ParamImportance]) -> list[str]:
+    """The order of the bars: the studies' declared hyperparameters (first appearance), then any
+    other name measured (the built-in model's in its order, then as they come)."""
+    builtin = list(BUILTIN_DIMENSIONS)
+    measured = dict.fromkeys(n for imp in importances for n in imp.importances)
+    rest = sorted(measured, key=lambda n: builtin.index(n) if n in builtin else len(builtin))
+    return list(dict.fromkeys([*(n for imp in importances for n in imp.dimensions), *rest]))
+
+
 def importance_figure(importances: Sequence[ParamImportance]) -> go.Figure:
     """Hyperparameter importance (Optuna's fANOVA) of each study, as grouped bars; studies
     without importances are named under the plot with the reason."""
@@ -993,9 +1089,10 @@ def importance_figure(importances: Sequence[ParamImportance]) -> go.Figure:
     if not usable:
         return empty_figure("No importance to show. " + "; ".join(notes or ["no study given"]), title=title)
     colors = study_colors([imp.study for imp in importances])
+    order = _importance_order(usable)
     fig = go.Figure()
     for imp in usable:
-        names = [n for n in HYPERPARAMETERS if n in imp.importances]
+        names = [n for n in order if n in imp.importances]
         fig.add_trace(
             go.Bar(
                 x=names,

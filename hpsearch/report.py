@@ -77,14 +77,15 @@ def report_sections(store: StoreLike, names: Names = None) -> list[Section]:
         Section(
             "parallel",
             "Hyperparameters and results",
-            "One line per final result, through its study, its four hyperparameters and its validation result, coloured by that result. "
+            "One line per final result, through its study, its hyperparameters and its validation result, coloured by that result. "
             "Drag along an axis to keep only the lines that cross it there.",
             plots.parallel_figure(trials, studies=order),
         ),
         Section(
             "slices",
             "Result against each hyperparameter",
-            "Each final result against the value of one hyperparameter at a time (learning rate on a log axis). "
+            "Each final result against the value of one hyperparameter at a time (a log-scale range, such as the learning rate, "
+            "on a log axis). "
             "A clear trend means the result depends on that hyperparameter.",
             plots.slice_figure(trials, studies=order),
         ),
@@ -164,29 +165,38 @@ def _cell(value: Any, kind: str = "") -> str:
     return html.escape(str(value))
 
 
+#: How the table writes the built-in model's floats (any other float: 3 significant digits).
+_CELL_KINDS: dict[str, str] = {"dropout": "float", "learning_rate": "sci"}
+
+
+def _cell_kind(name: str, dim: dict[str, Any]) -> str:
+    if name in _CELL_KINDS:
+        return _CELL_KINDS[name]
+    return "sci" if dim.get("kind") == "FloatRange" else ""
+
+
 def best_table_html(best: pd.DataFrame) -> str:
-    """The best trial of each study as an HTML table (``best`` is :func:`hpsearch.analysis.best_trials_frame`)."""
+    """The best trial of each study as an HTML table (``best`` is :func:`hpsearch.analysis.best_trials_frame`):
+    one column per hyperparameter of the studies (a dash where a study has none of that name)."""
     metrics = set(best["metric"])
     result = "validation accuracy" if metrics == {"val_accuracy"} else "validation loss" if metrics == {"val_loss"} else "validation value"
-    headers = ["study", "strategy", "state", "trials done", "best trial", "width", "dropout", "optimizer", "learning rate"]
+    dims = analysis.frame_dimensions(best)
+    headers = ["study", "strategy", "state", "trials done", "best trial", *(plots.param_name(n) for n in dims)]
     headers += [result, "test accuracy", "test loss"]
-    head = "".join(f"<th>{h}</th>" for h in headers)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     rows = []
-    for r in best.itertuples(index=False):
-        accuracy = "percent" if str(r.metric).endswith("accuracy") else "float"
+    for r in best.to_dict("records"):  # not itertuples: a hyperparameter may be called like a Python keyword
+        accuracy = "percent" if str(r["metric"]).endswith("accuracy") else "float"
         cells = [
-            _cell(r.study),
-            _cell(r.strategy),
-            _cell(r.state),
-            f"{r.finished}/{r.n_trials}",
-            _cell(r.best_trial),
-            _cell(r.width),
-            _cell(r.dropout, "float"),
-            _cell(r.optimizer),
-            _cell(r.learning_rate, "sci"),
-            _cell(r.value, accuracy),
-            _cell(r.test_accuracy, "percent"),
-            _cell(r.test_loss, "float"),
+            _cell(r["study"]),
+            _cell(r["strategy"]),
+            _cell(r["state"]),
+            f"{r['finished']}/{r['n_trials']}",
+            _cell(r["best_trial"]),
+            *(_cell(r[name], _cell_kind(name, dim)) for name, dim in dims.items()),
+            _cell(r["value"], accuracy),
+            _cell(r["test_accuracy"], "percent"),
+            _cell(r["test_loss"], "float"),
         ]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     if not rows:

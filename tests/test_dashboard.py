@@ -158,18 +158,24 @@ def test_a_poll_right_after_a_filter_change_still_applies_it(tmp_path: Path) -> 
         ("study-fp", "data"),
     ]
     every = ["WAITING", "RUNNING", "COMPLETE", "PRUNED", "FAIL"]
-    shown = {"fp": fp, "filters": [every, [], ["adam", "sgd"]], "sort": [], "page": 0}  # what the page drew
+    shown = {"fp": fp, "filters": [every, [], [["adam", "sgd"]]], "sort": [], "page": 0}  # what the page drew
+    optimizer = {"type": "choice", "param": "optimizer"}  # the choice filters (ALL): the optimizer's
 
     def tick(optimizers: list[str]) -> Any:
         inputs = [
             {"id": "study-version", "property": "data", "value": {"fp": fp, "at": 1.0}},
             {"id": "filter-state", "property": "value", "value": every},
             [],  # the range sliders (ALL): none moved
-            {"id": "filter-optimizer", "property": "value", "value": optimizers},
+            [{"id": optimizer, "property": "value", "value": optimizers}],
             {"id": "study-table", "property": "page_current", "value": 0},
             {"id": "study-table", "property": "sort_by", "value": []},
         ]
-        state = [[], {"id": "study-name", "property": "data", "value": "race"}, {"id": "study-fp", "property": "data", "value": shown}]
+        state = [
+            [],
+            [{"id": optimizer, "property": "id", "value": optimizer}],
+            {"id": "study-name", "property": "data", "value": "race"},
+            {"id": "study-fp", "property": "data", "value": shown},
+        ]
         return _post(client, outputs, inputs, state)
 
     unchanged = tick(["adam", "sgd"])

@@ -102,8 +102,15 @@ def render_page(store: Store, pathname: str | None, search: str | None, poll_ms:
     return pages.not_found_page(f"No page at {path}.")
 
 
-def _filters(states: list[str] | None, ranges: list[Any], ids: list[dict[str, Any]], optimizers: list[str] | None) -> dict[str, Any]:
-    """The trial filters of a study page: states, hyperparameter bounds (sliders of a log range are in log10), optimizers."""
+def _filters(
+    states: list[str] | None,
+    ranges: list[Any],
+    ids: list[dict[str, Any]],
+    choices: list[Any] | None = None,
+    choice_ids: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The trial filters of a study page: states, hyperparameter bounds (sliders of a log range are in log10),
+    the values kept of each choice of words."""
     bounds: dict[str, tuple[float, float]] = {}
     for value, ident in zip(ranges or [], ids or []):
         if value is not None and len(value) == 2:
@@ -112,7 +119,8 @@ def _filters(states: list[str] | None, ranges: list[Any], ids: list[dict[str, An
                 low, high = 10**low, 10**high
             # the slider's ends are rounded: widen them a little so that the space's own bounds stay in
             bounds[ident["param"]] = (low - abs(low) * 1e-6, high + abs(high) * 1e-6)
-    return {"states": states or [], "ranges": bounds, "optimizers": optimizers}
+    kept = {ident["param"]: list(value or []) for value, ident in zip(choices or [], choice_ids or [])}
+    return {"states": states or [], "ranges": bounds, "choices": kept}
 
 
 def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
@@ -161,10 +169,11 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
         Input("study-version", "data"),
         Input("filter-state", "value"),
         Input({"type": "range", "param": ALL, "log": ALL}, "value"),
-        Input("filter-optimizer", "value"),
+        Input(pages.choice_id(ALL), "value"),
         Input("study-table", "page_current"),
         Input("study-table", "sort_by"),
         State({"type": "range", "param": ALL, "log": ALL}, "id"),
+        State(pages.choice_id(ALL), "id"),
         State("study-name", "data"),
         State("study-fp", "data"),
         prevent_initial_call=True,  # the page came with its header and table
@@ -173,14 +182,15 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
         version: Any,
         states: list[str] | None,
         ranges: list[Any],
-        optimizers: list[str] | None,
+        choices: list[Any],
         page_current: int | None,
         sort_by: list[dict[str, str]] | None,
         range_ids: list[dict[str, Any]],
+        choice_ids: list[dict[str, Any]],
         name: str,
         last: dict[str, Any] | None,
     ) -> Any:
-        filters = [states, ranges, optimizers]
+        filters = [states, ranges, choices]
         drawn = _as_json({"fp": version["fp"], "filters": filters, "sort": sort_by, "page": page_current})
         last = last or {}
         if drawn == last:
@@ -188,7 +198,7 @@ def _register_callbacks(app: dash.Dash, store: Store, poll_ms: int) -> None:
         same_filters = last.get("filters") in (None, drawn["filters"])
         page = page_current if same_filters else 0  # new filters: back to the first page
         try:
-            table = data.trial_page(store, name, **_filters(states, ranges, range_ids, optimizers), sort_by=sort_by, page=page)
+            table = data.trial_page(store, name, **_filters(states, ranges, range_ids, choices, choice_ids), sort_by=sort_by, page=page)
             header = no_update if last.get("fp") == drawn["fp"] else pages.header_children(data.study_header(store, name))
         except UnknownStudyError:  # deleted or renamed while the page is open: say so, keep polling
             return (html.B(_gone(name, store)),) + (no_update,) * 4 + (drawn,)

@@ -10,14 +10,14 @@ cheap query the pages poll to tell whether anything changed since they were draw
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 
+from hpsearch.analysis import study_dimensions
 from hpsearch.display import round_significant
-from hpsearch.space import HYPERPARAMETERS
 from hpsearch.store import Store, StudyRecord
 from hpsearch.store import schema as s
 from hpsearch.summary import INTERRUPTED_AFTER_S, StudyStatus, study_statuses
@@ -28,7 +28,9 @@ __all__ = [
     "StudyHeader",
     "PAGE_SIZE",
     "TrialPage",
+    "choice_filters",
     "fingerprint",
+    "is_numeric",
     "overview_rows",
     "study_header",
     "study_names",
@@ -99,22 +101,36 @@ def study_header(store: Store, name: str) -> StudyHeader:
 PAGE_SIZE = 25
 
 
+def is_numeric(dim: Mapping[str, Any]) -> bool:
+    """Whether a hyperparameter (its stored description) takes numbers only: a range, or a choice of numbers."""
+    if dim.get("kind") != "Choice":
+        return True
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in dim.get("values", []))
+
+
+def choice_filters(study: StudyRecord) -> dict[str, list[str]]:
+    """The hyperparameters of ``study`` that its trial table filters by value (a choice of two words or more), with their values."""
+    out: dict[str, list[str]] = {}
+    for name, dim in study_dimensions(study).items():
+        values = dim.get("values", [])
+        if dim.get("kind") == "Choice" and len(values) > 1 and all(isinstance(v, str) for v in values):
+            out[name] = list(values)
+    return out
+
+
 def _param(name: str, *, text: bool = False) -> Any:
     """SQL: the hyperparameter ``name`` of a trial (read out of the JSON ``params``)."""
     field = s.trials.c.params[name]
     return field.as_string() if text else field.as_float()
 
 
-def _table_columns() -> dict[str, Any]:
-    """SQL for every sortable column of the trial table, by column id."""
+def _table_columns(study: StudyRecord) -> dict[str, Any]:
+    """SQL for every sortable column of the trial table of ``study``, by column id."""
     t = s.trials
     return {
         "number": t.c.number,
         "state": t.c.state,
-        "width": _param("width"),
-        "dropout": _param("dropout"),
-        "optimizer": _param("optimizer", text=True),
-        "learning_rate": _param("learning_rate"),
+        **{name: _param(name, text=not is_numeric(dim)) for name, dim in study_dimensions(study).items()},
         "value": t.c.value,
         "epochs": t.c.epochs_done,
         "attempt": t.c.attempt,
@@ -128,19 +144,26 @@ def _table_columns() -> dict[str, Any]:
 def _filtered(
     study_id: int,
     states: Sequence[str] | None,
-    ranges: dict[str, tuple[float, float]] | None,
-    optimizers: Sequence[str] | None,
+    ranges: Mapping[str, tuple[float, float]] | None,
+    choices: Mapping[str, Sequence[str]] | None,
 ) -> list[Any]:
-    """SQL conditions: the trials of the study passing the state, range (inclusive) and optimizer filters."""
+    """SQL conditions: the trials of the study passing the state, range (inclusive) and choice filters
+    (an empty list of values keeps every trial, as an empty state filter does)."""
     t = s.trials
     where = [t.c.study_id == study_id]
     if states:
         where.append(t.c.state.in_(list(states)))
     for key, (low, high) in (ranges or {}).items():
         where.append(_param(key).between(low, high))
-    if optimizers:
-        where.append(_param("optimizer", text=True).in_(list(optimizers)))
+    for key, values in (choices or {}).items():
+        if values:
+            where.append(_param(key, text=True).in_([str(v) for v in values]))
     return where
+
+
+def _choices(choices: Mapping[str, Sequence[str]] | None, optimizers: Sequence[str] | None) -> dict[str, Sequence[str]]:
+    """The choice filters, ``optimizers`` being those of the ``optimizer``."""
+    return {**(choices or {}), **({"optimizer": optimizers} if optimizers is not None else {})}
 
 
 _ROW_COLUMNS = (
@@ -163,11 +186,16 @@ def _rows_query(where: list[Any]) -> Any:
     return select(*(s.trials.c[c] for c in _ROW_COLUMNS)).where(*where)
 
 
-def _table_row(r: Any) -> dict[str, Any]:
+def _cell(value: Any) -> Any:
+    """A hyperparameter's cell: floats to 4 significant digits, true and false as words (a table cell holds text or numbers)."""
+    return str(value).lower() if isinstance(value, bool) else round_significant(value)
+
+
+def _table_row(r: Any, names: Sequence[str]) -> dict[str, Any]:
     params = r.params or {}
     seconds = None if r.started_at is None or r.finished_at is None else round(r.finished_at - r.started_at, 2)
     row: dict[str, Any] = {"number": r.number, "state": r.state}
-    row.update({h: round_significant(params.get(h)) for h in HYPERPARAMETERS})
+    row.update({h: _cell(params.get(h)) for h in names})
     row.update(
         {
             "value": round_significant(r.value),
@@ -187,15 +215,18 @@ def trial_rows(
     name: str,
     *,
     states: Sequence[str] | None = None,
-    ranges: dict[str, tuple[float, float]] | None = None,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+    choices: Mapping[str, Sequence[str]] | None = None,
     optimizers: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The trial table of a study (no curves), every row, in trial order: one dict per trial,
-    filtered by state, by hyperparameter ranges (inclusive) and by optimizer."""
+    """The trial table of a study (no curves), every row, in trial order: one dict per trial with a
+    key per hyperparameter of the study, filtered by state, by hyperparameter ranges (inclusive) and
+    by the values of choices (``choices``: name -> values kept; ``optimizers`` those of the optimizer)."""
     study = store.study(name)
-    query = _rows_query(_filtered(study.id, states, ranges, optimizers)).order_by(s.trials.c.number)
+    names = list(study_dimensions(study))
+    query = _rows_query(_filtered(study.id, states, ranges, _choices(choices, optimizers))).order_by(s.trials.c.number)
     with store._read() as conn:
-        return [_table_row(r) for r in conn.execute(query)]
+        return [_table_row(r, names) for r in conn.execute(query)]
 
 
 @dataclass(frozen=True)
@@ -218,7 +249,8 @@ def trial_page(
     name: str,
     *,
     states: Sequence[str] | None = None,
-    ranges: dict[str, tuple[float, float]] | None = None,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+    choices: Mapping[str, Sequence[str]] | None = None,
     optimizers: Sequence[str] | None = None,
     sort_by: Sequence[dict[str, str]] | None = None,
     page: int | None = 0,
@@ -230,8 +262,9 @@ def trial_page(
     size of the study. A page past the end gives the last page."""
     t = s.trials
     study = store.study(name)
-    where = _filtered(study.id, states, ranges, optimizers)
-    columns = _table_columns()
+    names = list(study_dimensions(study))
+    where = _filtered(study.id, states, ranges, _choices(choices, optimizers))
+    columns = _table_columns(study)
     order = []
     for spec in sort_by or []:
         expr = columns.get(spec.get("column_id", ""))
@@ -243,5 +276,5 @@ def trial_page(
         page_count = max(1, math.ceil(total / page_size))
         current = min(max(page or 0, 0), page_count - 1)
         query = _rows_query(where).order_by(*order).limit(page_size).offset(current * page_size)
-        rows = [_table_row(r) for r in conn.execute(query)]
+        rows = [_table_row(r, names) for r in conn.execute(query)]
     return TrialPage(rows, total, current, page_count)

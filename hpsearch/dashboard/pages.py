@@ -16,9 +16,9 @@ from urllib.parse import quote
 
 from dash import dash_table, dcc, html
 
-from hpsearch.analysis import study_space
-from hpsearch.dashboard.data import PAGE_SIZE, OverviewRow, StudyHeader, TrialPage
-from hpsearch.space import HYPERPARAMETERS, Choice, SearchSpace
+from hpsearch.analysis import study_dimensions, study_space
+from hpsearch.dashboard.data import PAGE_SIZE, OverviewRow, StudyHeader, TrialPage, choice_filters, is_numeric
+from hpsearch.space import Choice, SearchSpace
 from hpsearch.store import TrialState
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "figure_graphs",
     "graph_fp_id",
     "graph_id",
+    "choice_id",
     "header_children",
     "not_found_page",
     "overview_page",
@@ -250,8 +251,22 @@ def parallel_mode_picker(prefix: str) -> html.Div:
     )
 
 
-_TRIAL_COLUMNS = ["number", "state", *HYPERPARAMETERS, "value", "epochs", "attempt", "seconds", "member", "generation", "error"]
-_NUMERIC = {"number", "width", "dropout", "learning_rate", "value", "epochs", "attempt", "seconds", "member", "generation"}
+#: The columns of the trial table around the study's hyperparameters (which come after ``state``).
+_BEFORE = ["number", "state"]
+_AFTER = ["value", "epochs", "attempt", "seconds", "member", "generation", "error"]
+_NUMERIC = {"number", "value", "epochs", "attempt", "seconds", "member", "generation"}
+
+
+def choice_id(name: Any) -> dict[str, Any]:
+    """The id of the filter of the values of choice ``name`` on a study page (``name`` may be Dash's ``ALL``)."""
+    return {"type": "choice", "param": name}
+
+
+def _choice_filter(name: str, values: Sequence[str]) -> html.Div:
+    return html.Div(
+        [html.Label(f"{name} "), dcc.Dropdown(id=choice_id(name), options=list(values), value=list(values), multi=True)],
+        style={"width": "30em", "display": "inline-block", "marginLeft": "2em", "verticalAlign": "top"},
+    )
 
 
 def study_page(header: StudyHeader, table: TrialPage, figure_keys: Sequence[str], version: dict[str, Any], poll_ms: int) -> html.Div:
@@ -260,13 +275,12 @@ def study_page(header: StudyHeader, table: TrialPage, figure_keys: Sequence[str]
     at ``version`` (``{"fp": the store's fingerprint, "at": time}``, see ``app._next_version``)."""
     study = header.study
     sliders = [_slider(name, *spec) for name, spec in slider_ranges(study_space(study)).items()]
-    dims = study_space(study)
-    optimizer_dim = dims.get("optimizer")
-    optimizers = [str(c) for c in optimizer_dim.choices] if isinstance(optimizer_dim, Choice) else []
+    dims = study_dimensions(study)
+    numeric = _NUMERIC | {name for name, dim in dims.items() if is_numeric(dim)}
     shown = {"pbt": {"member", "generation"}, "evolution": {"generation"}, "cmaes": {"generation"}}.get(study.strategy, set())
     columns = [
-        {"name": c, "id": c, **({"type": "numeric"} if c in _NUMERIC else {})}
-        for c in _TRIAL_COLUMNS
+        {"name": c, "id": c, **({"type": "numeric"} if c in numeric else {})}
+        for c in [*_BEFORE, *dims, *_AFTER]
         if c not in {"member", "generation"} or c in shown
     ]
     return html.Div(
@@ -285,13 +299,7 @@ def study_page(header: StudyHeader, table: TrialPage, figure_keys: Sequence[str]
                         inline=True,
                         style={"display": "inline-block"},
                     ),
-                    html.Div(
-                        [
-                            html.Label("optimizer "),
-                            dcc.Dropdown(id="filter-optimizer", options=optimizers, value=optimizers, multi=True),
-                        ],
-                        style={"width": "30em", "display": "inline-block" if len(optimizers) > 1 else "none", "marginLeft": "2em"},
-                    ),
+                    *(_choice_filter(name, values) for name, values in choice_filters(study).items()),
                 ]
             ),
             html.Div(sliders),
