@@ -592,6 +592,10 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         raise ConfigError("objective.metric", metric, "must be a metric name: 1-100 letters, digits and '_', starting with a letter")
     if metric in _RESERVED_METRIC_NAMES:
         raise ConfigError("objective.metric", metric, f"is a name hpsearch keeps for itself ({', '.join(sorted(_RESERVED_METRIC_NAMES))})")
+    if metric in space:
+        raise ConfigError(
+            "objective.metric", metric, "is also a dimension of the space; a metric and a hyperparameter need their own names"
+        )
     direction = o.get("direction", KNOWN_DIRECTIONS.get(metric))
     if direction is None:
         raise ConfigError(

@@ -534,7 +534,8 @@ def test_to_dict_adds_name_budget_and_direction_to_identity():
     assert d["budget"] == {"trials": 3, "epochs": 2, "timeout": 60.0}
     assert d["direction"] == "maximize"
     assert d["document"]["budget"] == {"trials": 3, "epochs": 2, "timeout": "1m"}  # the study file as written, for workers
-    assert {k: v for k, v in d.items() if k not in ("name", "budget", "direction", "document")} == config.identity()
+    assert d["source"] is None  # parsed from a dict; a study file's absolute path otherwise (its own model is imported beside it)
+    assert {k: v for k, v in d.items() if k not in ("name", "budget", "direction", "document", "source")} == config.identity()
 
 
 def test_strategy_tables_are_validated_with_the_field_the_value_and_the_rule() -> None:

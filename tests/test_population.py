@@ -85,7 +85,7 @@ def test_a_member_trains_the_same_alone_padded_or_among_others(digits: tuple) ->
         for ours, theirs in zip(population.member_weights(index), reference):
             np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(crowd.evaluate(*digits)[1][1], alone.evaluate(*digits)[1][0], atol=1e-6)
-    assert not np.any(padded.vars["kernel"].numpy()[:, 24:])  # columns nobody owns stay zero: no signal, no gradient
+    assert not np.any(padded.variable("kernel")[:, 24:])  # columns nobody owns stay zero: no signal, no gradient
 
 
 def test_the_fused_rule_is_each_of_its_optimisers(digits: tuple) -> None:
@@ -156,7 +156,7 @@ def test_a_member_whose_loss_diverges_is_frozen_and_the_others_go_on(digits: tup
     assert np.isfinite(train_loss[0]) and np.isnan(train_loss[1])  # the trainer fails the second: "loss became nan"
     loss, accuracy = population.evaluate(x, y)
     assert np.isfinite(loss[0]) and accuracy[0] > 0.5
-    steps = population.step.numpy()
+    steps = population.step
     assert steps[0] == 19 and steps[1] < steps[0]  # 600 examples in batches of 32; the diverged member stopped updating
 
 

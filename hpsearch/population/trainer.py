@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from hpsearch.config import DataConfig, TrainingConfig
 from hpsearch.objective import KerasTrainer
@@ -162,7 +162,7 @@ class PopulationTrainer:
         self.columns = columns or population_columns(self.max_jobs, DEFAULT_MEMBER_WIDTH, DEFAULT_MEMBER_WIDTH)
         self._keras = KerasTrainer(data, self.training)
         self._populations: dict[tuple[tuple[str, ...], int, str], Population] = {}
-        self._tensors: tuple[tf.Tensor, ...] | None = None
+        self._tensors: tuple[Any, ...] | None = None
         #: The shape of each population built (each compiles once): for tests and benchmarks.
         self.shapes_built: list[tuple[tuple[str, ...], int, str]] = []
         #: How often live members moved to a narrower population after others were pruned or finished.
@@ -192,11 +192,12 @@ class PopulationTrainer:
             and len({self.group(p) for p in params}) <= 1
         )
 
-    def _data(self) -> tuple[tf.Tensor, ...]:
+    def _data(self) -> tuple[Any, ...]:
         if self._tensors is None:
             d = self.dataset
-            flat = [tf.constant(a.reshape(len(a), -1)) for a in (d.x_train, d.x_val)]
-            self._tensors = (flat[0], tf.constant(d.y_train.astype(np.int32)), flat[1], tf.constant(d.y_val.astype(np.int32)))
+            flat = [ops.convert_to_tensor(a.reshape(len(a), -1)) for a in (d.x_train, d.x_val)]
+            labels = [ops.convert_to_tensor(a.astype(np.int32)) for a in (d.y_train, d.y_val)]
+            self._tensors = (flat[0], labels[0], flat[1], labels[1])
         return self._tensors
 
     def _population(self, optimizers: tuple[str, ...], widest: int, columns: int | None = None, activation: str = "relu") -> Population:
