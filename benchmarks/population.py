@@ -13,7 +13,8 @@ validation accuracy, peak RSS, and the ratio to the Optuna script.
     python benchmarks/population.py --ks 4,16 --trials 32 --epochs 1
     python benchmarks/population.py --gpu              # the device section: K up to 1024 in a few minutes
 
-The device section (``--gpu``) times the population engine alone on whatever device TensorFlow
+``--backend tensorflow,jax`` measures on each Keras backend in turn (JAX: ``pip install -e ".[jax]"``).
+The device section (``--gpu``) times the population engine alone on whatever device the backend
 sees (a GPU when there is one, with no flag), at K = 16, 64, 256, 1024 members drawn from the
 space, doubling K only while the projected time stays inside ``--gpu-seconds``, and prints
 seconds per model-epoch against one default Keras ``fit`` epoch of the seed model on the same
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -108,19 +110,20 @@ def run_hpsearch(trials: int, epochs: int, data_dir: str, trainer: str, k: int) 
     out: dict[str, Any] = {"seconds": seconds, "trial_epochs": sum(t.epochs_done for t in summary.trials)}
     out["best"] = summary.best.value if summary.best else None
     out["compilations"] = len(getattr(runner.trainer, "shapes_built", [])) or None
-    import tensorflow as tf
+    from hpsearch.population.backend import devices
 
-    out["device"] = ", ".join(d.device_type for d in tf.config.list_logical_devices()) or "CPU"
+    out["device"] = devices()
     return out
 
 
 def run_device(data_dir: str, ks: list[int], budget: float) -> dict[str, Any]:
     """Seconds per model-epoch of the population engine at each K (second epoch, after compiling)
-    against one default ``fit`` epoch of the seed model, on the device TensorFlow places them on."""
+    against one default ``fit`` epoch of the seed model, on the device the Keras backend places them on."""
     import keras
     import numpy as np
-    import tensorflow as tf
+    from keras import ops
 
+    from hpsearch.population.backend import devices
     from hpsearch.population.engine import Member, Population, epoch_order
 
     d = np.load(Path(data_dir) / "mnist.npz")
@@ -140,7 +143,7 @@ def run_device(data_dir: str, ks: list[int], budget: float) -> dict[str, Any]:
     model.fit(x, y, epochs=1, verbose=0)
     fit_epoch = time.perf_counter() - started
     rows: list[dict[str, Any]] = []
-    xt, yt = tf.constant(x), tf.constant(y)
+    xt, yt = ops.convert_to_tensor(x), ops.convert_to_tensor(y)
     spent = 0.0
     rng = np.random.default_rng(0)
     optimizers = tuple(SPACE["optimizer"])
@@ -162,13 +165,7 @@ def run_device(data_dir: str, ks: list[int], budget: float) -> dict[str, Any]:
         spent += compile_s + epoch_s
         rows.append({"k": k, "columns": sum(widths), "first_epoch_s": compile_s, "epoch_s": epoch_s})
         del population
-    device = ", ".join(sorted({dev.device_type for dev in tf.config.list_logical_devices()}))
-    name = (
-        tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0]).get("device_name", "GPU")
-        if tf.config.list_physical_devices("GPU")
-        else "CPU"
-    )
-    return {"fit_epoch_s": fit_epoch, "rows": rows, "device": f"{name} ({device})"}
+    return {"fit_epoch_s": fit_epoch, "rows": rows, "device": f"{devices()}, Keras backend {keras.backend.backend()}"}
 
 
 def device_table(r: dict[str, Any]) -> None:
@@ -185,8 +182,10 @@ def device_table(r: dict[str, Any]) -> None:
 
 def child(spec: dict[str, Any]) -> None:
     started = time.perf_counter()
-    import keras  # noqa: F401  (the imports are start-up, timed apart, for every kind of run)
-    import tensorflow  # noqa: F401
+    import keras  # (the imports are start-up, timed apart, for every kind of run)
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow  # noqa: F401
 
     imports = time.perf_counter() - started
     if spec["kind"] == "device":
@@ -199,7 +198,8 @@ def child(spec: dict[str, Any]) -> None:
 
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True, check=False)
+    env = {**os.environ, "KERAS_BACKEND": spec.get("backend", "tensorflow")}
+    done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True, text=True, check=False, env=env)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if not lines:
         raise SystemExit(f"{spec}: failed\n{done.stderr[-3000:]}")
@@ -222,7 +222,7 @@ def table(title: str, rows: list[tuple[str, dict[str, Any]]]) -> None:
             f"{r['peak_mb']:>9.0f}{compiles:>10}{r['imports']:>11.1f}"
         )
     devices = {r.get("device") for _, r in rows if r.get("device")}
-    print(f"devices seen by TensorFlow: {', '.join(sorted(devices))}")
+    print(f"devices the Keras backend computed on: {', '.join(sorted(devices))}")
 
 
 def main() -> None:
@@ -236,24 +236,31 @@ def main() -> None:
     parser.add_argument("--epochs", default=None, help="epochs per trial, comma-separated studies (default: 1,5; quick: 1)")
     parser.add_argument("--gpu", action="store_true", help="run the device section only (K up to 1024 on a GPU)")
     parser.add_argument("--gpu-seconds", type=float, default=180.0, help="time the device section may spend (default 180)")
+    parser.add_argument(
+        "--backend", default="tensorflow", help="Keras backends to measure on, comma-separated: tensorflow, jax (default tensorflow)"
+    )
     args = parser.parse_args()
     if args.child:
         child(json.loads(args.child))
         return
+    backends = args.backend.split(",")
     if args.gpu:
         ks = [int(k) for k in (args.ks or "16,64,256,1024").split(",")]
-        device_table(measure({"kind": "device", "data_dir": args.data_dir, "ks": ks, "budget": args.gpu_seconds}))
+        for backend in backends:
+            device_table(measure({"kind": "device", "data_dir": args.data_dir, "ks": ks, "budget": args.gpu_seconds, "backend": backend}))
         return
     ks = [int(k) for k in (args.ks or ("4,16" if args.quick else "1,4,8,16,32")).split(",")]
     trials = args.trials or (16 if args.quick else 32)
     baseline = args.baseline_trials or (3 if args.quick else 6)
-    for epochs in [int(e) for e in (args.epochs or ("1" if args.quick else "1,5")).split(",")]:
-        common = {"epochs": epochs, "data_dir": args.data_dir}
+    for backend, epochs in [(b, int(e)) for b in backends for e in (args.epochs or ("1" if args.quick else "1,5")).split(",")]:
+        common = {"epochs": epochs, "data_dir": args.data_dir, "backend": backend}
         rows = [("Optuna + Keras fit", measure({"kind": "optuna", "trials": baseline, **common}))]
         rows.append(("hpsearch keras trainer", measure({"kind": "keras", "trials": baseline, **common})))
         for k in ks:
             rows.append((f"hpsearch population K={k}", measure({"kind": "population", "trials": trials, "k": k, **common})))
-        table(f"{epochs}-epoch trials (baselines {baseline} trials, populations {trials} trials; TPE, same space and data)", rows)
+        table(
+            f"{epochs}-epoch trials on {backend} (baselines {baseline} trials, populations {trials} trials; TPE, same space and data)", rows
+        )
 
 
 if __name__ == "__main__":

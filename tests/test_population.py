@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
+from keras import ops  # noqa: E402  (the tests run on whichever Keras backend is set: tensorflow, or jax)
 
 from hpsearch.objective.model import build_model, hidden_weights, set_hidden_weights  # noqa: E402
 from hpsearch.population.engine import Member, Population, epoch_order, glorot_weights  # noqa: E402
@@ -18,6 +18,13 @@ from hpsearch.space import OPTIMIZERS  # noqa: E402
 from hpsearch.store.records import TrialState  # noqa: E402
 
 pytestmark = pytest.mark.keras
+
+
+def test_the_suite_runs_on_the_keras_backend_it_was_given() -> None:
+    """``KERAS_BACKEND=jax python -m pytest tests/test_population.py`` runs this file on JAX (tests/test_population_jax.py does, in CI)."""
+    import os
+
+    assert keras.backend.backend() == os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
 def test_every_optimiser_of_the_space_has_a_rule() -> None:
@@ -33,19 +40,23 @@ def test_three_steps_of_each_optimiser_match_keras_from_equal_weights_and_gradie
     start = [rng.normal(size=(2, *s)).astype(np.float32) for s in shapes]
     grads = [[rng.normal(size=(2, *s)).astype(np.float32) for s in shapes] for _ in range(3)]
     # ours, both members at once
-    variables = [tf.constant(v) for v in start]
+    variables = [ops.convert_to_tensor(v) for v in start]
     slots = [{s: initial_slot(s, v) for s in slot_names(name)} for v in variables]
-    step, u_product = tf.zeros(2, tf.int64), tf.ones(2)
+    step, u_product = ops.zeros(2, "int32"), ops.ones(2)
     for g in grads:
-        variables, slots, u_product = apply_update(name, variables, [tf.constant(x) for x in g], slots, tf.constant(rates), step, u_product)
+        variables, slots, u_product = apply_update(
+            name, variables, [ops.convert_to_tensor(x) for x in g], slots, ops.convert_to_tensor(rates), step, u_product
+        )
         step = step + 1
     for member, lr in enumerate(rates):
         optimizer = build_model(optimizer=name, learning_rate=lr).optimizer
         kv = [keras.Variable(v[member]) for v in start]
         for g in grads:
-            optimizer.apply_gradients([(tf.constant(x[member]), v) for x, v in zip(g, kv)])
+            optimizer.apply_gradients([(ops.convert_to_tensor(x[member]), v) for x, v in zip(g, kv)])
         for ours, theirs in zip(variables, kv):
-            np.testing.assert_allclose(ours[member].numpy(), theirs.numpy(), rtol=2e-5, atol=2e-6, err_msg=f"{name} member {member}")
+            np.testing.assert_allclose(
+                ops.convert_to_numpy(ours)[member], ops.convert_to_numpy(theirs), rtol=2e-5, atol=2e-6, err_msg=f"{name} member {member}"
+            )
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +67,7 @@ def digits() -> tuple:
     d = load_digits()
     x = np.zeros((len(d.images), 28, 28), np.float32)
     x[:, 10:18, 10:18] = d.images / 16.0
-    return tf.constant(x.reshape(len(x), -1)[:600]), tf.constant(d.target[:600].astype(np.int32))
+    return ops.convert_to_tensor(x.reshape(len(x), -1)[:600]), ops.convert_to_tensor(d.target[:600].astype(np.int32))
 
 
 def _train(
@@ -141,7 +152,7 @@ def test_one_step_without_dropout_matches_a_keras_train_step(
     population.train_epoch(x, y, order, 32)
     model = build_model(width=16, dropout=0.0, optimizer=optimizer, learning_rate=0.1, activation=activation, weight_decay=weight_decay)
     set_hidden_weights(model, weights)
-    model.train_on_batch(tf.reshape(x[:32], (32, 28, 28)), y[:32])
+    model.train_on_batch(ops.reshape(x[:32], (32, 28, 28)), y[:32])
     for ours, theirs in zip(population.member_weights(0), hidden_weights(model)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=2e-5)  # Adam's first step at lr 0.1 moves every weight by ~0.1
 
@@ -170,7 +181,7 @@ def test_a_member_saved_as_keras_continues_in_keras_as_it_would_in_the_populatio
     model = keras_model_of(params, population.member_weights(0), population.member_state(0))
     assert int(model.optimizer.iterations.numpy()) == 19
     population.train_epoch(x, y, np.arange(32, dtype=np.int32), 32)
-    model.train_on_batch(tf.reshape(x[:32], (32, 28, 28)), y[:32])
+    model.train_on_batch(ops.reshape(x[:32], (32, 28, 28)), y[:32])
     for ours, theirs in zip(population.member_weights(0), hidden_weights(model)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=2e-5)  # Adam's first step at lr 0.1 moves every weight by ~0.1
 
