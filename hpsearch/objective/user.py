@@ -25,10 +25,21 @@ from typing import Any
 import keras
 import numpy as np
 
+from hpsearch.config import StudyConfig
 from hpsearch.errors import ConfigError
 from hpsearch.space import Params
 
-__all__ = ["DataLoader", "ModelBuilder", "UserData", "build_checked", "callable_name", "check_user_study", "load_user_data", "resolve"]
+__all__ = [
+    "DataLoader",
+    "ModelBuilder",
+    "UserData",
+    "build_checked",
+    "cached_user_data",
+    "callable_name",
+    "check_user_study",
+    "load_user_data",
+    "resolve",
+]
 
 #: ``build(params) -> compiled keras.Model``.
 ModelBuilder = Callable[[Params], Any]
@@ -146,7 +157,7 @@ def _split(part: Any, name: str, setting: str, value: str, rule: str) -> Split:
 
 
 def check_user_study(
-    config: Any, model: ModelBuilder | None = None, data: DataLoader | None = None
+    config: StudyConfig, model: ModelBuilder | None = None, data: DataLoader | None = None
 ) -> tuple[ModelBuilder | None, DataLoader | None]:
     """Resolve a study's own builder and loader (objects given win over the study file's settings), load
     the data and build one model at the space's first sampled point: every error before the store is touched."""
@@ -164,15 +175,14 @@ def check_user_study(
     return model, data
 
 
-_LOADED: dict[int, UserData] = {}
+_LOADED: dict[DataLoader, UserData] = {}
 
 
 def cached_user_data(loader: DataLoader, value: str) -> UserData:
     """The loader's data, loaded once per process."""
-    key = id(loader)
-    if key not in _LOADED:
-        _LOADED[key] = load_user_data(loader, value=value)
-    return _LOADED[key]
+    if loader not in _LOADED:
+        _LOADED[loader] = load_user_data(loader, value=value)
+    return _LOADED[loader]
 
 
 def _line(err: BaseException) -> str:
