@@ -116,6 +116,22 @@ def test_run_study_takes_a_model_and_data_as_objects_and_pbt_keeps_the_architect
     assert summary.test is not None
 
 
+def tf_datasets() -> tuple:
+    """The same digits as ``tf.data`` datasets of batches of 50 (train reshuffled every epoch), and no test split."""
+    import tensorflow as tf
+
+    (x, y), (xv, yv), _ = tiny_digits()
+    train = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(600, seed=0).batch(50)
+    return train, tf.data.Dataset.from_tensor_slices((xv, yv)).batch(100)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.data feeds Keras on the TensorFlow backend")
+def test_a_loader_may_return_tf_data_datasets(tmp_path: Path) -> None:
+    summary = run_study(own_study(budget={"trials": 2, "epochs": 2}), str(tmp_path / "tfdata.db"), model=dense, data=tf_datasets)
+    assert [t.state for t in summary.trials] == [TrialState.COMPLETE] * 2 and all(len(t.curve) == 2 for t in summary.trials)
+    assert summary.test is None  # no test split: nothing to evaluate the best trial on
+
+
 def test_a_continuation_of_an_own_model_carries_weights_and_optimizer_state_at_its_new_learning_rate(tmp_path: Path) -> None:
     trainer = KerasTrainer(model=dense, loader=tiny_digits)
     parent = TrainJob(0, {"units": 16, "lr": 0.1, "momentum": 0.5}, epochs=1, seed=1, weights_path=tmp_path / "p.weights.h5")
@@ -187,6 +203,8 @@ _NEW_DIMENSIONS = {
     "batch_size": [64, 128],
     "weight_decay": {"low": 0.0, "high": 0.01, "grid_points": 2},
 }
+#: The same with one batch size (fewer populations to compile where Keras trains them).
+_ONE_BATCH_SIZE = {**_NEW_DIMENSIONS, "batch_size": 64}
 
 
 def test_the_built_in_model_trains_its_new_dimensions_in_populations_or_alone(tmp_path: Path) -> None:
@@ -197,7 +215,7 @@ def test_the_built_in_model_trains_its_new_dimensions_in_populations_or_alone(tm
             "seed": 3,  # draws both depths and both activations
             "budget": {"trials": 8, "epochs": 1},
             "data": {"dataset": "mnist-sample", "train_size": 640, "validation_size": 300},
-            "space": _NEW_DIMENSIONS,
+            "space": _ONE_BATCH_SIZE,
         }
     )
     from hpsearch.runner import StudyRunner

@@ -112,7 +112,7 @@ class UserData:
         if isinstance(self.train, tuple):
             x, y = self.train
             return {"x": x, "y": y, "batch_size": batch_size, "shuffle": True, "validation_data": self.validation}
-        return {"x": self.train, "validation_data": self.validation}
+        return {"x": self.train, "validation_data": self.validation, "shuffle": False}  # a dataset shuffles itself
 
     @staticmethod
     def evaluate_arguments(split: Split, batch_size: int) -> dict[str, Any]:
