@@ -9,6 +9,7 @@ best validation accuracy and the test accuracy of its best model.
     python benchmarks/pbt_vs_random.py                      # full MNIST from ../shared/data
     python benchmarks/pbt_vs_random.py --data-dir DIR --population 8 --epochs 8 --ready 2
     python benchmarks/pbt_vs_random.py --trainer keras      # both on the per-trial Keras trainer
+    python benchmarks/pbt_vs_random.py --width 128          # both at one width: the cost of PBT's segments alone
 
 It also prints the ratio of their wall times (each study's own, compilation included), and of the
 hidden units they trained (width x epochs, summed over trials): PBT's exploit copies the better
@@ -23,7 +24,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from hpsearch import load_study, run_study
+from hpsearch import load_study, parse_study, run_study
 from hpsearch.config import Budget, PBTConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,10 +41,20 @@ def main() -> None:
     parser.add_argument(
         "--trainer", choices=["population", "keras"], default="population", help="the trainer of both studies (default: population)"
     )
+    parser.add_argument(
+        "--width",
+        type=int,
+        help="fix the hidden width of both studies (both then train the same arithmetic, and the ratio of wall"
+        " times is what PBT's segments cost beyond it)",
+    )
     args = parser.parse_args()
 
     base = load_study(REPO / "studies" / "mnist_pbt.toml")
     base = replace(base, training=replace(base.training, trainer=args.trainer))
+    if args.width:
+        document = {**base.document, "space": {**base.document["space"], "width": args.width}}
+        document["pbt"] = {k: v for k, v in document.get("pbt", {}).items() if k != "width"}
+        base = replace(parse_study(document, default_name=base.name), training=base.training)
     data = replace(base.data, data_dir=args.data_dir)
     pbt = replace(base.pbt or PBTConfig(), population=args.population, epochs=args.epochs, ready=args.ready)
     pbt_config = replace(base, name="bench_pbt", seed=args.seed, data=data, pbt=pbt, budget=Budget(trials=pbt.n_trials, epochs=pbt.epochs))

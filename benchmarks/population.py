@@ -87,7 +87,7 @@ def run_optuna(trials: int, epochs: int, data_dir: str) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start, "trial_epochs": trials * epochs, "best": study.best_value}
 
 
-def run_hpsearch(trials: int, epochs: int, data_dir: str, trainer: str, k: int) -> dict[str, Any]:
+def run_hpsearch(trials: int, epochs: int, data_dir: str, trainer: str, k: int, tile: int | None = None) -> dict[str, Any]:
     import hpsearch
     from hpsearch.runner import StudyRunner
 
@@ -97,7 +97,7 @@ def run_hpsearch(trials: int, epochs: int, data_dir: str, trainer: str, k: int) 
             "seed": 0,
             "budget": {"trials": trials, "epochs": epochs},
             "data": {"dataset": "mnist", "data_dir": data_dir},
-            "training": {"trainer": trainer, "population": k},
+            "training": {"trainer": trainer, "population": k, **({} if tile is None else {"tile_columns": tile})},
             "space": SPACE,
         },
         default_name="bench",
@@ -110,6 +110,7 @@ def run_hpsearch(trials: int, epochs: int, data_dir: str, trainer: str, k: int) 
     out: dict[str, Any] = {"seconds": seconds, "trial_epochs": sum(t.epochs_done for t in summary.trials)}
     out["best"] = summary.best.value if summary.best else None
     out["compilations"] = len(getattr(runner.trainer, "shapes_built", [])) or None
+    out["tile"] = getattr(runner.trainer, "tile_columns", None)
     from hpsearch.population.backend import devices
 
     out["device"] = devices()
@@ -193,7 +194,7 @@ def child(spec: dict[str, Any]) -> None:
     elif spec["kind"] == "optuna":
         result = run_optuna(spec["trials"], spec["epochs"], spec["data_dir"])
     else:
-        result = run_hpsearch(spec["trials"], spec["epochs"], spec["data_dir"], spec["kind"], spec.get("k", 1))
+        result = run_hpsearch(spec["trials"], spec["epochs"], spec["data_dir"], spec["kind"], spec.get("k", 1), spec.get("tile"))
     print("RESULT " + json.dumps({**result, "imports": imports, "peak_mb": _peak_mb()}), flush=True)
 
 
@@ -234,6 +235,12 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=None, help="trials of each population study (default 32; quick 16)")
     parser.add_argument("--baseline-trials", type=int, default=None, help="trials of the Optuna and per-trial runs (default 6; quick 3)")
     parser.add_argument("--epochs", default=None, help="epochs per trial, comma-separated studies (default: 1,5; quick: 1)")
+    parser.add_argument(
+        "--tiles",
+        default="auto",
+        help="most hidden columns of one population, comma-separated values to compare: a number, 0 (one population per claim)"
+        " or auto (the machine's default; the default)",
+    )
     parser.add_argument("--gpu", action="store_true", help="run the device section only (K up to 1024 on a GPU)")
     parser.add_argument("--gpu-seconds", type=float, default=180.0, help="time the device section may spend (default 180)")
     parser.add_argument(
@@ -256,8 +263,11 @@ def main() -> None:
         common = {"epochs": epochs, "data_dir": args.data_dir, "backend": backend}
         rows = [("Optuna + Keras fit", measure({"kind": "optuna", "trials": baseline, **common}))]
         rows.append(("hpsearch keras trainer", measure({"kind": "keras", "trials": baseline, **common})))
+        tiles = [None if t == "auto" else int(t) for t in args.tiles.split(",")]
         for k in ks:
-            rows.append((f"hpsearch population K={k}", measure({"kind": "population", "trials": trials, "k": k, **common})))
+            for tile in tiles:
+                r = measure({"kind": "population", "trials": trials, "k": k, "tile": tile, **common})
+                rows.append((f"population K={k}, tile {r['tile'] or '-'}", r))
         table(
             f"{epochs}-epoch trials on {backend} (baselines {baseline} trials, populations {trials} trials; TPE, same space and data)", rows
         )

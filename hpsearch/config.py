@@ -99,6 +99,9 @@ class TrainingConfig:
     steps_per_execution: int = 100
     trainer: str = "population"
     population: int = 16
+    #: The hidden columns of one population at most (a wider claim trains as several in turn); 0: one
+    #: per claim; None: the machine's default (:func:`hpsearch.population.trainer.default_tile_columns`).
+    tile_columns: int | None = None
 
 
 @dataclass(frozen=True)
@@ -285,6 +288,7 @@ def _training_identity(training: TrainingConfig) -> dict[str, Any]:
     in any company); ``steps_per_execution`` matters only to the per-trial trainer."""
     out = _asdict(training)
     out.pop("population")
+    out.pop("tile_columns")
     if out["trainer"] != "keras":
         out.pop("steps_per_execution")
     return out
@@ -542,7 +546,7 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
             f"must be smaller than the {TRAINING_IMAGES[dataset]} training images of {dataset}",
         )
 
-    t = _table(doc, "training", {"batch_size", "steps_per_execution", "trainer", "population"})
+    t = _table(doc, "training", {"batch_size", "steps_per_execution", "trainer", "population", "tile_columns"})
     own = "model" if model is not None else "data.loader" if loader is not None else None
     trainer = t.get("trainer", TrainingConfig.trainer if own is None else "keras")
     if trainer not in TRAINERS:
@@ -560,6 +564,7 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         steps_per_execution=_number("training.steps_per_execution", t, "steps_per_execution", TrainingConfig.steps_per_execution),
         trainer=trainer,
         population=_number("training.population", t, "population", TrainingConfig.population),
+        tile_columns=_number("training.tile_columns", t, "tile_columns", None) if "tile_columns" in t else None,
     )
 
     p = _table(doc, "pruning", {"enabled", "rule", "startup_trials", "warmup_epochs", "min_epochs", "reduction_factor"})

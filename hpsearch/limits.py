@@ -107,6 +107,7 @@ LIMITS: dict[str, Bound] = {
     "training.batch_size": Bound(True, 1, 60_000, why="no dataset has more training images"),
     "training.steps_per_execution": Bound(True, 1, 100_000),
     "training.population": Bound(True, 1, 1024, why="members trained together in one computation"),
+    "training.tile_columns": Bound(True, 0, 1_048_576, why="hidden columns of one population; 0 is one per claim"),
     "pruning.startup_trials": Bound(True, 0, 1_000_000),
     "pruning.warmup_epochs": Bound(True, 0, 10_000),
     "pruning.min_epochs": Bound(True, 1, 10_000, why="the epochs of the first rung"),

@@ -257,7 +257,7 @@ class StudyRunner:
 
                 self._trainer = KerasTrainer(self.config.data, self.config.training, model=self._model, loader=self._data)
             elif self.config.training.trainer == "population":
-                from hpsearch.population.trainer import PopulationTrainer, columns_for_space
+                from hpsearch.population.trainer import PopulationTrainer, columns_for_space, narrowest_width
 
                 space = self.config.space
                 optimizers = tuple(str(v) for v in space["optimizer"].grid_values())
@@ -265,7 +265,12 @@ class StudyRunner:
                 together = min(self.config.training.population, self.n_trials, *([self.config.pbt.population] if self.config.pbt else []))
                 columns = columns_for_space(space, together)
                 self._trainer = PopulationTrainer(
-                    self.config.data, self.config.training, study_seed=self.config.seed, optimizers=optimizers, columns=columns
+                    self.config.data,
+                    self.config.training,
+                    study_seed=self.config.seed,
+                    optimizers=optimizers,
+                    columns=columns,
+                    narrowest=narrowest_width(space),
                 )
             else:
                 from hpsearch.objective import KerasTrainer

@@ -227,15 +227,17 @@ def test_a_population_study_runs_through_the_runner_and_its_best_model_is_ordina
     assert abs(accuracy - summary.test.accuracy) < 1e-4
 
 
-def test_a_pbt_continuation_copied_in_memory_equals_one_read_from_its_checkpoint(tmp_path) -> None:
-    """PBT's exploit inside the population (a gather of weights and optimiser state) against the same
-    segments started from the parents' checkpoint files, as a resumed run starts them."""
+@pytest.mark.parametrize("tile_columns", [0, 64], ids=["one-population", "tiles-of-64"])
+def test_a_pbt_continuation_copied_in_memory_equals_one_read_from_its_checkpoint(tmp_path, tile_columns: int) -> None:
+    """PBT's exploit inside the population (a gather of weights and optimiser state; with tiles of 64
+    columns, a host copy for the child whose parent sits in another tile) against the same segments
+    started from the parents' checkpoint files, as a resumed run starts them."""
     from hpsearch.config import DataConfig, TrainingConfig
     from hpsearch.population.trainer import PopulationTrainer, member_of_checkpoint
     from hpsearch.trainer import TrainJob
 
     data = DataConfig(dataset="mnist-sample", train_size=512, validation_size=256)
-    training = TrainingConfig(population=4)
+    training = TrainingConfig(population=4, tile_columns=tile_columns)
     parents = [
         {"width": 24, "dropout": 0.1, "optimizer": "adam", "learning_rate": 3e-3},
         {"width": 20, "dropout": 0.3, "optimizer": "rmsprop", "learning_rate": 1e-3},
@@ -290,19 +292,19 @@ def test_a_trial_gives_the_same_curve_alone_or_in_a_population_of_four(tmp_path)
     (so its result does not depend on its company, nor on how many workers share the study)."""
     import hpsearch
 
-    def curves(population: int) -> dict[int, list[tuple[float, float]]]:
+    def curves(population: int, tile_columns: int = 0) -> dict[int, list[tuple[float, float]]]:
         config = hpsearch.parse_study(
             {
                 "strategy": "random",
                 "seed": 5,
                 "budget": {"trials": 4, "epochs": 2},
                 "data": {"dataset": "mnist-sample", "train_size": 300},
-                "training": {"population": population},
+                "training": {"population": population, "tile_columns": tile_columns},
                 "space": {"width": {"low": 8, "high": 48}, "optimizer": ["adam", "sgd"], "dropout": {"low": 0.0, "high": 0.4}},
             },
             default_name="company",
         )
-        with hpsearch.Store.open(tmp_path / f"p{population}.db") as store:
+        with hpsearch.Store.open(tmp_path / f"p{population}-{tile_columns}.db") as store:
             summary = hpsearch.run_study(config, store)
             epochs = store.epochs(summary.study.id)
         out: dict[int, list[tuple[float, float]]] = {}
@@ -310,11 +312,12 @@ def test_a_trial_gives_the_same_curve_alone_or_in_a_population_of_four(tmp_path)
             out.setdefault(e.trial_number, []).append((e.loss, e.val_accuracy))
         return out
 
-    alone, together = curves(1), curves(4)
-    assert alone.keys() == together.keys() == {0, 1, 2, 3}
+    alone, together, tiled = curves(1), curves(4), curves(4, tile_columns=64)  # tiles of 64 columns: the claim of 4 trains as several
+    assert alone.keys() == together.keys() == tiled.keys() == {0, 1, 2, 3}
     for number, curve in alone.items():
-        for (loss_a, val_a), (loss_b, val_b) in zip(curve, together[number]):
-            assert loss_a == pytest.approx(loss_b, rel=1e-4) and abs(val_a - val_b) <= 0.003, number
+        for other in (together, tiled):
+            for (loss_a, val_a), (loss_b, val_b) in zip(curve, other[number]):
+                assert loss_a == pytest.approx(loss_b, rel=1e-4) and abs(val_a - val_b) <= 0.003, number
 
 
 def test_members_left_after_the_others_are_pruned_move_to_a_narrower_population_and_train_the_same(tmp_path) -> None:
@@ -340,7 +343,8 @@ def test_members_left_after_the_others_are_pruned_move_to_a_narrower_population_
     trainer = PopulationTrainer(data, TrainingConfig(population=4), study_seed=2, optimizers=optimizers)
     pruned = trainer.train(jobs("pruned"), lambda job, result: job.trial_number == 0)  # all but trial 0 stop after epoch 1
     assert [o.state for o in pruned] == [TrialState.COMPLETE] + [TrialState.PRUNED] * 3
-    assert trainer.compactions == 1 and [columns for _, columns, _ in trainer.shapes_built] == [512, 64]  # the 24 units left
+    # the pass starts in 128 of the 512 columns planned (its 112 units), and the 24 units left move to 64
+    assert trainer.compactions == 1 and [columns for _, columns, _ in trainer.shapes_built] == [128, 64]
     alone = PopulationTrainer(data, TrainingConfig(population=4), study_seed=2, optimizers=optimizers)
     kept = alone.train(jobs("alone"), lambda job, result: True)
     assert alone.compactions == 0
@@ -365,3 +369,21 @@ def test_the_successive_halving_quickstart_trains_in_populations_and_stops_trial
     assert pruned and complete and len(pruned) + len(complete) == 12
     assert all(t.epochs_done in (1, 2) for t in pruned) and all(t.epochs_done == 4 for t in complete)
     assert summary.test is not None and summary.test.trial_number == summary.best.number
+
+
+def test_a_wide_claim_is_split_evenly_into_tiles_packed_in_order() -> None:
+    """On a CPU a claim wider than the cache holds trains as several populations (tiles) of one shape:
+    the claim's columns split evenly, members packed first fit in order (a later trial never moves an
+    earlier one), and a claim grows only while its members pack into the tiles."""
+    from hpsearch.config import TrainingConfig
+    from hpsearch.population.trainer import PopulationTrainer, pack
+
+    assert pack([300, 200, 300, 100, 250], 640, 16) == [[0, 1, 3], [2, 4]]
+    assert pack([30, 30, 30], 640, 2) == [[0, 1], [2]]  # slots bound a tile too
+    assert pack([900, 10], 640, 16) == [[0], [1]]  # wider than a tile: a tile of its own
+    trainer = PopulationTrainer(training=TrainingConfig(population=16, tile_columns=704), columns=1792)
+    assert (trainer.tiles, trainer.tile_width) == (3, 640)
+    assert trainer.fits([{"width": w} for w in (600, 600, 600)])
+    assert not trainer.fits([{"width": w} for w in (600, 600, 600, 64)])  # a fourth tile
+    whole = PopulationTrainer(training=TrainingConfig(population=16, tile_columns=0), columns=1792)
+    assert (whole.tiles, whole.tile_width) == (1, 1792) and whole.fits([{"width": w} for w in (600, 600, 592)])

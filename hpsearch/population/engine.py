@@ -138,7 +138,9 @@ class Population:
     reading and writing the weights once); the slots are the union of the rules' slots.
     """
 
-    def __init__(self, optimizers: str | tuple[str, ...], columns: int, slots: int, activation: str = "relu") -> None:
+    def __init__(
+        self, optimizers: str | tuple[str, ...], columns: int, slots: int, activation: str = "relu", *, _like: Population | None = None
+    ) -> None:
         self.optimizers = (optimizers,) if isinstance(optimizers, str) else tuple(optimizers)
         #: Every member's hidden activation (members of other activations train in another population).
         self.activation = activation
@@ -165,8 +167,14 @@ class Population:
         self._device: dict[str, Any] | None = None
         self.offsets: list[int] = []
         self.widths: list[int] = []
-        self._train = compiled(self._train_steps)
-        self._eval = compiled(self._evaluate)
+        # a twin has the same shape, so the same compiled functions (they read only the shape from self)
+        self._train: Any = _like._train if _like is not None else compiled(self._train_steps)
+        self._eval: Any = _like._eval if _like is not None else compiled(self._evaluate)
+
+    def twin(self) -> Population:
+        """Another population of this shape (optimisers, columns, slots, activation), empty, sharing this
+        one's compiled functions: it trains without compiling again."""
+        return Population(self.optimizers, self.columns, self.size, self.activation, _like=self)
 
     # ------------------------------------------------------------------ state: on the device, or a host copy
 
