@@ -4,6 +4,7 @@ and a member whose curve does not depend on the members it trains with."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -171,19 +172,70 @@ def test_a_member_whose_loss_diverges_is_frozen_and_the_others_go_on(digits: tup
     assert steps[0] == 19 and steps[1] < steps[0]  # 600 examples in batches of 32; the diverged member stopped updating
 
 
-def test_a_member_saved_as_keras_continues_in_keras_as_it_would_in_the_population(digits: tuple) -> None:
-    """Weights and optimiser state written into build_model(**params): one more step there equals one more step here."""
-    from hpsearch.population.trainer import keras_model_of
+def test_a_member_saved_as_keras_continues_in_keras_as_it_would_in_the_population(digits: tuple, tmp_path: Path) -> None:
+    """Weights and optimiser state written as the checkpoint of build_model(**params) and loaded by Keras:
+    one more step there equals one more step here."""
+    from hpsearch.population.checkpoint import write_member
 
     x, y = digits
     params = {"width": 12, "dropout": 0.0, "optimizer": "nadam", "learning_rate": 3e-3}
     population = _train([Member(12, 0.0, 3e-3, 4)], "nadam", 16, digits, epochs=1)
-    model = keras_model_of(params, population.member_weights(0), population.member_state(0))
+    write_member(tmp_path / "m.weights.h5", params, population.member_weights(0), population.member_state(0))
+    model = build_model(**params)
+    model.optimizer.build(model.trainable_variables)
+    model.load_weights(tmp_path / "m.weights.h5")
     assert int(model.optimizer.iterations.numpy()) == 19
     population.train_epoch(x, y, np.arange(32, dtype=np.int32), 32)
     model.train_on_batch(ops.reshape(x[:32], (32, 28, 28)), y[:32])
     for ours, theirs in zip(population.member_weights(0), hidden_weights(model)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=2e-5)  # Adam's first step at lr 0.1 moves every weight by ~0.1
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_a_checkpoint_written_directly_holds_what_keras_writes_and_reads_back(optimizer: str, tmp_path: Path) -> None:
+    """write_member gives the file Keras saves for build_model(**params) holding the same weights and
+    optimiser state (every dataset equal), Keras loads it, and member_of_checkpoint reads Keras's own."""
+    import h5py
+
+    from hpsearch.population.checkpoint import keras_model_of, member_of_checkpoint, write_member
+
+    rng = np.random.default_rng(3)
+    params = {"width": 5, "dropout": 0.1, "optimizer": optimizer, "learning_rate": 2e-3}
+    shapes = {"kernel": (784, 5), "bias": (5,), "out_kernel": (5, 10), "out_bias": (10,)}
+    weights = tuple(rng.normal(size=shape).astype(np.float32) for shape in shapes.values())
+    slots = {name: {s: rng.normal(size=shape).astype(np.float32) for s in slot_names(optimizer)} for name, shape in shapes.items()}
+    state = {"step": 12, "u_product": 0.75, "slots": slots}
+    ours, theirs = tmp_path / "ours.weights.h5", tmp_path / "keras.weights.h5"
+    write_member(ours, params, weights, state)
+    keras_model_of(params, weights, state).save_weights(theirs)
+    with h5py.File(ours, "r") as a, h5py.File(theirs, "r") as b:
+        names = _visited(b)
+        assert sorted(names) == sorted(_visited(a))
+        for name in names:
+            if isinstance(b[name], h5py.Dataset):
+                np.testing.assert_array_equal(a[name][()], b[name][()], err_msg=name)
+                assert a[name].dtype == b[name].dtype, name
+    model = build_model(**params)
+    model.optimizer.build(model.trainable_variables)
+    model.load_weights(ours)
+    for mine, loaded in zip(weights, hidden_weights(model)):
+        np.testing.assert_array_equal(mine, loaded)
+    back_weights, back_state = member_of_checkpoint(params, theirs)
+    for mine, read in zip(weights, back_weights):
+        np.testing.assert_array_equal(mine, read)
+    assert back_state["step"] == 12 and back_state["slots"].keys() == slots.keys()
+    for name in shapes:
+        for s in slot_names(optimizer):
+            np.testing.assert_array_equal(back_state["slots"][name][s], slots[name][s])
+    if optimizer == "nadam":
+        assert back_state["u_product"] == 0.75
+
+
+def _visited(f: Any) -> list[str]:
+    """Every group and dataset name in an open HDF5 file."""
+    names: list[str] = []
+    f.visit(names.append)
+    return names
 
 
 def test_a_population_study_runs_through_the_runner_and_its_best_model_is_ordinary_keras(tmp_path) -> None:
@@ -233,7 +285,8 @@ def test_a_pbt_continuation_copied_in_memory_equals_one_read_from_its_checkpoint
     columns, a host copy for the child whose parent sits in another tile) against the same segments
     started from the parents' checkpoint files, as a resumed run starts them."""
     from hpsearch.config import DataConfig, TrainingConfig
-    from hpsearch.population.trainer import PopulationTrainer, member_of_checkpoint
+    from hpsearch.population.checkpoint import member_of_checkpoint
+    from hpsearch.population.trainer import PopulationTrainer
     from hpsearch.trainer import TrainJob
 
     data = DataConfig(dataset="mnist-sample", train_size=512, validation_size=256)
@@ -324,7 +377,8 @@ def test_members_left_after_the_others_are_pruned_move_to_a_narrower_population_
     """Successive halving stops most of a population early: the members left move to a population of a
     fraction of the columns (cheaper epochs), and their curves and weights are as if nothing moved."""
     from hpsearch.config import DataConfig, TrainingConfig
-    from hpsearch.population.trainer import PopulationTrainer, member_of_checkpoint
+    from hpsearch.population.checkpoint import member_of_checkpoint
+    from hpsearch.population.trainer import PopulationTrainer
     from hpsearch.trainer import TrainJob
 
     data = DataConfig(dataset="mnist-sample", train_size=512, validation_size=256)

@@ -23,7 +23,8 @@ which resizes it.
 
 What comes out is ordinary Keras: a finished member's weights and optimiser state are
 written as the ``.weights.h5`` of ``build_model(**params)`` (the per-trial trainer, the
-test evaluation and ``keras.models`` read them as they read their own).
+test evaluation and ``keras.models`` read them as they read their own), directly, with no
+Keras model built (:mod:`hpsearch.population.checkpoint`).
 """
 
 from __future__ import annotations
@@ -39,10 +40,8 @@ from keras import ops
 
 from hpsearch.config import DataConfig, TrainingConfig
 from hpsearch.objective import KerasTrainer
-from hpsearch.objective.memory import trial_memory_scope
-from hpsearch.objective.model import build_model, hidden_weights, set_hidden_weights
-from hpsearch.objective.train import save_checkpoint
 from hpsearch.population.backend import devices
+from hpsearch.population.checkpoint import member_of_checkpoint, write_member
 from hpsearch.population.engine import INPUTS, Member, Population, epoch_order
 from hpsearch.space import Choice, SearchSpace
 from hpsearch.store.records import TrialState
@@ -52,73 +51,14 @@ __all__ = [
     "PopulationTrainer",
     "columns_for_space",
     "default_tile_columns",
-    "keras_model_of",
-    "member_of_checkpoint",
     "narrowest_width",
     "pack",
     "population_columns",
 ]
 
-#: The Keras optimiser attributes that hold each of our slots (Keras 3's own names).
-_KERAS_SLOTS: dict[str, dict[str, str]] = {
-    "adam": {"m": "_momentums", "v": "_velocities"},
-    "adamw": {"m": "_momentums", "v": "_velocities"},
-    "sgd": {},
-    "rmsprop": {"v": "_velocities"},
-    "nadam": {"m": "_momentums", "v": "_velocities"},
-    "adamax": {"m": "_m", "u": "_u"},
-    "adagrad": {"acc": "_accumulators"},
-    "adadelta": {"acc_grad": "_accumulated_grads", "acc_delta": "_accumulated_delta_vars"},
-    "lion": {"m": "_momentums"},
-}
-_LAYER_VARIABLES = ("kernel", "bias", "out_kernel", "out_bias")
-
-
-def _layer_variable_positions(model: Any) -> list[int]:
-    """Where each of kernel, bias, out_kernel, out_bias is among ``model.trainable_variables`` (the order
-    of the optimiser's slot lists)."""
-    index = {id(v): i for i, v in enumerate(model.trainable_variables)}
-    return [index[id(v)] for v in (*model.get_layer("dense").trainable_variables, *model.get_layer("dense_1").trainable_variables)]
-
 
 def _round_up_64(columns: float) -> int:
     return int(-(-columns // 64) * 64)
-
-
-def keras_model_of(params: dict[str, Any], weights: tuple[np.ndarray, ...], state: dict[str, Any] | None = None) -> Any:
-    """``build_model(**params)`` holding ``weights`` and, if given, the optimiser ``state`` of a population member."""
-    model = build_model(**params)
-    set_hidden_weights(model, weights)  # type: ignore[arg-type]
-    if state is not None:
-        optimizer = model.optimizer
-        optimizer.build(model.trainable_variables)
-        optimizer.iterations.assign(state["step"])
-        if hasattr(optimizer, "_u_product"):
-            optimizer._u_product.assign(state["u_product"])
-        order = _layer_variable_positions(model)
-        for slot, attribute in _KERAS_SLOTS[str(params["optimizer"])].items():
-            keras_slots = getattr(optimizer, attribute)
-            for name, position in zip(_LAYER_VARIABLES, order):
-                keras_slots[position].assign(state["slots"][name][slot])
-    return model
-
-
-def member_of_checkpoint(params: dict[str, Any], path: Path) -> tuple[tuple[np.ndarray, ...], dict[str, Any]]:
-    """The weights and optimiser state of a checkpoint written for ``build_model(**params)`` (by either
-    trainer), in the layout :meth:`Population.set_member` takes: the inverse of :func:`keras_model_of`."""
-    model = build_model(**params)
-    optimizer = model.optimizer
-    optimizer.build(model.trainable_variables)
-    model.load_weights(path)
-    order = _layer_variable_positions(model)
-    slots: dict[str, dict[str, np.ndarray]] = {name: {} for name in _LAYER_VARIABLES}
-    for slot, attribute in _KERAS_SLOTS[str(params["optimizer"])].items():
-        keras_slots = getattr(optimizer, attribute)
-        for name, position in zip(_LAYER_VARIABLES, order):
-            slots[name][slot] = np.asarray(keras_slots[position].numpy())
-    u_product = float(optimizer._u_product.numpy()) if hasattr(optimizer, "_u_product") else 1.0
-    state = {"step": int(optimizer.iterations.numpy()), "u_product": u_product, "slots": slots}
-    return hidden_weights(model), state
 
 
 #: Hidden columns per population when nothing says how wide the trials are: room for ``population``
@@ -341,10 +281,9 @@ class PopulationTrainer:
                 passes[-1].append(i)
             else:
                 passes.append([i])  # what does not fit trains next, in the same shape
-        for chunk in passes:
-            with trial_memory_scope():  # the Keras models built to write checkpoints go with the pass
-                for i, outcome in zip(chunk, self._train_group([jobs[i] for i in chunk], on_epoch)):
-                    outcomes[i] = outcome
+        for chunk in passes:  # no Keras model is built for a pass (checkpoints are written directly): nothing to release
+            for i, outcome in zip(chunk, self._train_group([jobs[i] for i in chunk], on_epoch)):
+                outcomes[i] = outcome
         return [o for o in outcomes if o is not None]
 
     def _train_group(self, jobs: list[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
@@ -514,8 +453,7 @@ class PopulationTrainer:
     def _save(self, population: Population, index: int, job: TrainJob) -> None:
         if job.weights_path is None:
             return
-        model = keras_model_of(dict(job.params), population.member_weights(index), population.member_state(index))
-        save_checkpoint(model, Path(job.weights_path))
+        write_member(Path(job.weights_path), dict(job.params), population.member_weights(index), population.member_state(index))
 
     def evaluate(self, job: TrainJob) -> tuple[float, float] | None:
         return self._keras.evaluate(job)
