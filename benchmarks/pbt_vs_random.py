@@ -11,6 +11,7 @@ best validation accuracy and the test accuracy of its best model.
     python benchmarks/pbt_vs_random.py --trainer keras      # both on the per-trial Keras trainer
     python benchmarks/pbt_vs_random.py --width 128          # both at one width: the cost of PBT's segments alone
 
+Each study runs in a fresh process (neither warms the other up: imports, data, compilations).
 It also prints the ratio of their wall times (each study's own, compilation included), and of the
 hidden units they trained (width x epochs, summed over trials): PBT's exploit copies the better
 members, which are often the wider ones, so it may train more arithmetic in the same epochs.
@@ -19,6 +20,9 @@ members, which are often the wider ones, so it may train more arithmetic in the 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -38,6 +42,7 @@ def main() -> None:
     parser.add_argument("--ready", type=int, default=2, help="PBT ready interval in epochs (default 2)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--store", help="keep the two studies in this store (default: a temporary file)")
+    parser.add_argument("--child", choices=["random", "pbt"], help=argparse.SUPPRESS)
     parser.add_argument(
         "--trainer", choices=["population", "keras"], default="population", help="the trainer of both studies (default: population)"
     )
@@ -68,32 +73,45 @@ def main() -> None:
         budget=Budget(trials=args.population, epochs=args.epochs),
     )
     store = args.store or str(Path(tempfile.mkdtemp(prefix="hpsearch-bench-")) / "bench.db")
-    print(f"store: {store}")
-    print(f"budget: {args.population} x {args.epochs} = {args.population * args.epochs} epochs per strategy, {args.trainer} trainer")
-    results = {}
-    for config in (random_config, pbt_config):
+    if not args.child:
+        print(f"store: {store}")
+        print(f"budget: {args.population} x {args.epochs} = {args.population * args.epochs} epochs per strategy, {args.trainer} trainer")
+    configs = {"random": random_config, "pbt": pbt_config}
+    if args.child:  # one study in this fresh process (each strategy runs in its own, so that neither warms up the other)
+        config = configs[args.child]
         start = time.perf_counter()
         summary = run_study(config, store)
         seconds = time.perf_counter() - start
-        epochs = sum(t.epochs_done for t in summary.trials)
-        unit_epochs = sum(int(t.params["width"]) * t.epochs_done for t in summary.trials)
-        results[config.strategy] = (summary, seconds, epochs, unit_epochs)
+        best, test = summary.best, summary.test
+        result = {
+            "seconds": seconds,
+            "epochs": sum(t.epochs_done for t in summary.trials),
+            "unit_epochs": sum(int(t.params["width"]) * t.epochs_done for t in summary.trials),
+            "best": best.value,
+            "test": test.accuracy if test else float("nan"),
+            "params": ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items()),
+        }
+        print("RESULT " + json.dumps(result), flush=True)
+        return
+    results = {}
+    for name in configs:
+        command = [sys.executable, __file__, *sys.argv[1:], "--store", store, "--child", name]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+        if not lines:
+            raise SystemExit(f"{name}: failed\n{done.stderr[-3000:]}")
+        results[name] = json.loads(lines[-1][7:])
 
     print()
     print(f"{'strategy':10} {'epochs':>6} {'unit-epochs':>11} {'best val_acc':>12} {'test acc':>9} {'seconds':>8}  best configuration")
-    for name, (summary, seconds, epochs, unit_epochs) in results.items():
-        best, test = summary.best, summary.test
-        params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best.params.items())
-        test_accuracy = test.accuracy if test else float("nan")
-        print(f"{name:10} {epochs:6d} {unit_epochs:11d} {best.value:12.4f} {test_accuracy:9.4f} {seconds:8.1f}  {params}")
-    pbt_best = results["pbt"][0].best.value
-    random_best = results["random"][0].best.value
-    print(f"\nPBT - random, best validation accuracy: {pbt_best - random_best:+.4f}")
-    (_, pbt_seconds, _, pbt_units), (_, random_seconds, _, random_units) = results["pbt"], results["random"]
-    print(f"PBT / random, wall time: {pbt_seconds / random_seconds:.2f}x")
+    for name, r in results.items():
+        print(f"{name:10} {r['epochs']:6d} {r['unit_epochs']:11d} {r['best']:12.4f} {r['test']:9.4f} {r['seconds']:8.1f}  {r['params']}")
+    pbt, random = results["pbt"], results["random"]
+    print(f"\nPBT - random, best validation accuracy: {pbt['best'] - random['best']:+.4f}")
+    print(f"PBT / random, wall time: {pbt['seconds'] / random['seconds']:.2f}x")
     print(
-        f"PBT / random, hidden units trained (width x epochs, summed): {pbt_units / random_units:.2f}x; "
-        f"wall time per unit-epoch: {(pbt_seconds / pbt_units) / (random_seconds / random_units):.2f}x"
+        f"PBT / random, hidden units trained (width x epochs, summed): {pbt['unit_epochs'] / random['unit_epochs']:.2f}x; "
+        f"wall time per unit-epoch: {(pbt['seconds'] / pbt['unit_epochs']) / (random['seconds'] / random['unit_epochs']):.2f}x"
     )
 
 
