@@ -179,10 +179,10 @@ class PopulationTrainer:
         #: The columns of one population at most (a wider claim trains as several, one after the other in
         #: each epoch); 0: one population per claim. See :func:`default_tile_columns`.
         self.tile_columns = default_tile_columns() if self.training.tile_columns is None else self.training.tile_columns
-        #: A pass trains in this many populations (tiles) of ``tile_width`` columns each: the claim's columns
-        #: split evenly in tiles of at most ``tile_columns``.
-        self.tiles = 1 if not self.tile_columns or self.tile_columns >= self.columns else -(-self.columns // self.tile_columns)
-        self.tile_width = _round_up_64(-(-self.columns // self.tiles))
+        #: The columns of one tile: the columns planned for a claim, split evenly into tiles of at most
+        #: ``tile_columns`` (1,792 columns in tiles of at most 704: three of 640).
+        tiles = 1 if not self.tile_columns or self.tile_columns >= self.columns else -(-self.columns // self.tile_columns)
+        self.tile_width = _round_up_64(-(-self.columns // tiles))
         self._keras = KerasTrainer(data, self.training)
         #: The populations built, by shape: the first of each compiled, the others its twins.
         self._populations: dict[tuple[tuple[str, ...], int, str], list[Population]] = {}
@@ -207,14 +207,16 @@ class PopulationTrainer:
     def fits(self, params: Sequence[Mapping[str, Any]]) -> bool:
         """Whether trials of these ``params`` train together in one pass (the runner claims trials
         while they do, so that each pass is full): at most ``population`` of them, of one
-        :meth:`group`, side by side in the pass's :attr:`tiles` populations of :attr:`tile_width`
-        columns (packed by :func:`pack`); a trial that :func:`trains_alone` fits alone."""
+        :meth:`group`, and, with no tiles (on a GPU), side by side in the population's columns; a
+        trial that :func:`trains_alone` fits alone. With tiles, a pass trains in as many as its
+        members need (packed by :func:`pack`), each epoch of one after the other."""
         if any(trains_alone(p) for p in params):
             return len(params) == 1
         if len(params) > self.max_jobs or len({self.group(p) for p in params}) > 1:
             return False
-        widths = [int(p["width"]) for p in params]
-        return len(params) <= 1 or len(pack(widths, self.tile_width, self._slots(self.tile_width))) <= self.tiles
+        if self.tile_columns:
+            return True  # tiles train one after another: a pass takes as many as its members need
+        return len(params) <= 1 or sum(int(p["width"]) for p in params) <= self.columns
 
     def _data(self) -> tuple[Any, ...]:
         if self._tensors is None:
