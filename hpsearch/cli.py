@@ -261,6 +261,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(f"  study {config.name}: {config.strategy}, {shape}, {model}{data}, seed {config.seed}")
     t = config.training
     together = f", up to {t.population} trials trained together" if t.trainer == "population" else ""
+    if t.trainer == "population" and t.tile_columns is not None:
+        together += f", in populations of at most {t.tile_columns} columns" if t.tile_columns else ", in one population per claim"
     print(f"  training: {t.trainer} trainer{together}, batch size {t.batch_size}")
     if config.options is not None:
         settings = ", ".join(f"{key} {value}" for key, value in vars(config.options).items())

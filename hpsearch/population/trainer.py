@@ -107,12 +107,13 @@ def default_tile_columns() -> int:
 
 
 def pack(widths: Sequence[int], columns: int, slots: int) -> list[list[int]]:
-    """The indices of ``widths`` packed first fit, in order, into tiles of at most ``columns`` columns
-    and ``slots`` members (a member wider than ``columns`` takes a tile of its own). In order, so that
-    adding a member never moves the ones before it: the runner's claims grow one trial at a time."""
+    """The indices of ``widths`` packed first fit decreasing (widest first, ties in order) into tiles of
+    at most ``columns`` columns and ``slots`` members (a member wider than ``columns`` takes a tile of
+    its own). Where a member sits changes nothing but the cost of an epoch."""
     tiles: list[list[int]] = []
     used: list[int] = []
-    for i, width in enumerate(widths):
+    for i in sorted(range(len(widths)), key=lambda k: (-int(widths[k]), k)):
+        width = int(widths[i])
         for t, tile in enumerate(tiles):
             if used[t] + width <= columns and len(tile) < slots:
                 tile.append(i)
