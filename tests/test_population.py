@@ -425,20 +425,19 @@ def test_the_successive_halving_quickstart_trains_in_populations_and_stops_trial
     assert summary.test is not None and summary.test.trial_number == summary.best.number
 
 
-def test_a_wide_claim_is_split_evenly_into_tiles_packed_widest_first() -> None:
+def test_a_wide_claim_is_split_evenly_into_tiles_packed_in_order() -> None:
     """On a CPU a claim wider than the cache holds trains as several populations (tiles) of one shape:
-    the planned columns split evenly, members packed first fit decreasing; a claim is bounded by the
-    columns only with no tiles (a GPU)."""
+    the claim's columns split evenly, members packed first fit in order (a later trial never moves an
+    earlier one), and a claim grows only while its members pack into the tiles."""
     from hpsearch.config import TrainingConfig
     from hpsearch.population.trainer import PopulationTrainer, pack
 
-    assert pack([300, 200, 300, 100, 250], 640, 16) == [[0, 2], [4, 1, 3]]  # widest first: 600 and 550 columns
+    assert pack([300, 200, 300, 100, 250], 640, 16) == [[0, 1, 3], [2, 4]]
     assert pack([30, 30, 30], 640, 2) == [[0, 1], [2]]  # slots bound a tile too
     assert pack([900, 10], 640, 16) == [[0], [1]]  # wider than a tile: a tile of its own
-    trainer = PopulationTrainer(training=TrainingConfig(population=4, tile_columns=704), columns=1792)
-    assert trainer.tile_width == 640
-    assert trainer.fits([{"width": w} for w in (600, 600, 600, 600)])  # four tiles, one after the other
-    assert not trainer.fits([{"width": 8}] * 5)  # more trials than the population
-    whole = PopulationTrainer(training=TrainingConfig(population=4, tile_columns=0), columns=1792)
-    assert whole.tile_width == 1792 and whole.fits([{"width": w} for w in (600, 600, 592)])
-    assert not whole.fits([{"width": w} for w in (600, 600, 600)])  # wider than the one population
+    trainer = PopulationTrainer(training=TrainingConfig(population=16, tile_columns=704), columns=1792)
+    assert (trainer.tiles, trainer.tile_width) == (3, 640)
+    assert trainer.fits([{"width": w} for w in (600, 600, 600)])
+    assert not trainer.fits([{"width": w} for w in (600, 600, 600, 64)])  # a fourth tile
+    whole = PopulationTrainer(training=TrainingConfig(population=16, tile_columns=0), columns=1792)
+    assert (whole.tiles, whole.tile_width) == (1, 1792) and whole.fits([{"width": w} for w in (600, 600, 592)])

@@ -107,13 +107,12 @@ def default_tile_columns() -> int:
 
 
 def pack(widths: Sequence[int], columns: int, slots: int) -> list[list[int]]:
-    """The indices of ``widths`` packed first fit decreasing (widest first, ties in order) into tiles of
-    at most ``columns`` columns and ``slots`` members (a member wider than ``columns`` takes a tile of
-    its own). Where a member sits changes nothing but the cost of an epoch."""
+    """The indices of ``widths`` packed first fit, in order, into tiles of at most ``columns`` columns
+    and ``slots`` members (a member wider than ``columns`` takes a tile of its own). In order, so that
+    adding a member never moves the ones before it: the runner's claims grow one trial at a time."""
     tiles: list[list[int]] = []
     used: list[int] = []
-    for i in sorted(range(len(widths)), key=lambda k: (-int(widths[k]), k)):
-        width = int(widths[i])
+    for i, width in enumerate(widths):
         for t, tile in enumerate(tiles):
             if used[t] + width <= columns and len(tile) < slots:
                 tile.append(i)
@@ -180,10 +179,10 @@ class PopulationTrainer:
         #: The columns of one population at most (a wider claim trains as several, one after the other in
         #: each epoch); 0: one population per claim. See :func:`default_tile_columns`.
         self.tile_columns = default_tile_columns() if self.training.tile_columns is None else self.training.tile_columns
-        #: The columns of one tile: the columns planned for a claim, split evenly into tiles of at most
-        #: ``tile_columns`` (1,792 columns in tiles of at most 704: three of 640).
-        tiles = 1 if not self.tile_columns or self.tile_columns >= self.columns else -(-self.columns // self.tile_columns)
-        self.tile_width = _round_up_64(-(-self.columns // tiles))
+        #: A pass trains in this many populations (tiles) of ``tile_width`` columns each: the claim's columns
+        #: split evenly in tiles of at most ``tile_columns``.
+        self.tiles = 1 if not self.tile_columns or self.tile_columns >= self.columns else -(-self.columns // self.tile_columns)
+        self.tile_width = _round_up_64(-(-self.columns // self.tiles))
         self._keras = KerasTrainer(data, self.training)
         #: The populations built, by shape: the first of each compiled, the others its twins.
         self._populations: dict[tuple[tuple[str, ...], int, str], list[Population]] = {}
@@ -208,16 +207,14 @@ class PopulationTrainer:
     def fits(self, params: Sequence[Mapping[str, Any]]) -> bool:
         """Whether trials of these ``params`` train together in one pass (the runner claims trials
         while they do, so that each pass is full): at most ``population`` of them, of one
-        :meth:`group`, and, with no tiles (on a GPU), side by side in the population's columns; a
-        trial that :func:`trains_alone` fits alone. With tiles, a pass trains in as many as its
-        members need (packed by :func:`pack`), each epoch of one after the other."""
+        :meth:`group`, side by side in the pass's :attr:`tiles` populations of :attr:`tile_width`
+        columns (packed by :func:`pack`); a trial that :func:`trains_alone` fits alone."""
         if any(trains_alone(p) for p in params):
             return len(params) == 1
         if len(params) > self.max_jobs or len({self.group(p) for p in params}) > 1:
             return False
-        if self.tile_columns:
-            return True  # tiles train one after another: a pass takes as many as its members need
-        return len(params) <= 1 or sum(int(p["width"]) for p in params) <= self.columns
+        widths = [int(p["width"]) for p in params]
+        return len(params) <= 1 or len(pack(widths, self.tile_width, self._slots(self.tile_width))) <= self.tiles
 
     def _data(self) -> tuple[Any, ...]:
         if self._tensors is None:
