@@ -248,15 +248,11 @@ class PopulationTrainer:
         self._populations[(optimizers, columns, activation)].append(twin)
         return twin
 
-    def _tile_limit(self, widths: Sequence[int]) -> int:
-        """The columns of a tile of members of ``widths`` before it is narrowed: :attr:`tile_width`, or
-        room for the widest alone."""
-        return max(self.tile_width, _round_up_64(max(widths)))
-
-    def _columns_for(self, widths: Sequence[int], limit: int, optimizers: tuple[str, ...], activation: str, epochs: int) -> int:
-        """The columns of a tile holding ``widths``: ``limit`` halved while they fit half of it, when the
-        narrower shape pays for its compilation (it is built already, or at least two epochs are left)."""
-        columns = limit
+    def _columns_for(self, widths: Sequence[int], optimizers: tuple[str, ...], activation: str, epochs: int) -> int:
+        """The columns of a tile holding ``widths``: :attr:`tile_width` (or room for the widest alone),
+        halved while they fit half of it, when the narrower shape pays for its compilation (it is built
+        already, or at least two epochs are left)."""
+        columns = max(self.tile_width, _round_up_64(max(widths)))
         while columns % 128 == 0 and sum(widths) <= columns // 2 and len(widths) <= self._slots(columns // 2):
             narrower = columns // 2
             if epochs < 2 and (optimizers, narrower, activation) not in self._populations:
@@ -303,10 +299,11 @@ class PopulationTrainer:
             tiles = self._compacted(tiles, jobs, ended, optimizers, activation, epochs_left=last - epoch + 1)
             start = time.perf_counter()
             metrics: dict[int, dict[str, float]] = {}
+            order = epoch_order(self.study_seed, epoch, int(x.shape[0]))  # every tile's, as every member's
             for tile in tiles:
                 if not any(ended[i] is None for i in tile.jobs):
                     continue
-                loss, accuracy = tile.population.train_epoch(x, y, epoch_order(self.study_seed, epoch, int(x.shape[0])), batch_size)
+                loss, accuracy = tile.population.train_epoch(x, y, order, batch_size)
                 val_loss, val_accuracy = tile.population.evaluate(x_val, y_val)
                 for slot, i in enumerate(tile.jobs):
                     if ended[i] is None:
@@ -359,7 +356,7 @@ class PopulationTrainer:
             return tiles  # nobody left: the layout is the one the pass started with (PBT finds its parents there)
         plan = self._plan(jobs, live)
         widths = [[int(jobs[i].params["width"]) for i in members] for members in plan]
-        columns = [self._columns_for(w, self._tile_limit(w), optimizers, activation, epochs_left) for w in widths]
+        columns = [self._columns_for(w, optimizers, activation, epochs_left) for w in widths]
         if sum(columns) >= sum(tile.population.columns for tile in tiles if any(ended[i] is None for i in tile.jobs)):
             return tiles
         where = {i: (tile, slot) for tile in tiles for slot, i in enumerate(tile.jobs)}
@@ -405,8 +402,7 @@ class PopulationTrainer:
             if home is not None and home.optimizers == optimizers and home.activation == activation and home.fits(widths):
                 population = home
             else:
-                columns = self._columns_for(widths, self._tile_limit(widths), optimizers, activation, epochs)
-                population = self._instance(optimizers, columns, activation, taken)
+                population = self._instance(optimizers, self._columns_for(widths, optimizers, activation, epochs), activation, taken)
             taken.add(id(population))
             tiles.append(_Tile(population, list(members)))
         # parents held elsewhere than their child's tile are copied out before any tile is laid out again
