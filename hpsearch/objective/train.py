@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -235,13 +236,20 @@ class KerasTrainer:
         return float(scores["loss"]), float(accuracy)
 
 
-def save_checkpoint(model: keras.Model, path: Path) -> None:
-    """Keras's own ``.weights.h5`` (weights and optimizer state), written atomically: a kill
-    mid-write never leaves a truncated checkpoint under the final name."""
+@contextmanager
+def atomic_checkpoint(path: Path) -> Iterator[Path]:
+    """The file to write the checkpoint ``path`` into (``trial-N.partial.weights.h5``), moved to ``path``
+    once written: a kill mid-write never leaves a truncated checkpoint under the final name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name.removesuffix(".weights.h5") + ".partial.weights.h5")
-    model.save_weights(partial)
+    yield partial
     os.replace(partial, path)
+
+
+def save_checkpoint(model: keras.Model, path: Path) -> None:
+    """Keras's own ``.weights.h5`` (weights and optimizer state), written atomically."""
+    with atomic_checkpoint(path) as partial:
+        model.save_weights(partial)
 
 
 def _val_accuracy(model: keras.Model, data: Dataset) -> float:

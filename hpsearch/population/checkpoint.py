@@ -15,7 +15,6 @@ known marker (a Keras whose optimiser keeps something else) is refused, not gues
 
 from __future__ import annotations
 
-import os
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -25,6 +24,7 @@ import h5py
 import numpy as np
 
 from hpsearch.objective.model import build_model, set_hidden_weights
+from hpsearch.objective.train import atomic_checkpoint
 
 __all__ = ["keras_model_of", "member_of_checkpoint", "write_member"]
 
@@ -109,35 +109,28 @@ def _layout(optimizer: str, activation: str) -> tuple[dict[str, dict[str, Any]],
     return groups, datasets
 
 
-def _value(role: Role, params: dict[str, Any], weights: tuple[np.ndarray, ...], state: dict[str, Any] | None) -> np.ndarray:
+def _value(role: Role, params: dict[str, Any], weights: tuple[np.ndarray, ...], state: dict[str, Any]) -> np.ndarray:
     kind = role[0]
     if kind == "weight":
         return np.asarray(weights[_LAYER_VARIABLES.index(role[1])])
     if kind == "learning_rate":
         return np.asarray(float(params["learning_rate"]))
-    if state is None:  # no optimiser state: fresh, as a newly built model has it
-        initial = 0.1 if role[-1] == "acc" else 0.0  # Adagrad's accumulator starts at 0.1
-        shape = np.shape(weights[_LAYER_VARIABLES.index(role[1])]) if kind == "slot" else ()
-        return np.full(shape, {"step": 0.0, "u_product": 1.0}.get(kind, initial))
     if kind == "slot":
         return np.asarray(state["slots"][role[1]][role[2]])
     return np.asarray(state[kind])
 
 
-def write_member(path: Path, params: dict[str, Any], weights: tuple[np.ndarray, ...], state: dict[str, Any] | None = None) -> None:
-    """Write ``weights`` and optimiser ``state`` as the ``.weights.h5`` of ``build_model(**params)``, atomically
-    (a kill mid-write never leaves a truncated checkpoint under the final name)."""
+def write_member(path: Path, params: dict[str, Any], weights: tuple[np.ndarray, ...], state: dict[str, Any]) -> None:
+    """Write ``weights`` and optimiser ``state`` (as :meth:`Population.member_state` gives it) as the
+    ``.weights.h5`` of ``build_model(**params)``, atomically (:func:`atomic_checkpoint`)."""
     groups, datasets = _layout(str(params["optimizer"]), str(params.get("activation", "relu")))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name.removesuffix(".weights.h5") + ".partial.weights.h5")
-    with h5py.File(partial, "w") as f:
+    with atomic_checkpoint(path) as partial, h5py.File(partial, "w") as f:
         f.attrs.update(groups[""])
         for name, attributes in groups.items():
             if name:
                 f.require_group(name).attrs.update(attributes)
         for name, (role, dtype) in datasets.items():
             f.create_dataset(name, data=_value(role, params, weights, state).astype(dtype))
-    os.replace(partial, path)
 
 
 def member_of_checkpoint(params: dict[str, Any], path: Path) -> tuple[tuple[np.ndarray, ...], dict[str, Any]]:

@@ -73,13 +73,20 @@ def population_columns(population: int, typical_width: float, widest: int) -> in
     return _round_up_64(columns)
 
 
+def _width_range(space: SearchSpace) -> tuple[int, int]:
+    """The narrowest and the widest trial ``space`` can propose."""
+    dimension = space["width"]
+    if isinstance(dimension, Choice):
+        values = [int(v) for v in dimension.grid_values()]
+        return min(values), max(values)
+    return int(dimension.low), int(dimension.high)
+
+
 def columns_for_space(space: SearchSpace, population: int) -> int:
     """:func:`population_columns` for trials drawn from ``space``: its mean width (over a fixed sample
     of the prior) and its widest."""
-    dimension = space["width"]
-    typical = float(np.mean([dimension.sample(np.random.default_rng([7, i])) for i in range(512)]))
-    widest = max(dimension.grid_values()) if isinstance(dimension, Choice) else dimension.high
-    return population_columns(population, typical, int(widest))
+    typical = float(np.mean([space["width"].sample(np.random.default_rng([7, i])) for i in range(512)]))
+    return population_columns(population, typical, _width_range(space)[1])
 
 
 #: Bytes of cache per hidden column a population's epoch stays fast in, measured on these 2-core
@@ -126,8 +133,7 @@ def pack(widths: Sequence[int], columns: int, slots: int) -> list[list[int]]:
 
 def narrowest_width(space: SearchSpace) -> int:
     """The narrowest trial ``space`` can propose."""
-    dimension = space["width"]
-    return int(min(dimension.grid_values()) if isinstance(dimension, Choice) else dimension.low)
+    return _width_range(space)[0]
 
 
 def _member_of(job: TrainJob) -> Member:
