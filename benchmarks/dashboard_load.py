@@ -125,8 +125,8 @@ def build_store(path: Path | str, trials: int, epochs: int, seed: int = 0) -> No
 def server_times(path: Path | str, repeats: int, study: str = BIG) -> dict[str, list[float]]:
     """Seconds to build each page in the dashboard process: the overview; the study page's
     shell (header and trial table); and its figures (the study page's first callback)."""
-    from hpsearch.dashboard import data, figures
-    from hpsearch.dashboard.app import render_page
+    from hpsearch.show.dashboard import data, figures
+    from hpsearch.show.dashboard.app import render_page
 
     out: dict[str, list[float]] = {"overview": [], "study": [], "figures": []}
     with Store.open(path, read_only=True) as store:

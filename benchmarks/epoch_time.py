@@ -6,7 +6,7 @@ on the same data, with the same Keras backend, in this one process:
 
 * plain: the model compiled with Keras defaults and ``model.fit(x, y,
   batch_size=32, validation_data=(x_val, y_val), verbose=0)``;
-* hpsearch: ``hpsearch.objective.KerasTrainer.train`` on a ``TrainJob`` with the
+* hpsearch: ``hpsearch.train.keras.KerasTrainer.train`` on a ``TrainJob`` with the
   same parameters (``steps_per_execution`` and the validation batch size as
   hpsearch sets them, or as given on the command line).
 
@@ -94,7 +94,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         metavar="N",
         help="validation batch sizes to try for hpsearch, one variant each (default: hpsearch's EVAL_BATCH_SIZE); "
-        "set by patching hpsearch.objective.train.EVAL_BATCH_SIZE for the run",
+        "set by patching hpsearch.train.keras.train.EVAL_BATCH_SIZE for the run",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the models (default: 0)")
     args = parser.parse_args(argv)
@@ -105,7 +105,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def data_config(data_dir: Path) -> tuple[Any, str | None]:
     """The DataConfig to time on, and a note if full MNIST was not found."""
-    from hpsearch.config import DataConfig
+    from hpsearch.core.config import DataConfig
 
     if (data_dir / "mnist.npz").is_file():
         return DataConfig(dataset="mnist", data_dir=str(data_dir)), None
@@ -183,11 +183,11 @@ def plain_run(dataset: Any) -> Callable[[int, int], RunResult]:
 
 def hpsearch_run(data: Any, steps_per_execution: int, eval_batch_size: int | None) -> Callable[[int, int], RunResult]:
     """A run of the seed model through ``KerasTrainer.train``, as a study trains a trial."""
-    import hpsearch.objective.train as train_module
-    from hpsearch.config import TrainingConfig
-    from hpsearch.objective import KerasTrainer
+    import hpsearch.train.keras.train as train_module
+    from hpsearch.core.config import TrainingConfig
     from hpsearch.store import TrialState
-    from hpsearch.trainer import EpochResult, TrainJob
+    from hpsearch.train.keras import KerasTrainer
+    from hpsearch.train.trainer import EpochResult, TrainJob
 
     trainer = KerasTrainer(data, TrainingConfig(batch_size=BATCH_SIZE, steps_per_execution=steps_per_execution))
 
@@ -216,9 +216,9 @@ def hpsearch_run(data: Any, steps_per_execution: int, eval_batch_size: int | Non
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from hpsearch.config import TrainingConfig
-    from hpsearch.objective import load_dataset  # imports Keras, hiding TensorFlow's start-up lines
-    from hpsearch.objective import train as train_module
+    from hpsearch.core.config import TrainingConfig
+    from hpsearch.train.keras import load_dataset  # imports Keras, hiding TensorFlow's start-up lines
+    from hpsearch.train.keras import train as train_module
 
     # isort: split
     import keras

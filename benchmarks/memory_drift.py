@@ -4,7 +4,7 @@
 Runs a random-search study of many small trials (mnist-sample cut to
 ``--train-size`` training digits, one epoch each, over width, dropout,
 optimizer and learning rate) with ``hpsearch.run_study``, a temporary SQLite
-store and ``hpsearch.objective.KerasTrainer`` (or, with ``--trainer population``, the
+store and ``hpsearch.train.keras.KerasTrainer`` (or, with ``--trainer population``, the
 population trainer), exactly as ``hpsearch run`` would.
 The trainer is wrapped so that the RSS of this process (psutil) is read right
 after every trial's ``train`` call.
@@ -18,7 +18,7 @@ Keras's TF optimizer all-reduces the gradients through ``tf.custom_gradient``,
 which in graph mode registers a gradient function in TensorFlow's global
 gradient registry that is never removed, and that function holds the whole
 traced graph. hpsearch drops those entries after every trial
-(``hpsearch.objective.memory``); ``--without-fix`` turns that off to measure
+(``hpsearch.train.keras.memory``); ``--without-fix`` turns that off to measure
 the leak it prevents.
 
 Run from the repository root::
@@ -122,12 +122,12 @@ def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from hpsearch import run_study
-    from hpsearch.config import parse_study
-    from hpsearch.objective import (
+    from hpsearch.core.config import parse_study
+    from hpsearch.running.loop import RunOptions
+    from hpsearch.train.keras import (
         KerasTrainer,  # imports Keras, hiding TensorFlow's start-up lines
         memory,
     )
-    from hpsearch.runner import RunOptions
 
     # isort: split
     import keras
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"RSS before the study: {rss_mb():.1f} MB")
 
     if args.trainer == "population":
-        from hpsearch.population.trainer import PopulationTrainer, columns_for_space
+        from hpsearch.train.population.trainer import PopulationTrainer, columns_for_space
 
         optimizers = tuple(SPACE["optimizer"]["values"])
         inner: Any = PopulationTrainer(

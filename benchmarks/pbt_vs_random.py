@@ -29,7 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from hpsearch import load_study, parse_study, run_study
-from hpsearch.config import Budget, PBTConfig
+from hpsearch.core.config import Budget, PBTConfig
 
 REPO = Path(__file__).resolve().parents[1]
 

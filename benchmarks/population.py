@@ -89,7 +89,7 @@ def run_optuna(trials: int, epochs: int, data_dir: str) -> dict[str, Any]:
 
 def run_hpsearch(trials: int, epochs: int, data_dir: str, trainer: str, k: int, tile: int | None = None) -> dict[str, Any]:
     import hpsearch
-    from hpsearch.runner import StudyRunner
+    from hpsearch.running.loop import StudyRunner
 
     config = hpsearch.parse_study(
         {
@@ -111,7 +111,7 @@ def run_hpsearch(trials: int, epochs: int, data_dir: str, trainer: str, k: int, 
     out["best"] = summary.best.value if summary.best else None
     out["compilations"] = len(getattr(runner.trainer, "shapes_built", [])) or None
     out["tile"] = getattr(runner.trainer, "tile_columns", None)
-    from hpsearch.population.backend import devices
+    from hpsearch.train.population.backend import devices
 
     out["device"] = devices()
     return out
@@ -124,8 +124,8 @@ def run_device(data_dir: str, ks: list[int], budget: float) -> dict[str, Any]:
     import numpy as np
     from keras import ops
 
-    from hpsearch.population.backend import devices
-    from hpsearch.population.engine import Member, Population, epoch_order
+    from hpsearch.train.population.backend import devices
+    from hpsearch.train.population.engine import Member, Population, epoch_order
 
     d = np.load(Path(data_dir) / "mnist.npz")
     x = d["x_train"][:50_000].reshape(50_000, -1).astype("float32") / 255.0

@@ -3,7 +3,7 @@
 
 Every variant runs the same random study (the seed model's space, full MNIST,
 ``--trials`` trials of ``--epochs`` epoch) in a fresh SQLite store through
-:func:`hpsearch.workers.run_workers`, and prints the wall time, trials per
+:func:`hpsearch.running.workers.run_workers`, and prints the wall time, trials per
 minute and the ratio to the single-worker run. Variants differ in the number
 of worker processes and in the backend threads each gets:
 
@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from hpsearch import parse_study
-from hpsearch.workers import run_workers
+from hpsearch.running.workers import run_workers
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from hpsearch.api import StudyStatus, best, run, status, study_summary, trials, trials_frame
-from hpsearch.ask_tell import AskedTrial, AskTellStudy, open_study
-from hpsearch.config import Budget, DataConfig, PruningConfig, StudyConfig, TrainingConfig, load_study, parse_study
-from hpsearch.errors import (
+from hpsearch.core.config import Budget, DataConfig, PruningConfig, StudyConfig, TrainingConfig, load_study, parse_study
+from hpsearch.core.errors import (
     ConfigError,
     DataUnavailableError,
     HpsearchError,
@@ -20,12 +19,13 @@ from hpsearch.errors import (
     StudyMismatchError,
     TooManyFailuresError,
 )
-from hpsearch.export import export_trials
-from hpsearch.runner import RunOptions, StudySummary, run_study
-from hpsearch.space import HYPERPARAMETERS, OPTIMIZERS, SearchSpace, parse_space
+from hpsearch.core.space import HYPERPARAMETERS, OPTIMIZERS, SearchSpace, parse_space
+from hpsearch.running.ask_tell import AskedTrial, AskTellStudy, open_study
+from hpsearch.running.loop import RunOptions, StudySummary, run_study
+from hpsearch.search.strategies import GridStrategy, RandomStrategy, Strategy, TPEStrategy, make_strategy
+from hpsearch.show.export import export_trials
 from hpsearch.store import Store, StudyRecord, StudyState, TrialRecord, TrialState
-from hpsearch.strategies import GridStrategy, RandomStrategy, Strategy, TPEStrategy, make_strategy
-from hpsearch.trainer import EpochResult, FunctionTrainer, Trainer, TrainJob, TrainOutcome
+from hpsearch.train.trainer import EpochResult, FunctionTrainer, Trainer, TrainJob, TrainOutcome
 
 __version__ = "0.1.0"
 
@@ -85,10 +85,10 @@ __all__ = [
 
 #: Names loaded on first use, and the module each comes from (Keras or plotly are imported then).
 _LAZY_EXPORTS = {
-    "KerasTrainer": "hpsearch.objective",
-    "build_model": "hpsearch.objective",
-    "export_model": "hpsearch.objective.model_file",
-    "write_report": "hpsearch.report",
+    "KerasTrainer": "hpsearch.train.keras",
+    "build_model": "hpsearch.train.keras",
+    "export_model": "hpsearch.show.model_file",
+    "write_report": "hpsearch.show.report",
 }
 
 

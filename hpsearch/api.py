@@ -6,13 +6,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hpsearch import analysis
-from hpsearch.config import StudyConfig, load_study
-from hpsearch.progress import Progress
-from hpsearch.runner import RunOptions, StudySummary, run_study, summarize
+from hpsearch.core.config import StudyConfig, load_study
+from hpsearch.read import frames
+from hpsearch.read.status import StudyStatus, study_statuses
+from hpsearch.running.loop import RunOptions, StudySummary, run_study, summarize
+from hpsearch.running.progress import Progress
 from hpsearch.store import Store, TrialRecord, reading
-from hpsearch.summary import StudyStatus, study_statuses
-from hpsearch.trainer import Trainer
+from hpsearch.train.trainer import Trainer
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,7 +41,7 @@ def run(
 
 def stored_config(name: str, store: Store | str | os.PathLike[str] | None = None) -> StudyConfig:
     """The config of study ``name`` as the store holds it (what a worker joining the study runs)."""
-    from hpsearch.config import config_from_stored
+    from hpsearch.core.config import config_from_stored
 
     with reading(store) as opened:
         record = opened.study(name)
@@ -57,7 +57,7 @@ def study_summary(name: str, store: Store | str | os.PathLike[str] | None = None
 def status(store: Store | str | os.PathLike[str] | None = None) -> list[StudyStatus]:
     """Every study in the store, with its progress, best value and test accuracy (the lines of ``hpsearch status``).
 
-    The rows of the dashboard's overview too: :func:`hpsearch.summary.study_statuses`, one aggregate query.
+    The rows of the dashboard's overview too: :func:`hpsearch.read.status.study_statuses`, one aggregate query.
     """
     with reading(store) as opened:
         return study_statuses(opened)
@@ -76,10 +76,10 @@ def best(name: str, store: Store | str | os.PathLike[str] | None = None) -> Tria
 def trials_frame(name: str, store: Store | str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """The trials of study ``name`` as a DataFrame, one row per trial in number order (``hpsearch trials --format csv``).
 
-    This is :func:`hpsearch.analysis.trials_frame` for one study, with its columns (one per
+    This is :func:`hpsearch.read.frames.trials_frame` for one study, with its columns (one per
     hyperparameter, the value, epochs, times, budget spent, PBT lineage, ...), taking the
-    study first like the other functions here. ``analysis.trials_frame(store, names)`` takes
+    study first like the other functions here. ``frames.trials_frame(store, names)`` takes
     any number of studies and lists each study's trials in the order they finished.
     """
-    frame = analysis.trials_frame(store, [name])
+    frame = frames.trials_frame(store, [name])
     return frame.sort_values("number", kind="stable").reset_index(drop=True)

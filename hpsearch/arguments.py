@@ -1,4 +1,4 @@
-"""Command-line arguments: one-line errors, and option types checked against :data:`hpsearch.limits.LIMITS`."""
+"""Command-line arguments: one-line errors, and option types checked against :data:`hpsearch.core.limits.LIMITS`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import argparse
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from hpsearch.config import parse_duration
-from hpsearch.errors import ConfigError
-from hpsearch.limits import LIMITS
+from hpsearch.core.config import parse_duration
+from hpsearch.core.errors import ConfigError
+from hpsearch.core.limits import LIMITS
 
 __all__ = ["EXIT_BAD_INPUT", "OneLineErrorParser", "bounded", "duration", "values_joined_to_options"]
 

@@ -18,16 +18,16 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
-from hpsearch import api, arguments
-from hpsearch.analysis import study_dimensions
+from hpsearch import api, arguments, dashboard_cli
 from hpsearch.arguments import OneLineErrorParser, bounded, duration, values_joined_to_options
-from hpsearch.config import StudyConfig, load_study
-from hpsearch.dashboard import cli as dashboard_cli
-from hpsearch.display import best_text, format_value, study_table, trial_table
-from hpsearch.errors import ConfigError, HpsearchError
-from hpsearch.export import FORMATS, export_trials, format_from_path
-from hpsearch.progress import ConsoleProgress, SilentProgress
-from hpsearch.runner import RunOptions
+from hpsearch.core.config import StudyConfig, load_study
+from hpsearch.core.errors import ConfigError, HpsearchError
+from hpsearch.core.formatting import format_value
+from hpsearch.read.frames import study_dimensions
+from hpsearch.running.loop import RunOptions
+from hpsearch.running.progress import ConsoleProgress, SilentProgress
+from hpsearch.show.export import FORMATS, export_trials, format_from_path
+from hpsearch.show.tables import best_text, study_table, trial_table
 from hpsearch.store import DEFAULT_STORE, SCHEMA_VERSION, Store, TrialState
 
 EXIT_FAILED = 1
@@ -226,7 +226,7 @@ def _run(config: StudyConfig, args: argparse.Namespace) -> int:
     progress = SilentProgress() if args.quiet else ConsoleProgress(metric=config.metric)
     signal.signal(signal.SIGTERM, _interrupt)
     if args.workers > 1 or args.recycle_after is not None or args.threads is not None:
-        from hpsearch.workers import run_workers
+        from hpsearch.running.workers import run_workers
 
         summary = run_workers(
             config, args.store, args.workers, options=options, recycle_after=args.recycle_after, threads=args.threads, progress=progress
@@ -243,7 +243,7 @@ def _run(config: StudyConfig, args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from hpsearch.runner import check_trainable
+    from hpsearch.running.loop import check_trainable
 
     config = load_study(args.study)
     check_trainable(config)  # the built-in model's space and metric, or the study's own model and data
@@ -276,7 +276,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _pruning_line(config: StudyConfig) -> str:
     """What the pruning rule does, in one line: its rungs, and the most epochs the study can spend."""
-    from hpsearch.pruning import HyperbandRule, pruning_rule
+    from hpsearch.search.pruning import HyperbandRule, pruning_rule
 
     p, b = config.pruning, config.budget
     most = f"at most {b.trials} x {b.epochs} = {b.trials * b.epochs} trial-epochs" if b.trials else f"up to {b.epochs} epochs per trial"
@@ -369,7 +369,7 @@ def _out_option() -> Iterator[None]:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from hpsearch.report import write_report  # imports plotly: only for this command
+    from hpsearch.show.report import write_report  # imports plotly: only for this command
 
     try:
         with _out_option():
@@ -394,7 +394,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_export_model(args: argparse.Namespace) -> int:
-    from hpsearch.objective.model_file import export_model  # imports Keras: only for this command
+    from hpsearch.show.model_file import export_model  # imports Keras: only for this command
 
     try:
         with _out_option():

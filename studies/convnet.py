@@ -42,8 +42,8 @@ def _with_channels(split: tuple[Any, Any]) -> tuple[Any, Any]:
 
 
 def _splits(dataset: str) -> tuple[tuple[Any, Any], ...]:
-    from hpsearch.config import DataConfig
-    from hpsearch.objective import load_dataset
+    from hpsearch.core.config import DataConfig
+    from hpsearch.train.keras import load_dataset
 
     d = load_dataset(DataConfig(dataset=dataset))
     return tuple(_with_channels(s) for s in ((d.x_train, d.y_train), (d.x_val, d.y_val), (d.x_test, d.y_test)))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from hpsearch import FunctionTrainer, RunOptions, run_study
-from hpsearch.trainer import EpochCallback, EpochResult, TrainJob, TrainOutcome
+from hpsearch.train.trainer import EpochCallback, EpochResult, TrainJob, TrainOutcome
 from tests.conftest import study_config, toy_metrics
 
 #: The studies of the store: name -> strategy. ``cmp-empty`` has no trial yet (still running).

@@ -41,7 +41,7 @@ def served(store: Any, *, poll_interval: float = 1.0, apps: list[Any] | None = N
 
     from werkzeug.serving import make_server
 
-    from hpsearch.dashboard import create_app
+    from hpsearch.show.dashboard import create_app
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     app = create_app(store, poll_interval=poll_interval)

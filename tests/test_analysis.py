@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from hpsearch import ConfigError, FunctionTrainer, Store, TrialState, run_study
-from hpsearch.analysis import (
+from hpsearch.read.frames import (
     EPOCH_COLUMNS,
     TRIAL_COLUMNS,
     UnknownStudyError,

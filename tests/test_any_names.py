@@ -12,13 +12,15 @@ import pandas as pd
 import pytest
 
 import hpsearch
-from hpsearch import Store, analysis, plots
+from hpsearch import Store
 from hpsearch.cli import main
-from hpsearch.dashboard import data, figures, pages
-from hpsearch.display import best_text, trial_table
-from hpsearch.export import _one_type_per_column, export_frame, export_trials
-from hpsearch.report import best_table_html, write_report
-from hpsearch.trainer import FunctionTrainer
+from hpsearch.read import frames
+from hpsearch.show import plots
+from hpsearch.show.dashboard import data, figures, pages
+from hpsearch.show.export import _one_type_per_column, export_frame, export_trials
+from hpsearch.show.report import best_table_html, write_report
+from hpsearch.show.tables import best_text, trial_table
+from hpsearch.train.trainer import FunctionTrainer
 from tests.conftest import study_config, toy_metrics
 
 SPACE: dict[str, Any] = {
@@ -62,7 +64,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def trials(db: str) -> pd.DataFrame:
-    return analysis.trials_frame(db, "any-random")
+    return frames.trials_frame(db, "any-random")
 
 
 def _stored(db: str, name: str) -> list:
@@ -74,31 +76,31 @@ def _stored(db: str, name: str) -> list:
 
 
 def test_the_trials_frame_has_a_column_per_declared_name(db: str, trials: pd.DataFrame) -> None:
-    assert list(trials.columns) == list(analysis.trial_columns(NAMES))
-    assert list(analysis.trial_columns()) == list(analysis.TRIAL_COLUMNS)
+    assert list(trials.columns) == list(frames.trial_columns(NAMES))
+    assert list(frames.trial_columns()) == list(frames.TRIAL_COLUMNS)
     rows = trials.set_index("number")
     for t in _stored(db, "any-random"):
         assert {k: rows.loc[t.number, k] for k in NAMES} == t.params
-    dims = analysis.frame_dimensions(trials)
+    dims = frames.frame_dimensions(trials)
     assert list(dims) == NAMES and dims["rate"]["log"] and dims["pool"]["kind"] == "Choice"
-    assert list(analysis.frame_dimensions(analysis.best_so_far(trials))) == NAMES
+    assert list(frames.frame_dimensions(frames.best_so_far(trials))) == NAMES
     # several studies: every name in order of first appearance, empty where a study has none
-    both = analysis.trials_frame(db, ["any-random", "builtin"])
-    assert list(both.columns) == list(analysis.trial_columns(NAMES + BUILTIN))
+    both = frames.trials_frame(db, ["any-random", "builtin"])
+    assert list(both.columns) == list(frames.trial_columns(NAMES + BUILTIN))
     assert both.loc[both["study"] == "builtin", "alpha"].isna().all()
     assert both.loc[both["study"] == "any-random", "width"].isna().all()
-    assert list(analysis.best_trials_frame(db, ["builtin", "any-pbt"]).columns[6:15]) == BUILTIN + NAMES
+    assert list(frames.best_trials_frame(db, ["builtin", "any-pbt"]).columns[6:15]) == BUILTIN + NAMES
     # PBT segments and evolution trials carry the names too
-    schedule = analysis.pbt_schedule("any-pbt", db)
+    schedule = frames.pbt_schedule("any-pbt", db)
     assert set(NAMES) <= set(schedule.columns) and schedule[NAMES].notna().all().all()
-    assert set(NAMES) <= set(analysis.evolution_lineage("any-evolution", db).columns)
-    imp = analysis.param_importance(db, "any-random")
+    assert set(NAMES) <= set(frames.evolution_lineage("any-evolution", db).columns)
+    imp = frames.param_importance(db, "any-random")
     assert imp.dimensions == tuple(NAMES) and set(imp.importances) <= set(NAMES)
 
 
 def test_a_stored_space_rebuilds_exactly(db: str) -> None:
     with Store.open(db, read_only=True) as store:
-        space = analysis.study_space(store.study("any-random"))
+        space = frames.study_space(store.study("any-random"))
     assert list(space) == NAMES
     assert type(space["alpha"]).__name__ == "FloatRange" and type(space["steps"]).__name__ == "IntRange"
 
@@ -115,13 +117,13 @@ def _hovers_name_every_dimension(fig: Any) -> None:
 
 
 def test_every_figure_draws_the_declared_dimensions(db: str, trials: pd.DataFrame) -> None:
-    for fig in (plots.best_so_far_figure(analysis.best_so_far(trials)), plots.distribution_figure(trials)):
+    for fig in (plots.best_so_far_figure(frames.best_so_far(trials)), plots.distribution_figure(trials)):
         assert not plots.is_empty(fig)
         _hovers_name_every_dimension(fig)
     (parcoords,) = plots.parallel_figure(trials).data
     labels = [d.label for d in parcoords.dimensions]
     assert labels == ["alpha", "steps", "rate (log10)", "pool", "warm", "validation accuracy (%)"]
-    final = analysis.final_results(trials)
+    final = frames.final_results(trials)
     dims = {d.label: d for d in parcoords.dimensions}
     assert list(dims["rate (log10)"].values) == pytest.approx(list(final["rate"].map(math.log10)))
     assert [dims["pool"].ticktext[int(v)] for v in dims["pool"].values] == list(final["pool"])
@@ -133,15 +135,15 @@ def test_every_figure_draws_the_declared_dimensions(db: str, trials: pd.DataFram
     assert slices.layout.xaxis.type is None and slices.layout.xaxis2.type is None  # linear ranges
     assert len(slices.data) == len(NAMES)
     _hovers_name_every_dimension(slices)
-    curves = plots.learning_curves_data(trials, analysis.epochs_frame(db, "any-random"))
+    curves = plots.learning_curves_data(trials, frames.epochs_frame(db, "any-random"))
     assert set(NAMES) <= set(curves.columns)
     _hovers_name_every_dimension(plots.learning_curves_figure(curves))
-    importance = plots.importance_figure([analysis.param_importance(db, "any-random")])
+    importance = plots.importance_figure([frames.param_importance(db, "any-random")])
     assert importance.data and list(importance.data[0].x) == [n for n in NAMES if n in importance.data[0].x]
 
 
 def test_pbt_and_evolution_figures_use_the_declared_scales(db: str) -> None:
-    schedule = analysis.pbt_schedule("any-pbt", db)
+    schedule = frames.pbt_schedule("any-pbt", db)
     steps = plots.schedule_steps(schedule)
     assert list(steps.columns[3:8]) == NAMES
     fig = plots.pbt_schedule_figure(schedule, study="any-pbt")
@@ -151,24 +153,24 @@ def test_pbt_and_evolution_figures_use_the_declared_scales(db: str) -> None:
     kinds = {"alpha": None, "steps": None, "rate": "log", "pool": "category", "warm": "category"}
     assert all(kind == kinds[title] for title, kind in axes.values())
     _hovers_name_every_dimension(fig)
-    best = plots.best_trial_numbers(analysis.trials_frame(db, "any-pbt"))["any-pbt"]
+    best = plots.best_trial_numbers(frames.trials_frame(db, "any-pbt"))["any-pbt"]
     lineage = plots.pbt_lineage_figure(schedule, study="any-pbt", best_trial=best)
     (nodes,) = [t for t in lineage.data if t.mode == "markers"]
     assert all(f"{name} %{{customdata[" in nodes.hovertemplate for name in NAMES)
-    evolution = plots.evolution_lineage_figure(analysis.evolution_lineage("any-evolution", db), study="any-evolution")
+    evolution = plots.evolution_lineage_figure(frames.evolution_lineage("any-evolution", db), study="any-evolution")
     (dots,) = [t for t in evolution.data if t.mode == "markers"]
     assert all(f"<br>{name} %{{customdata[" in dots.hovertemplate for name in NAMES)
 
 
 def test_figures_of_a_custom_and_a_builtin_study_together(db: str) -> None:
-    both = analysis.trials_frame(db, ["any-random", "builtin"])
+    both = frames.trials_frame(db, ["any-random", "builtin"])
     slices = plots.slice_figure(both)
     titles = [slices.layout[f"xaxis{i or ''}"].title.text for i in (0, *range(2, 10))]
     assert titles == [*NAMES, *(plots.PARAM_LABELS[h] for h in BUILTIN)]
     assert slices.layout.xaxis9.type == "log" and slices.layout.xaxis8.type == "category"
     assert len(slices.data) == len(NAMES) + len(BUILTIN)  # each study only where it has the dimension
     assert sum(bool(t.showlegend) for t in slices.data) == 2
-    labels = [a.label for a in plots.parallel_axes(analysis.final_results(both), ["any-random", "builtin"])]
+    labels = [a.label for a in plots.parallel_axes(frames.final_results(both), ["any-random", "builtin"])]
     assert labels[:7] == ["study", "alpha", "steps", "rate (log10)", "pool", "warm", plots.PARAM_LABELS["width"]]
     assert not plots.is_empty(plots.parallel_lines_figure(both))
 
@@ -178,7 +180,7 @@ def test_figures_of_a_custom_and_a_builtin_study_together(db: str) -> None:
 
 def test_the_report_tables_and_draws_every_name(db: str, tmp_path: Path) -> None:
     page = write_report(db, list(STUDIES), tmp_path / "r.html").read_text(encoding="utf-8")
-    table = best_table_html(analysis.best_trials_frame(db, list(STUDIES)))
+    table = best_table_html(frames.best_trials_frame(db, list(STUDIES)))
     assert all(f"<th>{name}</th>" in table for name in NAMES) and "<th>width</th>" not in table
     assert table in page
     assert all(f'"{name}' in page for name in NAMES)  # axis titles and hovers in the figures' data
@@ -187,7 +189,7 @@ def test_the_report_tables_and_draws_every_name(db: str, tmp_path: Path) -> None
 def test_the_exports_have_a_column_per_name(db: str, tmp_path: Path) -> None:
     out = export_trials(db, "any-random", "csv", tmp_path / "t.csv")
     frame = pd.read_csv(out)
-    assert list(frame.columns) == list(analysis.trial_columns(NAMES))
+    assert list(frame.columns) == list(frames.trial_columns(NAMES))
     stored = {t.number: t.params for t in _stored(db, "any-random")}
     for row in frame.to_dict("records"):
         assert row["pool"] == stored[row["number"]]["pool"] and row["steps"] == stored[row["number"]]["steps"]
@@ -236,7 +238,7 @@ def test_the_dashboard_table_sorts_and_filters_by_any_name(db: str) -> None:
         assert list(columns)[2:7] == NAMES and columns["steps"] == "numeric" and columns["pool"] is None
         dropdowns = _find(page, lambda c: isinstance(getattr(c, "id", None), dict) and c.id.get("type") == "choice")
         assert [d.id["param"] for d in dropdowns] == ["pool"] and dropdowns[0].options == ["max", "avg"]
-        assert set(pages.slider_ranges(analysis.study_space(header.study))) == {"alpha", "steps", "rate"}
+        assert set(pages.slider_ranges(frames.study_space(header.study))) == {"alpha", "steps", "rate"}
         for name in STUDIES:
             drawn = figures.study_figures(store, name)
             assert drawn and not any(plots.is_empty(f) for f in drawn.values() if not isinstance(f, dict))
@@ -245,7 +247,7 @@ def test_the_dashboard_table_sorts_and_filters_by_any_name(db: str) -> None:
 
 
 def test_the_dashboard_filters_the_table_by_a_choice(db: str) -> None:
-    from hpsearch.dashboard.app import _filters
+    from hpsearch.show.dashboard.app import _filters
 
     filters = _filters(None, [], [], [["avg"]], [pages.choice_id("pool")])
     assert filters["choices"] == {"pool": ["avg"]}

@@ -61,7 +61,7 @@ def store_files(path: Path) -> list[Path]:
 
 # --------------------------------------------------------------------------- bad study files
 
-# Numbers out of their bounds are generated from hpsearch.limits and run in-process (tests/test_limits.py);
+# Numbers out of their bounds are generated from hpsearch.core.limits and run in-process (tests/test_limits.py);
 # these are the other rules, each through the real command once.
 BAD_STUDIES = [
     ("unknown-top-level-key", 'optimiser = "adam"\n' + VALID, ["optimiser", "'adam'", "unknown key"]),
@@ -291,7 +291,7 @@ def test_cli_start_up_does_not_import_tensorflow_or_keras(tmp_path):
         result = hpsearch_cli(*args, cwd=tmp_path, extra_python_args=("-X", "importtime"))
         imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
         assert "hpsearch.cli" in imported
-        heavy = sorted(m for m in imported if m.startswith(("tensorflow", "keras")) or m == "hpsearch.objective")
+        heavy = sorted(m for m in imported if m.startswith(("tensorflow", "keras")) or m == "hpsearch.train.keras")
         assert heavy == [], f"{args} imported {heavy[:5]}"
 
 
@@ -345,5 +345,5 @@ def test_study_mismatch_is_reported_without_importing_keras(tmp_path, toy_store)
     result = hpsearch_cli("run", str(changed), "--store", str(toy_store), "-q", cwd=tmp_path, extra_python_args=("-X", "importtime"))
     assert result.returncode == 2
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
-    assert "hpsearch.objective" not in imported
+    assert "hpsearch.train.keras" not in imported
     assert "keras" not in imported

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hpsearch.config import (
+from hpsearch.core.config import (
     Budget,
     DataConfig,
     PruningConfig,
@@ -19,8 +19,8 @@ from hpsearch.config import (
     parse_duration,
     parse_study,
 )
-from hpsearch.errors import ConfigError
-from hpsearch.space import Choice, FloatRange, IntRange
+from hpsearch.core.errors import ConfigError
+from hpsearch.core.space import Choice, FloatRange, IntRange
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -258,7 +258,7 @@ BAD = [
     ("string-log", study(space={"width": {"low": 16, "high": 64, "log": "yes"}}), "space.width.log", "yes", "true or false"),
     ("string-pruning-enabled", study(pruning={"enabled": "yes"}), "pruning.enabled", "yes", "true or false"),
     ("int-data-dir", study(data={"data_dir": 5}), "data.data_dir", 5, "path"),
-    # out of range and wrong-type numbers: generated from hpsearch.limits in tests/test_limits.py; here
+    # out of range and wrong-type numbers: generated from hpsearch.core.limits in tests/test_limits.py; here
     # only the field names of values inside ranges and lists
     # empty and inverted ranges
     ("empty-values", study(space={"width": {"values": []}}), "space.width.values", [], "non-empty list"),

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from hpsearch import FunctionTrainer, Store, api, run_study
-from hpsearch.dashboard import data
+from hpsearch.show.dashboard import data
 from tests.comparison_store import shared_comparison_store
 from tests.conftest import study_config, toy_metrics
 
@@ -116,8 +116,8 @@ def _post(client: Any, outputs: list[tuple[str, str]], inputs: list[dict[str, An
 
 
 def test_polling_skips_work_when_nothing_changed(tmp_path: Path) -> None:
-    from hpsearch.dashboard import create_app
-    from hpsearch.dashboard.app import _overview_fp
+    from hpsearch.show.dashboard import create_app
+    from hpsearch.show.dashboard.app import _overview_fp
 
     db = tmp_path / "s.db"
     run_study(study_config("random", name="poll", trials=2), str(db), trainer=FunctionTrainer(toy_metrics))
@@ -140,7 +140,7 @@ def test_polling_skips_work_when_nothing_changed(tmp_path: Path) -> None:
 def test_a_poll_right_after_a_filter_change_still_applies_it(tmp_path: Path) -> None:
     """Dash drops a pending request when a newer one of the same callback starts: the poll that
     follows a filter change carries the new filter, and the table must follow it."""
-    from hpsearch.dashboard import create_app
+    from hpsearch.show.dashboard import create_app
 
     db = tmp_path / "s.db"
     run_study(study_config("random", name="race", trials=6), str(db), trainer=FunctionTrainer(toy_metrics))
@@ -189,7 +189,7 @@ def test_a_poll_right_after_a_filter_change_still_applies_it(tmp_path: Path) -> 
 def test_a_polled_page_redraws_once_its_graphs_drew_the_last_version_or_after_a_while() -> None:
     from dash import no_update
 
-    from hpsearch.dashboard.app import _next_version
+    from hpsearch.show.dashboard.app import _next_version
 
     v1 = {"fp": [["a"], 1], "at": 100.0}
     now, patience = 105.0, 30.0
@@ -211,7 +211,7 @@ def test_frames_are_read_once_for_every_graph_of_a_page_and_errors_are_not_kept(
 
     import pandas as pd
 
-    from hpsearch.dashboard.figures import FrameCache
+    from hpsearch.show.dashboard.figures import FrameCache
 
     cache = FrameCache(size=2)
     reads: list[str] = []
@@ -256,7 +256,7 @@ def _post_graph(client: Any, prefix: str, key: str, inputs: list[dict[str, Any]]
 
 
 def test_a_figure_of_a_study_gone_while_its_page_is_open_says_so_and_is_tried_again(tmp_path: Path) -> None:
-    from hpsearch.dashboard import create_app
+    from hpsearch.show.dashboard import create_app
 
     db = tmp_path / "s.db"
     run_study(study_config("random", name="here", trials=3), str(db), trainer=FunctionTrainer(toy_metrics))
@@ -288,8 +288,8 @@ def test_a_figure_of_a_study_gone_while_its_page_is_open_says_so_and_is_tried_ag
 def test_pages_render_and_names_stay_text(tmp_path: Path) -> None:
     from dash import html
 
-    from hpsearch.dashboard.app import render_page
-    from hpsearch.dashboard.pages import study_href
+    from hpsearch.show.dashboard.app import render_page
+    from hpsearch.show.dashboard.pages import study_href
 
     db = tmp_path / "s.db"
     run_study(study_config("random", name="xss", trials=2), str(db), trainer=FunctionTrainer(toy_metrics))
@@ -320,7 +320,7 @@ def _find(component: Any, ident: str) -> Any:
 
 
 def test_dashboard_never_writes_the_store(tmp_path: Path) -> None:
-    from hpsearch.dashboard.app import create_app, render_page
+    from hpsearch.show.dashboard.app import create_app, render_page
 
     db = tmp_path / "s.db"
     run_study(study_config("random", name="ro", trials=2), str(db), trainer=FunctionTrainer(toy_metrics))
@@ -360,7 +360,7 @@ def test_hpsearch_and_other_commands_do_not_import_dash(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     run_study(study_config("random", name="quiet", trials=1), str(db), trainer=FunctionTrainer(toy_metrics))
     code = (
-        "import sys, hpsearch, hpsearch.cli, hpsearch.dashboard, hpsearch.dashboard.cli\n"
+        "import sys, hpsearch, hpsearch.cli, hpsearch.show.dashboard, hpsearch.dashboard_cli\n"
         f"hpsearch.cli.main(['status', '--store', {str(db)!r}])\n"
         "assert 'dash' not in sys.modules, 'dash imported'\n"
     )
@@ -430,10 +430,11 @@ def test_trial_page_filters_in_the_store_and_clamps_the_page(paged_store: str) -
 def test_large_studies_are_sampled_and_drawn_with_webgl(cmp_store: Path) -> None:
     import pandas as pd
 
-    from hpsearch import analysis, plots
-    from hpsearch.dashboard import figures
+    from hpsearch.read import frames
+    from hpsearch.show import plots
+    from hpsearch.show.dashboard import figures
 
-    trials = analysis.trials_frame(cmp_store, ["cmp-random"])
+    trials = frames.trials_frame(cmp_store, ["cmp-random"])
     many = pd.concat([trials.assign(number=trials["number"] + 100 * i) for i in range(500)], ignore_index=True)
     sample, dropped = figures.sample_results(many, 300)
     assert (sample["final"].sum(), dropped) == (300, many["final"].sum() - 300)
@@ -448,7 +449,7 @@ def test_large_studies_are_sampled_and_drawn_with_webgl(cmp_store: Path) -> None
 
 
 def test_page_figures_by_key_with_either_parallel_coordinates(ro: Store) -> None:
-    from hpsearch.dashboard import figures
+    from hpsearch.show.dashboard import figures
 
     assert figures.study_figure_keys("pbt") == figures.STUDY_FIGURES + figures.PBT_FIGURES
     drawn = figures.study_figures(ro, "cmp-pbt")
@@ -471,7 +472,7 @@ def test_page_figures_by_key_with_either_parallel_coordinates(ro: Store) -> None
 def test_the_data_layer_reads_every_backend(store_url: str) -> None:
     """Overview, fingerprint, header, table and figures from a store on SQLite and on PostgreSQL
     (when the machine has one: ``.ci/run`` starts it)."""
-    from hpsearch.dashboard import figures
+    from hpsearch.show.dashboard import figures
 
     run_study(study_config("pbt", name="pg-pbt", epochs=2), store_url, trainer=FunctionTrainer(toy_metrics))
     run_study(study_config("random", name="pg-random", trials=5), store_url, trainer=FunctionTrainer(toy_metrics))
@@ -493,12 +494,12 @@ def test_best_so_far_is_thinned_without_changing_the_line(cmp_store: Path) -> No
     import numpy as np
     import pandas as pd
 
-    from hpsearch import analysis
-    from hpsearch.dashboard import figures
+    from hpsearch.read import frames
+    from hpsearch.show.dashboard import figures
 
-    trials = analysis.trials_frame(cmp_store, ["cmp-random", "cmp-tpe"])
+    trials = frames.trials_frame(cmp_store, ["cmp-random", "cmp-tpe"])
     many = pd.concat([trials.assign(number=trials["number"] + 100 * i) for i in range(200)], ignore_index=True)
-    curve = analysis.best_so_far(many)
+    curve = frames.best_so_far(many)
     thin, dropped = figures.thin_best_so_far(curve, 100)
     for study, group in curve.groupby("study"):
         kept = thin[thin["study"] == study]
@@ -509,8 +510,8 @@ def test_best_so_far_is_thinned_without_changing_the_line(cmp_store: Path) -> No
         known = at >= 0
         assert np.array_equal(kept["best"].to_numpy()[at[known]], group["best"].to_numpy()[known], equal_nan=True)
     assert dropped == len(curve) - len(thin) > 0
-    small, none = figures.thin_best_so_far(analysis.best_so_far(trials))
-    assert none == 0 and small.equals(analysis.best_so_far(trials))
+    small, none = figures.thin_best_so_far(frames.best_so_far(trials))
+    assert none == 0 and small.equals(frames.best_so_far(trials))
 
 
 def test_cli_serves_the_store_on_localhost(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ import pytest
 
 import hpsearch
 from hpsearch import ConfigError, Store
-from hpsearch.analysis import UnknownStudyError
-from hpsearch.export import export_frame, export_trials, format_from_path
+from hpsearch.read.frames import UnknownStudyError
+from hpsearch.show.export import export_frame, export_trials, format_from_path
 from tests.comparison_store import FAILING_TRIAL, shared_comparison_store
 
 

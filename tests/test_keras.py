@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from hpsearch import RunOptions, Store, StudyState, TrialState, parse_study, run_study
-from hpsearch.config import DataConfig, TrainingConfig
+from hpsearch.core.config import DataConfig, TrainingConfig
 from tests.conftest import kill_when
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
 
-from hpsearch.objective import KerasTrainer, build_model, load_dataset  # noqa: E402
-from hpsearch.trainer import TrainJob  # noqa: E402
+from hpsearch.train.keras import KerasTrainer, build_model, load_dataset  # noqa: E402
+from hpsearch.train.trainer import TrainJob  # noqa: E402
 
 SMALL = DataConfig(dataset="mnist-sample", train_size=300)
 REPO = Path(__file__).resolve().parents[1]
@@ -184,7 +184,7 @@ def test_training_config_steps_per_execution_is_applied() -> None:
 def test_trials_leave_no_gradient_functions_behind() -> None:
     """TensorFlow registers a gradient function per compiled training step that holds the whole
     graph (4.9 MB per trial measured); the trainer must drop them after each trial."""
-    from hpsearch.objective.memory import _tf_gradient_registry
+    from hpsearch.train.keras.memory import _tf_gradient_registry
 
     registry = _tf_gradient_registry()
     if registry is None:
@@ -213,7 +213,7 @@ def test_an_error_of_the_runner_callback_is_not_a_trial_failure() -> None:
 
 
 def test_a_corrupt_local_mnist_file_is_named_in_one_error(tmp_path: Path) -> None:
-    from hpsearch.errors import DataUnavailableError
+    from hpsearch.core.errors import DataUnavailableError
 
     (tmp_path / "mnist.npz").write_bytes(b"not a zip file")
     with pytest.raises(DataUnavailableError, match=r"mnist\.npz cannot be read"):

@@ -1,4 +1,4 @@
-"""Every bounded number, checked from its declaration in hpsearch.limits (no hand-listed cases).
+"""Every bounded number, checked from its declaration in hpsearch.core.limits (no hand-listed cases).
 
 For each study-file key and each command-line option in ``LIMITS``, the invalid values come
 from :meth:`Bound.invalid_values`: each end crossed, huge and non-finite numbers, the wrong
@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from hpsearch import cli
-from hpsearch.config import parse_study
-from hpsearch.errors import ConfigError
-from hpsearch.limits import LIMITS
+from hpsearch.core.config import parse_study
+from hpsearch.core.errors import ConfigError
+from hpsearch.core.limits import LIMITS
 
 STUDY_KEYS = sorted(k for k in LIMITS if not k.startswith("--"))
 RUN_OPTIONS = ["--timeout", "--stale-after", "--max-failures", "--workers", "--recycle-after", "--threads"]

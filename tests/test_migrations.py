@@ -175,9 +175,9 @@ def test_a_new_store_is_at_the_latest_schema_and_records_every_metric(tmp_path: 
 def test_any_reported_metric_can_be_the_objective(tmp_path: Path) -> None:
     """A metric of its own (here from a trainer of one's own): stored per epoch, the study's objective, its curves and frames."""
     from hpsearch import ConfigError, FunctionTrainer, run_study
-    from hpsearch.analysis import epochs_frame, trials_frame
-    from hpsearch.plots import learning_curves_data
-    from hpsearch.runner import StudyRunner
+    from hpsearch.read.frames import epochs_frame, trials_frame
+    from hpsearch.running.loop import StudyRunner
+    from hpsearch.show.plots import learning_curves_data
     from tests.conftest import study_config, toy_metrics
 
     def with_error(params, epoch, seed):  # type: ignore[no-untyped-def]

@@ -17,8 +17,8 @@ import pytest
 
 import hpsearch
 from hpsearch import cli
-from hpsearch.errors import ConfigError
-from hpsearch.output_file import write_output
+from hpsearch.core.errors import ConfigError
+from hpsearch.show.output_file import write_output
 from hpsearch.store import Store
 
 STUDY = "out"

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from hpsearch import run_study
-from hpsearch.config import STRATEGIES, Budget, load_study, parse_study
-from hpsearch.errors import ConfigError
-from hpsearch.objective import KerasTrainer
-from hpsearch.objective.model import build_model
+from hpsearch.core.config import STRATEGIES, Budget, load_study, parse_study
+from hpsearch.core.errors import ConfigError
 from hpsearch.store import Store, TrialState
-from hpsearch.trainer import FunctionTrainer, TrainJob
+from hpsearch.train.keras import KerasTrainer
+from hpsearch.train.keras.model import build_model
+from hpsearch.train.trainer import FunctionTrainer, TrainJob
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies"
 pytestmark = pytest.mark.keras
@@ -84,7 +84,7 @@ def test_the_convnet_quickstart_runs_from_its_study_file(tmp_path: Path) -> None
     assert summary.test is not None and 0.0 < summary.test.accuracy <= 1.0  # tested on the loader's test split
     assert summary.study.config["model"] == "convnet:build"
     # its best model exports as an ordinary Keras file, built by the study's own builder
-    from hpsearch.objective.model_file import export_model
+    from hpsearch.show.model_file import export_model
 
     exported = export_model(config.name, tmp_path / "best.keras", str(tmp_path / "cv.db"))
     loaded = keras.models.load_model(exported.path)
@@ -218,7 +218,7 @@ def test_the_built_in_model_trains_its_new_dimensions_in_populations_or_alone(tm
             "space": _ONE_BATCH_SIZE,
         }
     )
-    from hpsearch.runner import StudyRunner
+    from hpsearch.running.loop import StudyRunner
 
     with Store.open(str(tmp_path / "d.db")) as store:
         runner = StudyRunner(config, store)

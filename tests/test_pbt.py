@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 from hpsearch import ConfigError, FunctionTrainer, RunOptions, Store, TrialRecord, TrialState, parse_study, run_study
-from hpsearch.analysis import model_history, pbt_lineage, pbt_schedule
-from hpsearch.config import PBTConfig
-from hpsearch.space import parse_space
-from hpsearch.strategies import PBTStrategy
-from hpsearch.strategies.pbt import explore, perturb_value, ranked_at, select_tournament, select_truncation
-from hpsearch.trainer import TrainJob
+from hpsearch.core.config import PBTConfig
+from hpsearch.core.space import parse_space
+from hpsearch.read.frames import model_history, pbt_lineage, pbt_schedule
+from hpsearch.search.strategies import PBTStrategy
+from hpsearch.search.strategies.pbt import explore, perturb_value, ranked_at, select_tournament, select_truncation
+from hpsearch.train.trainer import TrainJob
 from tests.conftest import toy_metrics
 
 
@@ -280,7 +280,7 @@ def test_checkpoint_disk_use_stays_bounded_over_many_generations(tmp_path: Path)
 def test_a_run_killed_before_its_clean_up_leaves_no_extra_checkpoints_after_the_next_run(tmp_path: Path, monkeypatch) -> None:
     """Killed between the last segment's completion and the clean-up (here: a first run that never cleans
     up), the next run, with nothing left to train, applies the retention rule to what is on disk."""
-    from hpsearch.runner import StudyRunner
+    from hpsearch.running.loop import StudyRunner
 
     config, db = _run_toy(tmp_path, {"population": 4, "ready": 1, "epochs": 4})
     ckpt = tmp_path / "ckpt"
@@ -334,7 +334,7 @@ def test_a_lagging_member_can_still_copy_every_segment_it_may_rank() -> None:
 
 
 def test_a_population_that_failed_everywhere_stops_with_the_reason(tmp_path: Path) -> None:
-    from hpsearch.errors import StudyStuckError
+    from hpsearch.core.errors import StudyStuckError
 
     calls = {"n": 0}
 

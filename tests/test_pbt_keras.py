@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 
 from hpsearch import Store, StudyState, TrialState, parse_study, run_study
-from hpsearch.analysis import pbt_schedule
-from hpsearch.config import DataConfig
+from hpsearch.core.config import DataConfig
+from hpsearch.read.frames import pbt_schedule
 from tests.conftest import kill_when
 
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
 
-from hpsearch.objective import KerasTrainer, build_model, load_dataset  # noqa: E402
-from hpsearch.objective.model import hidden_weights, set_hidden_weights  # noqa: E402
-from hpsearch.objective.resize import narrow, widen  # noqa: E402
-from hpsearch.trainer import TrainJob  # noqa: E402
+from hpsearch.train.keras import KerasTrainer, build_model, load_dataset  # noqa: E402
+from hpsearch.train.keras.model import hidden_weights, set_hidden_weights  # noqa: E402
+from hpsearch.train.keras.resize import narrow, widen  # noqa: E402
+from hpsearch.train.trainer import TrainJob  # noqa: E402
 
 SMALL = DataConfig(dataset="mnist-sample", train_size=300)
 REPO = Path(__file__).resolve().parents[1]

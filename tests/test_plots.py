@@ -11,7 +11,7 @@ import pytest
 from plotly.colors import sample_colorscale
 
 from hpsearch import Store
-from hpsearch.analysis import (
+from hpsearch.read.frames import (
     ParamImportance,
     best_so_far,
     epochs_frame,
@@ -21,7 +21,7 @@ from hpsearch.analysis import (
     pbt_schedule,
     trials_frame,
 )
-from hpsearch.plots import (
+from hpsearch.show.plots import (
     PARAM_LABELS,
     best_so_far_figure,
     best_trial_numbers,
@@ -336,8 +336,8 @@ def test_names_are_escaped_in_figures() -> None:
 
 
 def test_evolution_lineage_names_both_parents_from_the_generation_before_or_its_elites(db: str) -> None:
-    from hpsearch.analysis import evolution_lineage
-    from hpsearch.plots import evolution_lineage_figure
+    from hpsearch.read.frames import evolution_lineage
+    from hpsearch.show.plots import evolution_lineage_figure
 
     lineage = evolution_lineage("cmp-evolution", db)
     assert list(lineage["generation"]) == [0] * 4 + [1] * 4
@@ -359,8 +359,8 @@ def test_evolution_lineage_names_both_parents_from_the_generation_before_or_its_
 
 
 def test_rungs_show_where_each_trial_of_a_hyperband_study_stopped(db: str) -> None:
-    from hpsearch.analysis import pruning_rungs
-    from hpsearch.plots import rungs_figure
+    from hpsearch.read.frames import pruning_rungs
+    from hpsearch.show.plots import rungs_figure
 
     rungs = pruning_rungs("cmp-hyperband", db)
     trials = trials_frame(db, "cmp-hyperband").set_index("number")

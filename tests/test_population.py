@@ -12,11 +12,11 @@ import pytest
 keras = pytest.importorskip("keras")
 from keras import ops  # noqa: E402  (the tests run on whichever Keras backend is set: tensorflow, or jax)
 
-from hpsearch.objective.model import build_model, hidden_weights, set_hidden_weights  # noqa: E402
-from hpsearch.population.engine import Member, Population, epoch_order, glorot_weights  # noqa: E402
-from hpsearch.population.optimizers import FUSED_RULES, OPTIMIZER_RULES, apply_update, initial_slot, slot_names  # noqa: E402
-from hpsearch.space import OPTIMIZERS  # noqa: E402
-from hpsearch.store.records import TrialState  # noqa: E402
+from hpsearch.core.records import TrialState  # noqa: E402
+from hpsearch.core.space import OPTIMIZERS  # noqa: E402
+from hpsearch.train.keras.model import build_model, hidden_weights, set_hidden_weights  # noqa: E402
+from hpsearch.train.population.engine import Member, Population, epoch_order, glorot_weights  # noqa: E402
+from hpsearch.train.population.optimizers import FUSED_RULES, OPTIMIZER_RULES, apply_update, initial_slot, slot_names  # noqa: E402
 
 pytestmark = pytest.mark.keras
 
@@ -175,7 +175,7 @@ def test_a_member_whose_loss_diverges_is_frozen_and_the_others_go_on(digits: tup
 def test_a_member_saved_as_keras_continues_in_keras_as_it_would_in_the_population(digits: tuple, tmp_path: Path) -> None:
     """Weights and optimiser state written as the checkpoint of build_model(**params) and loaded by Keras:
     one more step there equals one more step here."""
-    from hpsearch.population.checkpoint import write_member
+    from hpsearch.train.population.checkpoint import write_member
 
     x, y = digits
     params = {"width": 12, "dropout": 0.0, "optimizer": "nadam", "learning_rate": 3e-3}
@@ -197,7 +197,7 @@ def test_a_checkpoint_written_directly_holds_what_keras_writes_and_reads_back(op
     optimiser state (every dataset equal), Keras loads it, and member_of_checkpoint reads Keras's own."""
     import h5py
 
-    from hpsearch.population.checkpoint import keras_model_of, member_of_checkpoint, write_member
+    from hpsearch.train.population.checkpoint import keras_model_of, member_of_checkpoint, write_member
 
     rng = np.random.default_rng(3)
     params = {"width": 5, "dropout": 0.1, "optimizer": optimizer, "learning_rate": 2e-3}
@@ -242,7 +242,7 @@ def test_a_population_study_runs_through_the_runner_and_its_best_model_is_ordina
     """mnist-sample, 6 one-epoch trials over two widths and two optimisers: every trial trains, the best
     trial's checkpoint loads into build_model(**params) and gives the stored test accuracy."""
     import hpsearch
-    from hpsearch.objective.data import load_dataset
+    from hpsearch.train.keras.data import load_dataset
 
     config = hpsearch.parse_study(
         {
@@ -255,7 +255,7 @@ def test_a_population_study_runs_through_the_runner_and_its_best_model_is_ordina
         },
         default_name="population",
     )
-    from hpsearch.runner import StudyRunner
+    from hpsearch.running.loop import StudyRunner
 
     store = hpsearch.Store.open(tmp_path / "s.db")
     runner = StudyRunner(config, store)
@@ -284,10 +284,10 @@ def test_a_pbt_continuation_copied_in_memory_equals_one_read_from_its_checkpoint
     """PBT's exploit inside the population (a gather of weights and optimiser state; with tiles of 64
     columns, a host copy for the child whose parent sits in another tile) against the same segments
     started from the parents' checkpoint files, as a resumed run starts them."""
-    from hpsearch.config import DataConfig, TrainingConfig
-    from hpsearch.population.checkpoint import member_of_checkpoint
-    from hpsearch.population.trainer import PopulationTrainer
-    from hpsearch.trainer import TrainJob
+    from hpsearch.core.config import DataConfig, TrainingConfig
+    from hpsearch.train.population.checkpoint import member_of_checkpoint
+    from hpsearch.train.population.trainer import PopulationTrainer
+    from hpsearch.train.trainer import TrainJob
 
     data = DataConfig(dataset="mnist-sample", train_size=512, validation_size=256)
     training = TrainingConfig(population=4, tile_columns=tile_columns)
@@ -376,10 +376,10 @@ def test_a_trial_gives_the_same_curve_alone_or_in_a_population_of_four(tmp_path)
 def test_members_left_after_the_others_are_pruned_move_to_a_narrower_population_and_train_the_same(tmp_path) -> None:
     """Successive halving stops most of a population early: the members left move to a population of a
     fraction of the columns (cheaper epochs), and their curves and weights are as if nothing moved."""
-    from hpsearch.config import DataConfig, TrainingConfig
-    from hpsearch.population.checkpoint import member_of_checkpoint
-    from hpsearch.population.trainer import PopulationTrainer
-    from hpsearch.trainer import TrainJob
+    from hpsearch.core.config import DataConfig, TrainingConfig
+    from hpsearch.train.population.checkpoint import member_of_checkpoint
+    from hpsearch.train.population.trainer import PopulationTrainer
+    from hpsearch.train.trainer import TrainJob
 
     data = DataConfig(dataset="mnist-sample", train_size=512, validation_size=256)
     params = [
@@ -429,8 +429,8 @@ def test_a_wide_claim_is_split_evenly_into_tiles_packed_in_order() -> None:
     """On a CPU a claim wider than the cache holds trains as several populations (tiles) of one shape:
     the claim's columns split evenly, members packed first fit in order (a later trial never moves an
     earlier one), and a claim grows only while its members pack into the tiles."""
-    from hpsearch.config import TrainingConfig
-    from hpsearch.population.trainer import PopulationTrainer, pack
+    from hpsearch.core.config import TrainingConfig
+    from hpsearch.train.population.trainer import PopulationTrainer, pack
 
     assert pack([300, 200, 300, 100, 250], 640, 16) == [[0, 1, 3], [2, 4]]
     assert pack([30, 30, 30], 640, 2) == [[0, 1], [2]]  # slots bound a tile too

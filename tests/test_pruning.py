@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hpsearch import ConfigError
-from hpsearch.config import PRUNING_RULES
-from hpsearch.pruning import HyperbandRule, SuccessiveHalvingRule, pruning_rule
+from hpsearch.core.config import PRUNING_RULES
+from hpsearch.search.pruning import HyperbandRule, SuccessiveHalvingRule, pruning_rule
 from tests.conftest import study_config
 
 PARAMS = {"width": 64, "dropout": 0.1, "optimizer": "adam", "learning_rate": 1e-3}

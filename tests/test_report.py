@@ -12,9 +12,9 @@ import plotly.graph_objects as go
 import pytest
 
 import hpsearch
-from hpsearch.analysis import UnknownStudyError, best_trials_frame
-from hpsearch.plots import empty_figure, is_empty
-from hpsearch.report import Section, render_report, report_sections, write_report
+from hpsearch.read.frames import UnknownStudyError, best_trials_frame
+from hpsearch.show.plots import empty_figure, is_empty
+from hpsearch.show.report import Section, render_report, report_sections, write_report
 from tests.comparison_store import shared_comparison_store, toy_test_accuracy
 
 NAMES = ["cmp-grid", "cmp-random", "cmp-tpe", "cmp-pbt", "cmp-evolution", "cmp-hyperband"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hpsearch import FunctionTrainer, RunOptions, Store, StudyState, TooManyFailuresError, TrialState, run_study
-from hpsearch.strategies import STRATEGY_CLASSES
+from hpsearch.search.strategies import STRATEGY_CLASSES
 from tests.conftest import kill_when, study_config, toy_metrics
 
 ALL = sorted(STRATEGY_CLASSES)

@@ -7,8 +7,8 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from sklearn.model_selection import ParameterGrid
 
-from hpsearch.errors import ConfigError
-from hpsearch.space import (
+from hpsearch.core.errors import ConfigError
+from hpsearch.core.space import (
     DEFAULT_PARAMS,
     HYPERPARAMETERS,
     Choice,
@@ -410,7 +410,7 @@ def test_int_range_does_not_contain_a_bool():
 def test_the_unit_cube_maps_into_the_range_and_back_even_at_its_ends(low: int) -> None:
     """u = 0 is the range's low end (exp(log(low)) rounds below low for these); every point of the
     cube is a point of the space, and to_unit(from_unit(u)) lands in the same integer's share."""
-    from hpsearch.space import IntRange
+    from hpsearch.core.space import IntRange
 
     space = parse_space({"width": {"low": low, "high": 1024, "log": True}, "dropout": {"low": 0.0, "high": 0.5}})
     n = len(space)  # the dimensions left out are fixed at the seed model's values

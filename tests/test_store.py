@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from hpsearch import Store, StoreError, StudyMismatchError, TrialState
-from hpsearch.errors import UnknownStudyError
+from hpsearch.core.errors import UnknownStudyError
+from hpsearch.search.strategies import Suggestion
 from hpsearch.store import SCHEMA_VERSION, StudyState, WorkerInfo
 from hpsearch.store.store import EpochEntry, TrialLostError
-from hpsearch.strategies import Suggestion
 from tests.conftest import study_config
 
 

@@ -10,7 +10,7 @@ import pytest
 from sklearn.model_selection import ParameterGrid
 
 from hpsearch import TrialRecord, TrialState, make_strategy
-from hpsearch.strategies import STRATEGY_CLASSES
+from hpsearch.search.strategies import STRATEGY_CLASSES
 from tests.conftest import study_config, toy_metrics
 
 ALL = sorted(STRATEGY_CLASSES)

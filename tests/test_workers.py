@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hpsearch import RunOptions, Store, StudyState, TrialState, parse_study, run_study
-from hpsearch.workers import default_threads, run_workers
+from hpsearch.running.workers import default_threads, run_workers
 from tests import worker_objectives
 from tests.conftest import kill_when, study_config
 
@@ -213,8 +213,8 @@ def test_a_trial_of_a_lost_machine_is_redone_after_the_grace_period(store_url: s
     older than stale_after, a live worker redoes the trial under the same number."""
     import time
 
+    from hpsearch.search.strategies import make_strategy
     from hpsearch.store import WorkerInfo
-    from hpsearch.strategies import make_strategy
 
     config = study_config("random", trials=4, epochs=1, name="lost-machine")
     strategy = make_strategy("random", config.space, seed=config.seed)

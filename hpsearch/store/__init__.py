@@ -1,6 +1,6 @@
 """The study store (SQLAlchemy; an SQLite file by default)."""
 
-from hpsearch.store.records import EpochRecord, Evaluation, StudyRecord, StudyState, TrialRecord, TrialState
+from hpsearch.core.records import EpochRecord, Evaluation, StudyRecord, StudyState, TrialRecord, TrialState
 from hpsearch.store.schema import SCHEMA_VERSION
 from hpsearch.store.store import DEFAULT_STORE, Claim, Claims, EpochEntry, MetricRow, Store, TrialLostError, WorkerInfo, reading, store_url
 

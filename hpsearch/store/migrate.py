@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import Connection
 
-from hpsearch.errors import StoreError
+from hpsearch.core.errors import StoreError
 from hpsearch.store import schema as s
 
 __all__ = ["MIGRATIONS", "REVISIONS", "migrate_sqlite_file", "stamp_latest", "upgrade"]

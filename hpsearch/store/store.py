@@ -25,9 +25,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, select, t
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from hpsearch.errors import StoreError, StudyMismatchError, UnknownStudyError
-from hpsearch.store import schema as s
-from hpsearch.store.records import (
+from hpsearch.core.errors import StoreError, StudyMismatchError, UnknownStudyError
+from hpsearch.core.records import (
     Decision,
     EpochRecord,
     Evaluation,
@@ -36,6 +35,7 @@ from hpsearch.store.records import (
     TrialRecord,
     TrialState,
 )
+from hpsearch.store import schema as s
 
 __all__ = ["DEFAULT_STORE", "Claim", "Claims", "EpochEntry", "MetricRow", "Store", "WorkerInfo", "reading", "store_url"]
 

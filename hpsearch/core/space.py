@@ -1,0 +1,452 @@
+"""The search space: named dimensions and their ranges.
+
+A dimension is a range (``low``/``high``, optionally on a log scale), an explicit
+list of values, or a single fixed value. Any name of letters, digits and
+underscores may be a dimension (:data:`NAME_RULE`); the built-in model's own
+hyperparameters (:data:`BUILTIN_DIMENSIONS`) have their kind and bounds known.
+The space knows how to sample a point from a seeded generator, how to enumerate
+grid points (through scikit-learn's ``ParameterGrid``), and how to describe
+itself to Optuna.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+
+from hpsearch.core.errors import ConfigError
+from hpsearch.core.limits import check
+
+__all__ = [
+    "ACTIVATIONS",
+    "BUILTIN_DEFAULTS",
+    "BUILTIN_DIMENSIONS",
+    "DEFAULT_PARAMS",
+    "HYPERPARAMETERS",
+    "NAME_RULE",
+    "OPTIMIZERS",
+    "RESERVED_NAMES",
+    "Choice",
+    "Dimension",
+    "FloatRange",
+    "IntRange",
+    "Params",
+    "SearchSpace",
+    "parse_space",
+]
+
+Value = Union[int, float, str, bool]
+Params = dict[str, Value]
+
+#: The seed model's four hyperparameters: a space of the built-in model always has them (fixed at
+#: :data:`DEFAULT_PARAMS` when left out), in this order.
+HYPERPARAMETERS: tuple[str, ...] = ("width", "dropout", "optimizer", "learning_rate")
+
+#: Optimisers a study may name; each is the Keras optimiser of the same name.
+OPTIMIZERS: tuple[str, ...] = (
+    "adam",
+    "adamw",
+    "sgd",
+    "rmsprop",
+    "nadam",
+    "adamax",
+    "adagrad",
+    "adadelta",
+    "lion",
+)
+
+#: Activations of the built-in model's hidden layers.
+ACTIVATIONS: tuple[str, ...] = ("relu", "gelu", "tanh", "elu")
+
+#: The seed model's configuration of :data:`HYPERPARAMETERS`, fixed for any of them a study leaves out.
+DEFAULT_PARAMS: Params = {"width": 128, "dropout": 0.2, "optimizer": "adam", "learning_rate": 1e-3}
+#: The built-in model's other hyperparameters when a study leaves them out (``batch_size`` is ``[training] batch_size``;
+#: no ``weight_decay`` leaves each optimiser at Keras's default).
+BUILTIN_DEFAULTS: Params = {"layers": 1, "activation": "relu"}
+
+#: The built-in model's hyperparameters and their kind: ``int``, ``float`` or the values of a choice.
+#: ``batch_size`` overrides ``[training] batch_size`` per trial; ``weight_decay`` is the optimiser's
+#: decoupled weight decay (left out, every optimiser keeps Keras's default, 0.004 for adamw).
+BUILTIN_DIMENSIONS: dict[str, str | tuple[str, ...]] = {
+    "width": "int",
+    "dropout": "float",
+    "optimizer": OPTIMIZERS,
+    "learning_rate": "float",
+    "batch_size": "int",
+    "layers": "int",
+    "activation": ACTIVATIONS,
+    "weight_decay": "float",
+}
+
+#: What a dimension may be called: 1-64 letters, digits and underscores, starting with a letter.
+NAME_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+
+#: Names the trial tables and frames use for their own columns, which a dimension may not take.
+RESERVED_NAMES: frozenset[str] = frozenset(
+    {
+        "study", "strategy", "number", "state", "value", "epochs", "epoch", "seconds", "started_at", "finished_at",
+        "completion", "cum_epochs", "cum_seconds", "final", "member", "generation", "start_epoch", "end_epoch",
+        "parent_trial", "parent_member", "attempt", "metric", "direction", "error", "best", "improved", "trial",
+        "model_epoch", "kind", "carried", "changed", "optimizer_reset", "at_start", "n_trials", "best_trial",
+        "finished", "trial_id", "recorded_at", "params", "loss", "accuracy", "val_loss", "val_accuracy", "reason",
+        "val_before_resize", "val_after_resize", "first_parent", "second_parent", "test_accuracy", "test_loss",
+        "trial_state", "trial_value",
+    }
+)  # fmt: skip
+
+
+class _Range:
+    """What integer and float ranges share: grid points and their description."""
+
+    name: str
+    low: float
+    high: float
+    log: bool
+    grid_points: int | None
+
+    def _grid(self) -> np.ndarray:
+        if self.grid_points is None:
+            raise ConfigError(
+                f"space.{self.name}.grid_points",
+                None,
+                "a grid study needs `values = [...]` or `grid_points = N` for every range",
+            )
+        return _spaced(self.low, self.high, self.grid_points, self.log)
+
+    def describe(self) -> dict[str, Any]:
+        return {"low": self.low, "high": self.high, "log": self.log, "grid_points": self.grid_points}
+
+    def _ends(self) -> tuple[float, float]:
+        """The range's ends on the scale it is searched on (logarithms for a log range; an
+        integer range reaches to ``high + 1`` so that every integer gets an equal share)."""
+        high = self.high + 1 if isinstance(self, IntRange) else self.high
+        return (math.log(self.low), math.log(high)) if self.log else (float(self.low), float(high))
+
+    def to_unit(self, value: Any) -> float:
+        """Where ``value`` lies in [0, 1] on the range's scale (the inverse of :meth:`from_unit`)."""
+        a, b = self._ends()
+        if b == a:
+            return 0.5
+        x = math.log(value) if self.log else float(value)
+        if isinstance(self, IntRange):  # the middle of the integer's share
+            x = (math.log(value) + math.log(value + 1)) / 2 if self.log else value + 0.5
+        return min(max((x - a) / (b - a), 0.0), 1.0)
+
+
+@dataclass(frozen=True)
+class IntRange(_Range):
+    """Integers in ``[low, high]``, uniform or log-uniform."""
+
+    name: str
+    low: int
+    high: int
+    log: bool = False
+    grid_points: int | None = None
+
+    def sample(self, rng: np.random.Generator) -> int:
+        if self.log:
+            value = math.exp(rng.uniform(math.log(self.low), math.log(self.high + 1)))
+            return max(self.low, min(math.floor(value), self.high))  # exp(log(low)) may round below low
+        return int(rng.integers(self.low, self.high + 1))
+
+    def grid_values(self) -> list[Value]:
+        return list(dict.fromkeys(round(v) for v in self._grid()))
+
+    def clip(self, value: float) -> int:
+        return int(min(max(round(value), self.low), self.high))
+
+    def from_unit(self, u: float) -> int:
+        """The integer at ``u`` in [0, 1] (uniform, or log-uniform, as :meth:`sample` draws)."""
+        a, b = self._ends()
+        x = a + min(max(float(u), 0.0), 1.0) * (b - a)
+        return max(self.low, min(math.floor(math.exp(x) if self.log else x), self.high))  # exp(log(low)) may round below low
+
+    def contains(self, value: Any) -> bool:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(self.low <= value <= self.high)
+
+
+@dataclass(frozen=True)
+class FloatRange(_Range):
+    """Floats in ``[low, high]``, uniform or log-uniform."""
+
+    name: str
+    low: float
+    high: float
+    log: bool = False
+    grid_points: int | None = None
+
+    def sample(self, rng: np.random.Generator) -> float:
+        if self.log:
+            return float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
+        return float(rng.uniform(self.low, self.high))
+
+    def grid_values(self) -> list[Value]:
+        return [float(v) for v in self._grid()]
+
+    def clip(self, value: float) -> float:
+        return float(min(max(value, self.low), self.high))
+
+    def from_unit(self, u: float) -> float:
+        """The float at ``u`` in [0, 1] (uniform, or log-uniform, as :meth:`sample` draws)."""
+        a, b = self._ends()
+        x = a + min(max(float(u), 0.0), 1.0) * (b - a)
+        return self.clip(math.exp(x) if self.log else x)
+
+    def contains(self, value: Any) -> bool:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return False
+        return self.low <= value <= self.high
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of an explicit list of values (also used for a fixed value: one choice)."""
+
+    name: str
+    choices: tuple[Value, ...]
+
+    def sample(self, rng: np.random.Generator) -> Value:
+        return _plain(self.choices[int(rng.integers(len(self.choices)))])
+
+    def grid_values(self) -> list[Value]:
+        return list(self.choices)
+
+    def contains(self, value: Any) -> bool:
+        return value in self.choices
+
+    def describe(self) -> dict[str, Any]:
+        return {"values": list(self.choices)}
+
+    def from_unit(self, u: float) -> Value:
+        """The choice whose equal share of [0, 1] holds ``u``."""
+        n = len(self.choices)
+        return _plain(self.choices[min(int(min(max(float(u), 0.0), 1.0) * n), n - 1)])
+
+    def to_unit(self, value: Any) -> float:
+        """The middle of ``value``'s share of [0, 1]."""
+        return (self.choices.index(value) + 0.5) / len(self.choices)
+
+
+Dimension = Union[IntRange, FloatRange, Choice]
+
+
+def _spaced(low: float, high: float, n: int, log: bool) -> np.ndarray:
+    if n == 1:
+        return np.array([math.exp((math.log(low) + math.log(high)) / 2) if log else (low + high) / 2])
+    if log:
+        return np.geomspace(low, high, n)
+    return np.linspace(low, high, n)
+
+
+def _plain(value: Any) -> Value:
+    """Turn numpy scalars into Python ones so that params serialise cleanly."""
+    if isinstance(value, np.generic):
+        return value.item()  # type: ignore[no-any-return]
+    return value  # type: ignore[no-any-return]
+
+
+class SearchSpace(Mapping[str, Dimension]):
+    """An ordered, immutable mapping from hyperparameter name to dimension."""
+
+    def __init__(self, dimensions: Sequence[Dimension]) -> None:
+        self._dims = {d.name: d for d in dimensions}
+
+    def __getitem__(self, name: str) -> Dimension:
+        return self._dims[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dims)
+
+    def __len__(self) -> int:
+        return len(self._dims)
+
+    def __repr__(self) -> str:
+        return f"SearchSpace({list(self._dims.values())!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SearchSpace) and self.describe() == other.describe()
+
+    def __hash__(self) -> int:
+        return hash(repr(self.describe()))
+
+    def sample(self, rng: np.random.Generator) -> Params:
+        """One point drawn from the prior of every dimension."""
+        return {name: _plain(dim.sample(rng)) for name, dim in self._dims.items()}
+
+    def grid(self) -> list[Params]:
+        """Every grid point, in scikit-learn's ``ParameterGrid`` order."""
+        from sklearn.model_selection import ParameterGrid
+
+        grid = ParameterGrid({name: dim.grid_values() for name, dim in self._dims.items()})
+        return [{name: _plain(point[name]) for name in self._dims} for point in grid]
+
+    def grid_size(self) -> int:
+        return math.prod(len(dim.grid_values()) for dim in self._dims.values())
+
+    def from_unit(self, point: Sequence[float]) -> Params:
+        """The point of the space at ``point`` in the unit cube (one coordinate per dimension, in order)."""
+        return {name: dim.from_unit(u) for (name, dim), u in zip(self._dims.items(), point, strict=True)}
+
+    def to_unit(self, params: Mapping[str, Any]) -> np.ndarray:
+        """Where ``params`` lies in the unit cube (the inverse of :meth:`from_unit`)."""
+        return np.array([dim.to_unit(params[name]) for name, dim in self._dims.items()])
+
+    def contains(self, params: Mapping[str, Any]) -> bool:
+        return set(params) == set(self._dims) and all(d.contains(params[n]) for n, d in self._dims.items())
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        """A JSON-able description, stored with the study and compared on resume."""
+        return {name: {"kind": type(dim).__name__, **dim.describe()} for name, dim in self._dims.items()}
+
+    def to_optuna(self) -> dict[str, Any]:
+        """Optuna distributions for every dimension (imports Optuna lazily)."""
+        import optuna.distributions as od
+
+        out: dict[str, Any] = {}
+        for name, dim in self._dims.items():
+            if isinstance(dim, IntRange):
+                out[name] = od.IntDistribution(dim.low, dim.high, log=dim.log)
+            elif isinstance(dim, FloatRange):
+                out[name] = od.FloatDistribution(dim.low, dim.high, log=dim.log)
+            else:
+                out[name] = od.CategoricalDistribution(dim.choices)
+        return out
+
+
+# --------------------------------------------------------------------------- parsing
+
+_RANGE_KEYS = {"low", "high", "log", "grid_points", "type"}
+_VALUE_KEYS = {"values"}
+_KINDS = ("int", "float")
+
+
+def _check_value(name: str, field: str, value: Any) -> Value:
+    """Apply the rule of dimension ``name`` to one value: a built-in hyperparameter's own (its values,
+    or its bound in :data:`hpsearch.core.limits.LIMITS`), else any string, boolean or finite number."""
+    kind = BUILTIN_DIMENSIONS.get(name)
+    if isinstance(kind, tuple):
+        if not isinstance(value, str) or value.lower() not in kind:
+            raise ConfigError(field, value, f"must be one of {', '.join(kind)}")
+        return value.lower()
+    if kind is not None:
+        return check(f"space.{name}", value, field=field)  # type: ignore[no-any-return]
+    if isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return value
+    raise ConfigError(field, value, "must be a string, true or false, or a finite number")
+
+
+def _range_kind(name: str, field: str, spec: Mapping[str, Any]) -> str:
+    """``int`` or ``float``: the built-in hyperparameter's own kind, else ``type``, else int when both ends are integers."""
+    builtin = BUILTIN_DIMENSIONS.get(name)
+    given = spec.get("type")
+    if given is not None and given not in _KINDS:
+        raise ConfigError(f"{field}.type", given, "must be int or float")
+    if isinstance(builtin, str):
+        if given is not None and given != builtin:
+            raise ConfigError(f"{field}.type", given, f"{name} is a {builtin} range in the built-in model")
+        return builtin
+    if given is not None:
+        return str(given)
+    ends = (spec["low"], spec["high"])
+    return "int" if all(isinstance(v, int) and not isinstance(v, bool) for v in ends) else "float"
+
+
+def _parse_dimension(name: str, spec: Any) -> Dimension:
+    field = f"space.{name}"
+    is_choice = isinstance(BUILTIN_DIMENSIONS.get(name), tuple)
+    if not isinstance(spec, dict):
+        # A bare value fixes the hyperparameter; a bare list is a list of values.
+        if isinstance(spec, list):
+            spec = {"values": spec}
+        else:
+            return Choice(name, (_check_value(name, field, spec),))
+    unknown = set(spec) - _RANGE_KEYS - _VALUE_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        allowed = sorted(_VALUE_KEYS) if is_choice else sorted(_RANGE_KEYS | _VALUE_KEYS)
+        raise ConfigError(f"{field}.{key}", spec[key], f"unknown key; expected one of {', '.join(allowed)}")
+    if "values" in spec:
+        if set(spec) & _RANGE_KEYS:
+            raise ConfigError(field, spec, "give either `values` or a range (`low`, `high`), not both")
+        values = spec["values"]
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{field}.values", values, "must be a non-empty list")
+        checked = [_check_value(name, f"{field}.values[{i}]", v) for i, v in enumerate(values)]
+        if len({(type(v), v) for v in checked}) != len(checked):
+            raise ConfigError(f"{field}.values", values, "values must not repeat")
+        return Choice(name, tuple(checked))
+    if is_choice:
+        raise ConfigError(field, spec, f'{name} is a choice: give `values = ["{BUILTIN_DIMENSIONS[name][0]}", ...]`')
+    for key in ("low", "high"):
+        if key not in spec:
+            raise ConfigError(f"{field}.{key}", None, "a range needs both `low` and `high`")
+    low = _check_value(name, f"{field}.low", spec["low"])
+    high = _check_value(name, f"{field}.high", spec["high"])
+    for key, end in (("low", low), ("high", high)):
+        if isinstance(end, (str, bool)):
+            raise ConfigError(f"{field}.{key}", end, "a range's ends are numbers")
+    integer = _range_kind(name, field, spec) == "int"
+    if integer:
+        for key, end in (("low", low), ("high", high)):
+            if not float(end).is_integer():
+                raise ConfigError(f"{field}.{key}", end, "an int range's ends are integers")
+    if not low < high:  # type: ignore[operator]
+        raise ConfigError(field, {"low": low, "high": high}, "low < high must hold (for a single value write it alone)")
+    log = spec.get("log", name == "learning_rate")
+    if not isinstance(log, bool):
+        raise ConfigError(f"{field}.log", log, "must be true or false")
+    if log and low <= 0:  # type: ignore[operator]
+        raise ConfigError(f"{field}.low", low, "a log-scale range needs low > 0")
+    points = spec.get("grid_points")
+    if points is not None:
+        check("space.grid_points", points, field=f"{field}.grid_points")
+    if integer:
+        return IntRange(name, int(low), int(high), log=log, grid_points=points)  # type: ignore[arg-type]
+    return FloatRange(name, float(low), float(high), log=log, grid_points=points)  # type: ignore[arg-type]
+
+
+def _check_name(name: Any, spec: Any) -> None:
+    if not isinstance(name, str) or not NAME_RULE.fullmatch(name):
+        raise ConfigError(f"space.{name}", spec, "a dimension's name is 1-64 letters, digits and '_', starting with a letter")
+    if name in RESERVED_NAMES:
+        raise ConfigError(f"space.{name}", spec, "is a column name hpsearch keeps for itself; call the dimension something else")
+
+
+def parse_space(spec: Any, *, builtin: bool | None = None) -> SearchSpace:
+    """Build a search space from the ``[space]`` table of a study file.
+
+    A space of the built-in model (``builtin``; by default, a space that declares only built-in
+    hyperparameters) always has :data:`HYPERPARAMETERS` first, the ones left out fixed at the seed
+    model's values, then the other built-in ones it declares. Any other space is exactly what it declares.
+    """
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, dict):
+        raise ConfigError("space", spec, "must be a table of hyperparameters")
+    for name, value in spec.items():
+        _check_name(name, value)
+    if builtin is None:
+        builtin = set(spec) <= set(BUILTIN_DIMENSIONS)
+    if not builtin:
+        if not spec:
+            raise ConfigError("space", spec, "a study of your own model declares at least one dimension")
+        return SearchSpace([_parse_dimension(name, value) for name, value in spec.items()])
+    unknown = set(spec) - set(BUILTIN_DIMENSIONS)
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ConfigError(
+            f"space.{key}",
+            spec[key],
+            f"the built-in model has no such hyperparameter; expected one of {', '.join(BUILTIN_DIMENSIONS)}"
+            ' (name your own model with `model = "package.module:function"` to search others)',
+        )
+    dims = [_parse_dimension(name, spec[name]) if name in spec else Choice(name, (DEFAULT_PARAMS[name],)) for name in HYPERPARAMETERS]
+    dims += [_parse_dimension(name, spec[name]) for name in BUILTIN_DIMENSIONS if name in spec and name not in HYPERPARAMETERS]
+    return SearchSpace(dims)

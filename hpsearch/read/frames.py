@@ -1,0 +1,758 @@
+"""Store -> pandas DataFrames for analysis: trials, per-epoch metrics, best-so-far
+curves, hyperparameter importance, best trials, and PBT schedules and lineage.
+
+Each frame comes from one SQL query on the store, so the same questions can be
+asked in SQL directly; the queries are written with SQLAlchemy Core and run on
+SQLite and PostgreSQL alike. The figures of :mod:`hpsearch.show.plots` are drawn
+from these frames only, so what a figure shows can be tested here.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Union
+
+from sqlalchemy import and_, func, literal, select
+from sqlalchemy.orm import aliased
+
+from hpsearch.core.errors import UnknownStudyError
+from hpsearch.core.space import BUILTIN_DIMENSIONS, HYPERPARAMETERS, RESERVED_NAMES, Choice, SearchSpace, parse_space
+from hpsearch.search.strategies import is_final
+from hpsearch.store import Store, StudyRecord, TrialState, reading
+from hpsearch.store import schema as s
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "FINISHED_STATES",
+    "SPACE_ATTR",
+    "TRIAL_FIELDS",
+    "ParamImportance",
+    "UnknownStudyError",
+    "best_so_far",
+    "best_trials_frame",
+    "epochs_frame",
+    "evolution_lineage",
+    "final_results",
+    "frame_dimensions",
+    "model_history",
+    "param_importance",
+    "pbt_lineage",
+    "pbt_schedule",
+    "pruning_rungs",
+    "resolve_studies",
+    "study_dimensions",
+    "study_space",
+    "studies_dimensions",
+    "trial_columns",
+    "trials_frame",
+]
+
+#: A store, or the path or URL to open one (read-only) from; None means ``$HPSEARCH_STORE`` or ``hpsearch.db``.
+StoreLike = Union[Store, str, "os.PathLike[str]", None]
+#: One study name, several, or None for every study in the store.
+Names = Union[str, Sequence[str], None]
+
+#: Trial states that end a trial (they count towards the budget and the cumulative epochs).
+FINISHED_STATES: tuple[str, ...] = tuple(st.value for st in TrialState if st.is_finished())
+
+#: The key of ``DataFrame.attrs`` where a frame of this module keeps the hyperparameters it has a
+#: column for, in order: name -> its stored description (:meth:`SearchSpace.describe`: ``kind`` is
+#: IntRange, FloatRange or Choice, with ``low``, ``high`` and ``log``, or ``values``).
+SPACE_ATTR = "hpsearch_space"
+
+Description = dict[str, Any]
+
+
+def study_dimensions(study: StudyRecord) -> dict[str, Description]:
+    """The hyperparameters of a stored study, in their declared order, with their stored descriptions."""
+    return {str(name): dict(dim) for name, dim in (study.config.get("space") or {}).items()}
+
+
+def _values_of(dim: Mapping[str, Any]) -> list[Any]:
+    return list(dim["values"]) if dim.get("kind") == "Choice" else [dim.get("low"), dim.get("high")]
+
+
+def _merged(a: Description, b: Description) -> Description:
+    """One description covering two studies' descriptions of the same name."""
+    if a == b:
+        return a
+    ranges = {"IntRange", "FloatRange"}
+    if a.get("kind") in ranges and b.get("kind") in ranges:
+        kind = a["kind"] if a["kind"] == b["kind"] else "FloatRange"
+        low, high = min(a["low"], b["low"]), max(a["high"], b["high"])
+        return {"kind": kind, "low": low, "high": high, "log": bool(a.get("log") and b.get("log")), "grid_points": None}
+    values: list[Any] = []
+    for v in _values_of(a) + _values_of(b):
+        if not any(type(v) is type(w) and v == w for w in values):
+            values.append(v)
+    return {"kind": "Choice", "values": values}
+
+
+def studies_dimensions(studies: Sequence[StudyRecord]) -> dict[str, Description]:
+    """The hyperparameters of several studies: every name in order of first appearance, described
+    so as to cover each study's range or values (a log scale only where every study has one)."""
+    out: dict[str, Description] = {}
+    for study in studies:
+        for name, dim in study_dimensions(study).items():
+            out[name] = _merged(out[name], dim) if name in out else dim
+    return out
+
+
+def _with_space(frame: pd.DataFrame, dims: Mapping[str, Description]) -> pd.DataFrame:
+    """``frame``, recording in its attrs the descriptions of the hyperparameters it has a column for."""
+    frame.attrs[SPACE_ATTR] = {name: dict(dim) for name, dim in dims.items() if name in frame.columns}
+    return frame
+
+
+#: Columns of the frames here (and of :mod:`hpsearch.show.plots`) that hold no hyperparameter and are not reserved names.
+_OTHER_COLUMNS = frozenset({"bracket", "rungs", "epochs_done", "x0", "y0", "x1", "y1", "hyperparameter", "importance"})
+
+
+def _described(name: str, values: pd.Series) -> Description:
+    """A description of hyperparameter ``name`` from the values of its column (a frame built by hand)."""
+    seen = [v for v in values.tolist() if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    kind = BUILTIN_DIMENSIONS.get(name)
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in seen)
+    if isinstance(kind, tuple) or not numeric or not seen:
+        return {"kind": "Choice", "values": list(dict.fromkeys(seen))}
+    integer = kind == "int" if kind is not None else all(isinstance(v, int) for v in seen)
+    return {
+        "kind": "IntRange" if integer else "FloatRange",
+        "low": min(seen),
+        "high": max(seen),
+        "log": name == "learning_rate",  # the built-in model's default
+        "grid_points": None,
+    }
+
+
+def frame_dimensions(frame: pd.DataFrame) -> dict[str, Description]:
+    """The hyperparameters ``frame`` has a column for, in order, with their descriptions.
+
+    A frame of this module records them (``frame.attrs[SPACE_ATTR]``, kept by pandas through
+    selections, sorts and merges); for any other frame they are its columns whose names are
+    not :data:`hpsearch.core.space.RESERVED_NAMES` (nor its metric), described from their values
+    (a learning rate on a log scale, as the built-in model searches it).
+    """
+    stored = frame.attrs.get(SPACE_ATTR)
+    if isinstance(stored, Mapping):
+        return {name: dict(dim) for name, dim in stored.items() if name in frame.columns}
+    metrics = set(frame["metric"].dropna().astype(str)) if "metric" in frame.columns else set()
+    skip = RESERVED_NAMES | _OTHER_COLUMNS | metrics
+    return {str(c): _described(str(c), frame[c]) for c in frame.columns if isinstance(c, str) and c not in skip}
+
+
+def _segments_query(study_id: int) -> Any:
+    t, d = s.trials, s.pbt_decisions
+    parent = aliased(s.trials)
+    return (
+        select(
+            t.c.member,
+            t.c.generation,
+            t.c.number.label("trial"),
+            t.c.state,
+            t.c.start_epoch,
+            (t.c.start_epoch + t.c.epochs).label("end_epoch"),
+            t.c.params,
+            t.c.value,
+            t.c.parent_trial,
+            parent.c.member.label("parent_member"),
+            d.c.kind,
+            d.c.optimizer_reset,
+            d.c.old_params,
+            d.c.reason,
+            d.c.val_before_resize,
+            d.c.val_after_resize,
+        )
+        .select_from(t)
+        .outerjoin(d, and_(d.c.study_id == t.c.study_id, d.c.trial_number == t.c.number))
+        .outerjoin(parent, and_(parent.c.study_id == t.c.study_id, parent.c.number == t.c.parent_trial))
+        .where(t.c.study_id == study_id, t.c.member.is_not(None))
+        .order_by(t.c.member, t.c.generation)
+    )
+
+
+def _frame(rows: list[Any], dims: Mapping[str, Description]) -> pd.DataFrame:
+    import pandas as pd
+
+    records = []
+    for r in rows:
+        rec = dict(r._mapping)
+        params = rec.pop("params") or {}
+        old = rec.pop("old_params", None) or {}
+        for name in dims:
+            rec[name] = params.get(name)
+        rec["changed"] = sorted(k for k in params if k in old and old[k] != params[k])
+        rec["kind"] = rec["kind"] or "initial"
+        rec["optimizer_reset"] = bool(rec["optimizer_reset"])
+        records.append(rec)
+    frame = pd.DataFrame.from_records(records)
+    for column in ("parent_trial", "parent_member"):
+        if column in frame:
+            frame[column] = frame[column].astype("Int64")  # initial segments have none
+    return _with_space(frame, dims)
+
+
+def pbt_schedule(name: str, store: Store | str | os.PathLike[str] | None = None, *, member: int | None = None) -> pd.DataFrame:
+    """Every segment of a PBT study (or of one member): the hyperparameters in force from
+    ``start_epoch`` to ``end_epoch``, the decision that started it (initial, continue,
+    exploit, recover), whom it copied and the validation value it reached."""
+    with reading(store) as opened:
+        study = opened.study(name)
+        query = _segments_query(study.id)
+        if member is not None:
+            query = query.where(s.trials.c.member == member)
+        with opened._read() as conn:
+            rows = list(conn.execute(query))
+        return _frame(rows, study_dimensions(study))
+
+
+def pbt_lineage(name: str, store: Store | str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """The lineage tree of a PBT study: one edge per segment, from the trial whose
+    checkpoint it started from (``parent_trial``, ``parent_member``) to the segment
+    (``trial``, ``member``); ``kind`` is exploit where a member copied another."""
+    frame = pbt_schedule(name, store)
+    if frame.empty:
+        return frame
+    columns = ["trial", "member", "generation", "start_epoch", "parent_trial", "parent_member", "kind", "value", "state"]
+    return frame[columns].reset_index(drop=True)
+
+
+def evolution_lineage(name: str, store: Store | str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Every trial of an evolution study: its generation, both its parents (none in generation 0,
+    recomputed by the strategy from the stored history exactly as they were chosen), its state,
+    validation value and hyperparameters (one column each, in the study's order)."""
+    import pandas as pd
+
+    from hpsearch.core.config import config_from_stored
+    from hpsearch.search.strategies import EvolutionStrategy, strategy_for
+
+    with reading(store) as opened:
+        study = opened.study(name)
+        history = opened.trials(study.id, with_curves=False)
+    strategy = strategy_for(config_from_stored(name, study.config))
+    if not isinstance(strategy, EvolutionStrategy):
+        raise ValueError(f"{name} is a {study.strategy} study, not an evolution study")
+    parents = strategy.parents(history)
+    rows = [
+        {
+            "trial": t.number,
+            "generation": t.generation,
+            "first_parent": parents.get(t.number, (None, None))[0],
+            "second_parent": parents.get(t.number, (None, None))[1],
+            "state": t.state.value,
+            "value": t.value,
+            **t.params,
+        }
+        for t in history
+    ]
+    dims = study_dimensions(study)
+    columns = ["trial", "generation", "first_parent", "second_parent", "state", "value", *dims]
+    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
+    for column in ("first_parent", "second_parent"):
+        frame[column] = frame[column].astype("Int64")  # generation 0 has none
+    return _with_space(frame, dims)
+
+
+def pruning_rungs(name: str, store: Store | str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Every trial of a study with early stopping: its bracket (Hyperband; 0 for the other rules),
+    the epochs at which the rule judges it, the epochs it ran and its state (PRUNED where stopped)."""
+    import pandas as pd
+
+    from hpsearch.core.config import config_from_stored
+    from hpsearch.search.pruning import SuccessiveHalvingRule, pruning_rule
+
+    with reading(store) as opened:
+        study = opened.study(name)
+        history = opened.trials(study.id, with_curves=False)
+    config = config_from_stored(name, study.config)
+    rule = pruning_rule(config, [])
+    if rule is None:
+        raise ValueError(f"{name} does not prune: its study file has no [pruning] rule")
+    rows = [
+        {
+            "trial": t.number,
+            "bracket": rule.bracket(t.number) if isinstance(rule, SuccessiveHalvingRule) else 0,
+            "rungs": tuple(rule.rungs(t.number)),
+            "epochs_done": t.epochs_done,
+            "state": t.state.value,
+            "value": t.value,
+        }
+        for t in history
+    ]
+    return pd.DataFrame.from_records(rows, columns=["trial", "bracket", "rungs", "epochs_done", "state", "value"])
+
+
+def model_history(name: str, trial: int, store: Store | str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """The segments that trained the weights of ``trial``, oldest first: its ancestry
+    through every copy (a recursive SQL query over ``parent_trial``). Its rows give the
+    hyperparameter schedule the final model was actually trained with."""
+    with reading(store) as opened:
+        study = opened.study(name)
+        t = s.trials
+        chain = (
+            select(t.c.number, t.c.parent_trial, literal(0).label("depth"))
+            .where(t.c.study_id == study.id, t.c.number == trial)
+            .cte("chain", recursive=True)
+        )
+        up = aliased(t)
+        chain = chain.union_all(
+            select(up.c.number, up.c.parent_trial, (chain.c.depth + 1).label("depth")).where(
+                up.c.study_id == study.id, up.c.number == chain.c.parent_trial
+            )
+        )
+        numbers_query = select(chain.c.number, chain.c.depth)
+        with opened._read() as conn:
+            depth = {r.number: r.depth for r in conn.execute(numbers_query)}
+            rows = [r for r in conn.execute(_segments_query(study.id)) if r.trial in depth]
+        frame = _frame(rows, study_dimensions(study))
+        if frame.empty:
+            return frame
+        return frame.sort_values("start_epoch").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------- studies
+
+
+def resolve_studies(store: Store, names: Names = None) -> list[StudyRecord]:
+    """The studies called ``names``, in the order given and without repeats (every study when None).
+
+    Raises :class:`UnknownStudyError` (a :class:`ConfigError`, so bad input) naming the
+    first unknown study and listing the studies the store holds.
+    """
+    known = store.studies()
+    if names is None:
+        return known
+    wanted = [names] if isinstance(names, str) else list(names)
+    by_name = {study.name: study for study in known}
+    missing = [name for name in wanted if name not in by_name]
+    if missing:
+        listed = ", ".join(sorted(by_name)) or "none yet"
+        raise UnknownStudyError("study", missing[0], f"no such study in {store.label} (studies: {listed})")
+    return [by_name[name] for name in dict.fromkeys(wanted)]
+
+
+def study_space(study: StudyRecord) -> SearchSpace:
+    """The search space of a stored study, rebuilt from the description stored with it."""
+    spec = {name: _spec_of(dim) for name, dim in study_dimensions(study).items()}
+    return parse_space(spec, builtin=False)  # exactly the stored dimensions, in their order
+
+
+def _spec_of(dim: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``[space]`` entry that parses to the dimension ``dim`` describes (its kind kept: 1.0 to 9.0 stays a float range)."""
+    spec = {key: value for key, value in dim.items() if key != "kind" and value is not None}
+    if dim.get("kind") in ("IntRange", "FloatRange"):
+        spec["type"] = "int" if dim["kind"] == "IntRange" else "float"
+    return spec
+
+
+def _fetch(store: Store, query: Any) -> list[Any]:
+    with store._read() as conn:
+        return list(conn.execute(query))
+
+
+# ---------------------------------------------------------------------------- trials
+
+#: The fixed columns of :func:`trials_frame`, in order; the studies' hyperparameters come after ``state``.
+TRIAL_FIELDS: tuple[str, ...] = (
+    "study",
+    "strategy",
+    "number",
+    "state",
+    "value",
+    "epochs",
+    "seconds",
+    "started_at",
+    "finished_at",
+    "completion",
+    "cum_epochs",
+    "cum_seconds",
+    "final",
+    "member",
+    "generation",
+    "start_epoch",
+    "end_epoch",
+    "parent_trial",
+    "attempt",
+    "metric",
+    "direction",
+    "error",
+)
+_BEFORE_PARAMS = TRIAL_FIELDS.index("state") + 1
+
+
+def trial_columns(names: Sequence[str] = HYPERPARAMETERS) -> tuple[str, ...]:
+    """The columns of :func:`trials_frame` for studies of the hyperparameters ``names``: :data:`TRIAL_FIELDS`
+    with one column per hyperparameter after ``state``."""
+    return (*TRIAL_FIELDS[:_BEFORE_PARAMS], *names, *TRIAL_FIELDS[_BEFORE_PARAMS:])
+
+
+#: The columns of :func:`trials_frame` for studies of the built-in model's four hyperparameters, in order.
+TRIAL_COLUMNS: tuple[str, ...] = trial_columns(HYPERPARAMETERS)
+
+
+def _trials_query(study_ids: Sequence[int]) -> Any:
+    t, st, e = s.trials, s.studies, s.epochs
+    per_trial = select(e.c.trial_id, e.c.attempt, func.count().label("n_epochs")).group_by(e.c.trial_id, e.c.attempt).subquery("per_trial")
+    return (
+        select(
+            st.c.name.label("study"),
+            st.c.strategy,
+            st.c.metric,
+            st.c.direction,
+            st.c.epochs.label("study_epochs"),
+            t.c.number,
+            t.c.state,
+            t.c.params,
+            t.c.value,
+            t.c.attempt,
+            t.c.started_at,
+            t.c.finished_at,
+            t.c.member,
+            t.c.generation,
+            t.c.start_epoch,
+            t.c.epochs.label("planned_epochs"),
+            t.c.parent_trial,
+            t.c.error,
+            per_trial.c.n_epochs,
+        )
+        .select_from(t)
+        .join(st, st.c.id == t.c.study_id)
+        .outerjoin(per_trial, and_(per_trial.c.trial_id == t.c.id, per_trial.c.attempt == t.c.attempt))
+        .where(t.c.study_id.in_(list(study_ids)))
+        .order_by(t.c.study_id, t.c.number)
+    )
+
+
+def _trial_record(row: Any, names: Sequence[str]) -> dict[str, Any]:
+    """One row of :func:`trials_frame` (before the cumulative columns) from one SQL row."""
+    r = row._mapping
+    params = r["params"] or {}
+    duration = None if r["started_at"] is None or r["finished_at"] is None else r["finished_at"] - r["started_at"]
+    start = r["start_epoch"] or 0
+    end = start + r["planned_epochs"]
+    complete = r["state"] == TrialState.COMPLETE.value and r["value"] is not None
+    return {
+        "study": r["study"],
+        "strategy": r["strategy"],
+        "number": r["number"],
+        "state": r["state"],
+        **{name: params.get(name) for name in names},
+        "value": r["value"],
+        "epochs": int(r["n_epochs"] or 0),
+        "seconds": duration,
+        "started_at": r["started_at"],
+        "finished_at": r["finished_at"],
+        "final": complete and (r["member"] is None or end >= r["study_epochs"]),
+        "member": r["member"],
+        "generation": r["generation"],
+        "start_epoch": start,
+        "end_epoch": end,
+        "parent_trial": r["parent_trial"],
+        "attempt": r["attempt"],
+        "metric": r["metric"],
+        "direction": r["direction"],
+        "error": r["error"],
+    }
+
+
+def _in_completion_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """One study's trials: finished ones in the order they finished, with running totals; then the rest."""
+    import pandas as pd
+
+    is_finished = frame["state"].isin(FINISHED_STATES) & frame["finished_at"].notna()
+    done = frame[is_finished].sort_values(["finished_at", "number"], kind="stable").copy()
+    rest = frame[~is_finished].sort_values("number", kind="stable").copy()
+    done["completion"] = range(len(done))
+    done["cum_epochs"] = done["epochs"].cumsum()
+    done["cum_seconds"] = done["seconds"].astype(float).cumsum()
+    rest["completion"] = pd.NA
+    rest["cum_epochs"] = pd.NA
+    rest["cum_seconds"] = math.nan
+    return pd.concat([done, rest]) if len(rest) else done
+
+
+def trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
+    """One row per trial of the studies ``names`` (every study when None), for comparing studies.
+
+    Columns (:func:`trial_columns`; :data:`TRIAL_COLUMNS` for studies of the built-in model's
+    four hyperparameters): ``study``, ``strategy``, ``number``, ``state``, one column per
+    hyperparameter of the studies (in their declared order; several studies: every name, in
+    order of first appearance, empty for the trials of a study without it; recorded with their
+    descriptions in ``frame.attrs``, see :func:`frame_dimensions`), ``value`` (the study metric), ``epochs`` (epochs of the
+    current attempt in the per-epoch table), ``seconds`` (start to end of the trial),
+    ``started_at`` / ``finished_at`` (UTC), then, per study in completion order,
+    ``completion`` (0, 1, ...), ``cum_epochs`` and ``cum_seconds``: the training
+    epochs and trial seconds spent by the study once this trial finished (failed and
+    pruned trials count: they spent budget). Trials that have not finished come last,
+    without these. ``final`` marks the results a study ends with: COMPLETE trials, and
+    for PBT only each member's last segment. PBT segments also carry ``member``,
+    ``generation``, ``start_epoch``, ``end_epoch`` and ``parent_trial``.
+    """
+    import pandas as pd
+
+    with reading(store) as opened:
+        studies = resolve_studies(opened, names)
+        rows = _fetch(opened, _trials_query([st.id for st in studies])) if studies else []
+    dims = studies_dimensions(studies)
+    columns = trial_columns(list(dims))
+    raw = pd.DataFrame.from_records(
+        [_trial_record(r, list(dims)) for r in rows], columns=[c for c in columns if c not in {"completion", "cum_epochs", "cum_seconds"}]
+    )
+    parts = [_in_completion_order(raw[raw["study"] == st.name]) for st in studies]
+    frame = pd.concat(parts, ignore_index=True) if parts else raw
+    frame = frame.reindex(columns=list(columns)).reset_index(drop=True)
+    for column in ("completion", "cum_epochs", "member", "generation", "parent_trial"):
+        frame[column] = frame[column].astype("Int64")
+    frame["cum_seconds"] = frame["cum_seconds"].astype(float)
+    frame["final"] = frame["final"].astype(bool)
+    for column in ("started_at", "finished_at"):
+        frame[column] = pd.to_datetime(frame[column].astype(float), unit="s", utc=True)
+    return _with_space(frame, dims)
+
+
+def final_results(trials: pd.DataFrame) -> pd.DataFrame:
+    """The results each study ends with (rows of :func:`trials_frame` with ``final``):
+    its COMPLETE trials, or for PBT each member's last segment."""
+    return trials[trials["final"]].reset_index(drop=True)
+
+
+def best_so_far(trials: pd.DataFrame) -> pd.DataFrame:
+    """The best value found so far by each study, after every finished trial, in completion order.
+
+    Takes a :func:`trials_frame`; returns one row per finished trial with ``best``
+    (the running maximum of the COMPLETE trials' values, or minimum for a study
+    that minimizes; empty until the first COMPLETE trial), ``improved`` (this trial
+    set a new best), ``cum_epochs`` and ``cum_seconds`` (the budget spent so far),
+    and the trial's own columns.
+    """
+    import pandas as pd
+
+    dims = frame_dimensions(trials)
+    done = trials[trials["completion"].notna()]
+    parts = []
+    for _, group in done.groupby("study", sort=False):
+        g = group.sort_values("completion").copy()
+        counted = g["value"].where(g["state"] == TrialState.COMPLETE.value).astype(float)
+        running = counted.cummax() if g["direction"].iloc[0] == "maximize" else counted.cummin()
+        g["best"] = running.ffill()
+        previous = g["best"].shift()
+        g["improved"] = g["best"].notna() & (previous.isna() | (g["best"] != previous))
+        parts.append(g)
+    columns = ["study", "strategy", "completion", "number", "state", *dims, "value", "best", "improved"]
+    columns += ["cum_epochs", "cum_seconds", "member", "metric", "direction"]
+    if not parts:
+        return _with_space(pd.DataFrame(columns=columns), dims)
+    return _with_space(pd.concat(parts, ignore_index=True)[columns], dims)
+
+
+# ---------------------------------------------------------------------------- epochs
+
+#: The columns of :func:`epochs_frame`, in order.
+EPOCH_COLUMNS: tuple[str, ...] = (
+    "study",
+    "strategy",
+    "number",
+    "state",
+    "member",
+    "attempt",
+    "epoch",
+    "model_epoch",
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+    "seconds",
+    "recorded_at",
+)
+
+
+def _epochs_query(study_ids: Sequence[int]) -> Any:
+    t, st, e = s.trials, s.studies, s.epochs
+    return (
+        select(
+            st.c.name.label("study"),
+            st.c.strategy,
+            t.c.number,
+            t.c.state,
+            t.c.member,
+            e.c.attempt,
+            e.c.epoch,
+            (t.c.start_epoch + e.c.epoch).label("model_epoch"),
+            e.c.loss,
+            e.c.accuracy,
+            e.c.val_loss,
+            e.c.val_accuracy,
+            e.c.seconds,
+            e.c.recorded_at,
+        )
+        .select_from(e)
+        .join(t, and_(t.c.id == e.c.trial_id, t.c.attempt == e.c.attempt))
+        .join(st, st.c.id == t.c.study_id)
+        .where(t.c.study_id.in_(list(study_ids)))
+        .order_by(t.c.study_id, t.c.number, e.c.epoch)
+    )
+
+
+def epochs_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
+    """The per-epoch metrics of the studies ``names`` (every study when None): one row per
+    epoch of each trial's current attempt (epochs of attempts that died are left out).
+
+    ``epoch`` counts from 1 within the trial; ``model_epoch`` is the epochs the model
+    has trained after this one (the same, except for a PBT segment, which continues
+    from its parent's checkpoint at ``start_epoch``). ``seconds`` is the epoch's time.
+    """
+    import pandas as pd
+
+    with reading(store) as opened:
+        studies = resolve_studies(opened, names)
+        rows = _fetch(opened, _epochs_query([st.id for st in studies])) if studies else []
+    frame = pd.DataFrame.from_records([dict(r._mapping) for r in rows], columns=list(EPOCH_COLUMNS))
+    order = {st.name: i for i, st in enumerate(studies)}
+    frame = frame.sort_values(["study", "number", "epoch"], key=lambda c: c.map(order) if c.name == "study" else c, kind="stable")
+    frame["member"] = frame["member"].astype("Int64")
+    for column in ("loss", "accuracy", "val_loss", "val_accuracy", "seconds"):
+        frame[column] = frame[column].astype(float)
+    frame["recorded_at"] = pd.to_datetime(frame["recorded_at"].astype(float), unit="s", utc=True)
+    frame = frame.reset_index(drop=True)
+    own = [st for st in studies if st.metric not in s.METRIC_COLUMNS]
+    if own:  # a study metric of its own (not one of the four columns) gets a column of its own, from the metrics table
+        values: dict[tuple[str, int, int, int], float | None] = {}
+        with reading(store) as opened:
+            for st in own:
+                values.update(
+                    {(st.name, r.trial_number, r.attempt, r.epoch): r.value for r in opened.metric_rows(st.id) if r.name == st.metric}
+                )
+        for metric in dict.fromkeys(st.metric for st in own):
+            holders = {st.name for st in own if st.metric == metric}
+            keys = zip(frame["study"], frame["number"], frame["attempt"], frame["epoch"])
+            frame[metric] = [values.get(key) if key[0] in holders else None for key in keys]
+            frame[metric] = frame[metric].astype(float)
+    return frame
+
+
+# ---------------------------------------------------------------------------- best trials
+
+
+def best_trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
+    """One row per study: its progress, its best trial (the study's result; for PBT the best
+    member at the end of training), that trial's hyperparameters (one column per name of the
+    studies, as in :func:`trials_frame`) and value, and its test accuracy and loss when the test
+    evaluation has been made."""
+    import pandas as pd
+
+    from hpsearch.running.loop import summarize
+
+    rows = []
+    with reading(store) as opened:
+        studies = resolve_studies(opened, names)
+        dims = studies_dimensions(studies)
+        for study in studies:
+            summary = summarize(opened, study)
+            best = summary.best
+            test = summary.test if best is not None and summary.test is not None and summary.test.trial_number == best.number else None
+            rows.append(
+                {
+                    "study": study.name,
+                    "strategy": study.strategy,
+                    "state": study.state.value,
+                    "finished": summary.finished,
+                    "n_trials": study.n_trials,
+                    "best_trial": None if best is None else best.number,
+                    **{name: None if best is None else best.params.get(name) for name in dims},
+                    "value": None if best is None else best.value,
+                    "metric": study.metric,
+                    "test_accuracy": None if test is None else test.accuracy,
+                    "test_loss": None if test is None else test.loss,
+                }
+            )
+    columns = ["study", "strategy", "state", "finished", "n_trials", "best_trial", *dims, "value", "metric"]
+    frame = pd.DataFrame.from_records(rows, columns=[*columns, "test_accuracy", "test_loss"])
+    frame["best_trial"] = frame["best_trial"].astype("Int64")
+    return _with_space(frame, dims)
+
+
+# ---------------------------------------------------------------------------- importance
+
+#: Fewer COMPLETE trials than this give no importance (a forest on two points says nothing).
+MIN_IMPORTANCE_TRIALS = 4
+
+
+@dataclass(frozen=True)
+class ParamImportance:
+    """How much of the variation of a study's results each hyperparameter explains (fANOVA).
+
+    ``importances`` maps hyperparameter to its share (the shares add up to 1), most
+    important first; it is empty when there is nothing to measure, and ``note`` says why.
+    Fixed hyperparameters, and those that never varied among the trials, are left out.
+    ``dimensions`` are the study's hyperparameters in their declared order.
+    """
+
+    study: str
+    importances: dict[str, float]
+    trials: int
+    note: str | None = None
+    dimensions: tuple[str, ...] = ()
+
+    def frame(self) -> pd.DataFrame:
+        """The importances as a DataFrame: ``study``, ``hyperparameter``, ``importance``."""
+        import pandas as pd
+
+        rows = [{"study": self.study, "hyperparameter": k, "importance": v} for k, v in self.importances.items()]
+        return pd.DataFrame(rows, columns=["study", "hyperparameter", "importance"])
+
+
+def _varying(space: SearchSpace, params: Sequence[dict[str, Any]]) -> list[str]:
+    """Hyperparameters of ``space`` that are not fixed and take two values or more in ``params``."""
+    out = []
+    for name, dim in space.items():
+        fixed = isinstance(dim, Choice) and len(dim.choices) == 1
+        if not fixed and len({repr(p.get(name)) for p in params}) > 1:
+            out.append(name)
+    return out
+
+
+def param_importance(store: StoreLike, name: str, *, seed: int = 0) -> ParamImportance:
+    """Hyperparameter importance of study ``name``, by Optuna's fANOVA evaluator fed from the store.
+
+    The COMPLETE trials (for PBT: each member's final result, with the hyperparameters
+    of its last segment) are replayed into an in-memory Optuna study and handed to
+    :func:`optuna.importance.get_param_importances`. Too few trials, no varying
+    hyperparameter or results that are all equal give empty importances and a note,
+    never an exception.
+    """
+    from hpsearch.search.optuna_replay import optuna_study_from_history
+
+    with reading(store) as opened:
+        study = resolve_studies(opened, [name])[0]
+        records = opened.trials(study.id, with_curves=False)
+    space = study_space(study)
+    done = [
+        t
+        for t in records
+        if t.state is TrialState.COMPLETE
+        and t.value is not None
+        and math.isfinite(t.value)
+        and is_final(t, study.epochs)
+        and space.contains(t.params)
+    ]
+    declared = tuple(space)
+    if len(done) < MIN_IMPORTANCE_TRIALS:
+        note = f"needs {MIN_IMPORTANCE_TRIALS} completed trials, has {len(done)}"
+        return ParamImportance(name, {}, len(done), note, declared)
+    varying = _varying(space, [t.params for t in done])
+    if not varying:
+        return ParamImportance(name, {}, len(done), "no hyperparameter varies among the completed trials", declared)
+    if len({t.value for t in done}) == 1:
+        return ParamImportance(name, {}, len(done), "every completed trial has the same value", declared)
+    import optuna
+
+    replay = optuna_study_from_history(space, done, maximize=study.maximize)
+    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+    values = optuna.importance.get_param_importances(replay, evaluator=evaluator, params=varying)
+    ordered = dict(sorted(((k, float(v)) for k, v in values.items()), key=lambda kv: -kv[1]))
+    return ParamImportance(name, ordered, len(done), dimensions=declared)

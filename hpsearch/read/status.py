@@ -1,0 +1,150 @@
+"""One row per study (progress, best trial, test accuracy), read with one aggregate SQL query.
+
+The same rows make the lines of ``hpsearch status`` (:func:`hpsearch.api.status`) and the
+overview and study header of the dashboard (:mod:`hpsearch.show.dashboard.data`). The trials are
+counted by a ``GROUP BY`` in the store, never read one by one; a second query reads the test
+evaluations (at most one per study). Nothing here imports Dash or pandas.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+
+from hpsearch.read.frames import FINISHED_STATES
+from hpsearch.store import Store, StudyState, TrialState
+from hpsearch.store import schema as s
+
+__all__ = ["INTERRUPTED_AFTER_S", "StudyStatus", "study_statuses"]
+
+#: A RUNNING study with no trial heartbeat for this long is shown as interrupted (the runner beats every few seconds).
+INTERRUPTED_AFTER_S = 180.0
+
+
+@dataclass(frozen=True)
+class StudyStatus:
+    """One study's progress: a line of ``hpsearch status`` and a row of the dashboard's overview.
+
+    ``state`` is the state as a person reads it: running, finished, interrupted (RUNNING in
+    the store, but neither the study nor any of its trials changed for
+    :data:`INTERRUPTED_AFTER_S`: its run was killed; running it again resumes it) or stopped.
+    ``stored_state`` is the state the store records. ``finished`` counts the trials that
+    ended (COMPLETE, PRUNED or FAIL) out of the budget ``n_trials``. ``best_trial`` and
+    ``best_value`` are the study's result (the best COMPLETE trial; for PBT the best member
+    at the end of training; ties go to the earlier trial), ``test_accuracy`` that trial's
+    test accuracy once evaluated. ``updated_at`` is the last change of the study or
+    heartbeat of one of its trials (a Unix time).
+    """
+
+    name: str
+    strategy: str
+    state: str  # running | finished | interrupted | stopped
+    stored_state: StudyState
+    finished: int
+    n_trials: int
+    running: int
+    failed: int
+    best_trial: int | None
+    best_value: float | None
+    metric: str
+    test_accuracy: float | None
+    updated_at: float
+
+
+def _ui_state(state: StudyState, last_change: float, now: float) -> str:
+    """running / finished / interrupted / stopped, as a person reads the study's ``state``."""
+    if state is StudyState.COMPLETE:
+        return "finished"
+    if state is StudyState.STOPPED:
+        return "stopped"
+    return "interrupted" if now - last_change > INTERRUPTED_AFTER_S else "running"
+
+
+def _final_condition(trials: Any, studies: Any) -> Any:
+    """SQL: a trial whose value is a result of its study (for PBT only each member's last segment)."""
+    return and_(
+        trials.c.state == TrialState.COMPLETE.value,
+        trials.c.value.is_not(None),
+        trials.c.member.is_(None) | (trials.c.start_epoch + trials.c.epochs >= studies.c.epochs),
+    )
+
+
+def _best_trial_number(studies: Any) -> Any:
+    """SQL: the number of the best final trial of the study row of ``studies`` (ties to the earlier trial)."""
+    b, own = s.trials.alias("best"), s.studies.alias("own")  # (SQLite cannot order this subquery by an outer column)
+    key = case((own.c.direction == "maximize", -b.c.value), else_=b.c.value)
+    return (
+        select(b.c.number)
+        .select_from(b.join(own, own.c.id == b.c.study_id))
+        .where(b.c.study_id == studies.c.id, _final_condition(b, own))
+        .order_by(key, b.c.number)
+        .limit(1)
+        .correlate(studies)
+        .scalar_subquery()
+    )
+
+
+def study_statuses(store: Store, *, name: str | None = None, now: float | None = None) -> list[StudyStatus]:
+    """Every study of ``store`` (or only the study ``name``), in creation order.
+
+    ``now`` (default: the current time) decides which RUNNING studies are interrupted.
+    """
+    t, st, ev = s.trials, s.studies, s.evaluations
+    final = _final_condition(t, st)
+    query = (
+        select(
+            st.c.id,
+            st.c.name,
+            st.c.strategy,
+            st.c.state,
+            st.c.n_trials,
+            st.c.metric,
+            st.c.direction,
+            st.c.updated_at,
+            func.sum(case((t.c.state.in_(FINISHED_STATES), 1), else_=0)).label("finished"),
+            func.sum(case((t.c.state == TrialState.RUNNING.value, 1), else_=0)).label("running"),
+            func.sum(case((t.c.state == TrialState.FAIL.value, 1), else_=0)).label("failed"),
+            func.max(case((final, t.c.value), else_=None)).label("best_max"),
+            func.min(case((final, t.c.value), else_=None)).label("best_min"),
+            func.max(t.c.heartbeat_at).label("last_beat"),
+            _best_trial_number(st).label("best_trial"),
+        )
+        .select_from(st)
+        .outerjoin(t, t.c.study_id == st.c.id)
+        .group_by(st.c.id)
+        .order_by(st.c.id)
+    )
+    tests = select(ev.c.study_id, t.c.number, ev.c.accuracy).join(t, t.c.id == ev.c.trial_id).where(ev.c.split == "test")
+    if name is not None:
+        query = query.where(st.c.name == name)
+        tests = tests.where(ev.c.study_id == select(st.c.id).where(st.c.name == name).scalar_subquery())
+    with store._read() as conn:
+        rows = list(conn.execute(query))
+        tested = {r.study_id: (r.number, r.accuracy) for r in conn.execute(tests)}
+    now = time.time() if now is None else now
+    out = []
+    for r in rows:
+        updated = max(r.updated_at, r.last_beat or 0.0)
+        test_trial, test_accuracy = tested.get(r.id, (None, None))
+        stored = StudyState(r.state)
+        out.append(
+            StudyStatus(
+                name=r.name,
+                strategy=r.strategy,
+                state=_ui_state(stored, updated, now),
+                stored_state=stored,
+                finished=int(r.finished or 0),
+                n_trials=r.n_trials,
+                running=int(r.running or 0),
+                failed=int(r.failed or 0),
+                best_trial=r.best_trial,
+                best_value=r.best_max if r.direction == "maximize" else r.best_min,
+                metric=r.metric,
+                test_accuracy=test_accuracy if r.best_trial is not None and test_trial == r.best_trial else None,
+                updated_at=updated,
+            )
+        )
+    return out

@@ -1,0 +1,262 @@
+"""Ask/tell: trials proposed and stored by hpsearch, trained by your own loop.
+
+    with hpsearch.open_study("studies/quickstart.toml", "hpsearch.db") as study:
+        while (trial := study.ask()) is not None:
+            model = build(**trial.params)
+            for epoch in range(1, trial.epochs + 1):
+                metrics = train_one_epoch(model)               # {"val_accuracy": ..., "loss": ...}
+                if trial.report(epoch, metrics):               # stored at once; True: the pruning rule stops it
+                    study.tell(trial, "PRUNED")
+                    break
+            else:
+                study.tell(trial, metrics)                     # COMPLETE, with the last epoch's metrics
+
+A trial is claimed as ``hpsearch run`` claims one (atomically, within the budget), and carries a
+heartbeat from a background thread while it is open. A script that crashes leaves its open
+trial RUNNING with a dead process behind it: the next :func:`open_study` on this machine (or any
+worker, once the heartbeat is ``stale_after`` old) puts it back, and the next :meth:`AskTellStudy.ask`
+hands it out again under its own number. Several scripts on one store share the budget exactly,
+as several ``hpsearch run`` workers do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from numbers import Real
+from pathlib import Path
+
+from hpsearch.core.config import StudyConfig, config_from_stored, load_study
+from hpsearch.core.errors import ConfigError, NoResultError
+from hpsearch.core.space import Params
+from hpsearch.running.loop import Heartbeat, RunOptions, StudyRunner, StudySummary, summarize
+from hpsearch.search.pruning import PruningRule, pruning_rule
+from hpsearch.store import EpochEntry, Store, StudyRecord, TrialLostError, TrialRecord, TrialState, WorkerInfo
+from hpsearch.train.trainer import EpochCallback, TrainJob, TrainOutcome
+
+__all__ = ["AskTellStudy", "AskedTrial", "open_study"]
+
+
+class _OutsideTraining:
+    """The trainer of an ask/tell study: the caller's loop trains, hpsearch never does (so no test evaluation)."""
+
+    has_test_set = False
+    max_jobs = 1
+
+    def train(self, jobs: Sequence[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
+        raise RuntimeError("an ask/tell study is trained by the caller's loop, not by hpsearch")
+
+    def evaluate(self, job: TrainJob) -> tuple[float, float] | None:
+        return None
+
+
+class AskedTrial:
+    """A trial handed out by :meth:`AskTellStudy.ask`: its hyperparameters, seed and epochs, and
+    :meth:`report` for each epoch's metrics."""
+
+    def __init__(self, study: AskTellStudy, record: TrialRecord, rule: PruningRule | None, curves: Mapping[int, Sequence[float]]) -> None:
+        self._study, self.record, self._rule, self._curves = study, record, rule, curves
+        self._curve: list[float] = []
+        self._started = time.monotonic()
+        self._last = self._started
+        #: The metrics of the last epoch reported.
+        self.last_metrics: dict[str, float] = {}
+
+    @property
+    def number(self) -> int:
+        return self.record.number
+
+    @property
+    def params(self) -> Params:
+        """The hyperparameters to train with (a plain dict of the names the space declares)."""
+        return dict(self.record.params)
+
+    @property
+    def seed(self) -> int:
+        """A seed for this trial (derived from the study seed and the trial number): seed your model with it."""
+        return self.record.seed
+
+    @property
+    def epochs(self) -> int:
+        """The most epochs this trial trains (the study's ``budget.epochs``)."""
+        return self.record.epochs
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self._curve)
+
+    def report(self, epoch: int, metrics: Mapping[str, float]) -> bool:
+        """Store epoch ``epoch`` (1, 2, ... in order) of this trial with its ``metrics`` now; returns True
+        when the study's pruning rule stops the trial here (then :meth:`AskTellStudy.tell` it PRUNED).
+
+        ``metrics`` must hold the study's metric. Every numeric value in it is stored under its name
+        (names of up to 100 characters); values that are not numbers are left out."""
+        study = self._study
+        if epoch != len(self._curve) + 1:
+            raise ValueError(
+                f"trial {self.number}: epoch {epoch} reported after epoch {len(self._curve)}; report every epoch in order, from 1"
+            )
+        metric = study.config.metric
+        value = metrics.get(metric)
+        if value is None:
+            raise ConfigError("metrics", dict(metrics), f"must hold the study's metric {metric!r}")
+        now = time.monotonic()
+        numbers = {k: float(v) for k, v in metrics.items() if isinstance(v, Real) and not isinstance(v, bool)}
+        entry = EpochEntry(self.record, epoch, numbers, now - self._last)
+        self._last = now
+        if study.store.record_epochs(study.worker, [entry]):
+            study._forget(self)
+            raise TrialLostError.of(self.record)
+        self._curve.append(float(value))
+        self.last_metrics = numbers
+        if self._rule is None or epoch >= self.epochs or not math.isfinite(float(value)):
+            return False
+        return self._rule.stops(self.number, self.params, self._curve, self._curves)
+
+    def __repr__(self) -> str:
+        return f"AskedTrial(number={self.number}, params={self.params})"
+
+
+class AskTellStudy:
+    """A study whose trials the caller trains: :meth:`ask` for a trial, :meth:`AskedTrial.report` each
+    epoch, :meth:`tell` how it ended. Use it as a context manager (or call :meth:`close`): a trial
+    still open at the end goes back to the study, to be handed out again."""
+
+    def __init__(self, config: StudyConfig, store: Store, *, options: RunOptions | None = None, own_store: bool = False) -> None:
+        self.config = config
+        self.store = store
+        self.options = options or RunOptions()
+        self.worker = WorkerInfo.this_process()
+        self._runner = StudyRunner(config, store, trainer=_OutsideTraining(), options=self.options, worker=self.worker)  # type: ignore[arg-type]
+        self.study: StudyRecord = store.create_study(config, n_trials=self._runner.n_trials)
+        self._own_store = own_store
+        self._open: dict[int, AskedTrial] = {}
+        self._heart = Heartbeat(store, self.worker, self.options.heartbeat_interval).__enter__()
+        store.reap_stale(self.study.id, stale_after=self.options.stale_after, this_host=self.worker.host)
+
+    @property
+    def name(self) -> str:
+        return self.study.name
+
+    @property
+    def n_trials(self) -> int:
+        """The study's budget of trials."""
+        return self._runner.n_trials
+
+    def ask(self, *, wait: bool = True) -> AskedTrial | None:
+        """The next trial to train, claimed for this process; None once the budget is spent.
+
+        When the budget is spent but other scripts still train trials (one may crash and need
+        redoing), waits for them (``wait=False``: returns None at once). When the only trials left
+        are ones this study asked for and has not told yet, returns None (tell them first). The
+        same holds for a generation (evolution, CMA-ES) that waits for trials this study holds."""
+        while True:
+            claims = self._runner.claim(self.study, 1)
+            if claims.trials:
+                break
+            if claims.done:
+                self._runner.check_not_stuck(self.study)
+                return None
+            if not wait or self._only_own_trials_run():
+                return None  # (waiting for trials this study holds open would wait for ever)
+            time.sleep(self.options.poll_interval)
+        (record,) = claims.trials
+        rule, curves = None, {}
+        if self.config.pruning.enabled:
+            history = self.store.trials(self.study.id)
+            rule = pruning_rule(self.config, history)
+            curves = {t.number: t.curve for t in history if t.number != record.number}
+        trial = AskedTrial(self, record, rule, curves)
+        self._open[record.number] = trial
+        self._heart.trials = [t.record for t in self._open.values()]
+        return trial
+
+    def _only_own_trials_run(self) -> bool:
+        """Whether every trial still to finish is one this study has handed out and not been told of yet."""
+        history = self.store.trials(self.study.id, with_curves=False)
+        return all(t.state.is_finished() or t.number in self._open for t in history)
+
+    def tell(self, trial: AskedTrial, outcome: TrialState | str | Mapping[str, float], *, error: str | None = None) -> None:
+        """How ``trial`` ended: a state (``"COMPLETE"``, ``"PRUNED"``, ``"FAIL"``; the value is the last
+        reported epoch's metric), or the final metrics (COMPLETE; stored as one more epoch when no epoch
+        was reported yet). A trial whose value is not finite is stored as FAIL, as ``hpsearch run`` does."""
+        if trial.number not in self._open:
+            raise ValueError(f"trial {trial.number} is not open in this study (told already, or never asked here)")
+        if isinstance(outcome, Mapping):
+            if not trial.epochs_done:
+                trial.report(1, outcome)
+            state, value = TrialState.COMPLETE, outcome.get(self.config.metric)
+            if value is None:
+                raise ConfigError("metrics", dict(outcome), f"must hold the study's metric {self.config.metric!r}")
+        else:
+            state = TrialState(outcome.upper() if isinstance(outcome, str) else outcome)
+            if not state.is_finished():
+                raise ConfigError("state", state.value, "must be COMPLETE, PRUNED or FAIL")
+            value = trial.last_metrics.get(self.config.metric)
+        if state is not TrialState.FAIL and (value is None or not math.isfinite(float(value))):
+            error = error or f"{self.config.metric} is {value} at the end of the trial"
+            state, value = TrialState.FAIL, None
+        if state is TrialState.FAIL:
+            value = None
+        try:
+            self.store.finish(trial.record, self.worker, state, value=None if value is None else float(value), error=error)
+        finally:
+            self._forget(trial)
+        self._finish_if_done()
+
+    def _forget(self, trial: AskedTrial) -> None:
+        self._open.pop(trial.number, None)
+        self._heart.trials = [t.record for t in self._open.values()]
+
+    def _finish_if_done(self) -> None:
+        history = self.store.trials(self.study.id, with_curves=False)
+        if len(history) >= self.n_trials and all(t.state.is_finished() for t in history):
+            with contextlib.suppress(NoResultError):  # every trial failed: the study is STOPPED with the reason
+                self._runner.finish(self.study)
+
+    def summary(self) -> StudySummary:
+        """The study as the store holds it now: its trials and the best one."""
+        return summarize(self.store, self.study)
+
+    def close(self) -> None:
+        """Stop the heartbeat; trials still open go back to the study (handed out again by the next ask)."""
+        for trial in list(self._open.values()):
+            with contextlib.suppress(TrialLostError):
+                self.store.release(trial.record, "not told before the study was closed; redone")
+            self._forget(trial)
+        self._heart.__exit__(None, None, None)
+        if self._own_store:
+            self.store.close()
+
+    def __enter__(self) -> AskTellStudy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_study(
+    study: StudyConfig | str | os.PathLike[str], store: Store | str | os.PathLike[str] | None = None, *, options: RunOptions | None = None
+) -> AskTellStudy:
+    """A study to drive with ask/tell: a :class:`StudyConfig`, a study file, or the name of a study in
+    ``store`` (a :class:`Store`, a path or a SQLAlchemy URL; default ``$HPSEARCH_STORE`` or ``hpsearch.db``).
+
+    Created in the store if it is new, resumed if not (a study file must match the stored study, as
+    for ``hpsearch run``)."""
+    own = not isinstance(store, Store)
+    opened = store if isinstance(store, Store) else Store.open(store)
+    try:
+        if isinstance(study, StudyConfig):
+            config = study
+        elif str(study).endswith(".toml") or Path(study).is_file():
+            config = load_study(Path(study))
+        else:
+            config = config_from_stored(str(study), opened.study(str(study)).config)
+        return AskTellStudy(config, opened, options=options, own_store=own)
+    except BaseException:
+        if own:
+            opened.close()
+        raise

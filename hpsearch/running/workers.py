@@ -1,0 +1,184 @@
+"""Several worker processes sharing one store: ``hpsearch run --workers N`` and ``hpsearch worker``.
+
+The coordination is the database's: every worker claims trials through the
+store's atomic claim (see :meth:`hpsearch.store.Store.claim`), so the workers of
+one machine, or of many machines sharing a PostgreSQL database, never take the
+same trial, together end with exactly the trial budget, and redo the trial of a
+worker that died. This module only starts and supervises the processes:
+
+* each worker is a fresh Python process (``spawn``), with its backend's thread
+  pools limited so that N workers do not oversubscribe the cores: by default
+  ``max(1, cores // N)`` threads each (``threads`` to change it);
+* a worker returns after ``recycle_after`` trials and is replaced by a fresh
+  process, so memory a backend does not give back cannot build up over a long study.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from hpsearch.core.config import StudyConfig
+from hpsearch.core.errors import HpsearchError
+from hpsearch.core.formatting import format_duration
+from hpsearch.running.loop import RunOptions, StudySummary, summarize
+from hpsearch.running.progress import Progress, SilentProgress
+from hpsearch.store import Store, StudyState, TrialState, store_url
+from hpsearch.train.trainer import Trainer
+
+__all__ = ["WorkerSpec", "default_threads", "limit_threads", "run_workers"]
+
+#: Exit status of a worker that stopped after ``recycle_after`` trials and wants a successor.
+EXIT_RECYCLE = 3
+#: Exit status of a worker whose study failed (too many failures, stuck): no successor.
+EXIT_STUDY_FAILED = 4
+
+TrainerFactory = Callable[[StudyConfig], Trainer]
+
+
+def default_threads(workers: int, cores: int | None = None) -> int:
+    """Backend threads per worker: the machine's cores shared out, at least one each."""
+    return max(1, (cores or os.cpu_count() or 1) // max(workers, 1))
+
+
+def limit_threads(threads: int) -> None:
+    """Limit the thread pools of TensorFlow (and of oneDNN/OpenMP) in this process; call before Keras is imported."""
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker process needs (it must pickle: workers are spawned)."""
+
+    config: StudyConfig
+    store: str
+    options: RunOptions
+    threads: int
+    #: A module-level function building the trainer; None: the Keras MNIST trainer.
+    trainer_factory: TrainerFactory | None = None
+
+
+def _worker_main(spec: WorkerSpec) -> None:
+    """The body of one worker process."""
+    limit_threads(spec.threads)
+    from hpsearch.running.loop import run_study
+
+    trainer = spec.trainer_factory(spec.config) if spec.trainer_factory is not None else None
+    try:
+        summary = run_study(spec.config, spec.store, trainer=trainer, options=spec.options)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except HpsearchError as err:
+        print(f"hpsearch worker {os.getpid()}: {err}", file=sys.stderr)
+        sys.exit(EXIT_STUDY_FAILED)
+    sys.exit(EXIT_RECYCLE if summary.stopped_early == "max_trials" else 0)
+
+
+def run_workers(
+    config: StudyConfig,
+    store: str | os.PathLike[str] | None,
+    workers: int,
+    *,
+    options: RunOptions | None = None,
+    recycle_after: int | None = None,
+    threads: int | None = None,
+    trainer_factory: TrainerFactory | None = None,
+    progress: Progress | None = None,
+) -> StudySummary:
+    """Run a study with ``workers`` processes on this machine; returns when they have all stopped.
+
+    The study is created (and checked against the store) here first, so a bad
+    study file fails before any process starts.
+    """
+    if workers < 1:
+        raise ValueError(f"workers = {workers}: must be >= 1")
+    url = store_url(store)
+    options = replace(options or RunOptions(), max_trials=recycle_after)
+    progress = progress or SilentProgress()
+    from hpsearch.running.loop import check_trainable
+    from hpsearch.search.strategies import strategy_for
+
+    if trainer_factory is None:
+        check_trainable(config)
+    strategy = strategy_for(config)
+    with Store.open(url) as opened:
+        study = opened.create_study(config, n_trials=strategy.budget(config.budget.trials))
+    spec = WorkerSpec(config, url, options, threads or default_threads(workers), trainer_factory)
+    context = multiprocessing.get_context("spawn")
+    running: list[Any] = []
+    timeout = options.timeout if options.timeout is not None else config.budget.timeout
+    deadline = None if timeout is None else time.monotonic() + timeout
+
+    def start() -> None:
+        """A new worker; after the wall-clock limit none starts, and each gets only the time left."""
+        worker_spec = spec
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            worker_spec = replace(spec, options=replace(spec.options, timeout=left))
+        process = context.Process(target=_worker_main, args=(worker_spec,), name="hpsearch-worker", daemon=False)
+        process.start()
+        running.append(process)
+
+    progress.message(
+        f"{study.name}: {workers} worker process(es), {spec.threads} backend thread(s) each"
+        + (f", each replaced after {recycle_after} trials" if recycle_after else "")
+    )
+    for _ in range(workers):
+        start()
+    failed = 0
+    last_seen: tuple[int, int] | None = None
+    started = time.monotonic()
+    try:
+        while running:
+            time.sleep(0.5)
+            for process in [p for p in running if not p.is_alive()]:
+                running.remove(process)
+                if process.exitcode == EXIT_RECYCLE:
+                    start()
+                elif process.exitcode != 0:
+                    failed += 1
+            last_seen = _report(url, study.name, progress, last_seen, started)
+    except KeyboardInterrupt:
+        for process in running:
+            process.terminate()  # SIGTERM: each worker hands its trial back
+        for process in running:
+            process.join(timeout=30)
+        raise
+    with Store.open(url, read_only=True) as opened:
+        summary = summarize(opened, study.name)
+    if summary.study.state is StudyState.STOPPED:
+        raise HpsearchError(f"{study.name}: stopped: {summary.study.stop_reason}")
+    if failed and not summary.complete:
+        raise HpsearchError(f"{study.name}: {failed} worker process(es) failed; see their messages above")
+    return summary
+
+
+def _report(url: str, name: str, progress: Progress, last: tuple[int, int] | None, started: float) -> tuple[int, int] | None:
+    """One progress line whenever the number of finished or running trials changes."""
+    try:
+        with Store.open(url, read_only=True) as opened:
+            summary = summarize(opened, name)
+    except HpsearchError:
+        return last
+    finished = summary.finished
+    running = summary.counts.get(TrialState.RUNNING.value, 0)
+    if (finished, running) == last:
+        return last
+    total = summary.study.n_trials
+    elapsed = time.monotonic() - started
+    eta = elapsed / finished * (total - finished) if finished else None
+    best = "-" if summary.best is None else f"{summary.best.value:.4f}"
+    progress.message(
+        f"  {finished}/{total} trials finished, {running} running, best {summary.study.metric} {best}, "
+        f"elapsed {format_duration(elapsed)}, ETA {format_duration(eta)}"
+    )
+    return finished, running

@@ -1,0 +1,88 @@
+"""The best trial of a study as an ordinary Keras model file.
+
+    hpsearch export-model tpe --out best.keras
+    hpsearch.export_model("tpe", "best.keras", store="hpsearch.db")
+
+Whatever trainer trained it (per-trial Keras ``fit`` or a population), a trial's checkpoint is
+the ``.weights.h5`` of ``build_model(**params)`` (or of the study's own ``model`` builder, imported
+as the run imported it); this loads it into that model and writes a ``.keras`` file that
+``keras.models.load_model`` opens with no hpsearch installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+
+from hpsearch.core.errors import ConfigError, HpsearchError, NoResultError
+from hpsearch.running.loop import study_checkpoint_dir, summarize
+from hpsearch.show.output_file import protected_paths, write_output
+from hpsearch.store import Store, TrialRecord, reading
+from hpsearch.train.keras.model import model_for
+from hpsearch.train.keras.user import ModelBuilder, build_checked, resolve
+
+__all__ = ["ExportedModel", "export_model", "load_trial_model"]
+
+KERAS_SUFFIX = ".keras"
+
+
+class ExportedModel:
+    """What :func:`export_model` wrote: the file, the trial and its stored test accuracy (None if not evaluated)."""
+
+    def __init__(self, path: Path, trial: TrialRecord, test_accuracy: float | None) -> None:
+        self.path, self.trial, self.test_accuracy = path, trial, test_accuracy
+
+
+def load_trial_model(trial: TrialRecord, weights: Path, build: ModelBuilder | None = None) -> keras.Model:
+    """``build_model(**trial.params)`` (or the study's own ``build(trial.params)``) holding the weights
+    (and optimiser state) of ``weights``."""
+    model = model_for(trial.params) if build is None else build_checked(build, trial.params)
+    model.optimizer.build(model.trainable_variables)  # so that the saved optimiser state loads too
+    model.load_weights(weights)
+    return model
+
+
+def export_model(
+    name: str,
+    out: str | os.PathLike[str],
+    store: Store | str | os.PathLike[str] | None = None,
+    *,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+) -> ExportedModel:
+    """Write the best trial of study ``name`` as a ``.keras`` file at ``out``.
+
+    The trial's weights are read from its checkpoint (recorded in the store; by default in
+    ``<stem>-checkpoints/<study>-<uid>/`` beside an SQLite store, or ``checkpoint_dir``).
+    """
+    if not os.fspath(out).endswith(KERAS_SUFFIX):
+        raise ConfigError("out", os.fspath(out), f"must end in {KERAS_SUFFIX} (the Keras model file format)")
+    with reading(store) as opened:
+        summary = summarize(opened, name)
+        folder = study_checkpoint_dir(opened, summary.study, None if checkpoint_dir is None else Path(checkpoint_dir))
+        protected = protected_paths(opened)
+    best = summary.best
+    if best is None:
+        raise NoResultError(f"{name}: no trial has completed yet, so there is no model to export")
+    weights = Path(best.checkpoint) if best.checkpoint else folder / f"trial-{best.number}.weights.h5"
+    if not weights.is_file():
+        raise HpsearchError(
+            f"{name}: the weights of best trial {best.number} are not on this machine (looked for {weights}); "
+            "export where the study ran, or give --checkpoint-dir"
+        )
+    stored = summary.study.config
+    build = resolve("model", stored["model"], study_file=stored.get("source")) if stored.get("model") else None
+    model = load_trial_model(best, weights, build)
+
+    def write(temporary: Path) -> None:
+        with tempfile.TemporaryDirectory(dir=temporary.parent, prefix=".hpsearch-export-") as scratch:
+            saved = Path(scratch) / f"model{KERAS_SUFFIX}"  # Keras insists on the suffix
+            model.save(saved)
+            shutil.move(saved, temporary)
+
+    path = write_output(out, write, protected)
+    test = summary.test.accuracy if summary.test is not None and summary.test.trial_number == best.number else None
+    return ExportedModel(path, best, test)

@@ -1,0 +1,86 @@
+"""Plain-text tables for the terminal."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from hpsearch.core.formatting import format_value, round_significant
+from hpsearch.store import Evaluation, TrialRecord
+
+if TYPE_CHECKING:
+    from hpsearch.read.status import StudyStatus
+
+__all__ = ["best_text", "format_table", "format_value", "round_significant", "study_table", "trial_table"]
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Columns padded to their widest cell; numbers right-aligned."""
+    cells = [[format_value(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) and rows for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    out = [line(list(headers)), line(["-" * w for w in widths])]
+    out.extend(line(r) for r in cells)
+    return "\n".join(out)
+
+
+def _names(trials: Sequence[TrialRecord], names: Sequence[str] | None) -> list[str]:
+    """The hyperparameter columns: ``names`` (a study's, in order), else every name of the trials' params in order of first appearance."""
+    return list(names) if names is not None else list(dict.fromkeys(k for t in trials for k in t.params))
+
+
+def trial_table(
+    trials: Sequence[TrialRecord], metric: str = "val_accuracy", best: int | None = None, *, names: Sequence[str] | None = None
+) -> str:
+    """One row per trial, one column per hyperparameter (``names``: the study's, in order; by
+    default those of the trials); PBT segments also show their member, epochs and the trial they
+    started from, the trials of a generational strategy (evolution, CMA-ES) their generation."""
+    pbt = any(t.member is not None for t in trials)
+    generations = not pbt and any(t.generation is not None for t in trials)
+    params = _names(trials, names)
+    headers = ["trial", "state", *(["member", "epochs", "from"] if pbt else ["gen"] if generations else []), *params, metric]
+    headers += ["epochs" if not pbt else "done", "seconds"]
+    rows = []
+    for t in trials:
+        mark = f"{t.number}*" if t.number == best else t.number
+        duration = None if t.duration is None else round(t.duration, 1)
+        extra = [t.member, f"{t.start_epoch}-{t.end_epoch}", t.parent_trial] if pbt else [t.generation] if generations else []
+        rows.append([mark, t.state.value, *extra, *(t.params.get(h) for h in params), t.value, t.epochs_done, duration])
+    return format_table(headers, rows) + ("\n(* best)" if best is not None else "")
+
+
+def study_table(statuses: Sequence[StudyStatus]) -> str:
+    """The lines of ``hpsearch status``: one per study, its state as a person reads it (running,
+    finished, interrupted: killed or stopped mid-run, run it again to resume; stopped: too many failures)."""
+    headers = ["study", "strategy", "state", "trials", "running", "failed", "best", "test acc", "updated"]
+    rows = [
+        [
+            s.name,
+            s.strategy,
+            s.state,
+            f"{s.finished}/{s.n_trials}",
+            s.running,
+            s.failed,
+            s.best_value,
+            s.test_accuracy,
+            dt.datetime.fromtimestamp(s.updated_at).strftime("%Y-%m-%d %H:%M:%S"),
+        ]
+        for s in statuses
+    ]
+    return format_table(headers, rows)
+
+
+def best_text(study: str, trial: TrialRecord | None, metric: str, test: Evaluation | None, *, names: Sequence[str] | None = None) -> str:
+    """The best trial of a study and its hyperparameters (``names``: the study's, in order; by default the trial's)."""
+    if trial is None:
+        return f"{study}: no trial has completed yet"
+    lines = [f"best trial of {study}: trial {trial.number}, {metric} {trial.value:.4f}"]
+    lines += [f"  {name} = {format_value(trial.params[name])}" for name in _names([trial], names) if name in trial.params]
+    if test is not None and test.trial_number == trial.number:
+        lines.append(f"  test accuracy = {test.accuracy:.4f} (test loss {test.loss:.4f})")
+    return "\n".join(lines)
