@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hpsearch import _moved
 from hpsearch.api import StudyStatus, best, run, status, study_summary, trials, trials_frame
 from hpsearch.core.config import Budget, DataConfig, PruningConfig, StudyConfig, TrainingConfig, load_study, parse_study
 from hpsearch.core.errors import (
@@ -28,6 +29,8 @@ from hpsearch.store import Store, StudyRecord, StudyState, TrialRecord, TrialSta
 from hpsearch.train.trainer import EpochResult, FunctionTrainer, Trainer, TrainJob, TrainOutcome
 
 __version__ = "0.1.0"
+
+_moved.install()  # the module paths before the house plan, as aliases (hpsearch/_moved.py)
 
 __all__ = [
     "HYPERPARAMETERS",

@@ -1,6 +1,6 @@
 """The sane range of every number hpsearch takes, declared once, as data.
 
-Study files (:mod:`hpsearch.config`, :mod:`hpsearch.space`) and command-line
+Study files (:mod:`hpsearch.core.config`, :mod:`hpsearch.core.space`) and command-line
 options (:mod:`hpsearch.cli`) check their numbers against :data:`LIMITS`, and the
 tests generate the invalid values from the same declarations
 (:meth:`Bound.invalid_values`), in the manner of scikit-learn's
@@ -36,7 +36,7 @@ class Bound:
     low_open: bool = False
     high_open: bool = False
     why: str = ""
-    #: A duration: seconds, or a text such as "90s", "30m" or "1h30m" (:func:`hpsearch.config.parse_duration`).
+    #: A duration: seconds, or a text such as "90s", "30m" or "1h30m" (:func:`hpsearch.core.config.parse_duration`).
     duration: bool = False
 
     def interval(self) -> str:
