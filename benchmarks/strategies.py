@@ -102,7 +102,7 @@ def measure(store: str, name: str, wall: float | None, target: float) -> dict[st
         trials = opened.trials(study.id)
         epochs = sorted(opened.epochs(study.id, current_only=False), key=lambda e: e.recorded_at)
         evaluation = opened.evaluation(study.id)
-        best = hpsearch.search.strategies.study_best(study, trials)
+        best = hpsearch.core.results.study_result(study, trials).trial
     start = min(t.started_at for t in trials if t.started_at is not None)
     end = max(t.finished_at for t in trials if t.finished_at is not None)
     reached = next((i for i, e in enumerate(epochs) if e.val_accuracy is not None and e.val_accuracy >= target), None)

@@ -22,7 +22,8 @@ from hpsearch.core.errors import (
 )
 from hpsearch.core.space import HYPERPARAMETERS, OPTIMIZERS, SearchSpace, parse_space
 from hpsearch.running.ask_tell import AskedTrial, AskTellStudy, open_study
-from hpsearch.running.loop import RunOptions, StudySummary, run_study
+from hpsearch.running.loop import run_study
+from hpsearch.running.session import RunOptions, StudySummary
 from hpsearch.search.strategies import GridStrategy, RandomStrategy, Strategy, TPEStrategy, make_strategy
 from hpsearch.show.export import export_trials
 from hpsearch.store import Store, StudyRecord, StudyState, TrialRecord, TrialState

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 from hpsearch.core.config import StudyConfig, load_study
 from hpsearch.read import frames
 from hpsearch.read.status import StudyStatus, study_statuses
-from hpsearch.running.loop import RunOptions, StudySummary, run_study, summarize
+from hpsearch.running.loop import run_study
 from hpsearch.running.progress import Progress
+from hpsearch.running.session import RunOptions, StudySummary, summarize
 from hpsearch.store import Store, TrialRecord, reading
 from hpsearch.train.trainer import Trainer
 

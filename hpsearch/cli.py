@@ -24,8 +24,8 @@ from hpsearch.core.config import StudyConfig, load_study
 from hpsearch.core.errors import ConfigError, HpsearchError
 from hpsearch.core.formatting import format_value
 from hpsearch.read.frames import study_dimensions
-from hpsearch.running.loop import RunOptions
 from hpsearch.running.progress import ConsoleProgress, SilentProgress
+from hpsearch.running.session import RunOptions
 from hpsearch.show.export import FORMATS, export_trials, format_from_path
 from hpsearch.show.tables import best_text, study_table, trial_table
 from hpsearch.store import DEFAULT_STORE, SCHEMA_VERSION, Store, TrialState
@@ -243,7 +243,7 @@ def _run(config: StudyConfig, args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from hpsearch.running.loop import check_trainable
+    from hpsearch.train.choice import check_trainable
 
     config = load_study(args.study)
     check_trainable(config)  # the built-in model's space and metric, or the study's own model and data
@@ -347,13 +347,15 @@ def cmd_best(args: argparse.Namespace) -> int:
                     "trial": b.number,
                     "params": b.params,
                     summary.study.metric: b.value,
-                    "test_accuracy": summary.test.accuracy if summary.test and summary.test.trial_number == b.number else None,
+                    "test_accuracy": summary.test.accuracy if summary.test else None,
+                    **({"provisional": True} if summary.provisional else {}),
                 },
                 indent=2,
             )
         )
     else:
-        print(best_text(summary.study.name, summary.best, summary.study.metric, summary.test, names=list(study_dimensions(summary.study))))
+        names = list(study_dimensions(summary.study))
+        print(best_text(summary.study.name, summary.best, summary.study.metric, summary.test, names=names, provisional=summary.provisional))
     return 0 if summary.best is not None else EXIT_FAILED
 
 
@@ -403,7 +405,8 @@ def cmd_export_model(args: argparse.Namespace) -> int:
         _fail(f"cannot write {args.out}: {err.strerror or err}", EXIT_FAILED)
     test = "" if exported.test_accuracy is None else f", test accuracy {exported.test_accuracy:.4f}"
     params = ", ".join(f"{k}={format_value(v)}" for k, v in exported.trial.params.items())
-    print(f"wrote {exported.path}: trial {exported.trial.number} of {args.name} ({params}){test}")
+    so_far = " (the best so far: the study is unfinished)" if exported.provisional else ""
+    print(f"wrote {exported.path}: trial {exported.trial.number} of {args.name} ({params}){test}{so_far}")
     return 0
 
 

@@ -62,7 +62,8 @@ def test_export_every_format_and_metrics(db: str, tmp_path: Path) -> None:
     assert len(pd.read_csv(csv)) == len(hpsearch.trials("cmp-grid", db))
     parquet = tmp_path / "epochs.data"
     done = hpsearch_cli("export", "cmp-pbt", "--format", "parquet", "--metrics", "--store", db, "--out", str(parquet))
-    assert done.returncode == 0, done.stderr and "per-epoch metrics of cmp-pbt" in done.stdout
+    assert done.returncode == 0, done.stderr
+    assert "per-epoch metrics of cmp-pbt" in done.stdout, done.stdout
     assert len(pd.read_parquet(parquet)) == 4 * 3  # 4 members x 3 epochs
     out = tmp_path / "tpe.json"
     assert hpsearch_cli("export", "cmp-tpe", "--format", "json", "--store", db, "--out", str(out)).returncode == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import time
@@ -283,6 +284,60 @@ def test_a_figure_of_a_study_gone_while_its_page_is_open_says_so_and_is_tried_ag
             assert "no longer in" in texts and drawn["data"] == [version, None, "failed"]  # drawn again later
         else:
             assert figure["figure"]["data"] and drawn["data"] == [version, None]
+
+
+def _with_auc(params: dict[str, Any], epoch: int, seed: int) -> dict[str, float]:
+    """The toy metrics and a metric of a study's own (``val_auc``), as a trainer of one's own reports them."""
+    return {**toy_metrics(params, epoch, seed), "val_auc": round(0.5 + 0.1 * epoch + params["dropout"] / 10, 6)}
+
+
+def _numbers(array: Any) -> list[float]:
+    """A figure's data array as the browser gets it: a list, or plotly's base64 typed array."""
+    if isinstance(array, dict):
+        import base64
+
+        import numpy as np
+
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).astype(float).tolist()
+    return [math.nan if v is None else float(v) for v in array]
+
+
+def test_learning_curves_of_a_study_scored_on_its_own_metric_are_drawn(tmp_path: Path) -> None:
+    """The learning-curves callback of a study whose objective is a metric of its own draws that
+    metric, the values the analysis frames hold (it raised KeyError, caught and only logged)."""
+    from hpsearch.read import frames
+    from hpsearch.show.dashboard import create_app
+
+    db = tmp_path / "auc.db"
+    config = study_config("random", name="auc", trials=3, objective={"metric": "val_auc", "direction": "maximize"})
+    run_study(config, str(db), trainer=FunctionTrainer(_with_auc))
+    client = create_app(db).server.test_client()
+    version = {"fp": [1, 2, 3], "at": 1.0}
+    inputs = [
+        {"id": "study-version", "property": "data", "value": version},
+        {"id": "study-parallel-mode", "property": "value", "value": "lines"},
+    ]
+    state = [
+        {"id": "study-name", "property": "data", "value": "auc"},
+        {"id": {"type": "study-graph-fp", "key": "learning-curves"}, "property": "data", "value": None},
+    ]
+    response = _post_graph(client, "study", "learning-curves", inputs, state)
+    assert response.status_code == 200
+    out = response.get_json()["response"]
+    figure = out[json.dumps({"key": "learning-curves", "type": "study-graph"}, separators=(",", ":"))]["figure"]
+    drawn = out[json.dumps({"key": "learning-curves", "type": "study-graph-fp"}, separators=(",", ":"))]["data"]
+    assert drawn == [version, None]  # not marked as failed
+    assert figure["layout"]["title"]["text"].startswith("Learning curves")
+    drawn_values = sorted(y for trace in figure["data"] for y in _numbers(trace["y"]) if not math.isnan(y))
+    assert drawn_values == pytest.approx(sorted(frames.epochs_frame(db, "auc")["val_auc"]))
+    assert len(drawn_values) == 3 * 2
+    # the page's thinning keeps the chosen trials' epochs of the same frame, own metric included
+    from hpsearch.show.dashboard import figures
+
+    whole = frames.epochs_frame(db, "auc")
+    with Store.open(db, read_only=True) as store:
+        some = figures.curve_epochs(store, [store.study("auc")], {"auc": {0, 2}})
+    assert some.equals(whole[whole["number"].isin([0, 2])].reset_index(drop=True))
 
 
 def test_pages_render_and_names_stay_text(tmp_path: Path) -> None:

@@ -285,7 +285,7 @@ def test_a_run_killed_before_its_clean_up_leaves_no_extra_checkpoints_after_the_
     config, db = _run_toy(tmp_path, {"population": 4, "ready": 1, "epochs": 4})
     ckpt = tmp_path / "ckpt"
     with monkeypatch.context() as patched:
-        patched.setattr(StudyRunner, "_delete_unneeded_checkpoints", lambda self, study: None)
+        patched.setattr(StudyRunner, "delete_unneeded_checkpoints", lambda self, study: None)
         first = run_study(config, db, trainer=FileTrainer(), options=RunOptions(checkpoint_dir=ckpt))
     folder = ckpt / f"pbt-toy-{first.study.uid[:8]}"
     assert first.complete and len(list(folder.glob("*.weights.h5"))) == 16  # every segment's weights are still there

@@ -21,6 +21,7 @@ from hpsearch.train.population.optimizers import FUSED_RULES, OPTIMIZER_RULES, a
 pytestmark = pytest.mark.keras
 
 
+@pytest.mark.on_jax
 def test_the_suite_runs_on_the_keras_backend_it_was_given() -> None:
     """``KERAS_BACKEND=jax python -m pytest tests/test_population.py`` runs this file on JAX (tests/test_population_jax.py does, in CI)."""
     import os
@@ -32,6 +33,7 @@ def test_every_optimiser_of_the_space_has_a_rule() -> None:
     assert set(OPTIMIZER_RULES) == set(OPTIMIZERS)
 
 
+@pytest.mark.on_jax
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_three_steps_of_each_optimiser_match_keras_from_equal_weights_and_gradients(name: str) -> None:
     """Two members at different learning rates, each against Keras's optimiser at its rate."""
@@ -84,6 +86,7 @@ def _train(
     return population
 
 
+@pytest.mark.on_jax
 def test_a_member_trains_the_same_alone_padded_or_among_others(digits: tuple) -> None:
     me = Member(width=24, dropout=0.3, learning_rate=3e-3, seed=11)
     others = [
@@ -136,6 +139,7 @@ def test_one_update_covering_several_optimisers_gives_each_member_its_own_rule(d
             np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5, err_msg=optimizer)
 
 
+@pytest.mark.on_jax
 @pytest.mark.parametrize(
     ("optimizer", "activation", "weight_decay"),
     [("sgd", "relu", None), ("sgd", "gelu", 0.05), ("adam", "tanh", 0.1), ("adamw", "elu", None), ("rmsprop", "relu", 0.02)],
@@ -238,6 +242,7 @@ def _visited(f: Any) -> list[str]:
     return names
 
 
+@pytest.mark.on_jax
 def test_a_population_study_runs_through_the_runner_and_its_best_model_is_ordinary_keras(tmp_path) -> None:
     """mnist-sample, 6 one-epoch trials over two widths and two optimisers: every trial trains, the best
     trial's checkpoint loads into build_model(**params) and gives the stored test accuracy."""

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Decision", "EpochRecord", "Evaluation", "StudyRecord", "StudyState", "TrialRecord", "TrialState"]
+__all__ = [
+    "Decision",
+    "EpochRecord",
+    "Evaluation",
+    "StudyRecord",
+    "StudyState",
+    "TrialRecord",
+    "TrialState",
+    "accuracy_of",
+    "scores_text",
+]
 
 
 class TrialState(str, enum.Enum):
@@ -118,26 +129,66 @@ class Decision:
 
 @dataclass(frozen=True)
 class EpochRecord:
+    """One epoch of one trial: every metric it reported (by name; None where a value was not a number)."""
+
     trial_id: int
     trial_number: int
     attempt: int
     epoch: int
-    loss: float | None
-    accuracy: float | None
-    val_loss: float | None
-    val_accuracy: float | None
+    metrics: Mapping[str, float | None]
     seconds: float
     recorded_at: float
+
+    @property
+    def loss(self) -> float | None:
+        return self.metrics.get("loss")
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.metrics.get("accuracy")
+
+    @property
+    def val_loss(self) -> float | None:
+        return self.metrics.get("val_loss")
+
+    @property
+    def val_accuracy(self) -> float | None:
+        return self.metrics.get("val_accuracy")
+
+
+def accuracy_of(metrics: Mapping[str, float | None]) -> float | None:
+    """The accuracy among ``metrics``: ``accuracy``, else the first ``*_accuracy`` (a model of one's own
+    compiled with ``sparse_categorical_accuracy``, say); None if there is none."""
+    if "accuracy" in metrics:
+        return metrics["accuracy"]
+    return next((v for k, v in metrics.items() if k.endswith("_accuracy")), None)
+
+
+def scores_text(metrics: Mapping[str, float | None]) -> str:
+    """Test scores as a person reads them: ``accuracy 0.9260 (loss 0.2614)`` for the built-in pair,
+    else every metric, ``auc 0.9100, loss 0.2000``."""
+    accuracy, loss = accuracy_of(metrics), metrics.get("loss")
+    if accuracy is not None and loss is not None:
+        return f"accuracy {accuracy:.4f} (loss {loss:.4f})"
+    return ", ".join(f"{name} {value:.4f}" if value is not None else f"{name} none" for name, value in metrics.items())
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The test-set evaluation of a study's best trial."""
+    """The test-set evaluation of a study's best trial: every metric the trainer measured, by name."""
 
     study_id: int
     trial_number: int
     split: str
-    loss: float
-    accuracy: float
+    metrics: Mapping[str, float]
     created_at: float
     note: str | None = None
+
+    @property
+    def loss(self) -> float | None:
+        return self.metrics.get("loss")
+
+    @property
+    def accuracy(self) -> float | None:
+        """The test accuracy (:func:`accuracy_of`); None for a model of one's own scored on another metric."""
+        return accuracy_of(self.metrics)

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import and_, false, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from hpsearch.core.errors import UnknownStudyError
+from hpsearch.core.results import FINISHED_STATES, ends_training, is_final
 from hpsearch.core.space import BUILTIN_DIMENSIONS, HYPERPARAMETERS, RESERVED_NAMES, Choice, SearchSpace, parse_space
-from hpsearch.search.strategies import is_final
 from hpsearch.store import Store, StudyRecord, TrialState, reading
 from hpsearch.store import schema as s
 
@@ -56,9 +56,6 @@ __all__ = [
 StoreLike = Union[Store, str, "os.PathLike[str]", None]
 #: One study name, several, or None for every study in the store.
 Names = Union[str, Sequence[str], None]
-
-#: Trial states that end a trial (they count towards the budget and the cumulative epochs).
-FINISHED_STATES: tuple[str, ...] = tuple(st.value for st in TrialState if st.is_finished())
 
 #: The key of ``DataFrame.attrs`` where a frame of this module keeps the hyperparameters it has a
 #: column for, in order: name -> its stored description (:meth:`SearchSpace.describe`: ``kind`` is
@@ -447,7 +444,7 @@ def _trial_record(row: Any, names: Sequence[str]) -> dict[str, Any]:
         "seconds": duration,
         "started_at": r["started_at"],
         "finished_at": r["finished_at"],
-        "final": complete and (r["member"] is None or end >= r["study_epochs"]),
+        "final": complete and ends_training(r["member"], end, r["study_epochs"]),
         "member": r["member"],
         "generation": r["generation"],
         "start_epoch": start,
@@ -598,19 +595,26 @@ def _epochs_query(study_ids: Sequence[int]) -> Any:
     )
 
 
-def epochs_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
+def epochs_frame(store: StoreLike = None, names: Names = None, *, trials: Mapping[str, Collection[int]] | None = None) -> pd.DataFrame:
     """The per-epoch metrics of the studies ``names`` (every study when None): one row per
     epoch of each trial's current attempt (epochs of attempts that died are left out).
 
     ``epoch`` counts from 1 within the trial; ``model_epoch`` is the epochs the model
     has trained after this one (the same, except for a PBT segment, which continues
     from its parent's checkpoint at ``start_epoch``). ``seconds`` is the epoch's time.
+    A study scored on a metric of its own has a column of that metric too.
+    ``trials`` (study name -> trial numbers) keeps the epochs of those trials only (of a
+    study not in it, none): a dashboard page draws the curves of a few hundred trials.
     """
     import pandas as pd
 
     with reading(store) as opened:
         studies = resolve_studies(opened, names)
-        rows = _fetch(opened, _epochs_query([st.id for st in studies])) if studies else []
+        query = _epochs_query([st.id for st in studies])
+        if trials is not None:
+            numbers = [(st.id, sorted(trials.get(st.name, ()))) for st in studies]
+            query = query.where(or_(false(), *(and_(s.trials.c.study_id == i, s.trials.c.number.in_(n)) for i, n in numbers if n)))
+        rows = _fetch(opened, query) if studies else []
     frame = pd.DataFrame.from_records([dict(r._mapping) for r in rows], columns=list(EPOCH_COLUMNS))
     order = {st.name: i for i, st in enumerate(studies)}
     frame = frame.sort_values(["study", "number", "epoch"], key=lambda c: c.map(order) if c.name == "study" else c, kind="stable")
@@ -645,7 +649,7 @@ def best_trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFr
     evaluation has been made."""
     import pandas as pd
 
-    from hpsearch.running.loop import summarize
+    from hpsearch.running.session import summarize
 
     rows = []
     with reading(store) as opened:
@@ -654,7 +658,7 @@ def best_trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFr
         for study in studies:
             summary = summarize(opened, study)
             best = summary.best
-            test = summary.test if best is not None and summary.test is not None and summary.test.trial_number == best.number else None
+            test = summary.test
             rows.append(
                 {
                     "study": study.name,

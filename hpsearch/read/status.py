@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, select
 
-from hpsearch.read.frames import FINISHED_STATES
+from hpsearch.core.results import FINISHED_STATES, final_clause
 from hpsearch.store import Store, StudyState, TrialState
 from hpsearch.store import schema as s
 
@@ -33,8 +33,8 @@ class StudyStatus:
     :data:`INTERRUPTED_AFTER_S`: its run was killed; running it again resumes it) or stopped.
     ``stored_state`` is the state the store records. ``finished`` counts the trials that
     ended (COMPLETE, PRUNED or FAIL) out of the budget ``n_trials``. ``best_trial`` and
-    ``best_value`` are the study's result (the best COMPLETE trial; for PBT the best member
-    at the end of training; ties go to the earlier trial), ``test_accuracy`` that trial's
+    ``best_value`` are the study's result (:func:`hpsearch.core.results.study_result`; ``provisional``
+    while the study is unfinished), ``test_accuracy`` that trial's
     test accuracy once evaluated. ``updated_at`` is the last change of the study or
     heartbeat of one of its trials (a Unix time).
     """
@@ -49,6 +49,8 @@ class StudyStatus:
     failed: int
     best_trial: int | None
     best_value: float | None
+    #: The study is unfinished: ``best_trial`` is its best trial so far, not its final result.
+    provisional: bool
     metric: str
     test_accuracy: float | None
     updated_at: float
@@ -63,24 +65,18 @@ def _ui_state(state: StudyState, last_change: float, now: float) -> str:
     return "interrupted" if now - last_change > INTERRUPTED_AFTER_S else "running"
 
 
-def _final_condition(trials: Any, studies: Any) -> Any:
-    """SQL: a trial whose value is a result of its study (for PBT only each member's last segment)."""
-    return and_(
-        trials.c.state == TrialState.COMPLETE.value,
-        trials.c.value.is_not(None),
-        trials.c.member.is_(None) | (trials.c.start_epoch + trials.c.epochs >= studies.c.epochs),
-    )
-
-
 def _best_trial_number(studies: Any) -> Any:
-    """SQL: the number of the best final trial of the study row of ``studies`` (ties to the earlier trial)."""
+    """SQL: the number of the study's result (:func:`hpsearch.core.results.study_result`) for the study row of
+    ``studies``: its best final trial, or while the study is unfinished its best COMPLETE trial so far."""
     b, own = s.trials.alias("best"), s.studies.alias("own")  # (SQLite cannot order this subquery by an outer column)
     key = case((own.c.direction == "maximize", -b.c.value), else_=b.c.value)
+    final = final_clause(b, own)
+    complete = and_(b.c.state == TrialState.COMPLETE.value, b.c.value.is_not(None))
     return (
         select(b.c.number)
         .select_from(b.join(own, own.c.id == b.c.study_id))
-        .where(b.c.study_id == studies.c.id, _final_condition(b, own))
-        .order_by(key, b.c.number)
+        .where(b.c.study_id == studies.c.id, final | (complete & (own.c.state != StudyState.COMPLETE.value)))
+        .order_by(case((final, 0), else_=1), key, b.c.number)
         .limit(1)
         .correlate(studies)
         .scalar_subquery()
@@ -93,7 +89,6 @@ def study_statuses(store: Store, *, name: str | None = None, now: float | None =
     ``now`` (default: the current time) decides which RUNNING studies are interrupted.
     """
     t, st, ev = s.trials, s.studies, s.evaluations
-    final = _final_condition(t, st)
     query = (
         select(
             st.c.id,
@@ -107,8 +102,6 @@ def study_statuses(store: Store, *, name: str | None = None, now: float | None =
             func.sum(case((t.c.state.in_(FINISHED_STATES), 1), else_=0)).label("finished"),
             func.sum(case((t.c.state == TrialState.RUNNING.value, 1), else_=0)).label("running"),
             func.sum(case((t.c.state == TrialState.FAIL.value, 1), else_=0)).label("failed"),
-            func.max(case((final, t.c.value), else_=None)).label("best_max"),
-            func.min(case((final, t.c.value), else_=None)).label("best_min"),
             func.max(t.c.heartbeat_at).label("last_beat"),
             _best_trial_number(st).label("best_trial"),
         )
@@ -117,6 +110,8 @@ def study_statuses(store: Store, *, name: str | None = None, now: float | None =
         .group_by(st.c.id)
         .order_by(st.c.id)
     )
+    best_value = select(t.c.value).where(t.c.study_id == st.c.id, t.c.number == _best_trial_number(st)).correlate(st).scalar_subquery()
+    query = query.add_columns(best_value.label("best_value"))
     tests = select(ev.c.study_id, t.c.number, ev.c.accuracy).join(t, t.c.id == ev.c.trial_id).where(ev.c.split == "test")
     if name is not None:
         query = query.where(st.c.name == name)
@@ -141,7 +136,8 @@ def study_statuses(store: Store, *, name: str | None = None, now: float | None =
                 running=int(r.running or 0),
                 failed=int(r.failed or 0),
                 best_trial=r.best_trial,
-                best_value=r.best_max if r.direction == "maximize" else r.best_min,
+                best_value=r.best_value,
+                provisional=r.best_trial is not None and stored is not StudyState.COMPLETE,
                 metric=r.metric,
                 test_accuracy=test_accuracy if r.best_trial is not None and test_trial == r.best_trial else None,
                 updated_at=updated,

@@ -32,25 +32,11 @@ from pathlib import Path
 from hpsearch.core.config import StudyConfig, config_from_stored, load_study
 from hpsearch.core.errors import ConfigError, NoResultError
 from hpsearch.core.space import Params
-from hpsearch.running.loop import Heartbeat, RunOptions, StudyRunner, StudySummary, summarize
+from hpsearch.running.session import Heartbeat, RunOptions, StudySession, StudySummary, summarize
 from hpsearch.search.pruning import PruningRule, pruning_rule
 from hpsearch.store import EpochEntry, Store, StudyRecord, TrialLostError, TrialRecord, TrialState, WorkerInfo
-from hpsearch.train.trainer import EpochCallback, TrainJob, TrainOutcome
 
 __all__ = ["AskTellStudy", "AskedTrial", "open_study"]
-
-
-class _OutsideTraining:
-    """The trainer of an ask/tell study: the caller's loop trains, hpsearch never does (so no test evaluation)."""
-
-    has_test_set = False
-    max_jobs = 1
-
-    def train(self, jobs: Sequence[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
-        raise RuntimeError("an ask/tell study is trained by the caller's loop, not by hpsearch")
-
-    def evaluate(self, job: TrainJob) -> tuple[float, float] | None:
-        return None
 
 
 class AskedTrial:
@@ -130,8 +116,8 @@ class AskTellStudy:
         self.store = store
         self.options = options or RunOptions()
         self.worker = WorkerInfo.this_process()
-        self._runner = StudyRunner(config, store, trainer=_OutsideTraining(), options=self.options, worker=self.worker)  # type: ignore[arg-type]
-        self.study: StudyRecord = store.create_study(config, n_trials=self._runner.n_trials)
+        self._session = StudySession(config, store, options=self.options, worker=self.worker)  # the caller's loop trains
+        self.study: StudyRecord = store.create_study(config, n_trials=self._session.n_trials)
         self._own_store = own_store
         self._open: dict[int, AskedTrial] = {}
         self._heart = Heartbeat(store, self.worker, self.options.heartbeat_interval).__enter__()
@@ -144,7 +130,7 @@ class AskTellStudy:
     @property
     def n_trials(self) -> int:
         """The study's budget of trials."""
-        return self._runner.n_trials
+        return self._session.n_trials
 
     def ask(self, *, wait: bool = True) -> AskedTrial | None:
         """The next trial to train, claimed for this process; None once the budget is spent.
@@ -154,11 +140,11 @@ class AskTellStudy:
         are ones this study asked for and has not told yet, returns None (tell them first). The
         same holds for a generation (evolution, CMA-ES) that waits for trials this study holds."""
         while True:
-            claims = self._runner.claim(self.study, 1)
+            claims = self._session.claim(self.study, 1)
             if claims.trials:
                 break
             if claims.done:
-                self._runner.check_not_stuck(self.study)
+                self._session.check_not_stuck(self.study)
                 return None
             if not wait or self._only_own_trials_run():
                 return None  # (waiting for trials this study holds open would wait for ever)
@@ -215,7 +201,7 @@ class AskTellStudy:
         history = self.store.trials(self.study.id, with_curves=False)
         if len(history) >= self.n_trials and all(t.state.is_finished() for t in history):
             with contextlib.suppress(NoResultError):  # every trial failed: the study is STOPPED with the reason
-                self._runner.finish(self.study)
+                self._session.finish(self.study)
 
     def summary(self) -> StudySummary:
         """The study as the store holds it now: its trials and the best one."""

@@ -26,8 +26,8 @@ from typing import Any
 from hpsearch.core.config import StudyConfig
 from hpsearch.core.errors import HpsearchError
 from hpsearch.core.formatting import format_duration
-from hpsearch.running.loop import RunOptions, StudySummary, summarize
 from hpsearch.running.progress import Progress, SilentProgress
+from hpsearch.running.session import RunOptions, StudySummary, summarize
 from hpsearch.store import Store, StudyState, TrialState, store_url
 from hpsearch.train.trainer import Trainer
 
@@ -102,8 +102,8 @@ def run_workers(
     url = store_url(store)
     options = replace(options or RunOptions(), max_trials=recycle_after)
     progress = progress or SilentProgress()
-    from hpsearch.running.loop import check_trainable
     from hpsearch.search.strategies import strategy_for
+    from hpsearch.train.choice import check_trainable
 
     if trainer_factory is None:
         check_trainable(config)

@@ -18,8 +18,10 @@ from pathlib import Path
 
 import keras
 
+from hpsearch.core.checkpoints import trial_file
 from hpsearch.core.errors import ConfigError, HpsearchError, NoResultError
-from hpsearch.running.loop import study_checkpoint_dir, summarize
+from hpsearch.running.checkpoints import study_checkpoint_dir
+from hpsearch.running.session import summarize
 from hpsearch.show.output_file import protected_paths, write_output
 from hpsearch.store import Store, TrialRecord, reading
 from hpsearch.train.keras.model import model_for
@@ -33,8 +35,10 @@ KERAS_SUFFIX = ".keras"
 class ExportedModel:
     """What :func:`export_model` wrote: the file, the trial and its stored test accuracy (None if not evaluated)."""
 
-    def __init__(self, path: Path, trial: TrialRecord, test_accuracy: float | None) -> None:
+    def __init__(self, path: Path, trial: TrialRecord, test_accuracy: float | None, provisional: bool = False) -> None:
         self.path, self.trial, self.test_accuracy = path, trial, test_accuracy
+        #: The study is unfinished: the trial is its best so far (:func:`hpsearch.core.results.study_result`).
+        self.provisional = provisional
 
 
 def load_trial_model(trial: TrialRecord, weights: Path, build: ModelBuilder | None = None) -> keras.Model:
@@ -67,7 +71,7 @@ def export_model(
     best = summary.best
     if best is None:
         raise NoResultError(f"{name}: no trial has completed yet, so there is no model to export")
-    weights = Path(best.checkpoint) if best.checkpoint else folder / f"trial-{best.number}.weights.h5"
+    weights = Path(best.checkpoint) if best.checkpoint else trial_file(folder, best.number)
     if not weights.is_file():
         raise HpsearchError(
             f"{name}: the weights of best trial {best.number} are not on this machine (looked for {weights}); "
@@ -84,5 +88,5 @@ def export_model(
             shutil.move(saved, temporary)
 
     path = write_output(out, write, protected)
-    test = summary.test.accuracy if summary.test is not None and summary.test.trial_number == best.number else None
-    return ExportedModel(path, best, test)
+    test = summary.test.accuracy if summary.test is not None else None
+    return ExportedModel(path, best, test, summary.provisional)

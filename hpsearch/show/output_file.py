@@ -37,7 +37,7 @@ _SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 def protected_paths(store: Store) -> list[tuple[Path, str]]:
     """What a command reading ``store`` must never write over, each with how to name it: an
     SQLite store's file and its side files, and the store's default checkpoint folder."""
-    from hpsearch.running.loop import checkpoint_dir_for
+    from hpsearch.running.checkpoints import checkpoint_dir_for
 
     store_file = store.path
     checkpoint_dir = checkpoint_dir_for(store) if store_file is not None else None

@@ -75,12 +75,25 @@ def study_table(statuses: Sequence[StudyStatus]) -> str:
     return format_table(headers, rows)
 
 
-def best_text(study: str, trial: TrialRecord | None, metric: str, test: Evaluation | None, *, names: Sequence[str] | None = None) -> str:
-    """The best trial of a study and its hyperparameters (``names``: the study's, in order; by default the trial's)."""
+def best_text(
+    study: str,
+    trial: TrialRecord | None,
+    metric: str,
+    test: Evaluation | None,
+    *,
+    names: Sequence[str] | None = None,
+    provisional: bool = False,
+) -> str:
+    """A study's result (:mod:`hpsearch.core.results`) and its hyperparameters (``names``: the study's, in order;
+    by default the trial's), with ``test``, the result's own test evaluation; a ``provisional`` result is said to be one."""
     if trial is None:
         return f"{study}: no trial has completed yet"
-    lines = [f"best trial of {study}: trial {trial.number}, {metric} {trial.value:.4f}"]
+    if provisional:
+        lines = [f"best trial so far of {study} (provisional: the study is unfinished; run it again to continue): trial {trial.number}"]
+        lines[0] += f", {metric} {trial.value:.4f}"
+    else:
+        lines = [f"best trial of {study}: trial {trial.number}, {metric} {trial.value:.4f}"]
     lines += [f"  {name} = {format_value(trial.params[name])}" for name in _names([trial], names) if name in trial.params]
-    if test is not None and test.trial_number == trial.number:
+    if test is not None:
         lines.append(f"  test accuracy = {test.accuracy:.4f} (test loss {test.loss:.4f})")
     return "\n".join(lines)

@@ -35,11 +35,12 @@ __all__ = [
 
 #: Bumped with every change to the tables below (each change is a migration in ``hpsearch/store/migrations``);
 #: older stores are migrated, newer ones refused. 2: every metric of every epoch, in ``hpsearch_trial_metrics``.
-SCHEMA_VERSION = 2
+#: 3: the metrics only there (the epochs table keeps the epoch's time), and a test evaluation a mapping of metrics.
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
-#: The metrics of the built-in model, each also a column of the epochs table.
+#: The metrics of the built-in model (rows of the metrics table, like any other metric).
 METRIC_COLUMNS: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 schema_version = Table(
@@ -109,15 +110,11 @@ epochs = Table(
     Column("trial_id", Integer, ForeignKey("hpsearch_trials.id", ondelete="CASCADE"), primary_key=True),
     Column("attempt", Integer, primary_key=True),
     Column("epoch", Integer, primary_key=True),
-    Column("loss", Float),
-    Column("accuracy", Float),
-    Column("val_loss", Float),
-    Column("val_accuracy", Float),
     Column("seconds", Float, nullable=False),
     Column("recorded_at", Float, nullable=False),
 )
 
-#: Every metric a trial reported for an epoch, by name (the four Keras metrics are also columns of ``epochs``).
+#: Every metric a trial reported for an epoch, by name (the only place an epoch's metrics are stored).
 metrics = Table(
     "hpsearch_trial_metrics",
     metadata,
@@ -158,8 +155,8 @@ evaluations = Table(
     Column("study_id", Integer, ForeignKey("hpsearch_studies.id", ondelete="CASCADE"), nullable=False),
     Column("trial_id", Integer, ForeignKey("hpsearch_trials.id", ondelete="CASCADE"), nullable=False),
     Column("split", String(20), nullable=False),
-    Column("loss", Float, nullable=False),
-    Column("accuracy", Float, nullable=False),
+    # every metric of the evaluation, name -> value (one JSON object: an evaluation is written and read whole)
+    Column("metrics", JSON, nullable=False),
     Column("note", Text),
     Column("created_at", Float, nullable=False),
     UniqueConstraint("study_id", "split", name="uq_hpsearch_evaluation_split"),

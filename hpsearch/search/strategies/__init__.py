@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from hpsearch.core.config import CMAESConfig, EvolutionConfig, GPConfig, PBTConfig, StudyConfig
-from hpsearch.core.records import StudyRecord, TrialRecord
 from hpsearch.core.space import SearchSpace
-from hpsearch.search.strategies._base import Strategy, Suggestion, best_trial, derive_seed, is_final
+from hpsearch.search.strategies._base import Strategy, Suggestion, derive_seed
 from hpsearch.search.strategies.cmaes import CMAESStrategy
 from hpsearch.search.strategies.evolution import EvolutionStrategy
 from hpsearch.search.strategies.gp import GPStrategy
@@ -29,12 +26,9 @@ __all__ = [
     "Strategy",
     "Suggestion",
     "TPEStrategy",
-    "best_trial",
     "derive_seed",
-    "is_final",
     "make_strategy",
     "strategy_for",
-    "study_best",
 ]
 
 STRATEGY_CLASSES: dict[str, type[Strategy]] = {
@@ -78,9 +72,3 @@ def strategy_for(config: StudyConfig) -> Strategy:
         options=config.options,
         builtin=config.builtin_model,
     )
-
-
-def study_best(study: StudyRecord, trials: Sequence[TrialRecord]) -> TrialRecord | None:
-    """The trial whose model is a study's result: the best COMPLETE trial, or for PBT
-    the best member at the end of training."""
-    return best_trial([t for t in trials if is_final(t, study.epochs)], maximize=study.maximize)

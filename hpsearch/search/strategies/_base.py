@@ -14,10 +14,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from hpsearch.core.records import Decision, TrialRecord, TrialState
+from hpsearch.core.records import Decision, TrialRecord
+from hpsearch.core.results import best_of
 from hpsearch.core.space import Params, SearchSpace
 
-__all__ = ["Strategy", "Suggestion", "best_trial", "derive_seed", "is_final"]
+__all__ = ["Strategy", "Suggestion", "derive_seed"]
 
 
 @dataclass(frozen=True)
@@ -35,21 +36,6 @@ class Suggestion:
     start_epoch: int = 0
     parent_trial: int | None = None
     decision: Decision | None = None
-
-
-def is_final(trial: TrialRecord, epochs: int) -> bool:
-    """Whether a trial's model is a finished result: any trial of grid, random or TPE, or a
-    PBT segment that brought its member to the study's full ``epochs``."""
-    return trial.member is None or trial.end_epoch >= epochs
-
-
-def best_trial(trials: Sequence[TrialRecord], *, maximize: bool = True) -> TrialRecord | None:
-    """The COMPLETE trial with the best value (ties go to the earlier trial)."""
-    done = [t for t in trials if t.state is TrialState.COMPLETE and t.value is not None]
-    if not done:
-        return None
-    sign = -1.0 if maximize else 1.0
-    return min(done, key=lambda t: (sign * t.value, t.number))  # type: ignore[operator]
 
 
 def derive_seed(seed: int, number: int, salt: int = 0) -> int:
@@ -88,17 +74,13 @@ class Strategy(abc.ABC):
         """Why :meth:`ask` proposes nothing although the budget is not spent (shown when a study stops)."""
         return "no reason given"
 
-    def best(self, history: Sequence[TrialRecord]) -> TrialRecord | None:
-        """The trial whose model is the study's result (evaluated on the test set)."""
-        return best_trial(history, maximize=self.maximize)
-
     def checkpoints_to_keep(self, history: Sequence[TrialRecord]) -> set[int]:
         """Trial numbers whose saved weights must stay on disk; all others may be deleted.
 
         By default: the best trial (for the final test evaluation) and trials not finished yet.
         """
         keep = {t.number for t in history if not t.state.is_finished()}
-        best = self.best(history)
+        best = best_of(history, maximize=self.maximize)
         if best is not None:
             keep.add(best.number)
         return keep

@@ -33,8 +33,9 @@ import numpy as np
 
 from hpsearch.core.config import PBTConfig
 from hpsearch.core.records import Decision, TrialRecord, TrialState
+from hpsearch.core.results import best_of, final_best
 from hpsearch.core.space import Choice, FloatRange, IntRange, Params, SearchSpace
-from hpsearch.search.strategies._base import Strategy, Suggestion, is_final
+from hpsearch.search.strategies._base import Strategy, Suggestion
 
 __all__ = ["PBTStrategy", "explore", "inherited_dimensions", "perturb_value", "ranked_at", "select_tournament", "select_truncation"]
 
@@ -246,10 +247,6 @@ class PBTStrategy(Strategy):
         order = _order(ranked, self.maximize)
         return f"{order.index(member) + 1}/{len(order)}" if member in order else "unranked"
 
-    def best(self, history: Sequence[TrialRecord]) -> TrialRecord | None:
-        """The best member at the end of training (a segment that reached the full epochs)."""
-        return super().best([t for t in history if is_final(t, self.pbt.epochs)])
-
     def checkpoints_to_keep(self, history: Sequence[TrialRecord]) -> set[int]:
         """What a member may still continue from or copy; bounded by a small multiple of the population.
 
@@ -257,7 +254,8 @@ class PBTStrategy(Strategy):
         * the parent of every unfinished segment (it may have to be redone);
         * every COMPLETE segment ending at or after the epoch of the slowest member that has yet
           to decide: that member will rank, and may copy, any segment at each of its later ready points;
-        * the best final segment (for the test evaluation).
+        * the best final segment (for the test evaluation), and the best segment so far (the provisional
+          result of a study stopped before any member finished: :func:`hpsearch.core.results.study_result`).
         """
         keep: set[int] = set()
         pending: list[int] = []
@@ -271,7 +269,7 @@ class PBTStrategy(Strategy):
         if pending:
             slowest = min(pending)
             keep |= {t.number for t in history if t.state is TrialState.COMPLETE and t.end_epoch >= slowest}
-        best = self.best(history)
-        if best is not None:
-            keep.add(best.number)
+        for best in (final_best(history, epochs=self.pbt.epochs, maximize=self.maximize), best_of(history, maximize=self.maximize)):
+            if best is not None:
+                keep.add(best.number)
         return keep

@@ -26,7 +26,6 @@ import plotly.graph_objects as go
 from hpsearch.read import frames
 from hpsearch.show import plots
 from hpsearch.store import Store, StudyRecord, TrialState
-from hpsearch.store import schema as s
 
 __all__ = [
     "COMPARE_FIGURES",
@@ -75,31 +74,16 @@ def curve_trials(trials: pd.DataFrame, limit: int = MAX_CURVES) -> tuple[dict[st
         ranked = group[group["value"].notna()].sort_values("value", ascending=not maximize)
         numbers = set(pd.concat([running, ranked]).drop_duplicates("number").head(limit)["number"].astype(int))
         if str(study) in best:
-            numbers |= plots._ancestry(trials, str(study), best[str(study)])
+            numbers |= plots.ancestry(trials, str(study), best[str(study)])
         dropped += len(group) - len(numbers)
         chosen[str(study)] = numbers
     return chosen, dropped
 
 
 def curve_epochs(store: Store, studies: Sequence[StudyRecord], chosen: dict[str, set[int]]) -> pd.DataFrame:
-    """:func:`hpsearch.read.frames.epochs_frame` restricted to the trials ``chosen`` per study (one query per study)."""
-    parts = []
-    t = s.trials
-    for study in studies:
-        numbers = sorted(chosen.get(study.name, ()))
-        if not numbers:
-            continue
-        query = frames._epochs_query([study.id]).where(t.c.number.in_(numbers))
-        with store._read() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(query)]
-        parts.append(pd.DataFrame.from_records(rows, columns=list(frames.EPOCH_COLUMNS)))
-    if not parts:
-        return pd.DataFrame(columns=list(frames.EPOCH_COLUMNS))
-    frame = pd.concat(parts, ignore_index=True)
-    frame["member"] = frame["member"].astype("Int64")
-    for column in ("loss", "accuracy", "val_loss", "val_accuracy", "seconds"):
-        frame[column] = frame[column].astype(float)
-    return frame
+    """:func:`hpsearch.read.frames.epochs_frame` (the frame the analysis draws from, a study's own
+    metric included) restricted to the trials ``chosen`` per study."""
+    return frames.epochs_frame(store, [st.name for st in studies], trials=chosen)
 
 
 def learning_curves(store: Store, studies: Sequence[StudyRecord], trials: pd.DataFrame, *, limit: int = MAX_CURVES) -> go.Figure:

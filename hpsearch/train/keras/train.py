@@ -23,6 +23,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from hpsearch.core.checkpoints import partial_file
 from hpsearch.core.config import DataConfig, TrainingConfig
 from hpsearch.core.records import TrialState
 from hpsearch.train.keras.data import Dataset, load_dataset
@@ -238,10 +239,10 @@ class KerasTrainer:
 
 @contextmanager
 def atomic_checkpoint(path: Path) -> Iterator[Path]:
-    """The file to write the checkpoint ``path`` into (``trial-N.partial.weights.h5``), moved to ``path``
-    once written: a kill mid-write never leaves a truncated checkpoint under the final name."""
+    """The file to write the checkpoint ``path`` into (:func:`hpsearch.core.checkpoints.partial_file`), moved to
+    ``path`` once written: a kill mid-write never leaves a truncated checkpoint under the final name."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name.removesuffix(".weights.h5") + ".partial.weights.h5")
+    partial = partial_file(path)
     yield partial
     os.replace(partial, path)
 

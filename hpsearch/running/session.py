@@ -1,0 +1,255 @@
+"""The steps every way of running a study shares: open (create or resume), claim, heartbeat, record how a
+trial ended, finish, and evaluate the study's result.
+
+The study loop (:mod:`hpsearch.running.loop`) drives them with a trainer, ask/tell
+(:mod:`hpsearch.running.ask_tell`) with the caller's own loop, and the workers through the loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import NoReturn
+
+from hpsearch.core.config import StudyConfig
+from hpsearch.core.errors import ConfigError, NoResultError, StudyStuckError
+from hpsearch.core.results import StudySummary, final_best
+from hpsearch.running.checkpoints import delete_unneeded_checkpoints, weights_path
+from hpsearch.running.progress import Progress, SilentProgress
+from hpsearch.search.strategies import Strategy, derive_seed, strategy_for
+from hpsearch.store import Claims, Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
+from hpsearch.train.trainer import Trainer, TrainJob, TrainOutcome
+
+__all__ = ["Heartbeat", "RunOptions", "StudySession", "StudySummary", "summarize"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How one run of a study behaves (none of this is part of the study's identity)."""
+
+    #: Seconds after which this run starts no new trial (overrides the study file's budget.timeout).
+    timeout: float | None = None
+    #: Stop the study after this many failed trials in a row.
+    max_consecutive_failures: int = 3
+    #: A RUNNING trial whose heartbeat is older than this is judged abandoned and redone.
+    stale_after: float = 120.0
+    #: Seconds between heartbeats while a trial trains.
+    heartbeat_interval: float = 10.0
+    #: Put FAIL trials back in the queue before running.
+    retry_failed: bool = False
+    #: Where best-trial weights are kept; default: a folder beside an SQLite store.
+    checkpoint_dir: Path | None = None
+    #: Seconds between polls while other workers finish the last trials.
+    poll_interval: float = 2.0
+    #: Return after this many trials (a worker process is then replaced by a fresh one); None: no limit.
+    max_trials: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.stale_after < 3 * self.heartbeat_interval:
+            raise ConfigError(
+                "--stale-after",
+                self.stale_after,
+                f"must be at least 3 heartbeat intervals ({3 * self.heartbeat_interval:g} s), or live workers would be judged dead",
+            )
+        if self.max_consecutive_failures < 1:
+            raise ConfigError("--max-failures", self.max_consecutive_failures, "must be >= 1")
+
+
+def summarize(store: Store, study: StudyRecord | str) -> StudySummary:
+    """What ``study`` holds now: its trials, its result and the result's test evaluation (:class:`StudySummary`)."""
+    record = store.study(study) if isinstance(study, str) else store.study(study.name)
+    return StudySummary.of(record, store.trials(record.id), store.evaluation(record.id))
+
+
+class Heartbeat:
+    """Beats for the trials being trained (:attr:`trials`), from a background thread, while the main thread
+    trains (the runner's, and ask/tell's for the trials it has handed out)."""
+
+    def __init__(self, store: Store, worker: WorkerInfo, interval: float) -> None:
+        self.store, self.worker, self.interval = store, worker, interval
+        #: The trials being trained now (the runner sets and trims it).
+        self.trials: list[TrialRecord] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hpsearch-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            for trial in list(self.trials):
+                with contextlib.suppress(Exception):
+                    self.store.heartbeat(trial, self.worker)
+
+
+class StudySession:
+    """One process's hold on a study: its config, store, strategy and budget, and the steps of a run."""
+
+    def __init__(
+        self,
+        config: StudyConfig,
+        store: Store,
+        *,
+        options: RunOptions | None = None,
+        progress: Progress | None = None,
+        worker: WorkerInfo | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.options = options or RunOptions()
+        self.progress = progress or SilentProgress()
+        self.worker = worker or WorkerInfo.this_process()
+        self.strategy: Strategy = strategy_for(config)
+        self.n_trials = self.strategy.budget(config.budget.trials)
+
+    def trial_seed(self, number: int) -> int:
+        """The seed of trial ``number`` (derived from the study's seed)."""
+        return derive_seed(self.config.seed, number)
+
+    def weights_path(self, study: StudyRecord, number: int) -> Path:
+        """Where trial ``number`` keeps its checkpoint."""
+        return weights_path(self.store, study, number, self.options.checkpoint_dir)
+
+    def job(self, study: StudyRecord, trial: TrialRecord) -> TrainJob:
+        """What a trainer needs to train (or evaluate) ``trial``."""
+        parent = None if trial.parent_trial is None else self.store.trial(study.id, trial.parent_trial)
+        return TrainJob(
+            trial_number=trial.number,
+            params=trial.params,
+            epochs=trial.epochs,
+            seed=trial.seed,
+            weights_path=self.weights_path(study, trial.number),
+            parent_checkpoint=None if parent is None else Path(parent.checkpoint or self.weights_path(study, parent.number)),
+            parent_params=None if parent is None else parent.params,
+        )
+
+    def delete_unneeded_checkpoints(self, study: StudyRecord) -> None:
+        """Delete the checkpoints the strategy no longer needs (:func:`hpsearch.running.checkpoints.delete_unneeded_checkpoints`)."""
+        delete_unneeded_checkpoints(self.store, study, self.strategy, self.options.checkpoint_dir)
+
+    def open(self) -> StudyRecord:
+        """Create the study, or resume it: put failed trials back (``retry_failed``), redo what a stopped run left
+        unfinished, and delete the checkpoints a run killed before its clean-up left behind."""
+        opts = self.options
+        if opts.retry_failed and self.config.strategy == "pbt":
+            raise ConfigError(
+                "--retry-failed", True, "does not apply to a pbt study: a member whose segment failed copies a better member instead"
+            )
+        study = self.store.create_study(self.config, n_trials=self.n_trials)
+        if opts.retry_failed:
+            again = self.store.reset_failed(study.id)
+            if again:
+                self.progress.message(f"{study.name}: {again} failed trial(s) put back in the queue")
+        reaped = self.store.reap_stale(study.id, stale_after=opts.stale_after, this_host=self.worker.host)
+        if reaped:
+            self.progress.message(f"{study.name}: redoing trial(s) {', '.join(map(str, reaped))} left unfinished by a stopped run")
+        self.delete_unneeded_checkpoints(study)
+        return study
+
+    def claim(self, study: StudyRecord, limit: int, fits: Callable[..., bool] | None = None) -> Claims:
+        """Redo what dead workers left, then claim up to ``limit`` trials (that ``fits`` says a trainer trains together)."""
+        self.store.reap_stale(study.id, stale_after=self.options.stale_after, this_host=self.worker.host)
+        return self.store.claim_many(
+            study.id,
+            self.worker,
+            self.strategy.ask,
+            trial_seed=self.trial_seed,
+            epochs=self.config.budget.epochs,
+            limit=limit,
+            fits=fits,
+        )
+
+    def check_not_stuck(self, study: StudyRecord) -> None:
+        """The strategy proposes nothing, nothing runs, and the budget is not spent: stop with the reason."""
+        history = self.store.trials(study.id, with_curves=False)
+        if len(history) >= self.n_trials or any(not t.state.is_finished() for t in history):
+            return
+        reason = (
+            f"{self.strategy.name} has nothing left to propose with {len(history)} of {self.n_trials} trials "
+            f"created ({self.strategy.stuck_reason(history)})"
+        )
+        self.store.set_study_state(study.id, StudyState.STOPPED, reason)
+        raise StudyStuckError(f"{study.name}: stopped: {reason}")
+
+    def finish_trial(
+        self, study: StudyRecord, trial: TrialRecord, job: TrainJob, outcome: TrainOutcome
+    ) -> tuple[TrialState, float | None, str | None]:
+        """Record how ``trial`` ended (its value: the study's metric at its last epoch); (state, value, error)."""
+        value = outcome.epochs[-1].metrics.get(self.config.metric) if outcome.epochs else None
+        if outcome.state is TrialState.FAIL:
+            value = None
+        if "val_before_resize" in outcome.info and "val_after_resize" in outcome.info:
+            self.store.record_resize(study.id, trial.number, outcome.info["val_before_resize"], outcome.info["val_after_resize"])
+        saved = job.weights_path is not None and outcome.state is TrialState.COMPLETE and job.weights_path.exists()
+        try:
+            self.store.finish(
+                trial, self.worker, outcome.state, value=value, error=outcome.error, checkpoint=str(job.weights_path) if saved else None
+            )
+        except TrialLostError as err:
+            self.progress.message(str(err))
+            return outcome.state, None, outcome.error
+        self.progress.trial_finished(trial, outcome.state, value, outcome.error)
+        return outcome.state, value, outcome.error
+
+    def finish(self, study: StudyRecord, trainer: Trainer | None = None) -> StudySummary:
+        """Once the budget is spent and nothing runs: evaluate the study's result with ``trainer`` (None: no
+        test evaluation, as in ask/tell) and mark the study COMPLETE (STOPPED, with the reason, if no trial
+        succeeded). The study's summary, either way."""
+        summary = summarize(self.store, study)
+        busy = any(not t.state.is_finished() for t in summary.trials)
+        if summary.finished >= summary.study.n_trials and not busy:
+            best = final_best(summary.trials, epochs=summary.study.epochs, maximize=summary.study.maximize)
+            if best is None:
+                self._stop_without_result(summary)
+            if trainer is not None and (summary.test is None or summary.test.trial_number != best.number):
+                self.evaluate(summary.study, best, trainer)
+            if summary.study.state is not StudyState.COMPLETE:
+                self.store.set_study_state(study.id, StudyState.COMPLETE)
+            summary = summarize(self.store, study)
+        return summary
+
+    def _stop_without_result(self, summary: StudySummary) -> NoReturn:
+        """The budget is spent and no trial succeeded: the study is STOPPED with the reason, not finished."""
+        failed = [t for t in summary.trials if t.state is TrialState.FAIL]
+        last = failed[-1].error if failed else None
+        reason = (
+            f"no trial succeeded: {len(failed)} of {len(summary.trials)} failed, {summary.counts.get('PRUNED', 0)} pruned"
+            + (f"; last error: {last}" if last else "")
+            + " (fix the cause, then run again with --retry-failed)"
+        )
+        self.store.set_study_state(summary.study.id, StudyState.STOPPED, reason)
+        raise NoResultError(f"{summary.study.name}: stopped: {reason}")
+
+    def evaluate(self, study: StudyRecord, best: TrialRecord, trainer: Trainer, *, provisional: bool = False) -> None:
+        """Evaluate the study's result ``best`` on the test set with ``trainer``, once; retrain it if its weights
+        are not on this machine (not a ``provisional`` result: the best so far of a run stopped by its time budget)."""
+        if not trainer.has_test_set:
+            return
+        job = self.job(study, best)
+        if best.checkpoint:
+            job = replace(job, weights_path=Path(best.checkpoint))
+        note = None
+        result = trainer.evaluate(job)
+        if result is None and best.member is None and not provisional:
+            self.progress.message(
+                f"{study.name}: weights of best trial {best.number} not found here; retraining it for the test evaluation"
+            )
+            trainer.train([job], lambda _job, _result: True)
+            result = trainer.evaluate(job)
+            note = "retrained with the trial's seed (its weights were not on the evaluating machine)"
+        if result is None:
+            return
+        loss, accuracy = result
+        self.store.record_evaluation(best, "test", loss, accuracy, note)
+        if provisional:
+            note = "provisional: the best trial so far when the run stopped"
+        which = "best trial so far" if provisional else "best trial"
+        self.progress.message(f"{study.name}: {which} {best.number} test accuracy {accuracy:.4f} (loss {loss:.4f})")
