@@ -107,7 +107,7 @@ class RssRecordingTrainer:
             print(f"  trial {len(self.rss):4d}: RSS {self.rss[-1]:7.1f} MB ({time.perf_counter() - self._start:5.0f} s)", flush=True)
         return outcomes
 
-    def evaluate(self, job: Any) -> tuple[float, float] | None:
+    def evaluate(self, job: Any) -> dict[str, float] | None:
         return self.inner.evaluate(job)
 
 

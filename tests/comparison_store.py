@@ -68,9 +68,9 @@ class _Trainer(FunctionTrainer):
             return FunctionTrainer(_nan_at_epoch_two)._train_one(job, on_epoch)
         return super()._train_one(job, on_epoch)
 
-    def evaluate(self, job: TrainJob) -> tuple[float, float] | None:
+    def evaluate(self, job: TrainJob) -> dict[str, float] | None:
         accuracy = toy_test_accuracy(job.params)
-        return 1.0 - accuracy, accuracy
+        return {"loss": 1.0 - accuracy, "accuracy": accuracy}
 
 
 def build_comparison_store(path: Path) -> Path:

@@ -264,3 +264,29 @@ def _find(component: Any, match: Any) -> list[Any]:
         if hasattr(child, "to_plotly_json"):
             found += _find(child, match)
     return found
+
+
+def test_a_function_under_built_in_names_gets_exactly_the_space_it_declares(tmp_path: Path) -> None:
+    """A function trainer over {learning_rate, width} is called with those two, never with the built-in
+    model's dropout and optimizer it did not declare; a study created before this rule (the four dimensions
+    stored) resumes as it was created."""
+    seen: list[set[str]] = []
+
+    def fn(params: dict[str, Any], epoch: int, seed: int) -> dict[str, float]:
+        seen.append(set(params))
+        return {"val_accuracy": params["learning_rate"] * params["width"] / 100}
+
+    doc = {"strategy": "random", "seed": 3, "budget": {"trials": 2, "epochs": 1},
+           "space": {"learning_rate": {"low": 1e-4, "high": 1e-1}, "width": {"low": 8, "high": 64}}}  # fmt: skip
+    summary = hpsearch.run_study(hpsearch.parse_study(doc, default_name="own-names"), str(tmp_path / "a.db"), trainer=FunctionTrainer(fn))
+    assert seen and all(keys == {"learning_rate", "width"} for keys in seen)
+    assert list(summary.study.config["space"]) == ["learning_rate", "width"]
+
+    class AsBefore(FunctionTrainer):
+        trains_builtin_model = True  # how every function study was read before: the built-in model's four dimensions
+
+    old = str(tmp_path / "old.db")
+    hpsearch.run_study(hpsearch.parse_study({**doc, "budget": {"trials": 1, "epochs": 1}}, default_name="old"), old, trainer=AsBefore(fn))
+    seen.clear()
+    resumed = hpsearch.run_study(hpsearch.parse_study(doc, default_name="old"), old, trainer=FunctionTrainer(fn))
+    assert len(resumed.trials) == 2 and seen == [set(BUILTIN)]

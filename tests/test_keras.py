@@ -60,7 +60,9 @@ def test_trainer_reports_every_epoch_and_saves_weights(tmp_path: Path) -> None:
     assert outcome.state is TrialState.COMPLETE and [r.epoch for r in seen] == [1, 2]
     assert set(seen[-1].metrics) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert seen[-1].metrics["val_accuracy"] > 0.5  # learned something from 300 digits
-    loss, accuracy = trainer.evaluate(job)
+    scores = trainer.evaluate(job)
+    assert scores is not None and set(scores) == {"loss", "accuracy"}
+    loss, accuracy = scores["loss"], scores["accuracy"]
     assert 0.5 < accuracy <= 1.0 and loss > 0
 
 

@@ -170,7 +170,8 @@ def _run_toy(tmp_path: Path, pbt: dict, **study) -> tuple:
         "strategy": "pbt",
         "seed": 5,
         "pbt": pbt,
-        "space": {"learning_rate": {"low": 1e-4, "high": 1e-1}, "dropout": {"low": 0.0, "high": 0.5}},
+        # the toy objective reads all four of the seed model's hyperparameters, so the space declares them all
+        "space": {"width": 128, "dropout": {"low": 0.0, "high": 0.5}, "optimizer": "adam", "learning_rate": {"low": 1e-4, "high": 1e-1}},
         **study,
     }
     config = parse_study(doc, default_name="pbt-toy")
@@ -356,3 +357,35 @@ def test_retry_failed_is_refused_for_pbt(tmp_path: Path) -> None:
     config, db = _run_toy(tmp_path, {"population": 2, "ready": 1, "epochs": 2})
     with pytest.raises(ConfigError, match="--retry-failed"):
         run_study(config, db, trainer=FunctionTrainer(toy_metrics), options=RunOptions(retry_failed=True))
+
+
+def test_a_pbt_study_stopped_by_its_time_budget_has_a_provisional_result(tmp_path: Path, capsys) -> None:
+    """No member reached the full epochs when the time budget stopped the run: the result is the best
+    segment so far, marked provisional, evaluated on the test set and shown by `best` and `status`;
+    the finished study's result is final again, and evaluated anew."""
+    from hpsearch.cli import main
+    from hpsearch.core.results import is_final
+    from tests.comparison_store import _Trainer
+
+    config, db = _run_toy(tmp_path, {"population": 4, "ready": 1, "epochs": 4})
+    run_study(config, db, trainer=_Trainer(), options=RunOptions(max_trials=6))  # 6 of 16 segments: no member at epoch 4
+    stopped = run_study(config, db, trainer=_Trainer(), options=RunOptions(timeout=1e-6))
+    assert stopped.stopped_early == "timeout" and stopped.provisional
+    best = stopped.best
+    assert best is not None and not is_final(best, 4)
+    assert best.value == max(t.value for t in stopped.trials if t.state is TrialState.COMPLETE)
+    assert stopped.test is not None and stopped.test.trial_number == best.number
+    assert main(["best", "pbt-toy", "--store", db]) == 0
+    out = capsys.readouterr().out
+    assert f"best trial so far of pbt-toy (provisional: the study is unfinished; run it again to continue): trial {best.number}" in out
+    assert "test accuracy" in out
+    from hpsearch import status
+
+    (row,) = status(store=db)
+    assert (row.best_trial, row.provisional, row.test_accuracy) == (best.number, True, stopped.test.accuracy)
+
+    done = run_study(config, db, trainer=_Trainer())
+    assert not done.provisional and done.best is not None and is_final(done.best, 4)
+    assert done.test is not None and done.test.trial_number == done.best.number
+    (row,) = status(store=db)
+    assert (row.best_trial, row.provisional) == (done.best.number, False)

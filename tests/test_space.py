@@ -468,3 +468,16 @@ def test_the_built_in_model_space_keeps_its_four_and_adds_the_new_dimensions_it_
     assert space["width"] == Choice("width", (DEFAULT_PARAMS["width"],))
     with pytest.raises(ConfigError, match="built-in model has no such hyperparameter"):
         parse_space({"layers": 2, "filters": 8}, builtin=True)
+
+
+def test_a_space_of_ones_own_model_follows_only_the_generic_rules_even_under_built_in_names() -> None:
+    """The built-in model's rules (its optimisers, dropout below 1, its kinds, its defaults) are its own:
+    a space of another model that happens to use those names is exactly what it declares."""
+    own = parse_space(
+        {"optimizer": ["fast", "slow"], "dropout": {"low": 0.0, "high": 2.0}, "width": {"low": 1.5, "high": 8.0}}, builtin=False
+    )
+    assert list(own) == ["optimizer", "dropout", "width"]
+    assert own["optimizer"].grid_values() == ["fast", "slow"]
+    assert own.describe()["dropout"]["high"] == 2.0 and own.describe()["width"]["kind"] == "FloatRange"
+    with pytest.raises(ConfigError, match=r"space.optimizer.values\[0\].*must be one of adam"):
+        parse_space({"optimizer": ["fast", "slow"]})  # the built-in model's space keeps its rules

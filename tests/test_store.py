@@ -29,8 +29,7 @@ def test_new_store_has_schema_version_and_no_studies(store: Store) -> None:
 
     from hpsearch.store import schema
 
-    with store._read() as conn:
-        assert conn.execute(select(schema.schema_version.c.version)).scalars().all() == [SCHEMA_VERSION]
+    assert [r.version for r in store.fetch(select(schema.schema_version.c.version))] == [SCHEMA_VERSION]
 
 
 def test_create_study_is_idempotent_and_records_the_config(store: Store) -> None:
@@ -174,10 +173,35 @@ def test_evaluation_is_stored_once_per_split(store: Store) -> None:
     worker = WorkerInfo.this_process()
     a = store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial
     b = store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial
-    store.record_evaluation(a, "test", 0.3, 0.91)
-    store.record_evaluation(b, "test", 0.2, 0.93, note="re-evaluated")
+    store.record_evaluation(a, "test", {"loss": 0.3, "accuracy": 0.91})
+    store.record_evaluation(b, "test", {"loss": 0.2, "accuracy": 0.93}, note="re-evaluated")
     ev = store.evaluation(study.id)
     assert ev.trial_number == b.number and ev.accuracy == 0.93 and ev.note == "re-evaluated"
+    assert ev.metrics == {"loss": 0.2, "accuracy": 0.93} and ev.loss == 0.2
+
+
+def test_an_evaluation_keeps_every_metric_of_a_model_of_its_own(store: Store) -> None:
+    """A study scored on a metric of its own gets a test result with that metric (a value that is not a number: None)."""
+    study = store.create_study(study_config(trials=1), n_trials=1)
+    trial = store.claim(study.id, WorkerInfo.this_process(), _propose(PARAMS), trial_seed=lambda n: n).trial
+    store.record_evaluation(trial, "test", {"loss": 0.25, "auc": 0.875, "sparse_categorical_accuracy": 0.5, "bad": float("nan")})
+    ev = store.evaluation(study.id)
+    assert ev.metrics == {"loss": 0.25, "auc": 0.875, "sparse_categorical_accuracy": 0.5, "bad": None}
+    assert ev.accuracy == 0.5 and store.evaluation(study.id, "validation") is None
+
+
+def test_an_epoch_is_stored_once_with_every_metric_in_the_metrics_table(store: Store) -> None:
+    study = store.create_study(study_config(trials=1), n_trials=1)
+    worker = WorkerInfo.this_process()
+    trial = store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial
+    store.record_epoch(trial, worker, 1, {"val_accuracy": 0.5, "val_auc": 0.75, "loss": "n/a"}, 0.1)  # type: ignore[dict-item]
+    (epoch,) = store.epochs(study.id)
+    assert dict(epoch.metrics) == {"val_accuracy": 0.5, "val_auc": 0.75, "loss": None}
+    assert epoch.val_accuracy == 0.5 and epoch.accuracy is None and epoch.seconds == 0.1
+    from hpsearch.store import schema
+
+    assert [c.name for c in schema.epochs.columns] == ["trial_id", "attempt", "epoch", "seconds", "recorded_at"]
+    assert len(store.metric_rows(study.id)) == 3
 
 
 def test_study_state_round_trips(store: Store) -> None:
@@ -379,3 +403,35 @@ def test_workers_opening_a_new_store_together_create_the_schema_once(store_url: 
     assert [p.exitcode for p in processes] == [0] * 6
     with Store.open(store_url) as store:
         assert store.studies() == []
+
+
+def private_store_uses(package: Path) -> list[str]:
+    """Every place in the modules of ``package`` outside its ``store/`` that reaches a private member of the
+    store: an attribute named as one of :class:`Store`'s private members (``store._read``, ``opened._write``,
+    ``self.store._take`` ...) on anything but ``self``/``cls``, or a private name imported from ``store/``."""
+    import ast
+
+    from hpsearch.store.store import Store
+
+    private = {name for name in vars(Store) if name.startswith("_") and not name.startswith("__")} | {"_engine"}
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if "store" in path.relative_to(package).parts[:1]:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            where = f"{path.relative_to(package.parent)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Attribute) and node.attr in private:
+                if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                    found.append(f"{where} .{node.attr}")
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hpsearch.store"):
+                found += [f"{where} import {a.name}" for a in node.names if a.name.startswith("_")]
+    return found
+
+
+def test_nothing_outside_the_store_reaches_a_private_member_of_it() -> None:
+    """Readers go through the store's public reads (:mod:`hpsearch.store.queries` and ``Store.fetch``)."""
+    import hpsearch
+
+    package = Path(hpsearch.__file__).resolve().parent
+    assert private_store_uses(package) == []
+    assert "_read" in Store.__dict__  # the scan knows the members it looks for

@@ -325,10 +325,16 @@ _VALUE_KEYS = {"values"}
 _KINDS = ("int", "float")
 
 
-def _check_value(name: str, field: str, value: Any) -> Value:
-    """Apply the rule of dimension ``name`` to one value: a built-in hyperparameter's own (its values,
-    or its bound in :data:`hpsearch.core.limits.LIMITS`), else any string, boolean or finite number."""
-    kind = BUILTIN_DIMENSIONS.get(name)
+def _builtin_kind(name: str, builtin: bool) -> str | tuple[str, ...] | None:
+    """The built-in model's kind of dimension ``name`` in a space of the built-in model (``builtin``); None in any
+    other space, where a dimension that happens to share a built-in name follows only the generic rules."""
+    return BUILTIN_DIMENSIONS.get(name) if builtin else None
+
+
+def _check_value(name: str, field: str, value: Any, builtin: bool) -> Value:
+    """Apply the rule of dimension ``name`` to one value: in the built-in model's space a built-in hyperparameter's
+    own (its values, or its bound in :data:`hpsearch.core.limits.LIMITS`), else any string, boolean or finite number."""
+    kind = _builtin_kind(name, builtin)
     if isinstance(kind, tuple):
         if not isinstance(value, str) or value.lower() not in kind:
             raise ConfigError(field, value, f"must be one of {', '.join(kind)}")
@@ -342,31 +348,32 @@ def _check_value(name: str, field: str, value: Any) -> Value:
     raise ConfigError(field, value, "must be a string, true or false, or a finite number")
 
 
-def _range_kind(name: str, field: str, spec: Mapping[str, Any]) -> str:
+def _range_kind(name: str, field: str, spec: Mapping[str, Any], builtin: bool) -> str:
     """``int`` or ``float``: the built-in hyperparameter's own kind, else ``type``, else int when both ends are integers."""
-    builtin = BUILTIN_DIMENSIONS.get(name)
+    own = _builtin_kind(name, builtin)
     given = spec.get("type")
     if given is not None and given not in _KINDS:
         raise ConfigError(f"{field}.type", given, "must be int or float")
-    if isinstance(builtin, str):
-        if given is not None and given != builtin:
-            raise ConfigError(f"{field}.type", given, f"{name} is a {builtin} range in the built-in model")
-        return builtin
+    if isinstance(own, str):
+        if given is not None and given != own:
+            raise ConfigError(f"{field}.type", given, f"{name} is a {own} range in the built-in model")
+        return own
     if given is not None:
         return str(given)
     ends = (spec["low"], spec["high"])
     return "int" if all(isinstance(v, int) and not isinstance(v, bool) for v in ends) else "float"
 
 
-def _parse_dimension(name: str, spec: Any) -> Dimension:
+def _parse_dimension(name: str, spec: Any, builtin: bool) -> Dimension:
+    """Dimension ``name`` of a study file's ``[space]``; ``builtin``: of the built-in model's space (its rules apply)."""
     field = f"space.{name}"
-    is_choice = isinstance(BUILTIN_DIMENSIONS.get(name), tuple)
+    is_choice = isinstance(_builtin_kind(name, builtin), tuple)
     if not isinstance(spec, dict):
         # A bare value fixes the hyperparameter; a bare list is a list of values.
         if isinstance(spec, list):
             spec = {"values": spec}
         else:
-            return Choice(name, (_check_value(name, field, spec),))
+            return Choice(name, (_check_value(name, field, spec, builtin),))
     unknown = set(spec) - _RANGE_KEYS - _VALUE_KEYS
     if unknown:
         key = sorted(unknown)[0]
@@ -378,7 +385,7 @@ def _parse_dimension(name: str, spec: Any) -> Dimension:
         values = spec["values"]
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{field}.values", values, "must be a non-empty list")
-        checked = [_check_value(name, f"{field}.values[{i}]", v) for i, v in enumerate(values)]
+        checked = [_check_value(name, f"{field}.values[{i}]", v, builtin) for i, v in enumerate(values)]
         if len({(type(v), v) for v in checked}) != len(checked):
             raise ConfigError(f"{field}.values", values, "values must not repeat")
         return Choice(name, tuple(checked))
@@ -387,12 +394,12 @@ def _parse_dimension(name: str, spec: Any) -> Dimension:
     for key in ("low", "high"):
         if key not in spec:
             raise ConfigError(f"{field}.{key}", None, "a range needs both `low` and `high`")
-    low = _check_value(name, f"{field}.low", spec["low"])
-    high = _check_value(name, f"{field}.high", spec["high"])
+    low = _check_value(name, f"{field}.low", spec["low"], builtin)
+    high = _check_value(name, f"{field}.high", spec["high"], builtin)
     for key, end in (("low", low), ("high", high)):
         if isinstance(end, (str, bool)):
             raise ConfigError(f"{field}.{key}", end, "a range's ends are numbers")
-    integer = _range_kind(name, field, spec) == "int"
+    integer = _range_kind(name, field, spec, builtin) == "int"
     if integer:
         for key, end in (("low", low), ("high", high)):
             if not float(end).is_integer():
@@ -437,7 +444,7 @@ def parse_space(spec: Any, *, builtin: bool | None = None) -> SearchSpace:
     if not builtin:
         if not spec:
             raise ConfigError("space", spec, "a study of your own model declares at least one dimension")
-        return SearchSpace([_parse_dimension(name, value) for name, value in spec.items()])
+        return SearchSpace([_parse_dimension(name, value, False) for name, value in spec.items()])
     unknown = set(spec) - set(BUILTIN_DIMENSIONS)
     if unknown:
         key = sorted(unknown)[0]
@@ -447,6 +454,6 @@ def parse_space(spec: Any, *, builtin: bool | None = None) -> SearchSpace:
             f"the built-in model has no such hyperparameter; expected one of {', '.join(BUILTIN_DIMENSIONS)}"
             ' (name your own model with `model = "package.module:function"` to search others)',
         )
-    dims = [_parse_dimension(name, spec[name]) if name in spec else Choice(name, (DEFAULT_PARAMS[name],)) for name in HYPERPARAMETERS]
-    dims += [_parse_dimension(name, spec[name]) for name in BUILTIN_DIMENSIONS if name in spec and name not in HYPERPARAMETERS]
+    dims = [_parse_dimension(name, spec[name], True) if name in spec else Choice(name, (DEFAULT_PARAMS[name],)) for name in HYPERPARAMETERS]
+    dims += [_parse_dimension(name, spec[name], True) for name in BUILTIN_DIMENSIONS if name in spec and name not in HYPERPARAMETERS]
     return SearchSpace(dims)

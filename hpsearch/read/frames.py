@@ -15,13 +15,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
-from sqlalchemy import and_, false, func, literal, or_, select
-from sqlalchemy.orm import aliased
-
 from hpsearch.core.errors import UnknownStudyError
 from hpsearch.core.results import FINISHED_STATES, ends_training, is_final
 from hpsearch.core.space import BUILTIN_DIMENSIONS, HYPERPARAMETERS, RESERVED_NAMES, Choice, SearchSpace, parse_space
-from hpsearch.store import Store, StudyRecord, TrialState, reading
+from hpsearch.store import Store, StudyRecord, TrialState, queries, reading
 from hpsearch.store import schema as s
 
 if TYPE_CHECKING:
@@ -143,36 +140,6 @@ def frame_dimensions(frame: pd.DataFrame) -> dict[str, Description]:
     return {str(c): _described(str(c), frame[c]) for c in frame.columns if isinstance(c, str) and c not in skip}
 
 
-def _segments_query(study_id: int) -> Any:
-    t, d = s.trials, s.pbt_decisions
-    parent = aliased(s.trials)
-    return (
-        select(
-            t.c.member,
-            t.c.generation,
-            t.c.number.label("trial"),
-            t.c.state,
-            t.c.start_epoch,
-            (t.c.start_epoch + t.c.epochs).label("end_epoch"),
-            t.c.params,
-            t.c.value,
-            t.c.parent_trial,
-            parent.c.member.label("parent_member"),
-            d.c.kind,
-            d.c.optimizer_reset,
-            d.c.old_params,
-            d.c.reason,
-            d.c.val_before_resize,
-            d.c.val_after_resize,
-        )
-        .select_from(t)
-        .outerjoin(d, and_(d.c.study_id == t.c.study_id, d.c.trial_number == t.c.number))
-        .outerjoin(parent, and_(parent.c.study_id == t.c.study_id, parent.c.number == t.c.parent_trial))
-        .where(t.c.study_id == study_id, t.c.member.is_not(None))
-        .order_by(t.c.member, t.c.generation)
-    )
-
-
 def _frame(rows: list[Any], dims: Mapping[str, Description]) -> pd.DataFrame:
     import pandas as pd
 
@@ -200,11 +167,7 @@ def pbt_schedule(name: str, store: Store | str | os.PathLike[str] | None = None,
     exploit, recover), whom it copied and the validation value it reached."""
     with reading(store) as opened:
         study = opened.study(name)
-        query = _segments_query(study.id)
-        if member is not None:
-            query = query.where(s.trials.c.member == member)
-        with opened._read() as conn:
-            rows = list(conn.execute(query))
+        rows = opened.fetch(queries.segments(study.id, member))
         return _frame(rows, study_dimensions(study))
 
 
@@ -290,22 +253,9 @@ def model_history(name: str, trial: int, store: Store | str | os.PathLike[str] |
     hyperparameter schedule the final model was actually trained with."""
     with reading(store) as opened:
         study = opened.study(name)
-        t = s.trials
-        chain = (
-            select(t.c.number, t.c.parent_trial, literal(0).label("depth"))
-            .where(t.c.study_id == study.id, t.c.number == trial)
-            .cte("chain", recursive=True)
-        )
-        up = aliased(t)
-        chain = chain.union_all(
-            select(up.c.number, up.c.parent_trial, (chain.c.depth + 1).label("depth")).where(
-                up.c.study_id == study.id, up.c.number == chain.c.parent_trial
-            )
-        )
-        numbers_query = select(chain.c.number, chain.c.depth)
-        with opened._read() as conn:
-            depth = {r.number: r.depth for r in conn.execute(numbers_query)}
-            rows = [r for r in conn.execute(_segments_query(study.id)) if r.trial in depth]
+        chain, segments = opened.fetch_many(queries.ancestry(study.id, trial), queries.segments(study.id))
+        depth = {r.number: r.depth for r in chain}
+        rows = [r for r in segments if r.trial in depth]
         frame = _frame(rows, study_dimensions(study))
         if frame.empty:
             return frame
@@ -347,11 +297,6 @@ def _spec_of(dim: Mapping[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def _fetch(store: Store, query: Any) -> list[Any]:
-    with store._read() as conn:
-        return list(conn.execute(query))
-
-
 # ---------------------------------------------------------------------------- trials
 
 #: The fixed columns of :func:`trials_frame`, in order; the studies' hyperparameters come after ``state``.
@@ -390,39 +335,6 @@ def trial_columns(names: Sequence[str] = HYPERPARAMETERS) -> tuple[str, ...]:
 
 #: The columns of :func:`trials_frame` for studies of the built-in model's four hyperparameters, in order.
 TRIAL_COLUMNS: tuple[str, ...] = trial_columns(HYPERPARAMETERS)
-
-
-def _trials_query(study_ids: Sequence[int]) -> Any:
-    t, st, e = s.trials, s.studies, s.epochs
-    per_trial = select(e.c.trial_id, e.c.attempt, func.count().label("n_epochs")).group_by(e.c.trial_id, e.c.attempt).subquery("per_trial")
-    return (
-        select(
-            st.c.name.label("study"),
-            st.c.strategy,
-            st.c.metric,
-            st.c.direction,
-            st.c.epochs.label("study_epochs"),
-            t.c.number,
-            t.c.state,
-            t.c.params,
-            t.c.value,
-            t.c.attempt,
-            t.c.started_at,
-            t.c.finished_at,
-            t.c.member,
-            t.c.generation,
-            t.c.start_epoch,
-            t.c.epochs.label("planned_epochs"),
-            t.c.parent_trial,
-            t.c.error,
-            per_trial.c.n_epochs,
-        )
-        .select_from(t)
-        .join(st, st.c.id == t.c.study_id)
-        .outerjoin(per_trial, and_(per_trial.c.trial_id == t.c.id, per_trial.c.attempt == t.c.attempt))
-        .where(t.c.study_id.in_(list(study_ids)))
-        .order_by(t.c.study_id, t.c.number)
-    )
 
 
 def _trial_record(row: Any, names: Sequence[str]) -> dict[str, Any]:
@@ -494,7 +406,7 @@ def trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
 
     with reading(store) as opened:
         studies = resolve_studies(opened, names)
-        rows = _fetch(opened, _trials_query([st.id for st in studies])) if studies else []
+        rows = opened.fetch(queries.trials([st.id for st in studies])) if studies else []
     dims = studies_dimensions(studies)
     columns = trial_columns(list(dims))
     raw = pd.DataFrame.from_records(
@@ -568,33 +480,6 @@ EPOCH_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _epochs_query(study_ids: Sequence[int]) -> Any:
-    t, st, e = s.trials, s.studies, s.epochs
-    return (
-        select(
-            st.c.name.label("study"),
-            st.c.strategy,
-            t.c.number,
-            t.c.state,
-            t.c.member,
-            e.c.attempt,
-            e.c.epoch,
-            (t.c.start_epoch + e.c.epoch).label("model_epoch"),
-            e.c.loss,
-            e.c.accuracy,
-            e.c.val_loss,
-            e.c.val_accuracy,
-            e.c.seconds,
-            e.c.recorded_at,
-        )
-        .select_from(e)
-        .join(t, and_(t.c.id == e.c.trial_id, t.c.attempt == e.c.attempt))
-        .join(st, st.c.id == t.c.study_id)
-        .where(t.c.study_id.in_(list(study_ids)))
-        .order_by(t.c.study_id, t.c.number, e.c.epoch)
-    )
-
-
 def epochs_frame(store: StoreLike = None, names: Names = None, *, trials: Mapping[str, Collection[int]] | None = None) -> pd.DataFrame:
     """The per-epoch metrics of the studies ``names`` (every study when None): one row per
     epoch of each trial's current attempt (epochs of attempts that died are left out).
@@ -610,12 +495,12 @@ def epochs_frame(store: StoreLike = None, names: Names = None, *, trials: Mappin
 
     with reading(store) as opened:
         studies = resolve_studies(opened, names)
-        query = _epochs_query([st.id for st in studies])
-        if trials is not None:
-            numbers = [(st.id, sorted(trials.get(st.name, ()))) for st in studies]
-            query = query.where(or_(false(), *(and_(s.trials.c.study_id == i, s.trials.c.number.in_(n)) for i, n in numbers if n)))
-        rows = _fetch(opened, query) if studies else []
-    frame = pd.DataFrame.from_records([dict(r._mapping) for r in rows], columns=list(EPOCH_COLUMNS))
+        own = [st for st in studies if st.metric not in s.METRIC_COLUMNS]
+        metrics = list(dict.fromkeys(st.metric for st in own))
+        kept = None if trials is None else {st.id: trials.get(st.name, ()) for st in studies}
+        query = queries.epochs([st.id for st in studies], (*s.METRIC_COLUMNS, *metrics), trials=kept)
+        rows = opened.fetch(query) if studies else []
+    frame = pd.DataFrame.from_records([dict(r._mapping) for r in rows], columns=[*EPOCH_COLUMNS, *metrics])
     order = {st.name: i for i, st in enumerate(studies)}
     frame = frame.sort_values(["study", "number", "epoch"], key=lambda c: c.map(order) if c.name == "study" else c, kind="stable")
     frame["member"] = frame["member"].astype("Int64")
@@ -623,19 +508,9 @@ def epochs_frame(store: StoreLike = None, names: Names = None, *, trials: Mappin
         frame[column] = frame[column].astype(float)
     frame["recorded_at"] = pd.to_datetime(frame["recorded_at"].astype(float), unit="s", utc=True)
     frame = frame.reset_index(drop=True)
-    own = [st for st in studies if st.metric not in s.METRIC_COLUMNS]
-    if own:  # a study metric of its own (not one of the four columns) gets a column of its own, from the metrics table
-        values: dict[tuple[str, int, int, int], float | None] = {}
-        with reading(store) as opened:
-            for st in own:
-                values.update(
-                    {(st.name, r.trial_number, r.attempt, r.epoch): r.value for r in opened.metric_rows(st.id) if r.name == st.metric}
-                )
-        for metric in dict.fromkeys(st.metric for st in own):
-            holders = {st.name for st in own if st.metric == metric}
-            keys = zip(frame["study"], frame["number"], frame["attempt"], frame["epoch"])
-            frame[metric] = [values.get(key) if key[0] in holders else None for key in keys]
-            frame[metric] = frame[metric].astype(float)
+    for metric in metrics:  # a study metric of its own (not one of the four columns) gets a column, for the studies it scores
+        holders = {st.name for st in own if st.metric == metric}
+        frame[metric] = frame[metric].astype(float).where(frame["study"].isin(holders))
     return frame
 
 

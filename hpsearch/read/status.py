@@ -2,21 +2,18 @@
 
 The same rows make the lines of ``hpsearch status`` (:func:`hpsearch.api.status`) and the
 overview and study header of the dashboard (:mod:`hpsearch.show.dashboard.data`). The trials are
-counted by a ``GROUP BY`` in the store, never read one by one; a second query reads the test
-evaluations (at most one per study). Nothing here imports Dash or pandas.
+counted by a ``GROUP BY`` in the store (:func:`hpsearch.store.queries.study_statuses`), never read
+one by one; a second query reads the test evaluations (at most one per study). Nothing here imports
+Dash or pandas.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import and_, case, func, select
-
-from hpsearch.core.results import FINISHED_STATES, final_clause
-from hpsearch.store import Store, StudyState, TrialState
-from hpsearch.store import schema as s
+from hpsearch.core.records import accuracy_of
+from hpsearch.store import Store, StudyState, queries
 
 __all__ = ["INTERRUPTED_AFTER_S", "StudyStatus", "study_statuses"]
 
@@ -65,60 +62,13 @@ def _ui_state(state: StudyState, last_change: float, now: float) -> str:
     return "interrupted" if now - last_change > INTERRUPTED_AFTER_S else "running"
 
 
-def _best_trial_number(studies: Any) -> Any:
-    """SQL: the number of the study's result (:func:`hpsearch.core.results.study_result`) for the study row of
-    ``studies``: its best final trial, or while the study is unfinished its best COMPLETE trial so far."""
-    b, own = s.trials.alias("best"), s.studies.alias("own")  # (SQLite cannot order this subquery by an outer column)
-    key = case((own.c.direction == "maximize", -b.c.value), else_=b.c.value)
-    final = final_clause(b, own)
-    complete = and_(b.c.state == TrialState.COMPLETE.value, b.c.value.is_not(None))
-    return (
-        select(b.c.number)
-        .select_from(b.join(own, own.c.id == b.c.study_id))
-        .where(b.c.study_id == studies.c.id, final | (complete & (own.c.state != StudyState.COMPLETE.value)))
-        .order_by(case((final, 0), else_=1), key, b.c.number)
-        .limit(1)
-        .correlate(studies)
-        .scalar_subquery()
-    )
-
-
 def study_statuses(store: Store, *, name: str | None = None, now: float | None = None) -> list[StudyStatus]:
     """Every study of ``store`` (or only the study ``name``), in creation order.
 
     ``now`` (default: the current time) decides which RUNNING studies are interrupted.
     """
-    t, st, ev = s.trials, s.studies, s.evaluations
-    query = (
-        select(
-            st.c.id,
-            st.c.name,
-            st.c.strategy,
-            st.c.state,
-            st.c.n_trials,
-            st.c.metric,
-            st.c.direction,
-            st.c.updated_at,
-            func.sum(case((t.c.state.in_(FINISHED_STATES), 1), else_=0)).label("finished"),
-            func.sum(case((t.c.state == TrialState.RUNNING.value, 1), else_=0)).label("running"),
-            func.sum(case((t.c.state == TrialState.FAIL.value, 1), else_=0)).label("failed"),
-            func.max(t.c.heartbeat_at).label("last_beat"),
-            _best_trial_number(st).label("best_trial"),
-        )
-        .select_from(st)
-        .outerjoin(t, t.c.study_id == st.c.id)
-        .group_by(st.c.id)
-        .order_by(st.c.id)
-    )
-    best_value = select(t.c.value).where(t.c.study_id == st.c.id, t.c.number == _best_trial_number(st)).correlate(st).scalar_subquery()
-    query = query.add_columns(best_value.label("best_value"))
-    tests = select(ev.c.study_id, t.c.number, ev.c.accuracy).join(t, t.c.id == ev.c.trial_id).where(ev.c.split == "test")
-    if name is not None:
-        query = query.where(st.c.name == name)
-        tests = tests.where(ev.c.study_id == select(st.c.id).where(st.c.name == name).scalar_subquery())
-    with store._read() as conn:
-        rows = list(conn.execute(query))
-        tested = {r.study_id: (r.number, r.accuracy) for r in conn.execute(tests)}
+    rows, tests = store.fetch_many(queries.study_statuses(name), queries.evaluations(study=name))
+    tested = {r.study_id: (r.number, accuracy_of(r.metrics or {})) for r in tests}
     now = time.time() if now is None else now
     out = []
     for r in rows:

@@ -32,7 +32,7 @@ from pathlib import Path
 from hpsearch.core.config import StudyConfig, config_from_stored, load_study
 from hpsearch.core.errors import ConfigError, NoResultError
 from hpsearch.core.space import Params
-from hpsearch.running.session import Heartbeat, RunOptions, StudySession, StudySummary, summarize
+from hpsearch.running.session import Heartbeat, RunOptions, StudySession, StudySummary, space_as_declared, summarize
 from hpsearch.search.pruning import PruningRule, pruning_rule
 from hpsearch.store import EpochEntry, Store, StudyRecord, TrialLostError, TrialRecord, TrialState, WorkerInfo
 
@@ -112,6 +112,7 @@ class AskTellStudy:
     still open at the end goes back to the study, to be handed out again."""
 
     def __init__(self, config: StudyConfig, store: Store, *, options: RunOptions | None = None, own_store: bool = False) -> None:
+        config = space_as_declared(config, store)  # the caller's loop trains exactly the declared space
         self.config = config
         self.store = store
         self.options = options or RunOptions()

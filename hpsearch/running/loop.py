@@ -19,7 +19,7 @@ from hpsearch.core.config import StudyConfig
 from hpsearch.core.errors import TooManyFailuresError
 from hpsearch.core.results import best_of
 from hpsearch.running.progress import Progress
-from hpsearch.running.session import Heartbeat, RunOptions, StudySession, StudySummary, summarize
+from hpsearch.running.session import Heartbeat, RunOptions, StudySession, StudySummary, space_as_declared, summarize
 from hpsearch.search.pruning import PruningRule, pruning_rule
 from hpsearch.store import EpochEntry, Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
 from hpsearch.train.choice import check_trainable, make_trainer, with_own_model
@@ -244,6 +244,8 @@ def run_study(
             trainer = KerasTrainer(config.data, config.training, model=model, loader=data)
     opened = store if isinstance(store, Store) else Store.open(store)
     try:
+        if trainer is not None and not getattr(trainer, "trains_builtin_model", False):
+            config = space_as_declared(config, opened)  # a function or a trainer of the caller's own: no built-in defaults
         return StudyRunner(config, opened, trainer, options=options, progress=progress).run()
     finally:
         if own:

@@ -8,6 +8,7 @@ The study loop (:mod:`hpsearch.running.loop`) drives them with a trainer, ask/te
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -15,15 +16,17 @@ from pathlib import Path
 from typing import NoReturn
 
 from hpsearch.core.config import StudyConfig
-from hpsearch.core.errors import ConfigError, NoResultError, StudyStuckError
+from hpsearch.core.errors import ConfigError, NoResultError, StudyStuckError, UnknownStudyError
+from hpsearch.core.records import scores_text
 from hpsearch.core.results import StudySummary, final_best
+from hpsearch.core.space import parse_space
 from hpsearch.running.checkpoints import delete_unneeded_checkpoints, weights_path
 from hpsearch.running.progress import Progress, SilentProgress
 from hpsearch.search.strategies import Strategy, derive_seed, strategy_for
 from hpsearch.store import Claims, Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
 from hpsearch.train.trainer import Trainer, TrainJob, TrainOutcome
 
-__all__ = ["Heartbeat", "RunOptions", "StudySession", "StudySummary", "summarize"]
+__all__ = ["Heartbeat", "RunOptions", "StudySession", "StudySummary", "space_as_declared", "summarize"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,26 @@ class Heartbeat:
             for trial in list(self.trials):
                 with contextlib.suppress(Exception):
                     self.store.heartbeat(trial, self.worker)
+
+
+def space_as_declared(config: StudyConfig, store: Store) -> StudyConfig:
+    """``config`` for a study trained by the caller's own code (a function, a trainer of its own, an ask/tell loop):
+    its space exactly as the study file declares it, without the built-in model's defaults (a space of
+    ``{learning_rate, width}`` is those two, not the built-in model's four). A study that already exists with the
+    space the built-in model's reading gave (created before this rule) resumes as it was created."""
+    spec = None if config.document is None else config.document.get("space")
+    if config.model is not None or not spec:
+        return config
+    declared = parse_space(spec, builtin=False)
+    if declared.describe() == config.space.describe():
+        return config
+    try:
+        stored = store.study(config.name).config.get("space")
+    except UnknownStudyError:
+        stored = None
+    if stored is not None and stored != json.loads(json.dumps(declared.describe())):
+        return config
+    return replace(config, space=declared)
 
 
 class StudySession:
@@ -247,9 +270,8 @@ class StudySession:
             note = "retrained with the trial's seed (its weights were not on the evaluating machine)"
         if result is None:
             return
-        loss, accuracy = result
-        self.store.record_evaluation(best, "test", loss, accuracy, note)
+        self.store.record_evaluation(best, "test", result, note)
         if provisional:
             note = "provisional: the best trial so far when the run stopped"
         which = "best trial so far" if provisional else "best trial"
-        self.progress.message(f"{study.name}: {which} {best.number} test accuracy {accuracy:.4f} (loss {loss:.4f})")
+        self.progress.message(f"{study.name}: {which} {best.number} test {scores_text(result)}")

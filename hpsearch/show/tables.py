@@ -94,6 +94,8 @@ def best_text(
     else:
         lines = [f"best trial of {study}: trial {trial.number}, {metric} {trial.value:.4f}"]
     lines += [f"  {name} = {format_value(trial.params[name])}" for name in _names([trial], names) if name in trial.params]
-    if test is not None:
+    if test is not None and test.accuracy is not None and test.loss is not None:
         lines.append(f"  test accuracy = {test.accuracy:.4f} (test loss {test.loss:.4f})")
+    elif test is not None:  # a model of its own, scored on metrics of its own
+        lines += [f"  test {name} = {value:.4f}" for name, value in test.metrics.items() if value is not None]
     return "\n".join(lines)

@@ -10,6 +10,7 @@ workers queue for the write lock instead of failing with "database is locked".
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import socket
 import sqlite3
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, true, update
+from sqlalchemy import Connection, Engine, Row, Select, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -35,6 +36,7 @@ from hpsearch.core.records import (
     TrialRecord,
     TrialState,
 )
+from hpsearch.store import queries
 from hpsearch.store import schema as s
 
 __all__ = ["DEFAULT_STORE", "Claim", "Claims", "EpochEntry", "MetricRow", "Store", "WorkerInfo", "reading", "store_url"]
@@ -123,6 +125,12 @@ class MetricRow:
 
 #: The longest metric name the metrics table keeps (longer ones are not stored).
 METRIC_NAME_LENGTH = 100
+
+
+def _finite(value: Any) -> float | None:
+    """An evaluation's value as stored: a finite float, else None."""
+    number = _number(value)
+    return number if number is not None and math.isfinite(number) else None
 
 
 def _number(value: Any) -> float | None:
@@ -513,18 +521,7 @@ class Store:
         rows = conn.execute(query).mappings().all()
         curves: dict[int, list[Any]] = {}
         if with_curves and rows:
-            metric = conn.execute(select(s.studies.c.metric).where(s.studies.c.id == study_id)).scalar_one()
-            if metric in s.METRIC_COLUMNS:  # the four Keras metrics are columns of the epochs table
-                table, col, extra = s.epochs, s.epochs.c[metric], true()
-            else:  # any other metric is a row of the metrics table
-                table, col, extra = s.metrics, s.metrics.c.value, s.metrics.c.name == metric
-            eq = (
-                select(table.c.trial_id, col, table.c.epoch)
-                .join(s.trials, (s.trials.c.id == table.c.trial_id) & (s.trials.c.attempt == table.c.attempt))
-                .where(s.trials.c.study_id == study_id, extra)
-                .order_by(table.c.trial_id, table.c.epoch)
-            )
-            for trial_id, value, epoch in conn.execute(eq):
+            for trial_id, value, epoch in conn.execute(queries.curves(study_id)):
                 curve = curves.setdefault(trial_id, [])
                 curve.extend([None] * (epoch - 1 - len(curve)))  # an epoch that did not report the metric: None at its place
                 curve.append(value)
@@ -839,24 +836,10 @@ class Store:
                 if not self._update_if_owned(conn, entry.trial, worker, epochs_done=entry.epoch, heartbeat_at=now):
                     lost.append(entry.trial.number)
                     continue
-                rows.append(
-                    {
-                        "trial_id": entry.trial.id,
-                        "attempt": entry.trial.attempt,
-                        "epoch": entry.epoch,
-                        **{name: entry.metrics.get(name) for name in s.METRIC_COLUMNS},
-                        "seconds": entry.seconds,
-                        "recorded_at": now,
-                    }
-                )
+                key = {"trial_id": entry.trial.id, "attempt": entry.trial.attempt, "epoch": entry.epoch}
+                rows.append({**key, "seconds": entry.seconds, "recorded_at": now})
                 named.extend(
-                    {
-                        "trial_id": entry.trial.id,
-                        "attempt": entry.trial.attempt,
-                        "epoch": entry.epoch,
-                        "name": name,
-                        "value": _number(value),
-                    }
+                    {**key, "name": name, "value": _number(value)}
                     for name, value in entry.metrics.items()
                     if isinstance(name, str) and 0 < len(name) <= METRIC_NAME_LENGTH
                 )
@@ -868,17 +851,8 @@ class Store:
 
     def metric_rows(self, study_id: int, *, current_only: bool = True) -> list[MetricRow]:
         """Every metric reported for every epoch of a study's trials (of their current attempts only, by default)."""
-        m, t = s.metrics, s.trials
-        query = (
-            select(t.c.number, m.c.attempt, m.c.epoch, m.c.name, m.c.value)
-            .join(t, t.c.id == m.c.trial_id)
-            .where(t.c.study_id == study_id)
-            .order_by(t.c.number, m.c.attempt, m.c.epoch, m.c.name)
-        )
-        if current_only:
-            query = query.where(m.c.attempt == t.c.attempt)
         with self._read() as conn:
-            return [MetricRow(*row) for row in conn.execute(query)]
+            return [MetricRow(*row) for row in conn.execute(queries.metric_rows(study_id, current_only=current_only))]
 
     def heartbeat(self, trial: TrialRecord, worker: WorkerInfo) -> None:
         with self._write() as conn:
@@ -964,40 +938,49 @@ class Store:
     # ------------------------------------------------------------------ epochs and evaluations
 
     def epochs(self, study_id: int, *, current_only: bool = True) -> list[EpochRecord]:
-        """Per-epoch metrics of a study's trials (by default only each trial's current attempt)."""
-        join_on = s.trials.c.id == s.epochs.c.trial_id
-        if current_only:
-            join_on = join_on & (s.trials.c.attempt == s.epochs.c.attempt)
-        query = (
-            select(s.epochs, s.trials.c.number)
-            .join(s.trials, join_on)
-            .where(s.trials.c.study_id == study_id)
-            .order_by(s.trials.c.number, s.epochs.c.attempt, s.epochs.c.epoch)
-        )
+        """Per-epoch metrics of a study's trials (by default only each trial's current attempt), every
+        metric of an epoch in its ``metrics``."""
         with self._read() as conn:
-            rows = conn.execute(query).mappings().all()
-        return [_from_row(EpochRecord, r, trial_number=r["number"]) for r in rows]
+            rows = conn.execute(queries.epoch_rows(study_id, current_only=current_only)).mappings().all()
+            metrics: dict[tuple[int, int, int], dict[str, float | None]] = {}
+            for r in conn.execute(queries.metric_rows(study_id, current_only=current_only)):
+                metrics.setdefault((r.number, r.attempt, r.epoch), {})[r.name] = r.value
+        return [
+            _from_row(EpochRecord, r, trial_number=r["number"], metrics=metrics.get((r["number"], r["attempt"], r["epoch"]), {}))
+            for r in rows
+        ]
 
-    def record_evaluation(self, trial: TrialRecord, split: str, loss: float, accuracy: float, note: str | None = None) -> None:
+    def record_evaluation(self, trial: TrialRecord, split: str, metrics: Mapping[str, float], note: str | None = None) -> None:
+        """Store the evaluation of ``trial`` on ``split`` (every metric, by name), replacing the study's earlier one
+        on that split. A value that is not a finite number is stored as None (JSON has no NaN)."""
+        values = {str(name): _finite(value) for name, value in metrics.items()}
         with self._write() as conn:
             conn.execute(s.evaluations.delete().where(s.evaluations.c.study_id == trial.study_id, s.evaluations.c.split == split))
             conn.execute(
                 s.evaluations.insert().values(
-                    study_id=trial.study_id, trial_id=trial.id, split=split, loss=loss, accuracy=accuracy, note=note, created_at=time.time()
+                    study_id=trial.study_id, trial_id=trial.id, split=split, metrics=values, note=note, created_at=time.time()
                 )
             )
 
     def evaluation(self, study_id: int, split: str = "test") -> Evaluation | None:
-        query = (
-            select(s.evaluations, s.trials.c.number)
-            .join(s.trials, s.trials.c.id == s.evaluations.c.trial_id)
-            .where(s.evaluations.c.study_id == study_id, s.evaluations.c.split == split)
-        )
+        """The study's evaluation on ``split`` (None until one was made)."""
         with self._read() as conn:
-            r = conn.execute(query).mappings().first()
+            r = conn.execute(queries.evaluations(study_id=study_id, split=split)).mappings().first()
         if r is None:
             return None
-        return _from_row(Evaluation, r, trial_number=r["number"])
+        return _from_row(Evaluation, r, trial_number=r["number"], metrics=dict(r["metrics"]))
+
+    # ------------------------------------------------------------------ reads for the readers
+
+    def fetch(self, query: Select[Any]) -> list[Row[Any]]:
+        """The rows of one SELECT (one of :mod:`hpsearch.store.queries`, or refined from one), read in one transaction."""
+        with self._read() as conn:
+            return list(conn.execute(query))
+
+    def fetch_many(self, *query: Select[Any]) -> list[list[Row[Any]]]:
+        """The rows of several SELECTs, read on one connection one after the other (what a page shows at once)."""
+        with self._read() as conn:
+            return [list(conn.execute(q)) for q in query]
 
 
 @contextmanager

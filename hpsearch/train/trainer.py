@@ -93,6 +93,9 @@ class Trainer(Protocol):
     claim before the first that does not fit). The runner's ``on_epoch`` also takes several epochs
     at once (:func:`report_epochs`)."""
 
+    #: A trainer of the built-in model says so with ``trains_builtin_model = True``; any other (a function, a model of
+    #: your own) trains the study's space exactly as declared (:func:`hpsearch.running.session.space_as_declared`).
+
     @property
     def has_test_set(self) -> bool:
         """Whether :meth:`evaluate` can measure test accuracy (the runner then evaluates the best trial)."""
@@ -102,8 +105,9 @@ class Trainer(Protocol):
         """Train every job, calling ``on_epoch`` after each epoch; one outcome per job, in order."""
         ...
 
-    def evaluate(self, job: TrainJob) -> tuple[float, float] | None:
-        """(test loss, test accuracy) of a job's saved weights, or None if this trainer has no test set."""
+    def evaluate(self, job: TrainJob) -> dict[str, float] | None:
+        """Every test metric of a job's saved weights, by name (``{"loss": ..., "accuracy": ...}`` for the
+        built-in model; a model of one's own, its own metrics), or None if this trainer has no test set."""
         ...
 
 
@@ -153,5 +157,5 @@ class FunctionTrainer:
                 return TrainOutcome(TrialState.PRUNED, results)
         return TrainOutcome(TrialState.COMPLETE, results)
 
-    def evaluate(self, job: TrainJob) -> tuple[float, float] | None:
+    def evaluate(self, job: TrainJob) -> dict[str, float] | None:
         return None

@@ -14,13 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-
 from hpsearch.core.formatting import round_significant
 from hpsearch.read.frames import study_dimensions
 from hpsearch.read.status import INTERRUPTED_AFTER_S, StudyStatus, study_statuses
-from hpsearch.store import Store, StudyRecord
-from hpsearch.store import schema as s
+from hpsearch.store import Store, StudyRecord, queries
 
 __all__ = [
     "INTERRUPTED_AFTER_S",
@@ -46,8 +43,7 @@ overview_rows = study_statuses
 
 def study_names(store: Store) -> list[str]:
     """The names of the studies in the store, in creation order."""
-    with store._read() as conn:
-        return list(conn.execute(select(s.studies.c.name).order_by(s.studies.c.id)).scalars())
+    return [r.name for r in store.fetch(queries.study_names())]
 
 
 def fingerprint(store: Store, study: str | None = None) -> tuple[Any, ...]:
@@ -57,22 +53,8 @@ def fingerprint(store: Store, study: str | None = None) -> tuple[Any, ...]:
     and each finish refreshes the heartbeat) and the test evaluations; ``study`` limits
     it to one study. Polling compares it with the last one and redraws only on a change.
     """
-    t, st, ev = s.trials, s.studies, s.evaluations
-    studies_q = select(func.count(), func.max(st.c.updated_at))
-    trials_q = select(t.c.state, func.count(), func.max(t.c.heartbeat_at), func.sum(t.c.attempt), func.sum(t.c.epochs_done)).group_by(
-        t.c.state
-    )
-    evals_q = select(func.count(), func.max(ev.c.created_at))
-    if study is not None:
-        study_id = select(st.c.id).where(st.c.name == study).scalar_subquery()
-        studies_q = studies_q.where(st.c.name == study)
-        trials_q = trials_q.where(t.c.study_id == study_id)
-        evals_q = evals_q.where(ev.c.study_id == study_id)
-    with store._read() as conn:
-        head = _plain(conn.execute(studies_q).one())
-        per_state = tuple(sorted(_plain(r) for r in conn.execute(trials_q)))
-        evals = _plain(conn.execute(evals_q).one())
-    return (head, per_state, evals)
+    studies, trials, evals = store.fetch_many(*queries.fingerprint(study))
+    return (_plain(studies[0]), tuple(sorted(_plain(r) for r in trials)), _plain(evals[0]))
 
 
 def _plain(row: Any) -> tuple[Any, ...]:
@@ -118,72 +100,16 @@ def choice_filters(study: StudyRecord) -> dict[str, list[str]]:
     return out
 
 
-def _param(name: str, *, text: bool = False) -> Any:
-    """SQL: the hyperparameter ``name`` of a trial (read out of the JSON ``params``)."""
-    field = s.trials.c.params[name]
-    return field.as_string() if text else field.as_float()
-
-
 def _table_columns(study: StudyRecord) -> dict[str, Any]:
     """SQL for every sortable column of the trial table of ``study``, by column id."""
-    t = s.trials
-    return {
-        "number": t.c.number,
-        "state": t.c.state,
-        **{name: _param(name, text=not is_numeric(dim)) for name, dim in study_dimensions(study).items()},
-        "value": t.c.value,
-        "epochs": t.c.epochs_done,
-        "attempt": t.c.attempt,
-        "seconds": t.c.finished_at - t.c.started_at,
-        "member": t.c.member,
-        "generation": t.c.generation,
-        "error": t.c.error,
-    }
-
-
-def _filtered(
-    study_id: int,
-    states: Sequence[str] | None,
-    ranges: Mapping[str, tuple[float, float]] | None,
-    choices: Mapping[str, Sequence[str]] | None,
-) -> list[Any]:
-    """SQL conditions: the trials of the study passing the state, range (inclusive) and choice filters
-    (an empty list of values keeps every trial, as an empty state filter does)."""
-    t = s.trials
-    where = [t.c.study_id == study_id]
-    if states:
-        where.append(t.c.state.in_(list(states)))
-    for key, (low, high) in (ranges or {}).items():
-        where.append(_param(key).between(low, high))
-    for key, values in (choices or {}).items():
-        if values:
-            where.append(_param(key, text=True).in_([str(v) for v in values]))
-    return where
+    columns = queries.trial_columns()
+    params = {name: queries.trial_param(name, text=not is_numeric(dim)) for name, dim in study_dimensions(study).items()}
+    return {"number": columns.pop("number"), "state": columns.pop("state"), **params, **columns}
 
 
 def _choices(choices: Mapping[str, Sequence[str]] | None, optimizers: Sequence[str] | None) -> dict[str, Sequence[str]]:
     """The choice filters, ``optimizers`` being those of the ``optimizer``."""
     return {**(choices or {}), **({"optimizer": optimizers} if optimizers is not None else {})}
-
-
-_ROW_COLUMNS = (
-    "number",
-    "state",
-    "params",
-    "value",
-    "epochs_done",
-    "attempt",
-    "started_at",
-    "finished_at",
-    "member",
-    "generation",
-    "error",
-)
-
-
-def _rows_query(where: list[Any]) -> Any:
-    """SQL: the columns of the trial table's rows, of the trials meeting ``where``."""
-    return select(*(s.trials.c[c] for c in _ROW_COLUMNS)).where(*where)
 
 
 def _cell(value: Any) -> Any:
@@ -224,9 +150,8 @@ def trial_rows(
     by the values of choices (``choices``: name -> values kept; ``optimizers`` those of the optimizer)."""
     study = store.study(name)
     names = list(study_dimensions(study))
-    query = _rows_query(_filtered(study.id, states, ranges, _choices(choices, optimizers))).order_by(s.trials.c.number)
-    with store._read() as conn:
-        return [_table_row(r, names) for r in conn.execute(query)]
+    query = queries.trial_rows(queries.trial_filters(study.id, states, ranges, _choices(choices, optimizers)))
+    return [_table_row(r, names) for r in store.fetch(query.order_by(queries.trial_columns()["number"]))]
 
 
 @dataclass(frozen=True)
@@ -260,21 +185,19 @@ def trial_page(
     ``sort_by`` (DataTable's ``[{"column_id", "direction"}]``; empty cells last, then by number).
     The store filters, counts, sorts and pages: only ``page_size`` rows are read, whatever the
     size of the study. A page past the end gives the last page."""
-    t = s.trials
     study = store.study(name)
     names = list(study_dimensions(study))
-    where = _filtered(study.id, states, ranges, _choices(choices, optimizers))
+    where = queries.trial_filters(study.id, states, ranges, _choices(choices, optimizers))
     columns = _table_columns(study)
     order = []
     for spec in sort_by or []:
         expr = columns.get(spec.get("column_id", ""))
         if expr is not None:
             order.append((expr.desc() if spec.get("direction") == "desc" else expr.asc()).nulls_last())
-    order.append(t.c.number.asc())
-    with store._read() as conn:
-        total = int(conn.execute(select(func.count()).select_from(t).where(*where)).scalar() or 0)
-        page_count = max(1, math.ceil(total / page_size))
-        current = min(max(page or 0, 0), page_count - 1)
-        query = _rows_query(where).order_by(*order).limit(page_size).offset(current * page_size)
-        rows = [_table_row(r, names) for r in conn.execute(query)]
+    order.append(columns["number"].asc())
+    total = int(store.fetch(queries.count_trials(where))[0][0] or 0)
+    page_count = max(1, math.ceil(total / page_size))
+    current = min(max(page or 0, 0), page_count - 1)
+    query = queries.trial_rows(where).order_by(*order).limit(page_size).offset(current * page_size)
+    rows = [_table_row(r, names) for r in store.fetch(query)]
     return TrialPage(rows, total, current, page_count)

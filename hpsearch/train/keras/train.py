@@ -91,6 +91,8 @@ class KerasTrainer:
         self.data_config = data or DataConfig()
         self.training = training or TrainingConfig()
         self.model = model
+        #: Whether this trainer trains the built-in model (no builder of the study's own).
+        self.trains_builtin_model = model is None
         self.loader = loader
         self._model_name = self.model and callable_name(self.model)
 
@@ -219,9 +221,10 @@ class KerasTrainer:
         finally:
             del model
 
-    def evaluate(self, job: TrainJob) -> tuple[float, float] | None:
-        """Test loss and accuracy of the weights a job saved (None without a test split, or for a
-        model of its own that reports no ``accuracy``)."""
+    def evaluate(self, job: TrainJob) -> dict[str, float] | None:
+        """Every test metric of the weights a job saved, by name, as Keras's ``evaluate`` names them (``loss``
+        and ``accuracy`` for the built-in model; a model of its own, its own: ``auc`` for a study scored on
+        ``val_auc``); None without a test split."""
         test = self.user_data.test
         if test is None or job.weights_path is None or not job.weights_path.exists():
             return None
@@ -231,10 +234,7 @@ class KerasTrainer:
             model.load_weights(job.weights_path)
             scores = model.evaluate(**UserData.evaluate_arguments(test, EVAL_BATCH_SIZE), verbose=0, return_dict=True)
             del model
-        accuracy = next((v for k, v in scores.items() if k == "accuracy" or k.endswith("_accuracy")), None)
-        if accuracy is None:
-            return None
-        return float(scores["loss"]), float(accuracy)
+        return {str(name): float(value) for name, value in scores.items() if _is_number(value)}
 
 
 @contextmanager

@@ -161,6 +161,7 @@ class PopulationTrainer:
     """Trains jobs of the seed MLP in populations; see the module docstring."""
 
     has_test_set = True
+    trains_builtin_model = True
 
     def __init__(
         self,
@@ -457,5 +458,5 @@ class PopulationTrainer:
             return
         write_member(Path(job.weights_path), dict(job.params), population.member_weights(index), population.member_state(index))
 
-    def evaluate(self, job: TrainJob) -> tuple[float, float] | None:
+    def evaluate(self, job: TrainJob) -> dict[str, float] | None:
         return self._keras.evaluate(job)
