@@ -1,3 +1,5 @@
+"""``python -m hpsearch``: the command line (:mod:`hpsearch.cli`)."""
+
 import sys
 
 from hpsearch.cli import main

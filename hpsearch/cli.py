@@ -264,7 +264,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if t.trainer == "population" and t.tile_columns is not None:
         together += f", in populations of at most {t.tile_columns} columns" if t.tile_columns else ", in one population per claim"
     print(f"  training: {t.trainer} trainer{together}, batch size {t.batch_size}")
-    if config.options is not None:
+    if config.options is not None and config.pbt is None:  # a pbt study's table is its shape above
         settings = ", ".join(f"{key} {value}" for key, value in vars(config.options).items())
         print(f"  {config.strategy}: {settings}")
     if config.pruning.enabled:

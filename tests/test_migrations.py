@@ -1,22 +1,27 @@
 """Store migrations: ``tests/data/store_v1.db`` (schema 1, written before migrations existed, a study of
-every strategy) opened by this hpsearch, on SQLite and on PostgreSQL."""
+every strategy) and ``tests/data/store_v2.db`` (schema 2, a study of its own metric too) opened by this
+hpsearch, on SQLite and on PostgreSQL, every value equal afterwards."""
 
 from __future__ import annotations
 
-import json
 import shutil
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import MetaData, create_engine, inspect, select, text
 
 from hpsearch import Store, StoreError
 from hpsearch.cli import main
 from hpsearch.store import schema as s
 
-V1 = Path(__file__).resolve().parent / "data" / "store_v1.db"
+DATA = Path(__file__).resolve().parent / "data"
+V1 = DATA / "store_v1.db"
+#: Schema 2, written by the code before schema 3 (tests/data/make_store_v2.py): a study of every strategy and one of its own metric.
+V2 = DATA / "store_v2.db"
+OLD_STORES = {1: V1, 2: V2}
 #: The tables of schema 1 (what every later schema must keep, row for row).
 V1_TABLES = [
     "hpsearch_schema_version",
@@ -27,20 +32,23 @@ V1_TABLES = [
     "hpsearch_evaluations",
 ]
 _METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+#: Where schema 3 moved values: the epochs table's metric columns, the evaluations' loss and accuracy.
+_MOVED = {"hpsearch_trial_epochs": set(_METRICS), "hpsearch_evaluations": {"loss", "accuracy", "metrics"}}
+
+Rows = dict[str, list[dict[str, Any]]]
 
 
-def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the schema-1 tables at ``url``, in primary-key order (JSON as text on both backends)."""
+def _rows(url: str) -> Rows:
+    """Every row of every hpsearch table at ``url`` (as the tables are there), in primary-key order."""
     engine = create_engine(url)
     try:
+        tables = MetaData()
+        tables.reflect(engine, only=lambda name, _meta: name.startswith("hpsearch_") and name != "hpsearch_alembic_version")
         with engine.connect() as conn:
-            out = {}
-            for name in V1_TABLES:
-                table = s.metadata.tables[name]
-                keys = ", ".join(c.name for c in table.primary_key.columns)
-                rows = conn.execute(text(f"SELECT * FROM {name} ORDER BY {keys}")).fetchall()
-                out[name] = [tuple(str(v) if isinstance(v, (dict, list)) else v for v in row) for row in rows]
-            return out
+            return {
+                name: [dict(r._mapping) for r in conn.execute(select(table).order_by(*table.primary_key.columns))]
+                for name, table in tables.tables.items()
+            }
     finally:
         engine.dispose()
 
@@ -49,66 +57,114 @@ def _sqlite_url(path: Path) -> str:
     return f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true"  # reads, and leaves no side file
 
 
-def _v1_store(store_url: str, tmp_path: Path) -> str:
-    """A schema-1 store at ``store_url``: a copy of the file, or its rows loaded into PostgreSQL's schema-1 tables."""
+def _old_store(version: int, store_url: str) -> str:
+    """The store of schema ``version`` (:data:`OLD_STORES`) at ``store_url``: a copy of the file, or its tables
+    (as that schema had them) and rows loaded into a PostgreSQL database."""
+    fixture = OLD_STORES[version]
     if not store_url.startswith("postgresql"):
-        shutil.copy(V1, store_url)
+        shutil.copy(fixture, store_url)
         return store_url
+    source = create_engine(_sqlite_url(fixture))
+    tables = MetaData()
+    tables.reflect(source)
     engine = create_engine(store_url)
-    with engine.begin() as conn:
-        s.metadata.create_all(conn, tables=[s.metadata.tables[n] for n in V1_TABLES])
-        source = sqlite3.connect(f"file:{V1}?mode=ro", uri=True)
-        source.row_factory = sqlite3.Row
-        for name in V1_TABLES:
-            table = s.metadata.tables[name]
-            rows = [dict(r) for r in source.execute(f"SELECT * FROM {name}")]
-            for row in rows:  # JSON columns come back from SQLite as text
-                for column in table.columns:
-                    if column.type.__class__.__name__ == "JSON" and isinstance(row[column.name], str):
-                        row[column.name] = json.loads(row[column.name])
+    with engine.begin() as conn, source.connect() as read:
+        tables.create_all(conn)
+        for table in tables.sorted_tables:
+            rows = [dict(r._mapping) for r in read.execute(select(table))]
             if rows:
                 conn.execute(table.insert(), rows)
-        for name in V1_TABLES:  # the serial counters go on after the loaded ids
-            if "id" in s.metadata.tables[name].c:
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT MAX(id) FROM {name}))"))
-        source.close()
+        for table in tables.sorted_tables:  # the serial counters go on after the loaded ids
+            if "id" in table.c:
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), (SELECT MAX(id) FROM {table.name}))"))
+    source.dispose()
     engine.dispose()
     return store_url
 
 
-def test_a_schema_1_store_is_migrated_in_place_and_shows_everything_as_before(store_url: str, tmp_path: Path) -> None:
+def _v1_store(store_url: str, tmp_path: Path) -> str:
+    """A schema-1 store at ``store_url``."""
+    return _old_store(1, store_url)
+
+
+def _epoch_metrics(rows: Rows) -> dict[tuple[int, int, int], dict[str, float | None]]:
+    """Every metric of every epoch an old store holds, by (trial id, attempt, epoch): its metrics table's rows
+    (schema 2) and its epochs table's metric columns (schemas 1 and 2; the same values where both hold one)."""
+    out: dict[tuple[int, int, int], dict[str, float | None]] = {}
+    for r in rows.get("hpsearch_trial_metrics", []):
+        out.setdefault((r["trial_id"], r["attempt"], r["epoch"]), {})[r["name"]] = r["value"]
+    for r in rows["hpsearch_trial_epochs"]:
+        held = out.setdefault((r["trial_id"], r["attempt"], r["epoch"]), {})
+        for name in _METRICS:
+            if r.get(name) is not None:
+                assert held.setdefault(name, r[name]) == r[name], (r, name)
+    return out
+
+
+def _assert_every_value_kept(before: Rows, after: Rows) -> None:
+    """Migrated: not a row of schema 1's tables lost or changed; the values schema 3 moved are where it moved them."""
+    assert after["hpsearch_schema_version"][: len(before["hpsearch_schema_version"])] == before["hpsearch_schema_version"]
+    for name in V1_TABLES[1:]:
+        moved = _MOVED.get(name, set())
+        kept = [{k: v for k, v in r.items() if k not in moved} for r in after[name]]
+        assert kept == [{k: v for k, v in r.items() if k not in moved} for r in before[name]], name  # not a row changed
+    assert set(after["hpsearch_trial_epochs"][0]) == {"trial_id", "attempt", "epoch", "seconds", "recorded_at"}
+    assert _epoch_metrics(after) == _epoch_metrics(before)  # every metric of every epoch
+    assert [r["metrics"] for r in after["hpsearch_evaluations"]] == [
+        {"loss": r["loss"], "accuracy": r["accuracy"]} for r in before["hpsearch_evaluations"]
+    ]
+
+
+@pytest.mark.parametrize("version", sorted(OLD_STORES))
+def test_an_old_store_is_migrated_in_place_and_shows_everything_as_before(store_url: str, tmp_path: Path, version: int) -> None:
     sqlite = not store_url.startswith("postgresql")
-    url = _v1_store(str(tmp_path / "v1.db") if sqlite else store_url, tmp_path)
+    url = _old_store(version, str(tmp_path / f"v{version}.db") if sqlite else store_url)
     engine_url = _sqlite_url(Path(url)) if sqlite else url
     before = _rows(engine_url)
     original = Path(url).read_bytes() if sqlite else b""
     with Store.open(url) as store:
-        assert store.migrated is not None and store.migrated[0] == 1 and store.schema_version == s.SCHEMA_VERSION
+        assert store.migrated is not None and store.migrated[0] == version and store.schema_version == s.SCHEMA_VERSION
         if sqlite:
             backup = store.migrated[1]
-            assert backup == tmp_path / "v1.db.schema1.bak" and backup.read_bytes() == original
+            assert backup == tmp_path / f"v{version}.db.schema{version}.bak" and backup.read_bytes() == original
         studies = store.studies()
-        assert [st.name for st in studies] == [r[1] for r in before["hpsearch_studies"]]
+        assert [st.name for st in studies] == [r["name"] for r in before["hpsearch_studies"]]
+        expected = _epoch_metrics(before)
         for study in studies:  # what the store's readers show is what the rows held
             trials = store.trials(study.id)
             assert [(t.number, t.state.value, t.value) for t in trials] == [
-                (r[2], r[3], r[8]) for r in before["hpsearch_trials"] if r[1] == study.id
+                (r["number"], r["state"], r["value"]) for r in before["hpsearch_trials"] if r["study_id"] == study.id
             ]
             epochs = store.epochs(study.id, current_only=False)
             ids = {t.id for t in trials}
-            assert len(epochs) == sum(1 for r in before["hpsearch_trial_epochs"] if r[0] in ids)
-            assert len(store.decisions(study.id)) == sum(1 for r in before["hpsearch_pbt_decisions"] if r[1] == study.id)
+            assert len(epochs) == sum(1 for r in before["hpsearch_trial_epochs"] if r["trial_id"] in ids)
+            assert {(e.trial_id, e.attempt, e.epoch): dict(e.metrics) for e in epochs} == {
+                key: value for key, value in expected.items() if key[0] in ids
+            }  # every metric of every epoch, read back
+            assert len(store.decisions(study.id)) == sum(1 for r in before["hpsearch_pbt_decisions"] if r["study_id"] == study.id)
             evaluation = store.evaluation(study.id)
-            assert (evaluation is not None) == any(r[1] == study.id for r in before["hpsearch_evaluations"])
-            # every metric of every epoch is now a row of the metrics table too
+            old = [r for r in before["hpsearch_evaluations"] if r["study_id"] == study.id]
+            assert (evaluation is not None) == bool(old)
+            if evaluation is not None:
+                assert evaluation.metrics == {"loss": old[0]["loss"], "accuracy": old[0]["accuracy"]}
+                assert (evaluation.accuracy, evaluation.loss, evaluation.note) == (old[0]["accuracy"], old[0]["loss"], old[0]["note"])
+            # every metric of every epoch is a row of the metrics table
             metrics = store.metric_rows(study.id, current_only=False)
-            assert len(metrics) == sum(1 for e in epochs for m in _METRICS if getattr(e, m) is not None)
-        assert store.decisions(store.study("v1-pbt").id) and store.decisions(store.study("v1-evolution").id)
+            assert len(metrics) == sum(len(expected[(e.trial_id, e.attempt, e.epoch)]) for e in epochs)
+            if version == 1:
+                assert len(metrics) == sum(1 for e in epochs for m in _METRICS if getattr(e, m) is not None)
+        assert store.decisions(store.study(f"v{version}-pbt").id) and store.decisions(store.study(f"v{version}-evolution").id)
+        if version == 2:  # a study of its own metric keeps it, per epoch, as its curve
+            own = store.study("v2-own-metric")
+            assert own.metric == "val_auc" and all(t.curve and t.curve[-1] == t.value for t in store.trials(own.id))
     after = _rows(engine_url)
-    assert after["hpsearch_schema_version"][: len(before["hpsearch_schema_version"])] == before["hpsearch_schema_version"]
-    assert [r[0] for r in after["hpsearch_schema_version"]] == [1, 2]
-    for name in V1_TABLES[1:]:
-        assert after[name] == before[name], name  # not a row changed
+    assert [r["version"] for r in after["hpsearch_schema_version"]] == [*(r["version"] for r in before["hpsearch_schema_version"]), 3]
+    _assert_every_value_kept(before, after)
+    engine = create_engine(engine_url)
+    with engine.connect() as conn:  # the migrated tables are the tables of a new store
+        context = MigrationContext.configure(conn, opts={"version_table": "hpsearch_alembic_version"})
+        assert compare_metadata(context, s.metadata) == []
+    engine.dispose()
     with Store.open(url) as store:  # opening again migrates nothing
         assert store.migrated is None
 
@@ -117,16 +173,17 @@ def test_a_read_only_command_never_migrates_and_says_what_to_run(tmp_path: Path,
     path = tmp_path / "v1.db"
     shutil.copy(V1, path)
     original = path.read_bytes()
-    with pytest.raises(StoreError, match=r"schema version 1, older than this hpsearch's \(2\): run `hpsearch migrate --store"):
+    older = rf"schema version 1, older than this hpsearch's \({s.SCHEMA_VERSION}\): run `hpsearch migrate --store"
+    with pytest.raises(StoreError, match=older):
         Store.open(path, read_only=True)
     with pytest.raises(SystemExit) as info:
         main(["status", "--store", str(path)])
     assert info.value.code != 0 and "hpsearch migrate" in capsys.readouterr().err
     assert path.read_bytes() == original and sorted(p.name for p in tmp_path.iterdir()) == ["v1.db"]
     assert main(["migrate", "--store", str(path)]) == 0
-    assert "migrated from schema version 1 to 2; the original is kept as" in capsys.readouterr().out
+    assert f"migrated from schema version 1 to {s.SCHEMA_VERSION}; the original is kept as" in capsys.readouterr().out
     assert main(["status", "--verbose", "--store", str(path)]) == 0
-    assert f"schema version 2 (this hpsearch: {s.SCHEMA_VERSION})" in capsys.readouterr().out
+    assert f"schema version {s.SCHEMA_VERSION} (this hpsearch: {s.SCHEMA_VERSION})" in capsys.readouterr().out
 
 
 def test_a_migration_that_fails_leaves_the_store_as_it_was(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -234,5 +291,4 @@ def test_processes_opening_an_old_store_at_once_migrate_it_once(tmp_path: Path) 
     assert len(results) == 4 and all(version == s.SCHEMA_VERSION for _, version in results)
     assert sum(migrated is not None for migrated, _ in results) == 1
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == ["v1.db", "v1.db.schema1.bak"]
-    after = _rows(_sqlite_url(path))
-    assert all(after[name] == before[name] for name in V1_TABLES[1:])
+    _assert_every_value_kept(before, _rows(_sqlite_url(path)))

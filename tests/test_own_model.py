@@ -114,6 +114,7 @@ def test_run_study_takes_a_model_and_data_as_objects_and_pbt_keeps_the_architect
     # the architecture travels with the weights: a copy takes its parent's units, and nothing else explores them
     assert all(d.new_params["units"] == next(t for t in summary.trials if t.number == d.parent_trial).params["units"] for d in copied)
     assert summary.test is not None
+    assert {"loss", "top2"} <= set(summary.test.metrics)  # tested on the study's own metric too
 
 
 def tf_datasets() -> tuple:

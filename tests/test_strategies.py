@@ -196,6 +196,7 @@ def test_evolution_breeds_from_the_previous_generation_and_its_elites() -> None:
             assert d is not None and d.kind in ("crossover", "mutation") and d.generation == number // 4
             first, second = strategy.parents(history[: number + 1])[number]
             assert d.parent_trial == first and f"#{second}" in d.reason
+            assert d.parent_member == second  # both parents are stored with the child (its lineage is read from them)
             best_before = max(history[: (number // 4 - 1) * 4], key=lambda t: t.value, default=None)
             allowed = set(range((number // 4 - 1) * 4, (number // 4) * 4)) | ({best_before.number} if best_before else set())
             assert {first, second} <= allowed, (number, first, second, allowed)
@@ -216,3 +217,62 @@ def test_qmc_points_are_stratified_and_seeded() -> None:
         assert cells == set(range(16)), (name, sorted(cells))
     assert points == [make_strategy("qmc", config.space, seed=3).ask([], n).params for n in range(16)]
     assert points != [make_strategy("qmc", config.space, seed=4).ask([], n).params for n in range(16)]
+
+
+# ------------------------------------------------------------------ the registry
+
+
+def test_every_strategy_is_registered_once_with_its_options_type() -> None:
+    from hpsearch.core.config import StrategyOptions, strategy_names
+    from hpsearch.search.strategies import STRATEGIES, EvolutionConfig, PBTConfig
+
+    assert STRATEGIES.names() == strategy_names() == ("grid", "random", "tpe", "gp", "evolution", "cmaes", "qmc", "pbt")
+    assert STRATEGIES.entry("evolution").options is EvolutionConfig and STRATEGIES.entry("pbt").options is PBTConfig
+    assert all(issubclass(STRATEGIES.entry(n).options, StrategyOptions) for n in STRATEGIES)
+    with pytest.raises(ValueError, match="unknown strategy 'nope'; expected one of grid, random"):
+        make_strategy("nope", study_config("random").space)
+    with pytest.raises(ValueError, match="strategy 'grid' is registered already"):
+        STRATEGIES.add(STRATEGY_CLASSES["grid"])
+
+
+def test_a_new_strategy_is_its_class_its_options_and_one_registry_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A strategy of its own, with a table [toy] checked by its options type: the study file accepts it,
+    refuses a bad value in one line, stores the table in the study's identity, and the strategy gets its options."""
+    from collections.abc import Mapping
+    from dataclasses import dataclass
+
+    from hpsearch import ConfigError, parse_study
+    from hpsearch.core import config as core_config
+    from hpsearch.core.config import StrategyOptions
+    from hpsearch.search.strategies import STRATEGIES, RandomStrategy
+
+    monkeypatch.setattr(core_config, "_STRATEGY_OPTIONS", dict(core_config._STRATEGY_OPTIONS))
+    monkeypatch.setattr(STRATEGIES, "_entries", dict(STRATEGIES._entries))
+
+    @dataclass(frozen=True)
+    class ToyOptions(StrategyOptions):
+        step: int = 1
+
+        @classmethod
+        def parse(cls, table: Mapping[str, Any], *, strategy: str, space: Any) -> ToyOptions:
+            step = table.get("step", 1)
+            if not isinstance(step, int) or step < 1:
+                raise ConfigError("toy.step", step, "must be a whole number >= 1")
+            return cls(step=step)
+
+    class ToyStrategy(RandomStrategy):
+        name = "toy"
+        OPTIONS = ToyOptions
+
+    STRATEGIES.add(ToyStrategy)  # the registry line
+    doc = {"strategy": "toy", "budget": {"trials": 3, "epochs": 1}, "toy": {"step": 2}}
+    config = parse_study(doc, default_name="t")
+    assert config.options == ToyOptions(step=2) and config.identity()["toy"] == {"step": 2}
+    strategy = make_strategy("toy", config.space, options=config.options)
+    assert isinstance(strategy, ToyStrategy) and strategy.options == ToyOptions(step=2)
+    with pytest.raises(ConfigError, match=r"^toy\.step = 0: must be a whole number >= 1$"):
+        parse_study({**doc, "toy": {"step": 0}}, default_name="t")
+    with pytest.raises(ConfigError, match=r"^toy\.other = 1: unknown key; expected one of step$"):
+        parse_study({**doc, "toy": {"other": 1}}, default_name="t")
+    with pytest.raises(ConfigError, match=r'a \[toy\] table only goes with strategy = "toy" \(this study is random\)'):
+        parse_study({**doc, "strategy": "random"}, default_name="t")

@@ -2,32 +2,37 @@
 
 Every rule is checked here, before anything touches the store, and every error
 names the field, the value given and the rule (:class:`hpsearch.core.errors.ConfigError`).
+
+This module parses the study file's generic parts. What a strategy or a pruning rule adds (its
+own table, such as ``[evolution]``, and its rules about the budget, the space and pruning) is
+checked by the options type its own module declares (:class:`StrategyOptions`,
+:class:`PruningOptions`), which the registries of :mod:`hpsearch.search` hand to this module
+(:func:`register_strategy`, :func:`register_pruning_rule`): the core floor cannot import the
+search floor, and ``hpsearch/__init__`` imports :mod:`hpsearch.search` before anything of
+hpsearch can be used, so every study is parsed with every strategy and rule registered.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from hpsearch.core.errors import ConfigError
 from hpsearch.core.limits import LIMITS, check
-from hpsearch.core.space import BUILTIN_DIMENSIONS, Choice, SearchSpace, parse_space
+from hpsearch.core.space import BUILTIN_DIMENSIONS, SearchSpace, parse_space
 
 __all__ = [
     "DATASETS",
-    "STRATEGIES",
     "Budget",
     "DataConfig",
-    "PBTConfig",
     "PruningConfig",
-    "PRUNING_RULES",
-    "EvolutionConfig",
-    "CMAESConfig",
-    "GPConfig",
+    "PruningOptions",
+    "StrategyOptions",
     "TRAINERS",
     "StudyConfig",
     "TrainingConfig",
@@ -35,9 +40,11 @@ __all__ = [
     "load_study",
     "parse_study",
     "parse_duration",
+    "pruning_rule_names",
+    "register_pruning_rule",
+    "register_strategy",
+    "strategy_names",
 ]
-
-STRATEGIES: tuple[str, ...] = ("grid", "random", "tpe", "gp", "evolution", "cmaes", "qmc", "pbt")
 
 #: The direction of the metrics the built-in model reports (any other metric names its direction).
 KNOWN_DIRECTIONS: dict[str, str] = {"val_accuracy": "maximize", "val_loss": "minimize", "accuracy": "maximize", "loss": "minimize"}
@@ -47,8 +54,6 @@ _RESERVED_METRIC_NAMES = frozenset(
     {"seconds", "epoch", "attempt", "trial_id", "recorded_at", "number", "study", "state", "member", "model_epoch", "strategy", "value"}
 )
 
-#: The rules that stop a poor trial early (``[pruning] rule``).
-PRUNING_RULES: tuple[str, ...] = ("median", "successive_halving", "hyperband")
 DATASETS: tuple[str, ...] = ("mnist", "fashion_mnist", "mnist-sample")
 #: Training images of each dataset, before the validation split.
 TRAINING_IMAGES: dict[str, int] = {"mnist": 60_000, "fashion_mnist": 60_000, "mnist-sample": 4_000}
@@ -125,89 +130,112 @@ class PruningConfig:
     reduction_factor: int = 3
 
 
-@dataclass(frozen=True)
-class EvolutionConfig:
-    """Generational evolutionary search (the ``[evolution]`` table).
+class StrategyOptions:
+    """What a strategy adds to a study file, declared in the strategy's own module next to its class
+    (``OPTIONS = GPConfig``) and registered with it (:mod:`hpsearch.search.strategies`).
 
-    Generation ``g`` is the ``population`` trials numbered ``g * population`` on; generation 0 is
-    drawn at random, and every child of generation ``g`` is bred from generation ``g - 1`` and the
-    ``elites`` best trials of all earlier generations: two parents each won a ``tournament`` of
-    that many entrants, each hyperparameter comes from the second parent with probability
-    ``crossover``, and then mutates with probability ``mutation`` (a range moves by a normal step of
-    ``sigma`` of its width on its own scale, a choice is redrawn).
+    A subclass that is a frozen dataclass gives the strategy a table of its name (``[gp]``): the
+    fields are the table's keys, each bounded by ``LIMITS["<strategy>.<key>"]`` (:meth:`parse`).
+    The other hooks are the strategy's rules about the rest of the study: its budget
+    (:meth:`budget`, :meth:`trials`) and what it needs of the space and of pruning (:meth:`check`).
+    A strategy with neither a table nor rules of its own uses this class itself.
     """
 
-    population: int = 8
-    tournament: int = 3
-    elites: int = 2
-    crossover: float = 0.5
-    mutation: float = 0.25
-    sigma: float = 0.15
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        """The keys of the strategy's table (none: the strategy takes no table)."""
+        return tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else ()
+
+    @classmethod
+    def parse(cls, table: Mapping[str, Any], *, strategy: str, space: SearchSpace) -> Self:
+        """The options of the strategy's table (whose keys are known to be :meth:`keys`): each key
+        checked against ``LIMITS["<strategy>.<key>"]``, a missing one at the field's default."""
+        if not dataclasses.is_dataclass(cls):
+            return cls()
+        return cls(**{f.name: check(f"{strategy}.{f.name}", table.get(f.name, f.default)) for f in dataclasses.fields(cls)})
+
+    def budget(self, table: Mapping[str, Any], *, strategy: str, space: SearchSpace) -> Budget:
+        """The study's budget from its ``[budget]`` table: ``epochs`` required, ``trials`` as :meth:`trials` decides."""
+        if "epochs" not in table:
+            raise ConfigError("budget.epochs", None, "required: the epochs each trial trains")
+        epochs = _number("budget.epochs", table, "epochs")
+        trials = _number("budget.trials", table, "trials") if "trials" in table else None
+        timeout = parse_duration("budget.timeout", table["timeout"]) if "timeout" in table else None
+        return Budget(trials=self.trials(trials, strategy=strategy, space=space), epochs=epochs, timeout=timeout)
+
+    def trials(self, trials: int | None, *, strategy: str, space: SearchSpace) -> int:
+        """The trials the study runs, given ``budget.trials`` (None when the file has none): required by default."""
+        if trials is None:
+            raise ConfigError("budget.trials", None, f"required for a {strategy} study: the number of trials to run")
+        return trials
+
+    def check(self, *, space: SearchSpace, pruning: PruningConfig) -> None:
+        """Rules across the study's tables (called once the space, the budget and pruning are parsed)."""
+
+    def identity(self) -> dict[str, Any]:
+        """The table as stored in the study's identity (:meth:`StudyConfig.identity`)."""
+        return _asdict(self)
 
 
-@dataclass(frozen=True)
-class CMAESConfig:
-    """CMA-ES (the ``[cmaes]`` table): ``population`` trials per generation, the search starting at
-    the middle of every range with a step of ``sigma`` of the ranges' widths."""
+class PruningOptions:
+    """A pruning rule's rules about the ``[pruning]`` table, declared in its own module next to the rule
+    (``OPTIONS = ...``) and registered with it (:mod:`hpsearch.search.pruning`). The table's keys are
+    the same for every rule (:class:`PruningConfig`, part of a study's identity); this checks what a rule
+    needs of their values."""
 
-    population: int = 8
-    sigma: float = 0.3
-
-
-@dataclass(frozen=True)
-class GPConfig:
-    """Gaussian-process Bayesian optimisation (the ``[gp]`` table): ``startup_trials`` quasi-random
-    trials first, then expected improvement maximised over ``candidates`` points."""
-
-    startup_trials: int = 8
-    candidates: int = 2000
+    @classmethod
+    def check(cls, pruning: PruningConfig, *, epochs: int) -> None:
+        """Refuse, with a :class:`ConfigError`, settings the rule cannot run (pruning is enabled; ``epochs``: the budget's)."""
 
 
-#: The option table each strategy takes, by strategy name (``[evolution]``, ``[cmaes]``, ``[gp]``).
-STRATEGY_OPTIONS: dict[str, type] = {"evolution": EvolutionConfig, "cmaes": CMAESConfig, "gp": GPConfig}
+#: Each strategy's options type and each pruning rule's, by name, in the order registered (filled by the
+#: registries of :mod:`hpsearch.search`).
+_STRATEGY_OPTIONS: dict[str, type[StrategyOptions]] = {}
+_PRUNING_OPTIONS: dict[str, type[PruningOptions]] = {}
 
 
-@dataclass(frozen=True)
-class PBTConfig:
-    """Population-based training (Jaderberg et al. 2017): the ``[pbt]`` table of a study file.
+def register_strategy(name: str, options: type[StrategyOptions]) -> None:
+    """Make ``strategy = "<name>"`` valid in a study file, its table and rules checked by ``options``."""
+    _STRATEGY_OPTIONS[name] = options
 
-    ``population`` members each train ``epochs`` epochs in segments of ``ready``
-    epochs. At every ready point a member is ranked against the members that have
-    a result at the same epoch; ``exploit`` decides whether it copies another
-    member's weights, optimizer state and hyperparameters (``truncation``: the
-    bottom ``fraction`` copies a member of the top ``fraction``; ``tournament``:
-    copy one random member if it is better), and ``explore`` then changes the
-    copied hyperparameters (``perturb``: multiply continuous ones by one of
-    ``factors``, move a choice to a neighbouring value with probability
-    ``choice_probability``; each hyperparameter is instead redrawn from the prior
-    with probability ``resample_probability``, the whole of ``resample``).
-    ``width`` is ``inherit`` (width travels with the weights it belongs to) or
-    ``resize`` (width is explored too, and the hidden layer is resized). ``inherit``
-    names more dimensions that travel with the weights and are never explored: the
-    architecture of a model of your own (the built-in model's ``layers``,
-    ``activation`` and ``batch_size`` always are).
-    """
 
-    population: int = 8
-    ready: int = 2
-    epochs: int = 10
-    exploit: str = "truncation"
-    fraction: float = 0.2
-    explore: str = "perturb"
-    factors: tuple[float, ...] = (0.8, 1.2)
-    resample_probability: float = 0.0
-    choice_probability: float = 0.2
-    width: str = "inherit"
-    inherit: tuple[str, ...] = ()
+def register_pruning_rule(name: str, options: type[PruningOptions]) -> None:
+    """Make ``[pruning] rule = "<name>"`` valid in a study file, its settings checked by ``options``."""
+    _PRUNING_OPTIONS[name] = options
 
-    @property
-    def segments(self) -> int:
-        """Segments (trials) per member."""
-        return -(-self.epochs // self.ready)
 
-    @property
-    def n_trials(self) -> int:
-        return self.population * self.segments
+def strategy_names() -> tuple[str, ...]:
+    """The strategies a study may name, in the order registered."""
+    return tuple(_registered(_STRATEGY_OPTIONS))
+
+
+def pruning_rule_names() -> tuple[str, ...]:
+    """The pruning rules a study may name, in the order registered."""
+    return tuple(_registered(_PRUNING_OPTIONS))
+
+
+def _registered(table: dict[str, Any]) -> dict[str, Any]:
+    if not table:  # only if hpsearch.search was never imported: importing hpsearch imports it
+        raise RuntimeError("no strategies or pruning rules are registered: import hpsearch.search first")
+    return table
+
+
+def _option_tables() -> list[str]:
+    """The strategies that have a table of their own (``[evolution]``, ``[pbt]`` ...)."""
+    return [name for name, options in _registered(_STRATEGY_OPTIONS).items() if options.keys()]
+
+
+def __getattr__(name: str) -> Any:
+    """The names this module had before the registries: ``STRATEGIES``, ``PRUNING_RULES`` and each
+    strategy's options type by its class name (``PBTConfig``; its home is the strategy's module)."""
+    if name == "STRATEGIES":
+        return strategy_names()
+    if name == "PRUNING_RULES":
+        return pruning_rule_names()
+    for options in _STRATEGY_OPTIONS.values():
+        if options.__name__ == name:
+            return options
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -224,9 +252,8 @@ class StudyConfig:
     pruning: PruningConfig = field(default_factory=PruningConfig)
     metric: str = "val_accuracy"
     direction: str = "maximize"
-    pbt: PBTConfig | None = None
-    #: The strategy's own ``[evolution]``, ``[cmaes]`` or ``[gp]`` table (None for the others).
-    options: EvolutionConfig | CMAESConfig | GPConfig | None = None
+    #: The strategy's own table (``[evolution]``, ``[pbt]`` ...: its module's options type); None for a strategy without one.
+    options: StrategyOptions | None = None
     #: ``"package.module:function"``: the study's own model builder (None: the built-in MNIST model).
     model: str | None = None
     source: str | None = None
@@ -239,6 +266,15 @@ class StudyConfig:
         "training": {"trainer": "keras"},
         "pruning": {"rule": "median", "min_epochs": 1, "reduction_factor": 3},
     }
+
+    @property
+    def pbt(self) -> Any:
+        """The ``[pbt]`` options of a PBT study (None for any other): :meth:`table` under its old name."""
+        return self.table("pbt")
+
+    def table(self, name: str) -> Any:
+        """The options of the strategy table ``name`` (``"gp"``): this study's :attr:`options` if it is its strategy's, else None."""
+        return self.options if name == self.strategy else None
 
     @property
     def builtin_model(self) -> bool:
@@ -264,8 +300,7 @@ class StudyConfig:
             "metric": self.metric,
             # the direction, where it is not the metric's own (studies of val_accuracy or val_loss recorded none)
             **({"direction": self.direction} if KNOWN_DIRECTIONS.get(self.metric) != self.direction else {}),
-            **({"pbt": _pbt_identity(self.pbt)} if self.pbt else {}),
-            **({self.strategy: _asdict(self.options)} if self.options is not None else {}),
+            **({self.strategy: self.options.identity()} if self.options is not None else {}),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -291,14 +326,6 @@ def _training_identity(training: TrainingConfig) -> dict[str, Any]:
     out.pop("tile_columns")
     if out["trainer"] != "keras":
         out.pop("steps_per_execution")
-    return out
-
-
-def _pbt_identity(pbt: PBTConfig) -> dict[str, Any]:
-    """``[pbt]`` as stored (``inherit`` only where it names something: studies before it recorded none)."""
-    out = {**_asdict(pbt), "factors": list(pbt.factors), "inherit": list(pbt.inherit)}
-    if not pbt.inherit:
-        out.pop("inherit")
     return out
 
 
@@ -351,7 +378,8 @@ def parse_duration(field_name: str, value: Any, *, limit: str = "budget.timeout"
     return float(seconds)
 
 
-_TOP_KEYS = {"name", "strategy", "seed", "model", "budget", "data", "training", "space", "pruning", "objective", "pbt", *STRATEGY_OPTIONS}
+#: The study file's generic tables and keys (each strategy's own table joins them: :func:`_option_tables`).
+_GENERIC_KEYS = frozenset({"name", "strategy", "seed", "model", "budget", "data", "training", "space", "pruning", "objective"})
 #: ``package.module:function`` (a model builder or a data loader).
 _CALLABLE_RULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
@@ -360,87 +388,6 @@ def _callable_path(field_name: str, value: Any) -> str:
     if not isinstance(value, str) or not _CALLABLE_RULE.fullmatch(value):
         raise ConfigError(field_name, value, 'must name a function as "package.module:function"')
     return value
-
-
-def _parse_pbt(doc: Mapping[str, Any], space: SearchSpace) -> PBTConfig:
-    allowed = {
-        "population",
-        "ready",
-        "epochs",
-        "exploit",
-        "fraction",
-        "explore",
-        "factors",
-        "resample_probability",
-        "choice_probability",
-        "width",
-        "inherit",
-    }
-    p = _table(doc, "pbt", allowed)
-    if "epochs" not in p:
-        raise ConfigError("pbt.epochs", None, "required: the total epochs each member trains")
-    population = _number("pbt.population", p, "population", 8)
-    epochs = _number("pbt.epochs", p, "epochs")
-    ready = _number("pbt.ready", p, "ready", 2)
-    if ready > epochs:
-        raise ConfigError("pbt.ready", ready, f"the ready interval must be <= pbt.epochs ({epochs})")
-    exploit = p.get("exploit", "truncation")
-    if exploit not in ("truncation", "tournament"):
-        raise ConfigError("pbt.exploit", exploit, "must be truncation or tournament")
-    fraction = _number("pbt.fraction", p, "fraction", 0.2)
-    explore = p.get("explore", "perturb")
-    if explore not in ("perturb", "resample"):
-        raise ConfigError("pbt.explore", explore, "must be perturb or resample")
-    factors = p.get("factors", [0.8, 1.2])
-    if not isinstance(factors, list) or not factors:
-        raise ConfigError("pbt.factors", factors, f"must be a non-empty list of numbers, each in {LIMITS['pbt.factors[]'].interval()}")
-    factors = [check("pbt.factors[]", f, field=f"pbt.factors[{i}]") for i, f in enumerate(factors)]
-    default_resample = 0.25 if explore == "resample" else 0.0
-    width = p.get("width", "inherit")
-    if width not in ("inherit", "resize"):
-        raise ConfigError("pbt.width", width, "must be inherit (width travels with the weights) or resize")
-    return PBTConfig(
-        population=population,
-        ready=ready,
-        epochs=epochs,
-        exploit=exploit,
-        fraction=fraction,
-        explore=explore,
-        factors=tuple(factors),
-        resample_probability=_number("pbt.resample_probability", p, "resample_probability", default_resample),
-        choice_probability=_number("pbt.choice_probability", p, "choice_probability", 0.2),
-        width=width,
-        inherit=_inherited(p.get("inherit", []), space),
-    )
-
-
-def _inherited(names: Any, space: SearchSpace) -> tuple[str, ...]:
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ConfigError("pbt.inherit", names, "must be a list of dimension names")
-    for i, name in enumerate(names):
-        if name not in space:
-            raise ConfigError(f"pbt.inherit[{i}]", name, f"not a dimension of the space ({', '.join(space)})")
-    return tuple(dict.fromkeys(names))
-
-
-def _parse_options(doc: Mapping[str, Any], strategy: str) -> EvolutionConfig | CMAESConfig | GPConfig | None:
-    """The strategy's own table, each key checked against ``LIMITS``; a table for another strategy is refused."""
-    for other in STRATEGY_OPTIONS:
-        if other != strategy and other in doc:
-            raise ConfigError(other, doc[other], f'a [{other}] table only goes with strategy = "{other}" (this study is {strategy})')
-    cls = STRATEGY_OPTIONS.get(strategy)
-    if cls is None:
-        return None
-    fields = cls.__dataclass_fields__  # type: ignore[attr-defined]
-    table = _table(doc, strategy, set(fields))
-    options = cls(**{key: _number(f"{strategy}.{key}", table, key, fields[key].default) for key in fields})
-    if isinstance(options, EvolutionConfig) and options.tournament > options.population + options.elites:
-        raise ConfigError(
-            "evolution.tournament",
-            options.tournament,
-            f"a tournament draws from one generation and its elites ({options.population} + {options.elites} trials)",
-        )
-    return options  # type: ignore[no-any-return]
 
 
 def parse_study(doc: Mapping[str, Any], *, default_name: str | None = None, source: str | None = None) -> StudyConfig:
@@ -468,10 +415,11 @@ def config_from_stored(name: str, stored: Mapping[str, Any]) -> StudyConfig:
 
 
 def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfig:
-    unknown = set(doc) - _TOP_KEYS
+    top_keys = _GENERIC_KEYS | set(_option_tables())
+    unknown = set(doc) - top_keys
     if unknown:
         bad = sorted(unknown)[0]
-        raise ConfigError(bad, doc[bad], f"unknown key; expected one of {', '.join(sorted(_TOP_KEYS))}")
+        raise ConfigError(bad, doc[bad], f"unknown key; expected one of {', '.join(sorted(top_keys))}")
 
     name = doc.get("name", default_name)
     if name is None:
@@ -479,47 +427,24 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
     if not isinstance(name, str) or not _NAME_RULE.fullmatch(name):
         raise ConfigError("name", name, "must be 1-100 letters, digits, '_', '-' or '.', starting with a letter or digit")
 
+    strategies = strategy_names()
     if "strategy" not in doc:
-        raise ConfigError("strategy", None, f"required; one of {', '.join(STRATEGIES)}")
+        raise ConfigError("strategy", None, f"required; one of {', '.join(strategies)}")
     strategy = doc["strategy"]
-    if strategy not in STRATEGIES:
-        raise ConfigError("strategy", strategy, f"must be one of {', '.join(STRATEGIES)}")
+    if strategy not in strategies:
+        raise ConfigError("strategy", strategy, f"must be one of {', '.join(strategies)}")
 
     seed = _number("seed", doc, "seed", 0)
     model = _callable_path("model", doc["model"]) if "model" in doc else None
     space = parse_space(doc.get("space"), builtin=False if model is not None else None)
-    if strategy == "cmaes" and all(isinstance(d, Choice) or d.low == d.high for d in space.values()):
-        raise ConfigError(
-            "space", space.describe(), "cmaes searches ranges, and every dimension here is a choice; use grid, random, qmc or tpe"
-        )
 
-    b = _table(doc, "budget", {"trials", "epochs", "timeout"})
-    pbt = None
-    if strategy == "pbt":
-        for key in ("trials", "epochs"):
-            if key in b:
-                raise ConfigError(f"budget.{key}", b[key], "a pbt study's budget is [pbt] population x epochs; remove this key")
-        pbt = _parse_pbt(doc, space)
-        b = {**b, "trials": pbt.n_trials, "epochs": pbt.epochs}
-    elif "pbt" in doc:
-        raise ConfigError("pbt", doc["pbt"], f'a [pbt] table only goes with strategy = "pbt" (this study is {strategy})')
-    if "epochs" not in b:
-        raise ConfigError("budget.epochs", None, "required: the epochs each trial trains")
-    epochs = _number("budget.epochs", b, "epochs")
-    if pbt is not None:  # population x segments, each bounded in [pbt]
-        trials: int | None = pbt.n_trials
-    else:
-        trials = _number("budget.trials", b, "trials") if "trials" in b else None
-    timeout = parse_duration("budget.timeout", b["timeout"]) if "timeout" in b else None
-    if strategy == "grid":
-        size = len(space.grid())  # raises for a range without grid points
-        if trials is None:
-            trials = size
-        elif trials > size:
-            raise ConfigError("budget.trials", trials, f"a grid study runs each point once; this grid has {size} points")
-    elif trials is None:
-        raise ConfigError("budget.trials", None, f"required for a {strategy} study: the number of trials to run")
-    budget = Budget(trials=trials, epochs=epochs, timeout=timeout)
+    for other in _option_tables():
+        if other != strategy and other in doc:
+            raise ConfigError(other, doc[other], f'a [{other}] table only goes with strategy = "{other}" (this study is {strategy})')
+    kind = _STRATEGY_OPTIONS[strategy]
+    rules = kind.parse(_table(doc, strategy, set(kind.keys())) if kind.keys() else {}, strategy=strategy, space=space)
+    budget = rules.budget(_table(doc, "budget", {"trials", "epochs", "timeout"}), strategy=strategy, space=space)
+    epochs = budget.epochs
 
     d = _table(doc, "data", {"dataset", "data_dir", "validation_size", "train_size", "loader"})
     loader = _callable_path("data.loader", d["loader"]) if "loader" in d else None
@@ -569,8 +494,8 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
 
     p = _table(doc, "pruning", {"enabled", "rule", "startup_trials", "warmup_epochs", "min_epochs", "reduction_factor"})
     rule = p.get("rule", PruningConfig.rule)
-    if rule not in PRUNING_RULES:
-        raise ConfigError("pruning.rule", rule, f"must be one of {', '.join(PRUNING_RULES)}")
+    if rule not in pruning_rule_names():
+        raise ConfigError("pruning.rule", rule, f"must be one of {', '.join(pruning_rule_names())}")
     pruning = PruningConfig(
         enabled=_bool("pruning.enabled", p.get("enabled", bool(p))),
         startup_trials=_number("pruning.startup_trials", p, "startup_trials", 5),
@@ -579,17 +504,9 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         min_epochs=_number("pruning.min_epochs", p, "min_epochs", 1),
         reduction_factor=_number("pruning.reduction_factor", p, "reduction_factor", 3),
     )
-    if pruning.enabled and rule != "median" and pruning.min_epochs >= epochs:
-        raise ConfigError(
-            "pruning.min_epochs", pruning.min_epochs, f"the first rung must come before the last epoch (budget.epochs = {epochs})"
-        )
-
-    layers = space.get("layers")
-    deepest = max(int(v) for v in layers.grid_values()) if isinstance(layers, Choice) else int(layers.high) if layers is not None else 1
-    if pbt is not None and pbt.width == "resize" and deepest > 1:
-        raise ConfigError("pbt.width", "resize", "resizes a model of one hidden layer; this space has deeper ones (space.layers)")
-    if pbt is not None and pruning.enabled:
-        raise ConfigError("pruning.enabled", True, "a pbt study does not prune: poor members copy better ones instead")
+    if pruning.enabled:
+        _PRUNING_OPTIONS[rule].check(pruning, epochs=epochs)
+    rules.check(space=space, pruning=pruning)
 
     o = _table(doc, "objective", {"metric", "direction"})
     metric = o.get("metric", "val_accuracy")
@@ -622,8 +539,7 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         pruning=pruning,
         metric=metric,
         direction=direction,
-        pbt=pbt,
-        options=_parse_options(doc, strategy),
+        options=rules if rules.keys() else None,
         model=model,
     )
 

@@ -183,27 +183,27 @@ def pbt_lineage(name: str, store: Store | str | os.PathLike[str] | None = None) 
 
 
 def evolution_lineage(name: str, store: Store | str | os.PathLike[str] | None = None) -> pd.DataFrame:
-    """Every trial of an evolution study: its generation, both its parents (none in generation 0,
-    recomputed by the strategy from the stored history exactly as they were chosen), its state,
-    validation value and hyperparameters (one column each, in the study's order)."""
-    import pandas as pd
+    """Every trial of an evolution study: its generation, both its parents (none in generation 0), its
+    state, validation value and hyperparameters (one column each, in the study's order).
 
-    from hpsearch.core.config import config_from_stored
-    from hpsearch.search.strategies import EvolutionStrategy, strategy_for
+    The parents are those stored with each child when it was proposed (its decision: ``parent_trial``
+    the first, ``parent_member`` the second, :mod:`hpsearch.search.strategies.evolution`); a study
+    stored before the second was recorded has it once :func:`hpsearch.read.lineage.backfill_evolution_lineage`
+    has run (``hpsearch migrate``), and none until then."""
+    import pandas as pd
 
     with reading(store) as opened:
         study = opened.study(name)
+        if study.strategy != "evolution":
+            raise ValueError(f"{name} is a {study.strategy} study, not an evolution study")
         history = opened.trials(study.id, with_curves=False)
-    strategy = strategy_for(config_from_stored(name, study.config))
-    if not isinstance(strategy, EvolutionStrategy):
-        raise ValueError(f"{name} is a {study.strategy} study, not an evolution study")
-    parents = strategy.parents(history)
+        decisions = {d.trial_number: d for d in opened.decisions(study.id)}
     rows = [
         {
             "trial": t.number,
             "generation": t.generation,
-            "first_parent": parents.get(t.number, (None, None))[0],
-            "second_parent": parents.get(t.number, (None, None))[1],
+            "first_parent": decisions[t.number].parent_trial if t.number in decisions else None,
+            "second_parent": decisions[t.number].parent_member if t.number in decisions else None,
             "state": t.state.value,
             "value": t.value,
             **t.params,

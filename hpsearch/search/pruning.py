@@ -17,6 +17,9 @@ resumed run would decide differently. Ours compare trial ``n`` only with trials 
 one worker the decisions are therefore the same however often the study is killed and resumed;
 on several workers they are asynchronous, as ASHA's are (a trial is compared with the lower
 numbered trials that have reached the rung by then).
+
+:data:`PRUNING_RULES` is the one list of the rules: name -> class and the options type that
+checks what the rule needs of the ``[pruning]`` table (``OPTIONS`` beside each class).
 """
 
 from __future__ import annotations
@@ -28,18 +31,34 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hpsearch.core.config import StudyConfig
+from hpsearch.core.config import PruningConfig, PruningOptions, StudyConfig, register_pruning_rule
+from hpsearch.core.errors import ConfigError
 from hpsearch.core.records import TrialRecord, TrialState
+from hpsearch.search.registry import Registry
 
-__all__ = ["HyperbandRule", "MedianRule", "PruningRule", "SuccessiveHalvingRule", "pruning_rule"]
+__all__ = ["PRUNING_RULES", "HyperbandRule", "MedianRule", "PruningRule", "RungOptions", "SuccessiveHalvingRule", "pruning_rule"]
+
+
+class RungOptions(PruningOptions):
+    """The rules of a rule judging at rungs (``min_epochs * reduction_factor**k``): the first rung comes before the last epoch."""
+
+    @classmethod
+    def check(cls, pruning: PruningConfig, *, epochs: int) -> None:
+        if pruning.min_epochs >= epochs:
+            raise ConfigError(
+                "pruning.min_epochs", pruning.min_epochs, f"the first rung must come before the last epoch (budget.epochs = {epochs})"
+            )
 
 
 class PruningRule(abc.ABC):
     """Decides, after an epoch, whether a trial stops there."""
 
     name: ClassVar[str]
+    #: What the rule needs of the ``[pruning]`` table (:class:`hpsearch.core.config.PruningOptions`).
+    OPTIONS: ClassVar[type[PruningOptions]] = PruningOptions
 
-    def __init__(self, config: StudyConfig) -> None:
+    def __init__(self, config: StudyConfig, history: Sequence[TrialRecord] = ()) -> None:
+        """``history``: the study's trials when the trials being judged were claimed (the median rule's reference)."""
         self.config = config
         self.maximize = config.direction == "maximize"
         self.epochs = config.budget.epochs
@@ -61,12 +80,12 @@ class MedianRule(PruningRule):
 
     name = "median"
 
-    def __init__(self, config: StudyConfig, history: Sequence[TrialRecord]) -> None:
+    def __init__(self, config: StudyConfig, history: Sequence[TrialRecord] = ()) -> None:
         import optuna
 
         from hpsearch.search.optuna_replay import optuna_study_from_history
 
-        super().__init__(config)
+        super().__init__(config, history)
         finished = [t for t in history if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
         self.pruner = optuna.pruners.MedianPruner(
             n_startup_trials=config.pruning.startup_trials, n_warmup_steps=config.pruning.warmup_epochs
@@ -94,6 +113,7 @@ class SuccessiveHalvingRule(PruningRule):
     """Asynchronous successive halving against the lower-numbered trials."""
 
     name = "successive_halving"
+    OPTIONS = RungOptions
 
     def bracket(self, number: int) -> int:
         """The bracket trial ``number`` is in (successive halving has one)."""
@@ -138,8 +158,8 @@ class HyperbandRule(SuccessiveHalvingRule):
 
     name = "hyperband"
 
-    def __init__(self, config: StudyConfig) -> None:
-        super().__init__(config)
+    def __init__(self, config: StudyConfig, history: Sequence[TrialRecord] = ()) -> None:
+        super().__init__(config, history)
         p = config.pruning
         # brackets b = 0 .. s_max; bracket b's first rung is min_epochs * eta**b, and it halves s_max - b times
         self.s_max = max(0, math.floor(math.log(self.epochs / p.min_epochs, p.reduction_factor) + 1e-9))
@@ -155,7 +175,11 @@ def pruning_rule(config: StudyConfig, history: Sequence[TrialRecord]) -> Pruning
     """The study's pruning rule (None when pruning is off); ``history`` is the study's trials now."""
     if not config.pruning.enabled:
         return None
-    rule = config.pruning.rule
-    if rule == "median":
-        return MedianRule(config, history)
-    return HyperbandRule(config) if rule == "hyperband" else SuccessiveHalvingRule(config)
+    return PRUNING_RULES.entry(config.pruning.rule).cls(config, history)
+
+
+#: Every rule a study may name in ``[pruning] rule``.
+PRUNING_RULES: Registry[PruningRule] = Registry("pruning rule", register_pruning_rule)
+PRUNING_RULES.add(MedianRule)
+PRUNING_RULES.add(SuccessiveHalvingRule)
+PRUNING_RULES.add(HyperbandRule)

@@ -13,7 +13,7 @@ the metrics a frame wants into columns, one outer join per metric on the table's
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select
 from sqlalchemy.orm import aliased
@@ -24,6 +24,7 @@ from hpsearch.store import schema as s
 
 __all__ = [
     "EPOCH_FIELDS",
+    "Query",
     "TRIAL_ROW_FIELDS",
     "ancestry",
     "count_trials",
@@ -43,10 +44,13 @@ __all__ = [
     "trials",
 ]
 
+#: A SELECT of any columns (what :meth:`hpsearch.store.Store.fetch` runs).
+Query: TypeAlias = Select  # type: ignore[type-arg]
+
 # ---------------------------------------------------------------------------- the store's own reads
 
 
-def curves(study_id: int) -> Select[Any]:
+def curves(study_id: int) -> Query:
     """``(trial_id, value, epoch)``: the study metric per epoch of each trial's current attempt, by trial and epoch."""
     m, t, st = s.metrics, s.trials, s.studies
     return (
@@ -58,7 +62,7 @@ def curves(study_id: int) -> Select[Any]:
     )
 
 
-def epoch_rows(study_id: int, *, current_only: bool = True) -> Select[Any]:
+def epoch_rows(study_id: int, *, current_only: bool = True) -> Query:
     """The rows of the epochs table of a study's trials, with the trial ``number`` (of the current attempts only, by default)."""
     e, t = s.epochs, s.trials
     join_on = t.c.id == e.c.trial_id
@@ -67,7 +71,7 @@ def epoch_rows(study_id: int, *, current_only: bool = True) -> Select[Any]:
     return select(e, t.c.number).join(t, join_on).where(t.c.study_id == study_id).order_by(t.c.number, e.c.attempt, e.c.epoch)
 
 
-def metric_rows(study_id: int, *, current_only: bool = True) -> Select[Any]:
+def metric_rows(study_id: int, *, current_only: bool = True) -> Query:
     """``(number, attempt, epoch, name, value)``: every metric of every epoch of a study's trials."""
     m, t = s.metrics, s.trials
     query = (
@@ -79,7 +83,7 @@ def metric_rows(study_id: int, *, current_only: bool = True) -> Select[Any]:
     return query.where(m.c.attempt == t.c.attempt) if current_only else query
 
 
-def evaluations(*, study_id: int | None = None, study: str | None = None, split: str = "test") -> Select[Any]:
+def evaluations(*, study_id: int | None = None, study: str | None = None, split: str = "test") -> Query:
     """The evaluations on ``split`` (of one study, by id or name; else of every study): ``study_id``, the trial's
     ``number``, ``split``, ``metrics`` (name -> value), ``note``, ``created_at``."""
     ev, t = s.evaluations, s.trials
@@ -103,7 +107,7 @@ def _study_id(name: str) -> Any:
 # ---------------------------------------------------------------------------- frames (hpsearch.read.frames)
 
 
-def segments(study_id: int, member: int | None = None) -> Select[Any]:
+def segments(study_id: int, member: int | None = None) -> Query:
     """The PBT segments of a study (or of one ``member``), by member and generation: each with its decision
     and its parent's member."""
     t, d = s.trials, s.pbt_decisions
@@ -136,7 +140,7 @@ def segments(study_id: int, member: int | None = None) -> Select[Any]:
     return query.where(t.c.member == member) if member is not None else query
 
 
-def ancestry(study_id: int, trial: int) -> Select[Any]:
+def ancestry(study_id: int, trial: int) -> Query:
     """``(number, depth)``: trial ``trial`` (depth 0) and every trial its weights were copied from, through
     ``parent_trial`` (a recursive query)."""
     t = s.trials
@@ -154,7 +158,7 @@ def ancestry(study_id: int, trial: int) -> Select[Any]:
     return select(chain.c.number, chain.c.depth)
 
 
-def trials(study_ids: Sequence[int]) -> Select[Any]:
+def trials(study_ids: Sequence[int]) -> Query:
     """Every trial of the studies, with its study's name, strategy, metric, direction and epochs, and the
     epochs its current attempt recorded (``n_epochs``), by study and number."""
     t, st, e = s.trials, s.studies, s.epochs
@@ -209,7 +213,7 @@ def epochs(
     metrics: Sequence[str] = s.METRIC_COLUMNS,
     *,
     trials: Mapping[int, Collection[int]] | None = None,
-) -> Select[Any]:
+) -> Query:
     """One row per epoch of each trial's current attempt of the studies: :data:`EPOCH_FIELDS`, then a column per
     name of ``metrics`` (None where the epoch did not report it; a name that is one of the fields is left out),
     by study, number and epoch. ``trials`` (study id -> trial numbers) keeps those trials only (of a study not
@@ -265,7 +269,7 @@ def _best_trial_number(studies: Any) -> Any:
     )
 
 
-def study_statuses(name: str | None = None) -> Select[Any]:
+def study_statuses(name: str | None = None) -> Query:
     """One row per study (or the study ``name``), in creation order, from one ``GROUP BY`` over the trials: the
     study's columns, its ``finished``, ``running`` and ``failed`` trials, ``last_beat`` (the latest heartbeat),
     ``best_trial`` and ``best_value`` (the study's result)."""
@@ -299,12 +303,12 @@ def study_statuses(name: str | None = None) -> Select[Any]:
 # ---------------------------------------------------------------------------- dashboard (hpsearch.show.dashboard.data)
 
 
-def study_names() -> Select[Any]:
+def study_names() -> Query:
     """The names of the studies, in creation order."""
     return select(s.studies.c.name).order_by(s.studies.c.id)
 
 
-def fingerprint(study: str | None = None) -> tuple[Select[Any], Select[Any], Select[Any]]:
+def fingerprint(study: str | None = None) -> tuple[Query, Query, Query]:
     """Three small aggregates that change whenever what a page shows may change: the studies' count and last
     update; per trial state, the count, last heartbeat and sums of attempts and epochs done; the evaluations'
     count and last time (of the study ``study`` only, when given)."""
@@ -378,11 +382,11 @@ def trial_filters(
     return where
 
 
-def trial_rows(where: Sequence[ColumnElement[bool]]) -> Select[Any]:
+def trial_rows(where: Sequence[ColumnElement[bool]]) -> Query:
     """:data:`TRIAL_ROW_FIELDS` of the trials meeting ``where`` (see :func:`trial_filters`), in no order."""
     return select(*(s.trials.c[c] for c in TRIAL_ROW_FIELDS)).where(*where)
 
 
-def count_trials(where: Sequence[ColumnElement[bool]]) -> Select[Any]:
+def count_trials(where: Sequence[ColumnElement[bool]]) -> Query:
     """How many trials meet ``where``."""
     return select(func.count()).select_from(s.trials).where(*where)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Row, Select, create_engine, event, func, select, update
+from sqlalchemy import Connection, Engine, Row, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -925,6 +925,29 @@ class Store:
             for r in rows
         ]
 
+    def record_decisions(self, study_id: int, decisions: Sequence[Decision]) -> None:
+        """Write the decisions of trials already stored, replacing any they have (a lineage filled in
+        after the fact: :func:`hpsearch.read.lineage.backfill_evolution_lineage`)."""
+        if not decisions:
+            return
+        table = s.pbt_decisions
+        numbers = [d.trial_number for d in decisions]
+        now = time.time()
+        with self._write() as conn:
+            conn.execute(table.delete().where(table.c.study_id == study_id, table.c.trial_number.in_(numbers)))
+            conn.execute(
+                table.insert(),
+                [
+                    {
+                        **{k: getattr(d, k) for k in Decision.__dataclass_fields__},
+                        "optimizer_reset": int(d.optimizer_reset),
+                        "study_id": study_id,
+                        "created_at": now,
+                    }
+                    for d in decisions
+                ],
+            )
+
     def reset_failed(self, study_id: int) -> int:
         """Put every FAIL trial of a study back to WAITING (``--retry-failed``); returns how many."""
         with self._write() as conn:
@@ -972,12 +995,12 @@ class Store:
 
     # ------------------------------------------------------------------ reads for the readers
 
-    def fetch(self, query: Select[Any]) -> list[Row[Any]]:
+    def fetch(self, query: queries.Query) -> list[Row[Any]]:
         """The rows of one SELECT (one of :mod:`hpsearch.store.queries`, or refined from one), read in one transaction."""
         with self._read() as conn:
             return list(conn.execute(query))
 
-    def fetch_many(self, *query: Select[Any]) -> list[list[Row[Any]]]:
+    def fetch_many(self, *query: queries.Query) -> list[list[Row[Any]]]:
         """The rows of several SELECTs, read on one connection one after the other (what a page shows at once)."""
         with self._read() as conn:
             return [list(conn.execute(q)) for q in query]

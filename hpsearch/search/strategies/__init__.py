@@ -1,25 +1,38 @@
-"""Search strategies: each decides the next trial from the space, its seed and the history."""
+"""Search strategies: each decides the next trial from the space, its seed and the history.
+
+:data:`STRATEGIES` is the one list of them: name -> class and options type (the strategy's own
+table and rules, :class:`hpsearch.core.config.StrategyOptions`, declared next to the class as
+``OPTIONS``). A new strategy is a module beside these and one line in that list.
+"""
 
 from __future__ import annotations
 
-from hpsearch.core.config import CMAESConfig, EvolutionConfig, GPConfig, PBTConfig, StudyConfig
+from typing import Any
+
+from hpsearch.core.config import StudyConfig, register_strategy
 from hpsearch.core.space import SearchSpace
+from hpsearch.search.registry import Registry
 from hpsearch.search.strategies._base import Strategy, Suggestion, derive_seed
-from hpsearch.search.strategies.cmaes import CMAESStrategy
-from hpsearch.search.strategies.evolution import EvolutionStrategy
-from hpsearch.search.strategies.gp import GPStrategy
+from hpsearch.search.strategies.cmaes import CMAESConfig, CMAESStrategy
+from hpsearch.search.strategies.evolution import EvolutionConfig, EvolutionStrategy
+from hpsearch.search.strategies.gp import GPConfig, GPStrategy
 from hpsearch.search.strategies.grid import GridStrategy
-from hpsearch.search.strategies.pbt import PBTStrategy
+from hpsearch.search.strategies.pbt import PBTConfig, PBTStrategy
 from hpsearch.search.strategies.qmc import QMCStrategy
 from hpsearch.search.strategies.random import RandomStrategy
 from hpsearch.search.strategies.tpe import TPEStrategy
 
 __all__ = [
+    "STRATEGIES",
     "STRATEGY_CLASSES",
+    "CMAESConfig",
     "CMAESStrategy",
+    "EvolutionConfig",
     "EvolutionStrategy",
+    "GPConfig",
     "GPStrategy",
     "GridStrategy",
+    "PBTConfig",
     "PBTStrategy",
     "QMCStrategy",
     "RandomStrategy",
@@ -31,10 +44,19 @@ __all__ = [
     "strategy_for",
 ]
 
-STRATEGY_CLASSES: dict[str, type[Strategy]] = {
-    cls.name: cls
-    for cls in (GridStrategy, RandomStrategy, TPEStrategy, GPStrategy, EvolutionStrategy, CMAESStrategy, QMCStrategy, PBTStrategy)
-}
+#: Every strategy a study may name, in the order ``hpsearch`` lists them.
+STRATEGIES: Registry[Strategy] = Registry("strategy", register_strategy)
+STRATEGIES.add(GridStrategy)
+STRATEGIES.add(RandomStrategy)
+STRATEGIES.add(TPEStrategy)
+STRATEGIES.add(GPStrategy)
+STRATEGIES.add(EvolutionStrategy)
+STRATEGIES.add(CMAESStrategy)
+STRATEGIES.add(QMCStrategy)
+STRATEGIES.add(PBTStrategy)
+
+#: Name -> class (the registry's classes, under the name this table had before it).
+STRATEGY_CLASSES: dict[str, type[Strategy]] = STRATEGIES.classes()
 
 
 def make_strategy(
@@ -44,21 +66,15 @@ def make_strategy(
     seed: int = 0,
     maximize: bool = True,
     pbt: PBTConfig | None = None,
-    options: EvolutionConfig | CMAESConfig | GPConfig | None = None,
+    options: Any = None,
     builtin: bool = True,
 ) -> Strategy:
-    """The strategy called ``name`` over ``space`` (``pbt`` configures population-based training,
-    ``options`` the strategy's own table: ``[evolution]``, ``[cmaes]`` or ``[gp]``; ``builtin``: the
-    space is the built-in model's, whose architecture PBT never explores)."""
-    if name == "pbt":
-        return PBTStrategy(space, seed=seed, maximize=maximize, pbt=pbt, builtin=builtin)
-    try:
-        cls = STRATEGY_CLASSES[name]
-    except KeyError:
-        raise ValueError(f"unknown strategy {name!r}; expected one of {', '.join(STRATEGY_CLASSES)}") from None
-    if options is not None:
-        return cls(space, seed=seed, maximize=maximize, options=options)  # type: ignore[call-arg]
-    return cls(space, seed=seed, maximize=maximize)
+    """The strategy called ``name`` over ``space`` (``options``: its own table, such as an
+    :class:`EvolutionConfig`, None for its defaults; ``pbt``: a PBT study's, under its old name;
+    ``builtin``: the space is the built-in model's, whose architecture PBT never explores)."""
+    entry = STRATEGIES.entry(name)
+    chosen = options if options is not None else pbt
+    return entry.cls(space, seed=seed, maximize=maximize, options=chosen, builtin=builtin)  # type: ignore[call-arg]
 
 
 def strategy_for(config: StudyConfig) -> Strategy:
@@ -68,7 +84,6 @@ def strategy_for(config: StudyConfig) -> Strategy:
         config.space,
         seed=config.seed,
         maximize=config.direction == "maximize",
-        pbt=config.pbt,
         options=config.options,
         builtin=config.builtin_model,
     )

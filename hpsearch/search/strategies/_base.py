@@ -10,10 +10,11 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
+from hpsearch.core.config import StrategyOptions
 from hpsearch.core.records import Decision, TrialRecord
 from hpsearch.core.results import best_of
 from hpsearch.core.space import Params, SearchSpace
@@ -51,11 +52,16 @@ class Strategy(abc.ABC):
     """Decides what to train next. Stores nothing; rebuilds what it needs from history."""
 
     name: ClassVar[str]
+    #: What the strategy adds to a study file: its own table and its rules (:class:`hpsearch.core.config.StrategyOptions`).
+    OPTIONS: ClassVar[type[StrategyOptions]] = StrategyOptions
 
-    def __init__(self, space: SearchSpace, *, seed: int = 0, maximize: bool = True) -> None:
+    def __init__(self, space: SearchSpace, *, seed: int = 0, maximize: bool = True, options: Any = None, builtin: bool = True) -> None:
+        """``options``: the strategy's table (an :attr:`OPTIONS`; None: its defaults); ``builtin``: the space is the built-in model's."""
         self.space = space
         self.seed = seed
         self.maximize = maximize
+        self.options: Any = options if options is not None else self.OPTIONS()
+        self.builtin = builtin
 
     def budget(self, requested: int | None) -> int:
         """The number of trials this strategy will run for a requested budget."""

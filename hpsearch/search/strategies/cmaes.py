@@ -15,17 +15,37 @@ independently at random for every trial (seeded by the study seed and the trial 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from hpsearch.core.config import CMAESConfig
+from hpsearch.core.config import StrategyOptions
+from hpsearch.core.errors import ConfigError
 from hpsearch.core.records import TrialRecord
 from hpsearch.core.space import Choice, SearchSpace
 from hpsearch.search.strategies._base import Strategy, Suggestion, derive_seed
 from hpsearch.search.strategies._generations import finished_generation, scores
 
-__all__ = ["CMAESStrategy", "searched_ranges"]
+__all__ = ["CMAESConfig", "CMAESStrategy", "searched_ranges"]
+
+
+@dataclass(frozen=True)
+class CMAESConfig(StrategyOptions):
+    """CMA-ES (the ``[cmaes]`` table): ``population`` trials per generation, the search starting at
+    the middle of every range with a step of ``sigma`` of the ranges' widths. A space of choices only is refused."""
+
+    population: int = 8
+    sigma: float = 0.3
+
+    @classmethod
+    def parse(cls, table: Mapping[str, Any], *, strategy: str, space: SearchSpace) -> CMAESConfig:
+        if all(isinstance(d, Choice) or d.low == d.high for d in space.values()):
+            raise ConfigError(
+                "space", space.describe(), "cmaes searches ranges, and every dimension here is a choice; use grid, random, qmc or tpe"
+            )
+        return super().parse(table, strategy=strategy, space=space)
 
 
 def searched_ranges(space: SearchSpace) -> list[str]:
@@ -37,10 +57,13 @@ class CMAESStrategy(Strategy):
     """Covariance matrix adaptation evolution strategy (``strategy = "cmaes"``)."""
 
     name = "cmaes"
+    OPTIONS = CMAESConfig
+    options: CMAESConfig
 
-    def __init__(self, space: SearchSpace, *, seed: int = 0, maximize: bool = True, options: CMAESConfig | None = None) -> None:
-        super().__init__(space, seed=seed, maximize=maximize)
-        self.options = options or CMAESConfig()
+    def __init__(
+        self, space: SearchSpace, *, seed: int = 0, maximize: bool = True, options: CMAESConfig | None = None, builtin: bool = True
+    ) -> None:
+        super().__init__(space, seed=seed, maximize=maximize, options=options, builtin=builtin)
         self.ranges = searched_ranges(space)
         if not self.ranges:
             raise ValueError("cmaes searches ranges, and this space has none (every dimension is a choice); use grid, random, qmc or tpe")

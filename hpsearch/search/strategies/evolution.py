@@ -9,10 +9,14 @@ trained again either). Generation ``g`` waits until ``g - 1`` has finished, so e
 decided from the same finished trials: a killed run continues the same way, and several
 workers share one population.
 
-The lineage is recorded in the store: each child's trial carries its generation, and its
-decision row (the table PBT's decisions use) names the first parent, the second in its reason,
-what came from which and what mutated. :meth:`EvolutionStrategy.parents` gives both parents of
-every child exactly, recomputed from the history.
+The lineage is recorded in the store when a child is proposed: its trial carries its generation,
+and its suggestion a decision (stored in the table PBT's decisions use) of kind ``crossover`` (two
+parents) or ``mutation`` (one), whose ``parent_trial`` is the first parent's trial number and
+``parent_member`` the second's (the same for a mutation; an evolution trial belongs to no PBT
+member), with the first parent's and the child's params and a reason naming what came from which
+and what mutated. :mod:`hpsearch.read.frames` reads the lineage from these rows only, so an old
+study's lineage does not depend on today's code; :mod:`hpsearch.read.lineage` fills them in once
+for a study stored before the second parent was recorded.
 
 This is the hyperparameter counterpart of PBT: PBT also copies weights from member to member;
 here every child trains from scratch.
@@ -20,18 +24,51 @@ here every child trains from scratch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from hpsearch.core.config import EvolutionConfig
+from hpsearch.core.config import StrategyOptions
+from hpsearch.core.errors import ConfigError
 from hpsearch.core.records import Decision, TrialRecord
 from hpsearch.core.space import Choice, Params, SearchSpace
 from hpsearch.search.strategies._base import Strategy, Suggestion
 from hpsearch.search.strategies._generations import finished_generation, scores
 
-__all__ = ["Breeding", "EvolutionStrategy"]
+__all__ = ["Breeding", "EvolutionConfig", "EvolutionStrategy"]
+
+
+@dataclass(frozen=True)
+class EvolutionConfig(StrategyOptions):
+    """Generational evolutionary search (the ``[evolution]`` table).
+
+    Generation ``g`` is the ``population`` trials numbered ``g * population`` on; generation 0 is
+    drawn at random, and every child of generation ``g`` is bred from generation ``g - 1`` and the
+    ``elites`` best trials of all earlier generations: two parents each won a ``tournament`` of
+    that many entrants, each hyperparameter comes from the second parent with probability
+    ``crossover``, and then mutates with probability ``mutation`` (a range moves by a normal step of
+    ``sigma`` of its width on its own scale, a choice is redrawn).
+    """
+
+    population: int = 8
+    tournament: int = 3
+    elites: int = 2
+    crossover: float = 0.5
+    mutation: float = 0.25
+    sigma: float = 0.15
+
+    @classmethod
+    def parse(cls, table: Mapping[str, Any], *, strategy: str, space: SearchSpace) -> EvolutionConfig:
+        options = super().parse(table, strategy=strategy, space=space)
+        if options.tournament > options.population + options.elites:
+            raise ConfigError(
+                "evolution.tournament",
+                options.tournament,
+                f"a tournament draws from one generation and its elites ({options.population} + {options.elites} trials)",
+            )
+        return options
 
 
 @dataclass(frozen=True)
@@ -49,48 +86,49 @@ class EvolutionStrategy(Strategy):
     """Tournament selection, uniform crossover, mutation and elitism (``strategy = "evolution"``)."""
 
     name = "evolution"
-
-    def __init__(self, space: SearchSpace, *, seed: int = 0, maximize: bool = True, options: EvolutionConfig | None = None) -> None:
-        super().__init__(space, seed=seed, maximize=maximize)
-        self.options = options or EvolutionConfig()
+    OPTIONS = EvolutionConfig
+    options: EvolutionConfig
 
     def ask(self, history: Sequence[TrialRecord], number: int) -> Suggestion | None:
         generation = number // self.options.population
         if generation == 0:
             return Suggestion(self.space.sample(np.random.default_rng([self.seed, number, 0xE0])), generation=0)
-        pool = self._pool(history, generation)
+        decision = self.decision(history, number)
+        if decision is None:
+            return None
+        return Suggestion(dict(decision.new_params), generation=generation, decision=decision)
+
+    def decision(self, history: Sequence[TrialRecord], number: int) -> Decision | None:
+        """How child ``number`` (of generation 1 on) is bred from ``history``: its parents, its params and
+        why; None for generation 0 or while the generation before it has not finished."""
+        generation = number // self.options.population
+        pool = self._pool(history, generation) if generation > 0 else None
         if pool is None:
             return None
         b = self._breed(pool, number, history)
-        member = number % self.options.population
         reason = f"tournament winners #{b.first.number} and #{b.second.number}"
         reason += f"; from #{b.second.number}: {', '.join(b.crossed) or 'nothing'}; mutated: {', '.join(b.mutated) or 'nothing'}"
-        decision = Decision(
+        return Decision(
             trial_number=number,
-            member=member,
+            member=number % self.options.population,
             generation=generation,
             at_epoch=0,
             kind="mutation" if b.first.number == b.second.number else "crossover",
             parent_trial=b.first.number,
-            parent_member=None,
+            parent_member=b.second.number,  # the second parent (module docstring)
             old_params=dict(b.first.params),
             new_params=dict(b.params),
             reason=reason,
         )
-        return Suggestion(b.params, generation=generation, decision=decision)
 
     def parents(self, history: Sequence[TrialRecord]) -> dict[int, tuple[int, int]]:
-        """Both parents of every child in ``history`` (trial number -> (first, second)), as they were chosen."""
+        """Both parents of every child in ``history`` (trial number -> (first, second)), recomputed as they
+        were chosen (the stored decisions hold them: this is for studies stored before they did)."""
         out: dict[int, tuple[int, int]] = {}
-        size = self.options.population
         for trial in history:
-            generation = trial.number // size
-            if generation == 0:
-                continue
-            pool = self._pool(history, generation)
-            if pool is not None:
-                b = self._breed(pool, trial.number, history)
-                out[trial.number] = (b.first.number, b.second.number)
+            d = self.decision(history, trial.number)
+            if d is not None and d.parent_trial is not None and d.parent_member is not None:
+                out[trial.number] = (d.parent_trial, d.parent_member)
         return out
 
     def _pool(self, history: Sequence[TrialRecord], generation: int) -> list[tuple[float, TrialRecord]] | None:

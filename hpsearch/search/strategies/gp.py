@@ -22,17 +22,27 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from hpsearch.core.config import GPConfig
+from hpsearch.core.config import StrategyOptions
 from hpsearch.core.records import TrialRecord, TrialState
 from hpsearch.core.space import Choice, Params, SearchSpace
 from hpsearch.search.strategies._base import Strategy, Suggestion, derive_seed
 from hpsearch.search.strategies._generations import result_of
 from hpsearch.search.strategies.qmc import sobol_point
 
-__all__ = ["GPStrategy", "encode"]
+__all__ = ["GPConfig", "GPStrategy", "encode"]
+
+
+@dataclass(frozen=True)
+class GPConfig(StrategyOptions):
+    """Gaussian-process Bayesian optimisation (the ``[gp]`` table): ``startup_trials`` quasi-random
+    trials first, then expected improvement maximised over ``candidates`` points."""
+
+    startup_trials: int = 8
+    candidates: int = 2000
 
 
 def encode(space: SearchSpace, params: Params) -> np.ndarray:
@@ -59,10 +69,8 @@ class GPStrategy(Strategy):
     """Gaussian-process BO with expected improvement (``strategy = "gp"``)."""
 
     name = "gp"
-
-    def __init__(self, space: SearchSpace, *, seed: int = 0, maximize: bool = True, options: GPConfig | None = None) -> None:
-        super().__init__(space, seed=seed, maximize=maximize)
-        self.options = options or GPConfig()
+    OPTIONS = GPConfig
+    options: GPConfig
 
     def ask(self, history: Sequence[TrialRecord], number: int) -> Suggestion | None:
         known = [t for t in history if self.space.contains(t.params)]

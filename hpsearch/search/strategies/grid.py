@@ -5,11 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cached_property
 
+from hpsearch.core.config import StrategyOptions
+from hpsearch.core.errors import ConfigError
 from hpsearch.core.records import TrialRecord
-from hpsearch.core.space import Params
+from hpsearch.core.space import Params, SearchSpace
 from hpsearch.search.strategies._base import Strategy, Suggestion
 
-__all__ = ["GridStrategy"]
+__all__ = ["GridOptions", "GridStrategy"]
+
+
+class GridOptions(StrategyOptions):
+    """A grid study has no table; it runs each grid point once, so ``budget.trials`` defaults to the grid's size and may not exceed it."""
+
+    def trials(self, trials: int | None, *, strategy: str, space: SearchSpace) -> int:
+        size = len(space.grid())  # raises for a range without grid points
+        if trials is None:
+            return size
+        if trials > size:
+            raise ConfigError("budget.trials", trials, f"a grid study runs each point once; this grid has {size} points")
+        return trials
 
 
 class GridStrategy(Strategy):
@@ -20,6 +34,7 @@ class GridStrategy(Strategy):
     """
 
     name = "grid"
+    OPTIONS = GridOptions
 
     @cached_property
     def points(self) -> list[Params]:

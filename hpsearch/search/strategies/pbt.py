@@ -27,20 +27,149 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from hpsearch.core.config import PBTConfig
+from hpsearch.core.config import Budget, PruningConfig, StrategyOptions, parse_duration
+from hpsearch.core.errors import ConfigError
+from hpsearch.core.limits import LIMITS, check
 from hpsearch.core.records import Decision, TrialRecord, TrialState
 from hpsearch.core.results import best_of, final_best
 from hpsearch.core.space import Choice, FloatRange, IntRange, Params, SearchSpace
 from hpsearch.search.strategies._base import Strategy, Suggestion
 
-__all__ = ["PBTStrategy", "explore", "inherited_dimensions", "perturb_value", "ranked_at", "select_tournament", "select_truncation"]
+__all__ = [
+    "PBTConfig",
+    "PBTStrategy",
+    "explore",
+    "inherited_dimensions",
+    "perturb_value",
+    "ranked_at",
+    "select_tournament",
+    "select_truncation",
+]
 
 #: The built-in model's dimensions that PBT never explores (its architecture, and what groups a population).
 _BUILTIN_INHERITED = ("layers", "activation", "batch_size")
+
+
+@dataclass(frozen=True)
+class PBTConfig(StrategyOptions):
+    """Population-based training (Jaderberg et al. 2017): the ``[pbt]`` table of a study file.
+
+    ``population`` members each train ``epochs`` epochs in segments of ``ready``
+    epochs. At every ready point a member is ranked against the members that have
+    a result at the same epoch; ``exploit`` decides whether it copies another
+    member's weights, optimizer state and hyperparameters (``truncation``: the
+    bottom ``fraction`` copies a member of the top ``fraction``; ``tournament``:
+    copy one random member if it is better), and ``explore`` then changes the
+    copied hyperparameters (``perturb``: multiply continuous ones by one of
+    ``factors``, move a choice to a neighbouring value with probability
+    ``choice_probability``; each hyperparameter is instead redrawn from the prior
+    with probability ``resample_probability``, the whole of ``resample``).
+    ``width`` is ``inherit`` (width travels with the weights it belongs to) or
+    ``resize`` (width is explored too, and the hidden layer is resized). ``inherit``
+    names more dimensions that travel with the weights and are never explored: the
+    architecture of a model of your own (the built-in model's ``layers``,
+    ``activation`` and ``batch_size`` always are).
+
+    The budget of a PBT study is ``population`` x ``epochs`` (``[budget]`` takes only a timeout),
+    and it does not prune.
+    """
+
+    population: int = 8
+    ready: int = 2
+    epochs: int = 10
+    exploit: str = "truncation"
+    fraction: float = 0.2
+    explore: str = "perturb"
+    factors: tuple[float, ...] = (0.8, 1.2)
+    resample_probability: float = 0.0
+    choice_probability: float = 0.2
+    width: str = "inherit"
+    inherit: tuple[str, ...] = ()
+
+    @property
+    def segments(self) -> int:
+        """Segments (trials) per member."""
+        return -(-self.epochs // self.ready)
+
+    @property
+    def n_trials(self) -> int:
+        return self.population * self.segments
+
+    @classmethod
+    def parse(cls, table: Mapping[str, Any], *, strategy: str, space: SearchSpace) -> PBTConfig:
+        p = table
+        if "epochs" not in p:
+            raise ConfigError("pbt.epochs", None, "required: the total epochs each member trains")
+        population = check("pbt.population", p.get("population", 8))
+        epochs = check("pbt.epochs", p["epochs"])
+        ready = check("pbt.ready", p.get("ready", 2))
+        if ready > epochs:
+            raise ConfigError("pbt.ready", ready, f"the ready interval must be <= pbt.epochs ({epochs})")
+        exploit = p.get("exploit", "truncation")
+        if exploit not in ("truncation", "tournament"):
+            raise ConfigError("pbt.exploit", exploit, "must be truncation or tournament")
+        fraction = check("pbt.fraction", p.get("fraction", 0.2))
+        explore = p.get("explore", "perturb")
+        if explore not in ("perturb", "resample"):
+            raise ConfigError("pbt.explore", explore, "must be perturb or resample")
+        factors = p.get("factors", [0.8, 1.2])
+        if not isinstance(factors, list) or not factors:
+            raise ConfigError("pbt.factors", factors, f"must be a non-empty list of numbers, each in {LIMITS['pbt.factors[]'].interval()}")
+        factors = [check("pbt.factors[]", f, field=f"pbt.factors[{i}]") for i, f in enumerate(factors)]
+        default_resample = 0.25 if explore == "resample" else 0.0
+        width = p.get("width", "inherit")
+        if width not in ("inherit", "resize"):
+            raise ConfigError("pbt.width", width, "must be inherit (width travels with the weights) or resize")
+        return cls(
+            population=population,
+            ready=ready,
+            epochs=epochs,
+            exploit=exploit,
+            fraction=fraction,
+            explore=explore,
+            factors=tuple(factors),
+            resample_probability=check("pbt.resample_probability", p.get("resample_probability", default_resample)),
+            choice_probability=check("pbt.choice_probability", p.get("choice_probability", 0.2)),
+            width=width,
+            inherit=_inherited(p.get("inherit", []), space),
+        )
+
+    def budget(self, table: Mapping[str, Any], *, strategy: str, space: SearchSpace) -> Budget:
+        """``population`` x segments trials of ``epochs`` epochs; ``[budget]`` may only set the timeout."""
+        for key in ("trials", "epochs"):
+            if key in table:
+                raise ConfigError(f"budget.{key}", table[key], "a pbt study's budget is [pbt] population x epochs; remove this key")
+        timeout = parse_duration("budget.timeout", table["timeout"]) if "timeout" in table else None
+        return Budget(trials=self.n_trials, epochs=check("budget.epochs", self.epochs), timeout=timeout)
+
+    def check(self, *, space: SearchSpace, pruning: PruningConfig) -> None:
+        layers = space.get("layers")
+        deepest = max(int(v) for v in layers.grid_values()) if isinstance(layers, Choice) else int(layers.high) if layers is not None else 1
+        if self.width == "resize" and deepest > 1:
+            raise ConfigError("pbt.width", "resize", "resizes a model of one hidden layer; this space has deeper ones (space.layers)")
+        if pruning.enabled:
+            raise ConfigError("pruning.enabled", True, "a pbt study does not prune: poor members copy better ones instead")
+
+    def identity(self) -> dict[str, Any]:
+        """``[pbt]`` as stored (``inherit`` only where it names something: studies before it recorded none)."""
+        out = {**super().identity(), "factors": list(self.factors), "inherit": list(self.inherit)}
+        if not self.inherit:
+            out.pop("inherit")
+        return out
+
+
+def _inherited(names: Any, space: SearchSpace) -> tuple[str, ...]:
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigError("pbt.inherit", names, "must be a list of dimension names")
+    for i, name in enumerate(names):
+        if name not in space:
+            raise ConfigError(f"pbt.inherit[{i}]", name, f"not a dimension of the space ({', '.join(space)})")
+    return tuple(dict.fromkeys(names))
 
 
 def inherited_dimensions(config: PBTConfig, space: SearchSpace, *, builtin: bool = True) -> frozenset[str]:
@@ -146,12 +275,22 @@ def _plain(value: Any) -> Any:
 
 class PBTStrategy(Strategy):
     name = "pbt"
+    OPTIONS = PBTConfig
+    options: PBTConfig
 
     def __init__(
-        self, space: SearchSpace, *, seed: int = 0, maximize: bool = True, pbt: PBTConfig | None = None, builtin: bool = True
+        self,
+        space: SearchSpace,
+        *,
+        seed: int = 0,
+        maximize: bool = True,
+        options: PBTConfig | None = None,
+        pbt: PBTConfig | None = None,
+        builtin: bool = True,
     ) -> None:
-        super().__init__(space, seed=seed, maximize=maximize)
-        self.pbt = pbt or PBTConfig()
+        """``pbt``: ``options`` under its old name."""
+        super().__init__(space, seed=seed, maximize=maximize, options=options if options is not None else pbt, builtin=builtin)
+        self.pbt = self.options
         #: Dimensions a member keeps from the member it copies (``builtin``: the built-in model's architecture too).
         self.inherited = inherited_dimensions(self.pbt, space, builtin=builtin)
 

@@ -9,6 +9,7 @@ now), and Optuna proposes the next point.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from hpsearch.core.records import TrialRecord
 from hpsearch.core.space import SearchSpace
@@ -27,8 +28,17 @@ class TPEStrategy(Strategy):
 
     name = "tpe"
 
-    def __init__(self, space: SearchSpace, *, seed: int = 0, maximize: bool = True, n_startup_trials: int = 10) -> None:
-        super().__init__(space, seed=seed, maximize=maximize)
+    def __init__(
+        self,
+        space: SearchSpace,
+        *,
+        seed: int = 0,
+        maximize: bool = True,
+        n_startup_trials: int = 10,
+        options: Any = None,
+        builtin: bool = True,
+    ) -> None:
+        super().__init__(space, seed=seed, maximize=maximize, options=options, builtin=builtin)
         self.n_startup_trials = n_startup_trials
 
     def ask(self, history: Sequence[TrialRecord], number: int) -> Suggestion | None:

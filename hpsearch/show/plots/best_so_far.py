@@ -14,18 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from hpsearch.read.frames import frame_dimensions
-from hpsearch.show.plots.common import (
-    TEMPLATE,
-    empty_figure,
-    esc,
-    hover_data,
-    hover_trial,
-    metric_of,
-    missing_note,
-    study_colors,
-    value_axis,
-    value_format,
-)
+from hpsearch.show.plots import common
 
 __all__ = ["best_so_far_figure"]
 
@@ -37,13 +26,13 @@ def best_so_far_figure(curve: pd.DataFrame, *, studies: Sequence[str] | None = N
     ``curve`` is :func:`hpsearch.read.frames.best_so_far`; ``studies`` (default: those in
     ``curve``) fixes the order and colours, and names the studies without a result yet.
     """
-    names = list(studies) if studies is not None else list(dict.fromkeys(curve["study"]))
+    names = common.study_names(curve, studies)
     title = "Best validation result so far, at equal budget"
     shown = curve[curve["best"].notna()] if len(curve) else curve
     if shown.empty:
-        return empty_figure("No completed trial yet in " + (", ".join(names) or "these studies") + ": nothing to compare.", title=title)
-    metric = metric_of(shown)
-    colors = study_colors(names)
+        return common.no_result_yet(names, title=title, then=": nothing to compare.")
+    metric = common.metric_of(shown)
+    colors = common.study_colors(names)
     dims = frame_dimensions(shown)
     fig = make_subplots(
         rows=1,
@@ -52,13 +41,13 @@ def best_so_far_figure(curve: pd.DataFrame, *, studies: Sequence[str] | None = N
         horizontal_spacing=0.04,
         subplot_titles=("against training epochs spent", "against training time spent"),
     )
-    fmt = value_format(metric)
-    template = hover_trial(dims) + f"<br>this trial %{{customdata[{2 + len(dims)}]{fmt}}}<br>best so far %{{y{fmt}}}"
+    fmt = common.value_format(metric)
+    template = common.hover_trial(dims) + f"<br>this trial %{{customdata[{2 + len(dims)}]{fmt}}}<br>best so far %{{y{fmt}}}"
     for study in names:
         part = shown[shown["study"] == study]
         if part.empty:
             continue
-        custom = np.column_stack([hover_data(part, dims), part["value"].to_numpy(dtype=object)])
+        custom = np.column_stack([common.hover_data(part, dims), part["value"].to_numpy(dtype=object)])
         sizes = np.where(part["improved"], 9, 4)
         for col, x, unit in ((1, "cum_epochs", "epochs"), (2, "cum_seconds", "s")):
             fig.add_trace(
@@ -68,7 +57,7 @@ def best_so_far_figure(curve: pd.DataFrame, *, studies: Sequence[str] | None = N
                     mode="lines+markers",
                     line={"shape": "hv", "color": colors[study], "width": 2.5},
                     marker={"size": sizes, "color": colors[study]},
-                    name=esc(f"{study} ({part['strategy'].iloc[0]})"),
+                    name=common.esc(f"{study} ({part['strategy'].iloc[0]})"),
                     legendgroup=study,
                     showlegend=col == 1,
                     customdata=custom,
@@ -79,7 +68,7 @@ def best_so_far_figure(curve: pd.DataFrame, *, studies: Sequence[str] | None = N
             )
     fig.update_xaxes(title_text="training epochs spent, cumulative (epochs)", rangemode="tozero", row=1, col=1)
     fig.update_xaxes(title_text="training time spent, cumulative (s)", rangemode="tozero", row=1, col=2)
-    fig.update_yaxes(**value_axis(metric), row=1, col=1)
-    fig.update_layout(template=TEMPLATE, title={"text": title}, height=460, legend={"title": {"text": "study (strategy)"}})
-    missing_note(fig, [n for n in names if n not in set(shown["study"])], "no completed trial yet")
+    fig.update_yaxes(**common.value_axis(metric), row=1, col=1)
+    fig.update_layout(template=common.TEMPLATE, title={"text": title}, height=460, legend={"title": {"text": "study (strategy)"}})
+    common.missing_note(fig, [n for n in names if n not in set(shown["study"])], "no completed trial yet")
     return fig

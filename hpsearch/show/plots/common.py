@@ -5,8 +5,9 @@
   (:func:`param_label`, :func:`param_name`, :func:`metric_label`, :func:`value_axis`);
 * the hover of a trial (its study, number and hyperparameters: :func:`hover_trial`, :func:`hover_data`),
   and text escaped so that names show as written (:func:`esc`);
-* the explicit empty figure (:func:`empty_figure`, :func:`is_empty`) and the note naming the studies
-  with nothing to show yet (:func:`missing_note`);
+* the studies a figure draws (:func:`study_names`), the explicit empty figure (:func:`empty_figure`,
+  :func:`is_empty`, :func:`no_result_yet`) and the note naming the studies with nothing to show yet
+  (:func:`missing_note`);
 * the best trial of each study (:func:`best_trial_numbers`), which several figures draw apart.
 
 The figures themselves, each with its data step, are the other modules of :mod:`hpsearch.show.plots`.
@@ -31,6 +32,7 @@ __all__ = [
     "TEMPLATE",
     "axis_scale",
     "best_trial_numbers",
+    "dashed",
     "empty_figure",
     "esc",
     "hover_data",
@@ -42,10 +44,12 @@ __all__ = [
     "metric_label",
     "metric_of",
     "missing_note",
+    "no_result_yet",
     "param_label",
     "param_name",
     "shown_dimensions",
     "study_colors",
+    "study_names",
     "value_axis",
     "value_format",
     "with_dimensions",
@@ -179,6 +183,21 @@ def hover_data(frame: pd.DataFrame, dims: Mapping[str, Description]) -> np.ndarr
 def shown_dimensions(frame: pd.DataFrame) -> dict[str, Description]:
     """The hyperparameters of ``frame`` that have a value in it."""
     return {name: dim for name, dim in frame_dimensions(frame).items() if frame[name].notna().any()}
+
+
+def study_names(frame: pd.DataFrame, studies: Sequence[str] | None) -> list[str]:
+    """The studies a figure draws, in order: ``studies``, or those of ``frame`` as they come."""
+    return list(studies) if studies is not None else list(dict.fromkeys(frame["study"]))
+
+
+def no_result_yet(names: Sequence[str], *, title: str, then: str = ".") -> go.Figure:
+    """The empty figure of studies ``names`` without a completed trial yet (``then`` ends the message)."""
+    return empty_figure("No completed trial yet in " + (", ".join(names) or "these studies") + then, title=title)
+
+
+def dashed(column: pd.Series) -> np.ndarray:
+    """A column as hover data: its values as objects, ``-`` where it has none."""
+    return column.astype(object).where(column.notna(), "-").to_numpy(dtype=object)
 
 
 def empty_figure(message: str, *, title: str | None = None) -> go.Figure:

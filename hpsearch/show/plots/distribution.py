@@ -11,18 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from hpsearch.read.frames import final_results, frame_dimensions
-from hpsearch.show.plots.common import (
-    TEMPLATE,
-    empty_figure,
-    esc,
-    hover_data,
-    hover_trial,
-    metric_of,
-    missing_note,
-    study_colors,
-    value_axis,
-    value_format,
-)
+from hpsearch.show.plots import common
 
 __all__ = ["distribution_figure"]
 
@@ -33,18 +22,18 @@ def distribution_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None =
     ``trials`` is :func:`hpsearch.read.frames.trials_frame`; a PBT study contributes one
     result per member (its last segment).
     """
-    names = list(studies) if studies is not None else list(dict.fromkeys(trials["study"]))
+    names = common.study_names(trials, studies)
     title = "Final validation result of every trial, per study"
     final = final_results(trials)
     if final.empty:
-        return empty_figure("No completed trial yet in " + (", ".join(names) or "these studies") + ".", title=title)
-    metric = metric_of(final)
-    colors = study_colors(names)
+        return common.no_result_yet(names, title=title)
+    metric = common.metric_of(final)
+    colors = common.study_colors(names)
     dims = frame_dimensions(final)
     fig = go.Figure()
     for study in names:
         part = final[final["study"] == study]
-        label = esc(f"{study} (n={len(part)})")
+        label = common.esc(f"{study} (n={len(part)})")
         fig.add_trace(
             go.Box(
                 x=[label] * len(part),
@@ -55,12 +44,12 @@ def distribution_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None =
                 pointpos=0,
                 marker={"color": colors[study], "size": 7, "opacity": 0.8},
                 line={"color": colors[study]},
-                customdata=hover_data(part, dims),
-                hovertemplate=hover_trial(dims) + f"<br>result %{{y{value_format(metric)}}}<extra></extra>",
+                customdata=common.hover_data(part, dims),
+                hovertemplate=common.hover_trial(dims) + f"<br>result %{{y{common.value_format(metric)}}}<extra></extra>",
             )
         )
-    fig.update_yaxes(**value_axis(metric))
+    fig.update_yaxes(**common.value_axis(metric))
     fig.update_xaxes(title_text="study (n = number of final results)")
-    fig.update_layout(template=TEMPLATE, title={"text": title}, height=440, showlegend=False)
-    missing_note(fig, [n for n in names if not (final["study"] == n).any()], "no completed trial yet")
+    fig.update_layout(template=common.TEMPLATE, title={"text": title}, height=440, showlegend=False)
+    common.missing_note(fig, [n for n in names if not (final["study"] == n).any()], "no completed trial yet")
     return fig

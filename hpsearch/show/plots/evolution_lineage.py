@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from hpsearch.read.frames import frame_dimensions
-from hpsearch.show.plots.common import TEMPLATE, empty_figure, esc
+from hpsearch.show.plots import common
 
 __all__ = ["evolution_lineage_figure"]
 
@@ -25,7 +25,7 @@ def evolution_lineage_figure(lineage: pd.DataFrame, *, study: str = "", best_tri
     title = f"Evolution of {study}: generations and parents" if study else "Evolution: generations and parents"
     done = lineage[lineage["value"].notna()] if not lineage.empty else lineage
     if done.empty:
-        return empty_figure(f"{study or 'this study'} has no finished trial yet.", title=title)
+        return common.empty_figure(f"{study or 'this study'} has no finished trial yet.", title=title)
     position = {int(r.trial): (int(r.generation), float(r.value)) for r in done.itertuples()}
     fig = go.Figure()
     for column, label, dash in (("first_parent", "first parent", "solid"), ("second_parent", "second parent", "dot")):
@@ -61,12 +61,12 @@ def evolution_lineage_figure(lineage: pd.DataFrame, *, study: str = "", best_tri
     custom = np.column_stack(
         [
             done["trial"].to_numpy(dtype=object),
-            done["first_parent"].astype(object).where(done["first_parent"].notna(), "-").to_numpy(dtype=object),
-            done["second_parent"].astype(object).where(done["second_parent"].notna(), "-").to_numpy(dtype=object),
+            common.dashed(done["first_parent"]),
+            common.dashed(done["second_parent"]),
             *(done[h].astype(str).to_numpy(dtype=object) for h in params),
         ]
     )
-    described = "".join(f"<br>{esc(h)} %{{customdata[{3 + i}]}}" for i, h in enumerate(params))
+    described = "".join(f"<br>{common.esc(h)} %{{customdata[{3 + i}]}}" for i, h in enumerate(params))
     fig.add_trace(
         go.Scatter(
             x=done["generation"],
@@ -82,5 +82,5 @@ def evolution_lineage_figure(lineage: pd.DataFrame, *, study: str = "", best_tri
     )
     fig.update_xaxes(title_text="generation", dtick=1)
     fig.update_yaxes(title_text="validation result")
-    fig.update_layout(template=TEMPLATE, title={"text": esc(title)}, height=460, legend={"orientation": "h", "y": -0.2})
+    fig.update_layout(template=common.TEMPLATE, title={"text": common.esc(title)}, height=460, legend={"orientation": "h", "y": -0.2})
     return fig

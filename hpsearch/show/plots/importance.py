@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from hpsearch.core.space import BUILTIN_DIMENSIONS
 from hpsearch.read.frames import ParamImportance
-from hpsearch.show.plots.common import TEMPLATE, empty_figure, esc, missing_note, study_colors
+from hpsearch.show.plots import common
 
 __all__ = ["importance_figure"]
 
@@ -32,8 +32,8 @@ def importance_figure(importances: Sequence[ParamImportance]) -> go.Figure:
     usable = [imp for imp in importances if imp.importances]
     notes = [f"{imp.study}: {imp.note}" for imp in importances if not imp.importances]
     if not usable:
-        return empty_figure("No importance to show. " + "; ".join(notes or ["no study given"]), title=title)
-    colors = study_colors([imp.study for imp in importances])
+        return common.empty_figure("No importance to show. " + "; ".join(notes or ["no study given"]), title=title)
+    colors = common.study_colors([imp.study for imp in importances])
     order = _importance_order(usable)
     fig = go.Figure()
     for imp in usable:
@@ -42,13 +42,13 @@ def importance_figure(importances: Sequence[ParamImportance]) -> go.Figure:
             go.Bar(
                 x=names,
                 y=[imp.importances[n] for n in names],
-                name=esc(f"{imp.study} ({imp.trials} trials)"),
+                name=common.esc(f"{imp.study} ({imp.trials} trials)"),
                 marker={"color": colors[imp.study]},
-                hovertemplate=f"{esc(imp.study)}<br>%{{x}}: %{{y:.1%}}<extra></extra>",
+                hovertemplate=f"{common.esc(imp.study)}<br>%{{x}}: %{{y:.1%}}<extra></extra>",
             )
         )
     fig.update_yaxes(title_text="importance (% of explained variance)", tickformat=".0%", rangemode="tozero")
     fig.update_xaxes(title_text="hyperparameter")
-    fig.update_layout(template=TEMPLATE, title={"text": title}, barmode="group", height=420)
-    missing_note(fig, notes, "no importance")
+    fig.update_layout(template=common.TEMPLATE, title={"text": title}, barmode="group", height=420)
+    common.missing_note(fig, notes, "no importance")
     return fig

@@ -18,19 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from hpsearch.read.frames import frame_dimensions
-from hpsearch.show.plots.common import (
-    TEMPLATE,
-    best_trial_numbers,
-    empty_figure,
-    esc,
-    hover_data,
-    hover_trial,
-    metric_of,
-    study_colors,
-    value_axis,
-    value_format,
-    with_dimensions,
-)
+from hpsearch.show.plots import common
 from hpsearch.show.plots.pbt_lineage import ancestry
 
 __all__ = ["learning_curves_data", "learning_curves_figure"]
@@ -48,8 +36,8 @@ def learning_curves_data(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataF
     dims = frame_dimensions(trials)
     columns = ["study", "number", "member", "model_epoch", "value", "metric", *dims, "best", "carried"]
     if epochs.empty or trials.empty:
-        return with_dimensions(pd.DataFrame(columns=columns), dims)
-    best = best_trial_numbers(trials)
+        return common.with_dimensions(pd.DataFrame(columns=columns), dims)
+    best = common.best_trial_numbers(trials)
     info = trials[["study", "number", "metric", "parent_trial", "start_epoch", *dims]]
     merged = epochs.merge(info, on=["study", "number"], how="inner")
     merged["value"] = np.nan
@@ -74,7 +62,7 @@ def learning_curves_data(trials: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataF
     if starts:
         merged = pd.concat([merged, pd.DataFrame(starts)], ignore_index=True)
     merged = merged.sort_values(["study", "number", "model_epoch"], key=_study_key(trials), kind="stable")
-    return with_dimensions(merged[columns].reset_index(drop=True), dims)
+    return common.with_dimensions(merged[columns].reset_index(drop=True), dims)
 
 
 def _study_key(trials: pd.DataFrame) -> Any:
@@ -103,19 +91,24 @@ def learning_curves_figure(curves: pd.DataFrame, *, studies: Sequence[str] | Non
 
     ``curves`` is :func:`learning_curves_data`.
     """
-    names = list(studies) if studies is not None else list(dict.fromkeys(curves["study"]))
+    names = common.study_names(curves, studies)
     title = "Learning curves: validation result after every epoch"
     if curves.empty:
-        return empty_figure("No epoch has been recorded yet in " + (", ".join(names) or "these studies") + ".", title=title)
-    colors = study_colors(names)
-    metric = metric_of(curves)
+        return common.empty_figure("No epoch has been recorded yet in " + (", ".join(names) or "these studies") + ".", title=title)
+    colors = common.study_colors(names)
+    metric = common.metric_of(curves)
     dims = frame_dimensions(curves)
     cols = 1 if len(names) == 1 else 2
     rows = math.ceil(len(names) / cols)
     fig = make_subplots(
-        rows=rows, cols=cols, shared_yaxes=True, subplot_titles=[esc(n) for n in names], vertical_spacing=0.12, horizontal_spacing=0.05
+        rows=rows,
+        cols=cols,
+        shared_yaxes=True,
+        subplot_titles=[common.esc(n) for n in names],
+        vertical_spacing=0.12,
+        horizontal_spacing=0.05,
     )
-    template = hover_trial(dims) + f"<br>epoch %{{x}}: %{{y{value_format(metric)}}}<extra></extra>"
+    template = common.hover_trial(dims) + f"<br>epoch %{{x}}: %{{y{common.value_format(metric)}}}<extra></extra>"
     for i, study in enumerate(names):
         row, col = i // cols + 1, i % cols + 1
         part = curves[curves["study"] == study]
@@ -133,9 +126,9 @@ def learning_curves_figure(curves: pd.DataFrame, *, studies: Sequence[str] | Non
                     mode="lines+markers",
                     line={"color": colors[study] if is_best else "rgba(120,120,120,0.35)", "width": 3 if is_best else 1},
                     marker={"size": 5 if is_best else 3},
-                    name=esc(f"{study}: best trial" if is_best else f"{study}: other trials"),
+                    name=common.esc(f"{study}: best trial" if is_best else f"{study}: other trials"),
                     legendgroup=study,
-                    customdata=hover_data(lines.assign(study=lines["study"].fillna(study)), dims),
+                    customdata=common.hover_data(lines.assign(study=lines["study"].fillna(study)), dims),
                     hovertemplate=template,
                     connectgaps=False,
                 ),
@@ -143,6 +136,6 @@ def learning_curves_figure(curves: pd.DataFrame, *, studies: Sequence[str] | Non
                 col=col,
             )
         fig.update_xaxes(title_text="epochs trained (epochs)", row=row, col=col, dtick=1 if part["model_epoch"].max() <= 15 else None)
-        fig.update_yaxes(**value_axis(metric), row=row, col=1)
-    fig.update_layout(template=TEMPLATE, title={"text": title}, height=max(380, 330 * rows), showlegend=True)
+        fig.update_yaxes(**common.value_axis(metric), row=row, col=1)
+    fig.update_layout(template=common.TEMPLATE, title={"text": title}, height=max(380, 330 * rows), showlegend=True)
     return fig

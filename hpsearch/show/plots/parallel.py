@@ -20,22 +20,7 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
 from hpsearch.read.frames import final_results, frame_dimensions
-from hpsearch.show.plots.common import (
-    TEMPLATE,
-    best_trial_numbers,
-    empty_figure,
-    esc,
-    hover_data,
-    hover_trial,
-    is_categorical,
-    is_log,
-    metric_label,
-    metric_of,
-    param_label,
-    param_name,
-    shown_dimensions,
-    value_format,
-)
+from hpsearch.show.plots import common
 
 __all__ = ["PARALLEL_BANDS", "ParallelAxis", "parallel_axes", "parallel_figure", "parallel_lines_figure"]
 
@@ -46,7 +31,7 @@ def _codes(values: pd.Series) -> tuple[list[float], list[int], list[str]]:
     categories = list(dict.fromkeys(str(v) for v, here in zip(values, present) if here))
     lookup = {c: i for i, c in enumerate(categories)}
     codes = [float(lookup[str(v)]) if here else math.nan for v, here in zip(values, present)]
-    return codes, list(range(len(categories))), [esc(c) for c in categories]
+    return codes, list(range(len(categories))), [common.esc(c) for c in categories]
 
 
 def _log_ticks(values: np.ndarray) -> tuple[list[float], list[str]]:
@@ -73,23 +58,27 @@ def parallel_axes(final: pd.DataFrame, names: Sequence[str]) -> list[ParallelAxi
     axes: list[ParallelAxis] = []
     if len(names) > 1:
         codes = np.array([names.index(str(s)) for s in final["study"]], dtype=float)
-        axes.append(ParallelAxis("study", codes, [float(i) for i in range(len(names))], [esc(n) for n in names]))
-    for name, dim in shown_dimensions(final).items():
+        axes.append(ParallelAxis("study", codes, [float(i) for i in range(len(names))], [common.esc(n) for n in names]))
+    for name, dim in common.shown_dimensions(final).items():
         column = final[name]
-        if is_categorical(dim):
+        if common.is_categorical(dim):
             codes_of, tickvals, ticktext = _codes(column)
-            axes.append(ParallelAxis(esc(param_label(name)), np.asarray(codes_of, dtype=float), [float(v) for v in tickvals], ticktext))
+            axes.append(
+                ParallelAxis(
+                    common.esc(common.param_label(name)), np.asarray(codes_of, dtype=float), [float(v) for v in tickvals], ticktext
+                )
+            )
             continue
         values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
-        if is_log(dim) and np.nanmin(values) > 0:
+        if common.is_log(dim) and np.nanmin(values) > 0:
             logs = np.log10(values)
             tickvals_log, ticktext_log = _log_ticks(logs)
-            axes.append(ParallelAxis(esc(f"{param_name(name)} (log10)"), logs, tickvals_log, ticktext_log))
+            axes.append(ParallelAxis(common.esc(f"{common.param_name(name)} (log10)"), logs, tickvals_log, ticktext_log))
         else:
-            axes.append(ParallelAxis(esc(param_label(name)), values))
-    metric = metric_of(final)
+            axes.append(ParallelAxis(common.esc(common.param_label(name)), values))
+    metric = common.metric_of(final)
     scale = 100.0 if metric.endswith("accuracy") else 1.0
-    axes.append(ParallelAxis(metric_label(metric), final["value"].to_numpy(dtype=float) * scale))
+    axes.append(ParallelAxis(common.metric_label(metric), final["value"].to_numpy(dtype=float) * scale))
     return axes
 
 
@@ -102,7 +91,7 @@ _PARALLEL_TITLE = "Hyperparameters of every final result, coloured by validation
 
 
 def _colorbar(metric: str) -> dict[str, Any]:
-    return {"title": {"text": metric_label(metric)}, "tickformat": ".0%" if metric.endswith("accuracy") else None}
+    return {"title": {"text": common.metric_label(metric)}, "tickformat": ".0%" if metric.endswith("accuracy") else None}
 
 
 def parallel_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None = None) -> go.Figure:
@@ -113,22 +102,22 @@ def parallel_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None = Non
     Drawn by WebGL (plotly's ``parcoords``); :func:`parallel_lines_figure` is the same
     picture in SVG, without brushing, that draws in a fraction of the time.
     """
-    names = list(studies) if studies is not None else list(dict.fromkeys(trials["study"]))
+    names = common.study_names(trials, studies)
     final = _parallel_final(trials, names)
     if final.empty:
-        return empty_figure("No completed trial yet in " + (", ".join(names) or "these studies") + ".", title=_PARALLEL_TITLE)
+        return common.no_result_yet(names, title=_PARALLEL_TITLE)
     dims = [
         {"label": a.label, "values": a.values, **({"tickvals": a.tickvals, "ticktext": a.ticktext} if a.tickvals is not None else {})}
         for a in parallel_axes(final, names)
     ]
-    metric = metric_of(final)
+    metric = common.metric_of(final)
     fig = go.Figure(
         go.Parcoords(
             dimensions=dims,
             line={"color": final["value"], "colorscale": "Viridis", "showscale": True, "colorbar": _colorbar(metric)},
         )
     )
-    fig.update_layout(template=TEMPLATE, title={"text": _PARALLEL_TITLE}, height=460, margin={"l": 90, "r": 60})
+    fig.update_layout(template=common.TEMPLATE, title={"text": _PARALLEL_TITLE}, height=460, margin={"l": 90, "r": 60})
     return fig
 
 
@@ -154,11 +143,11 @@ def parallel_lines_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None
     thousand lines draw in a tenth of the time parcoords needs without a GPU, which is
     what a live page redrawn on every change wants; there is no brushing.
     """
-    names = list(studies) if studies is not None else list(dict.fromkeys(trials["study"]))
+    names = common.study_names(trials, studies)
     final = _parallel_final(trials, names).reset_index(drop=True)
     if final.empty:
-        return empty_figure("No completed trial yet in " + (", ".join(names) or "these studies") + ".", title=_PARALLEL_TITLE)
-    metric = metric_of(final)
+        return common.no_result_yet(names, title=_PARALLEL_TITLE)
+    metric = common.metric_of(final)
     dims = frame_dimensions(final)
     axes = parallel_axes(final, names)
     k = len(axes)
@@ -204,7 +193,7 @@ def parallel_lines_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None
                 showlegend=False,
             )
         )
-    best = best_trial_numbers(final)
+    best = common.best_trial_numbers(final)
     best_rows = final.index[[best.get(str(s)) == n for s, n in zip(final["study"], final["number"])]]
     for row in best_rows:
         fig.add_trace(
@@ -213,7 +202,7 @@ def parallel_lines_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None
                 y=scaled[row],
                 mode="lines",
                 line={"color": "#d62728", "width": 3},
-                name=esc(f"best of {final['study'].iloc[row]}: trial {final['number'].iloc[row]}"),
+                name=common.esc(f"best of {final['study'].iloc[row]}: trial {final['number'].iloc[row]}"),
                 hoverinfo="skip",
             )
         )
@@ -223,8 +212,9 @@ def parallel_lines_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None
             y=scaled[:, k - 1],
             mode="markers",
             marker={"size": 6, "color": value, "colorscale": "Viridis", "showscale": True, "colorbar": _colorbar(metric)},
-            customdata=np.column_stack([hover_data(final.assign(study=final["study"].astype(str)), dims), value.astype(object)]),
-            hovertemplate=hover_trial(dims) + f"<br>result %{{customdata[{2 + len(dims)}]{value_format(metric)}}}<extra></extra>",
+            customdata=np.column_stack([common.hover_data(final.assign(study=final["study"].astype(str)), dims), value.astype(object)]),
+            hovertemplate=common.hover_trial(dims)
+            + f"<br>result %{{customdata[{2 + len(dims)}]{common.value_format(metric)}}}<extra></extra>",
             showlegend=False,
         )
     )
@@ -251,7 +241,7 @@ def parallel_lines_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None
     )
     fig.update_yaxes(visible=False, range=[-0.04, 1.04])
     fig.update_layout(
-        template=TEMPLATE,
+        template=common.TEMPLATE,
         title={"text": _PARALLEL_TITLE},
         height=460,
         margin={"l": 60, "r": 60, "b": 70},

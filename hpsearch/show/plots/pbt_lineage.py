@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from hpsearch.read.frames import frame_dimensions
-from hpsearch.show.plots.common import TEMPLATE, empty_figure, esc, hover_params
+from hpsearch.show.plots import common
 
 __all__ = ["ancestry", "lineage_edges", "pbt_lineage_figure"]
 
@@ -96,7 +96,7 @@ def pbt_lineage_figure(schedule: pd.DataFrame, *, study: str = "", best_trial: i
     """
     title = f"PBT lineage of {study}: who copied whom" if study else "PBT lineage"
     if schedule.empty:
-        return empty_figure(f"{study or 'this study'} has no PBT segment yet.", title=title)
+        return common.empty_figure(f"{study or 'this study'} has no PBT segment yet.", title=title)
     edges = lineage_edges(schedule)
     fig = go.Figure()
     groups = edges["kind"].map(lambda k: _EDGE_STYLES.get(str(k), _EDGE_STYLES["continue"]))
@@ -119,7 +119,7 @@ def pbt_lineage_figure(schedule: pd.DataFrame, *, study: str = "", best_trial: i
             nodes["trial"].to_numpy(dtype=object),
             nodes["member"].to_numpy(dtype=object),
             nodes["kind"].to_numpy(dtype=object),
-            nodes["parent_member"].astype(object).where(nodes["parent_member"].notna(), "-").to_numpy(dtype=object),
+            common.dashed(nodes["parent_member"]),
             *(nodes[h].to_numpy(dtype=object) for h in dims),
         ]
     )
@@ -139,15 +139,17 @@ def pbt_lineage_figure(schedule: pd.DataFrame, *, study: str = "", best_trial: i
             },
             customdata=custom,
             hovertemplate="trial %{customdata[0]}: member %{customdata[1]} up to epoch %{x}"
-            "<br>%{customdata[2]} (from member %{customdata[3]})" + hover_params(dims, 4) + "<br>result %{marker.color:.4f}<extra></extra>",
+            "<br>%{customdata[2]} (from member %{customdata[3]})"
+            + common.hover_params(dims, 4)
+            + "<br>result %{marker.color:.4f}<extra></extra>",
         )
     )
     members = sorted(int(m) for m in schedule["member"].unique())
     fig.update_yaxes(title_text="member (population slot)", tickvals=members, ticktext=[str(m) for m in members], autorange="reversed")
     fig.update_xaxes(title_text="epochs trained (epochs)", rangemode="tozero", dtick=1)
     fig.update_layout(
-        template=TEMPLATE,
-        title={"text": esc(title)},
+        template=common.TEMPLATE,
+        title={"text": common.esc(title)},
         height=max(380, 160 + 45 * len(members)),
         legend={"orientation": "h", "y": -0.2},
     )

@@ -14,15 +14,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from hpsearch.read.frames import frame_dimensions
-from hpsearch.show.plots.common import (
-    TEMPLATE,
-    axis_scale,
-    empty_figure,
-    esc,
-    hover_params,
-    param_label,
-    with_dimensions,
-)
+from hpsearch.show.plots import common
 
 __all__ = ["pbt_schedule_figure", "schedule_steps"]
 
@@ -52,7 +44,7 @@ def schedule_steps(schedule: pd.DataFrame) -> pd.DataFrame:
         }
         rows.append({**base, "epoch": seg["start_epoch"], "at_start": True})
         rows.append({**base, "epoch": seg["end_epoch"], "at_start": False})
-    return with_dimensions(pd.DataFrame(rows, columns=columns), dims)
+    return common.with_dimensions(pd.DataFrame(rows, columns=columns), dims)
 
 
 def _schedule_params(steps: pd.DataFrame) -> list[str]:
@@ -70,11 +62,11 @@ def pbt_schedule_figure(schedule: pd.DataFrame, *, study: str = "") -> go.Figure
     """
     title = f"PBT schedules of {study}: hyperparameters in force over epochs" if study else "PBT schedules"
     if schedule.empty:
-        return empty_figure(f"{study or 'this study'} has no PBT segment yet.", title=title)
+        return common.empty_figure(f"{study or 'this study'} has no PBT segment yet.", title=title)
     steps = schedule_steps(schedule)
     params = _schedule_params(steps)
     if not params:
-        return empty_figure(f"{study or 'this study'} has no hyperparameter to show.", title=title)
+        return common.empty_figure(f"{study or 'this study'} has no hyperparameter to show.", title=title)
     dims = frame_dimensions(steps)
     members = sorted(int(m) for m in steps["member"].unique())
     palette = qualitative.D3
@@ -87,14 +79,14 @@ def pbt_schedule_figure(schedule: pd.DataFrame, *, study: str = "") -> go.Figure
                 [
                     part["trial"].to_numpy(dtype=object),
                     part["kind"].to_numpy(dtype=object),
-                    part["parent_member"].astype(object).where(part["parent_member"].notna(), "-").to_numpy(dtype=object),
+                    common.dashed(part["parent_member"]),
                     part["value"].to_numpy(dtype=object),
                     *(part[h].to_numpy(dtype=object) for h in dims),
                 ]
             )
             hover = (
                 f"member {member}, trial %{{customdata[0]}} (%{{customdata[1]}}, from member %{{customdata[2]}})"
-                + hover_params(dims, 4)
+                + common.hover_params(dims, 4)
                 + "<br>epoch %{x}<extra></extra>"
             )
             fig.add_trace(
@@ -129,9 +121,12 @@ def pbt_schedule_figure(schedule: pd.DataFrame, *, study: str = "") -> go.Figure
                     row=row,
                     col=1,
                 )
-        fig.update_yaxes(title_text=esc(param_label(name)), **axis_scale(dims[name]), row=row, col=1)
+        fig.update_yaxes(title_text=common.esc(common.param_label(name)), **common.axis_scale(dims[name]), row=row, col=1)
     fig.update_xaxes(title_text="epochs trained by the member (epochs)", row=len(params), col=1)
     fig.update_layout(
-        template=TEMPLATE, title={"text": esc(title)}, height=260 + 200 * len(params), legend={"title": {"text": "★ = exploit"}}
+        template=common.TEMPLATE,
+        title={"text": common.esc(title)},
+        height=260 + 200 * len(params),
+        legend={"title": {"text": "★ = exploit"}},
     )
     return fig

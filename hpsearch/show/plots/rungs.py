@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from hpsearch.show.plots.common import TEMPLATE, empty_figure, esc
+from hpsearch.show.plots import common
 
 __all__ = ["rungs_figure"]
 
@@ -21,7 +21,7 @@ def rungs_figure(rungs: pd.DataFrame, *, study: str = "") -> go.Figure:
     title = f"Where the trials of {study} stopped" if study else "Where the trials stopped"
     done = rungs[rungs["state"].isin(["COMPLETE", "PRUNED"])] if not rungs.empty else rungs
     if done.empty:
-        return empty_figure(f"{study or 'this study'} has no finished trial yet.", title=title)
+        return common.empty_figure(f"{study or 'this study'} has no finished trial yet.", title=title)
     fig = go.Figure()
     brackets = sorted(int(b) for b in done["bracket"].unique())
     for bracket in brackets:
@@ -43,5 +43,7 @@ def rungs_figure(rungs: pd.DataFrame, *, study: str = "") -> go.Figure:
             )
     fig.update_xaxes(title_text="epochs the trial ran", dtick=1)
     fig.update_yaxes(title_text="trials")
-    fig.update_layout(template=TEMPLATE, title={"text": esc(title)}, barmode="group", height=420, legend={"orientation": "h", "y": -0.2})
+    fig.update_layout(
+        template=common.TEMPLATE, title={"text": common.esc(title)}, barmode="group", height=420, legend={"orientation": "h", "y": -0.2}
+    )
     return fig
