@@ -561,3 +561,20 @@ def test_every_study_file_in_the_repository_is_valid(path: Path) -> None:
     assert config.name == path.stem
     if path.stem.startswith("quickstart"):
         assert config.data.dataset == "mnist-sample"  # runs offline, in seconds
+
+
+def test_a_strategy_table_is_parsed_by_its_own_module_and_keeps_its_old_names() -> None:
+    """[gp], [pbt] ... are the options types of the strategies' modules; the names the API had still work."""
+    from hpsearch.core import config as core_config
+    from hpsearch.search.strategies import GPConfig, PBTConfig
+    from tests.conftest import study_config
+
+    assert core_config.GPConfig is GPConfig and core_config.PBTConfig is PBTConfig
+    assert core_config.STRATEGIES == ("grid", "random", "tpe", "gp", "evolution", "cmaes", "qmc", "pbt")
+    gp = study_config("gp", gp={"candidates": 50})
+    assert gp.options == GPConfig(candidates=50) and gp.table("gp") is gp.options and gp.pbt is None and gp.table("pbt") is None
+    pbt = study_config("pbt")
+    assert isinstance(pbt.pbt, PBTConfig) and pbt.pbt is pbt.options and pbt.budget.trials == pbt.pbt.n_trials
+    assert study_config("random").options is None and study_config("grid", trials=None).options is None
+    with pytest.raises(AttributeError):
+        core_config.NoSuchConfig  # noqa: B018

@@ -74,3 +74,19 @@ def test_bad_pruning_settings_name_the_field() -> None:
         study_config("random", epochs=2, pruning={"rule": "hyperband", "min_epochs": 2})
     with pytest.raises(ConfigError, match=r"pruning.reduction_factor = 1"):
         study_config("random", pruning={"rule": "successive_halving", "reduction_factor": 1})
+
+
+def test_every_rule_is_registered_with_the_options_that_check_it() -> None:
+    """One registry: the names a study file accepts, the class each builds, and the check of its settings."""
+    from hpsearch.core.config import PruningOptions
+    from hpsearch.search.pruning import PRUNING_RULES as REGISTRY
+    from hpsearch.search.pruning import MedianRule, RungOptions
+
+    assert REGISTRY.names() == tuple(PRUNING_RULES) == ("median", "successive_halving", "hyperband")
+    for name in PRUNING_RULES:
+        assert type(_rule(name)) is REGISTRY.entry(name).cls
+    assert REGISTRY.entry("hyperband").options is RungOptions and MedianRule.OPTIONS is PruningOptions
+    rule = r"^pruning\.min_epochs = 4: the first rung must come before the last epoch \(budget\.epochs = 4\)$"
+    with pytest.raises(ConfigError, match=rule):
+        study_config("random", epochs=4, pruning={"rule": "hyperband", "min_epochs": 4})
+    study_config("random", epochs=4, pruning={"rule": "median", "min_epochs": 4})  # the median rule has no rungs

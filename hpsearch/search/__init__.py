@@ -5,4 +5,4 @@ seed and the history it is handed.
 
 # The registries fill as their modules are imported; importing hpsearch.search (as hpsearch/__init__ does) fills both,
 # so that hpsearch.core.config knows every strategy and pruning rule before any study file is parsed.
-from hpsearch.search import pruning, strategies  # noqa: E402, F401
+from hpsearch.search import pruning, strategies  # noqa: F401
