@@ -2,8 +2,9 @@
 
 A dimension is a range (``low``/``high``, optionally on a log scale), an explicit
 list of values, or a single fixed value. Any name of letters, digits and
-underscores may be a dimension (:data:`NAME_RULE`); the built-in model's own
-hyperparameters (:data:`BUILTIN_DIMENSIONS`) have their kind and bounds known.
+underscores may be a dimension (:data:`NAME_RULE`). In a space of the built-in model its own
+hyperparameters (:mod:`hpsearch.core.builtin_model`) have their kind, bounds and defaults; in any other space
+a dimension is exactly what it declares, whatever its name.
 The space knows how to sample a point from a seeded generator, how to enumerate
 grid points (through scikit-learn's ``ParameterGrid``), and how to describe
 itself to Optuna.
@@ -19,6 +20,14 @@ from typing import Any, Union
 
 import numpy as np
 
+from hpsearch.core.builtin_model import (
+    ACTIVATIONS,
+    BUILTIN_DEFAULTS,
+    BUILTIN_DIMENSIONS,
+    DEFAULT_PARAMS,
+    HYPERPARAMETERS,
+    OPTIMIZERS,
+)
 from hpsearch.core.errors import ConfigError
 from hpsearch.core.limits import check
 
@@ -42,46 +51,6 @@ __all__ = [
 
 Value = Union[int, float, str, bool]
 Params = dict[str, Value]
-
-#: The seed model's four hyperparameters: a space of the built-in model always has them (fixed at
-#: :data:`DEFAULT_PARAMS` when left out), in this order.
-HYPERPARAMETERS: tuple[str, ...] = ("width", "dropout", "optimizer", "learning_rate")
-
-#: Optimisers a study may name; each is the Keras optimiser of the same name.
-OPTIMIZERS: tuple[str, ...] = (
-    "adam",
-    "adamw",
-    "sgd",
-    "rmsprop",
-    "nadam",
-    "adamax",
-    "adagrad",
-    "adadelta",
-    "lion",
-)
-
-#: Activations of the built-in model's hidden layers.
-ACTIVATIONS: tuple[str, ...] = ("relu", "gelu", "tanh", "elu")
-
-#: The seed model's configuration of :data:`HYPERPARAMETERS`, fixed for any of them a study leaves out.
-DEFAULT_PARAMS: Params = {"width": 128, "dropout": 0.2, "optimizer": "adam", "learning_rate": 1e-3}
-#: The built-in model's other hyperparameters when a study leaves them out (``batch_size`` is ``[training] batch_size``;
-#: no ``weight_decay`` leaves each optimiser at Keras's default).
-BUILTIN_DEFAULTS: Params = {"layers": 1, "activation": "relu"}
-
-#: The built-in model's hyperparameters and their kind: ``int``, ``float`` or the values of a choice.
-#: ``batch_size`` overrides ``[training] batch_size`` per trial; ``weight_decay`` is the optimiser's
-#: decoupled weight decay (left out, every optimiser keeps Keras's default, 0.004 for adamw).
-BUILTIN_DIMENSIONS: dict[str, str | tuple[str, ...]] = {
-    "width": "int",
-    "dropout": "float",
-    "optimizer": OPTIMIZERS,
-    "learning_rate": "float",
-    "batch_size": "int",
-    "layers": "int",
-    "activation": ACTIVATIONS,
-    "weight_decay": "float",
-}
 
 #: What a dimension may be called: 1-64 letters, digits and underscores, starting with a letter.
 NAME_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")

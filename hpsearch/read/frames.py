@@ -15,11 +15,11 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
+from hpsearch.core.builtin_model import METRICS
 from hpsearch.core.errors import UnknownStudyError
 from hpsearch.core.results import FINISHED_STATES, ends_training, is_final
 from hpsearch.core.space import BUILTIN_DIMENSIONS, HYPERPARAMETERS, RESERVED_NAMES, Choice, SearchSpace, parse_space
 from hpsearch.store import Store, StudyRecord, TrialState, queries, reading
-from hpsearch.store import schema as s
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -461,23 +461,9 @@ def best_so_far(trials: pd.DataFrame) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------- epochs
 
-#: The columns of :func:`epochs_frame`, in order.
-EPOCH_COLUMNS: tuple[str, ...] = (
-    "study",
-    "strategy",
-    "number",
-    "state",
-    "member",
-    "attempt",
-    "epoch",
-    "model_epoch",
-    "loss",
-    "accuracy",
-    "val_loss",
-    "val_accuracy",
-    "seconds",
-    "recorded_at",
-)
+#: The columns of :func:`epochs_frame`, in order: the epoch's fields, the built-in model's metrics, its times
+#: (then a column per metric of a study's own).
+EPOCH_COLUMNS: tuple[str, ...] = (*queries.EPOCH_FIELDS[:-2], *METRICS, *queries.EPOCH_FIELDS[-2:])
 
 
 def epochs_frame(store: StoreLike = None, names: Names = None, *, trials: Mapping[str, Collection[int]] | None = None) -> pd.DataFrame:
@@ -495,16 +481,16 @@ def epochs_frame(store: StoreLike = None, names: Names = None, *, trials: Mappin
 
     with reading(store) as opened:
         studies = resolve_studies(opened, names)
-        own = [st for st in studies if st.metric not in s.METRIC_COLUMNS]
+        own = [st for st in studies if st.metric not in METRICS]
         metrics = list(dict.fromkeys(st.metric for st in own))
         kept = None if trials is None else {st.id: trials.get(st.name, ()) for st in studies}
-        query = queries.epochs([st.id for st in studies], (*s.METRIC_COLUMNS, *metrics), trials=kept)
+        query = queries.epochs([st.id for st in studies], (*METRICS, *metrics), trials=kept)
         rows = opened.fetch(query) if studies else []
     frame = pd.DataFrame.from_records([dict(r._mapping) for r in rows], columns=[*EPOCH_COLUMNS, *metrics])
     order = {st.name: i for i, st in enumerate(studies)}
     frame = frame.sort_values(["study", "number", "epoch"], key=lambda c: c.map(order) if c.name == "study" else c, kind="stable")
     frame["member"] = frame["member"].astype("Int64")
-    for column in ("loss", "accuracy", "val_loss", "val_accuracy", "seconds"):
+    for column in (*METRICS, "seconds"):
         frame[column] = frame[column].astype(float)
     frame["recorded_at"] = pd.to_datetime(frame["recorded_at"].astype(float), unit="s", utc=True)
     frame = frame.reset_index(drop=True)

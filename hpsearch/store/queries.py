@@ -18,6 +18,7 @@ from typing import Any, TypeAlias
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
+from hpsearch.core.builtin_model import METRICS
 from hpsearch.core.records import StudyState, TrialState
 from hpsearch.core.results import FINISHED_STATES, final_clause
 from hpsearch.store import schema as s
@@ -210,7 +211,7 @@ EPOCH_FIELDS: tuple[str, ...] = (
 
 def epochs(
     study_ids: Sequence[int],
-    metrics: Sequence[str] = s.METRIC_COLUMNS,
+    metrics: Sequence[str] = METRICS,
     *,
     trials: Mapping[int, Collection[int]] | None = None,
 ) -> Query:

@@ -21,7 +21,6 @@ from sqlalchemy import (
 )
 
 __all__ = [
-    "METRIC_COLUMNS",
     "SCHEMA_VERSION",
     "epochs",
     "evaluations",
@@ -41,7 +40,6 @@ SCHEMA_VERSION = 3
 metadata = MetaData()
 
 #: The metrics of the built-in model (rows of the metrics table, like any other metric).
-METRIC_COLUMNS: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 schema_version = Table(
     "hpsearch_schema_version",

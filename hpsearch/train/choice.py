@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from hpsearch.core.builtin_model import BUILTIN_DIMENSIONS
 from hpsearch.core.config import StudyConfig
 from hpsearch.core.errors import ConfigError
 from hpsearch.train.trainer import METRICS, Trainer
@@ -21,8 +22,6 @@ def check_builtin_study(config: StudyConfig) -> None:
     """Refuse, before anything is written, a study the built-in model cannot train: a dimension it
     does not have, or a metric it does not report."""
     if not config.builtin_model:
-        from hpsearch.core.space import BUILTIN_DIMENSIONS
-
         name = next(n for n in config.space if n not in BUILTIN_DIMENSIONS)
         raise ConfigError(
             f"space.{name}",

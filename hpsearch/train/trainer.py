@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from hpsearch.core.builtin_model import METRICS as METRICS  # the built-in model's metrics, re-exported
 from hpsearch.core.records import TrialState
 from hpsearch.core.space import Params
 
@@ -30,7 +31,6 @@ __all__ = [
     "report_epochs",
 ]
 
-METRICS: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from hpsearch.core.builtin_model import ARCHITECTURE
 from hpsearch.core.config import Budget, PruningConfig, StrategyOptions, parse_duration
 from hpsearch.core.errors import ConfigError
 from hpsearch.core.limits import LIMITS, check
@@ -50,9 +51,6 @@ __all__ = [
     "select_tournament",
     "select_truncation",
 ]
-
-#: The built-in model's dimensions that PBT never explores (its architecture, and what groups a population).
-_BUILTIN_INHERITED = ("layers", "activation", "batch_size")
 
 
 @dataclass(frozen=True)
@@ -176,7 +174,7 @@ def inherited_dimensions(config: PBTConfig, space: SearchSpace, *, builtin: bool
     """The dimensions a PBT member keeps from the member it copies, unexplored."""
     names = set(config.inherit)
     if builtin:
-        names |= {n for n in _BUILTIN_INHERITED if n in space}
+        names |= {n for n in ARCHITECTURE if n in space}
         if config.width == "inherit":
             names.add("width")
     return frozenset(names)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from hpsearch.core.space import BUILTIN_DIMENSIONS
+from hpsearch.core.builtin_model import BUILTIN_DIMENSIONS
 from hpsearch.read.frames import ParamImportance
 from hpsearch.show.plots import common
 

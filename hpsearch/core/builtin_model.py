@@ -1,0 +1,76 @@
+"""The built-in model's specification, in one place: the classic Keras MNIST model
+``Flatten -> Dense(width, act) x layers -> Dropout(dropout) -> Dense(10, softmax)`` trained with ``optimizer`` at
+``learning_rate``: its hyperparameters, their kinds and defaults, and the metrics it reports.
+
+The study file's parser applies these rules to a space of the built-in model only (:func:`hpsearch.core.space.parse_space`);
+its trainers (:mod:`hpsearch.train.keras`, :mod:`hpsearch.train.population`) build and train it, and the readers
+label its columns from it. It lives on the ground floor because the study file's parser needs it.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+__all__ = [
+    "ACTIVATIONS",
+    "ARCHITECTURE",
+    "BUILTIN_DEFAULTS",
+    "BUILTIN_DIMENSIONS",
+    "DEFAULT_PARAMS",
+    "HYPERPARAMETERS",
+    "METRICS",
+    "METRIC_DIRECTIONS",
+    "OPTIMIZERS",
+]
+
+_Value = Union[int, float, str, bool]
+
+#: The seed model's four hyperparameters: a space of the built-in model always has them (fixed at
+#: :data:`DEFAULT_PARAMS` when left out), in this order.
+HYPERPARAMETERS: tuple[str, ...] = ("width", "dropout", "optimizer", "learning_rate")
+
+#: Optimisers a study may name; each is the Keras optimiser of the same name.
+OPTIMIZERS: tuple[str, ...] = (
+    "adam",
+    "adamw",
+    "sgd",
+    "rmsprop",
+    "nadam",
+    "adamax",
+    "adagrad",
+    "adadelta",
+    "lion",
+)
+
+#: Activations of the built-in model's hidden layers.
+ACTIVATIONS: tuple[str, ...] = ("relu", "gelu", "tanh", "elu")
+
+#: The seed model's configuration of :data:`HYPERPARAMETERS`, fixed for any of them a study leaves out.
+DEFAULT_PARAMS: dict[str, _Value] = {"width": 128, "dropout": 0.2, "optimizer": "adam", "learning_rate": 1e-3}
+#: The built-in model's other hyperparameters when a study leaves them out (``batch_size`` is ``[training] batch_size``;
+#: no ``weight_decay`` leaves each optimiser at Keras's default).
+BUILTIN_DEFAULTS: dict[str, _Value] = {"layers": 1, "activation": "relu"}
+
+#: The built-in model's hyperparameters and their kind: ``int``, ``float`` or the values of a choice.
+#: ``batch_size`` overrides ``[training] batch_size`` per trial; ``weight_decay`` is the optimiser's
+#: decoupled weight decay (left out, every optimiser keeps Keras's default, 0.004 for adamw).
+BUILTIN_DIMENSIONS: dict[str, str | tuple[str, ...]] = {
+    "width": "int",
+    "dropout": "float",
+    "optimizer": OPTIMIZERS,
+    "learning_rate": "float",
+    "batch_size": "int",
+    "layers": "int",
+    "activation": ACTIVATIONS,
+    "weight_decay": "float",
+}
+
+#: The metrics the built-in model reports after every epoch (Keras's names), in this order.
+METRICS: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+#: The direction of each metric the built-in model reports (a metric of one's own names its direction).
+METRIC_DIRECTIONS: dict[str, str] = {"val_accuracy": "maximize", "val_loss": "minimize", "accuracy": "maximize", "loss": "minimize"}
+
+#: Dimensions of the built-in model's architecture: a PBT member keeps them from the member it copies (with
+#: ``width``, unless its study explores it), since the weights it copies have that shape.
+ARCHITECTURE: tuple[str, ...] = ("layers", "activation", "batch_size")
