@@ -24,6 +24,7 @@ from hpsearch.core.config import StudyConfig, load_study
 from hpsearch.core.errors import ConfigError, HpsearchError
 from hpsearch.core.formatting import format_value
 from hpsearch.read.frames import study_dimensions
+from hpsearch.running.lineage import complete_migration
 from hpsearch.running.progress import ConsoleProgress, SilentProgress
 from hpsearch.running.session import RunOptions
 from hpsearch.show.export import FORMATS, export_trials, format_from_path
@@ -314,6 +315,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             version, backup = store.migrated
             kept = f"; the original is kept as {backup}" if backup is not None else ""
             print(f"store {store.label}: migrated from schema version {version} to {store.schema_version}{kept}")
+        for name, count in complete_migration(store).items():
+            print(f"store {store.label}: stored the lineage of {count} child(ren) of evolution study {name}")
     return 0
 
 

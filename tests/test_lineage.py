@@ -1,5 +1,5 @@
 """The evolution lineage: stored with each child when it is proposed, read back from the store only,
-and filled in once for studies stored before it was (hpsearch.read.lineage)."""
+and filled in once for studies stored before it was (hpsearch.running.lineage)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sqlalchemy
 from hpsearch import FunctionTrainer, Store, run_study
 from hpsearch.core.config import config_from_stored
 from hpsearch.read.frames import evolution_lineage
-from hpsearch.read.lineage import backfill_evolution_lineage, missing_lineage
+from hpsearch.running.lineage import backfill_evolution_lineage, missing_lineage
 from hpsearch.search.strategies import EvolutionStrategy, strategy_for
 from hpsearch.store import schema as s
 from hpsearch.store import store_url as url_of
@@ -48,13 +48,24 @@ def test_a_study_stored_before_keeps_its_lineage_once_backfilled(tmp_path: Path)
         assert backfill_evolution_lineage(store) == {"v2-evolution": 3}
         assert _read(store, "v2-evolution") == old and set(old) == {3, 4, 5}
         after = {d.trial_number: d for d in store.decisions(study.id)}
-        assert {n: replace(d, parent_member=None) for n, d in after.items()} == before
+        assert {n: replace(d, second_parent=None) for n, d in after.items()} == before
         assert missing_lineage(store, study) == [] and backfill_evolution_lineage(store) == {}  # once only
 
 
-def test_a_new_study_stores_both_parents_and_reads_them_without_the_strategy(
-    store_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_hpsearch_migrate_stores_the_lineage_of_an_old_store(tmp_path: Path, capsys) -> None:
+    """`hpsearch migrate` on a schema-2 store: the tables migrated, then the lineage of its evolution study stored."""
+    from hpsearch.cli import main
+
+    db = tmp_path / "v2.db"
+    shutil.copy(V2, db)
+    assert main(["migrate", "--store", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "migrated from schema version 2" in out and "stored the lineage of 3 child(ren) of evolution study v2-evolution" in out
+    with Store.open(db, read_only=True) as store:
+        assert _read(store, "v2-evolution") == _recomputed(store, "v2-evolution")
+
+
+def test_a_new_study_stores_both_parents_and_reads_them_without_the_strategy(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every child's decision holds both parents when it is proposed; the lineage is read from them (the
     strategy is never asked again), equals the recomputation, and a lost lineage is backfilled the same."""
     config = study_config("evolution", name="evo", trials=12, evolution={"population": 4, "elites": 1, "tournament": 2})
@@ -73,7 +84,7 @@ def test_a_new_study_stores_both_parents_and_reads_them_without_the_strategy(
         monkeypatch.undo()
 
         # as a store written before: the second parents unknown, one child without any decision
-        store.record_decisions(study.id, [replace(d, parent_member=None) for d in store.decisions(study.id)])
+        store.record_decisions(study.id, [replace(d, second_parent=None) for d in store.decisions(study.id)])
         engine = sqlalchemy.create_engine(url_of(store_url))
         with engine.begin() as conn:
             conn.execute(s.pbt_decisions.delete().where(s.pbt_decisions.c.study_id == study.id, s.pbt_decisions.c.trial_number == 9))

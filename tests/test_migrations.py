@@ -32,8 +32,13 @@ V1_TABLES = [
     "hpsearch_evaluations",
 ]
 _METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
-#: Where schema 3 moved values: the epochs table's metric columns, the evaluations' loss and accuracy.
-_MOVED = {"hpsearch_trial_epochs": set(_METRICS), "hpsearch_evaluations": {"loss", "accuracy", "metrics"}}
+#: Where schema 3 moved values: the epochs table's metric columns, the evaluations' loss and accuracy; and the
+#: column it added (an evolution child's second parent: empty until ``hpsearch migrate`` stores the lineage).
+_MOVED = {
+    "hpsearch_trial_epochs": set(_METRICS),
+    "hpsearch_evaluations": {"loss", "accuracy", "metrics"},
+    "hpsearch_pbt_decisions": {"second_parent"},
+}
 
 Rows = dict[str, list[dict[str, Any]]]
 
@@ -109,6 +114,7 @@ def _assert_every_value_kept(before: Rows, after: Rows) -> None:
         kept = [{k: v for k, v in r.items() if k not in moved} for r in after[name]]
         assert kept == [{k: v for k, v in r.items() if k not in moved} for r in before[name]], name  # not a row changed
     assert set(after["hpsearch_trial_epochs"][0]) == {"trial_id", "attempt", "epoch", "seconds", "recorded_at"}
+    assert all(r["second_parent"] is None for r in after["hpsearch_pbt_decisions"])  # the store alone adds the column
     assert _epoch_metrics(after) == _epoch_metrics(before)  # every metric of every epoch
     assert [r["metrics"] for r in after["hpsearch_evaluations"]] == [
         {"loss": r["loss"], "accuracy": r["accuracy"]} for r in before["hpsearch_evaluations"]

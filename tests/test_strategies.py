@@ -196,7 +196,7 @@ def test_evolution_breeds_from_the_previous_generation_and_its_elites() -> None:
             assert d is not None and d.kind in ("crossover", "mutation") and d.generation == number // 4
             first, second = strategy.parents(history[: number + 1])[number]
             assert d.parent_trial == first and f"#{second}" in d.reason
-            assert d.parent_member == second  # both parents are stored with the child (its lineage is read from them)
+            assert d.second_parent == second  # both parents are stored with the child (its lineage is read from them)
             best_before = max(history[: (number // 4 - 1) * 4], key=lambda t: t.value, default=None)
             allowed = set(range((number // 4 - 1) * 4, (number // 4) * 4)) | ({best_before.number} if best_before else set())
             assert {first, second} <= allowed, (number, first, second, allowed)

@@ -110,7 +110,9 @@ class TrialRecord:
 
 @dataclass(frozen=True)
 class Decision:
-    """A PBT decision taken when a member starts a segment: exploit (copy) or continue, and the new params."""
+    """A decision stored with the trial it made: PBT's when a member starts a segment (exploit: copy, or continue,
+    and the new params), evolution's when a child is bred (``parent_trial`` its first parent, ``second_parent``
+    its second: the same for a mutation)."""
 
     trial_number: int
     member: int
@@ -125,6 +127,7 @@ class Decision:
     reason: str | None = None
     val_before_resize: float | None = None
     val_after_resize: float | None = None
+    second_parent: int | None = None
 
 
 @dataclass(frozen=True)

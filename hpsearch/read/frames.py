@@ -187,8 +187,8 @@ def evolution_lineage(name: str, store: Store | str | os.PathLike[str] | None = 
     state, validation value and hyperparameters (one column each, in the study's order).
 
     The parents are those stored with each child when it was proposed (its decision: ``parent_trial``
-    the first, ``parent_member`` the second, :mod:`hpsearch.search.strategies.evolution`); a study
-    stored before the second was recorded has it once :func:`hpsearch.read.lineage.backfill_evolution_lineage`
+    the first, ``second_parent`` the second, :mod:`hpsearch.search.strategies.evolution`); a study
+    stored before the second was recorded has it once :func:`hpsearch.running.lineage.backfill_evolution_lineage`
     has run (``hpsearch migrate``), and none until then."""
     import pandas as pd
 
@@ -203,7 +203,7 @@ def evolution_lineage(name: str, store: Store | str | os.PathLike[str] | None = 
             "trial": t.number,
             "generation": t.generation,
             "first_parent": decisions[t.number].parent_trial if t.number in decisions else None,
-            "second_parent": decisions[t.number].parent_member if t.number in decisions else None,
+            "second_parent": decisions[t.number].second_parent if t.number in decisions else None,
             "state": t.state.value,
             "value": t.value,
             **t.params,

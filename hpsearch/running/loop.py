@@ -18,6 +18,7 @@ from typing import Any
 from hpsearch.core.config import StudyConfig
 from hpsearch.core.errors import TooManyFailuresError
 from hpsearch.core.results import best_of
+from hpsearch.running.lineage import complete_migration
 from hpsearch.running.progress import Progress
 from hpsearch.running.session import Heartbeat, RunOptions, StudySession, StudySummary, space_as_declared, summarize
 from hpsearch.search.pruning import PruningRule, pruning_rule
@@ -153,6 +154,7 @@ class StudyRunner(StudySession):
             heart.trials = [t for t in heart.trials if t.number != trial.number]
         return ended
 
+
 class _EpochRecorder:
     """The trainer's epoch callback: records each epoch in the store (the epochs of a population's
     members in one transaction, through :meth:`many`), shows progress and asks the pruner."""
@@ -244,6 +246,8 @@ def run_study(
             trainer = KerasTrainer(config.data, config.training, model=model, loader=data)
     opened = store if isinstance(store, Store) else Store.open(store)
     try:
+        if opened.migrated is not None:
+            complete_migration(opened)
         if trainer is not None and not getattr(trainer, "trains_builtin_model", False):
             config = space_as_declared(config, opened)  # a function or a trainer of the caller's own: no built-in defaults
         return StudyRunner(config, opened, trainer, options=options, progress=progress).run()

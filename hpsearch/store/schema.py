@@ -136,6 +136,8 @@ pbt_decisions = Table(
     Column("kind", String(20), nullable=False),
     Column("parent_trial", Integer),
     Column("parent_member", Integer),
+    # evolution: the second parent of a crossover child (parent_trial is the first; a mutant's are the same)
+    Column("second_parent", Integer),
     Column("old_params", JSON, nullable=False),
     Column("new_params", JSON, nullable=False),
     Column("optimizer_reset", Integer, nullable=False, default=0),

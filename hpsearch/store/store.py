@@ -734,6 +734,7 @@ class Store:
                     kind=d.kind,
                     parent_trial=d.parent_trial,
                     parent_member=d.parent_member,
+                    second_parent=d.second_parent,
                     old_params=d.old_params,
                     new_params=d.new_params,
                     optimizer_reset=int(d.optimizer_reset),
@@ -927,7 +928,7 @@ class Store:
 
     def record_decisions(self, study_id: int, decisions: Sequence[Decision]) -> None:
         """Write the decisions of trials already stored, replacing any they have (a lineage filled in
-        after the fact: :func:`hpsearch.read.lineage.backfill_evolution_lineage`)."""
+        after the fact: :func:`hpsearch.running.lineage.backfill_evolution_lineage`)."""
         if not decisions:
             return
         table = s.pbt_decisions

@@ -32,7 +32,6 @@ __all__ = [
 ]
 
 
-
 @dataclass(frozen=True)
 class TrainJob:
     """One trial to train: its hyperparameters, epochs and seed, and where to keep its final weights.

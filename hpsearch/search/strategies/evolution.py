@@ -12,11 +12,11 @@ workers share one population.
 The lineage is recorded in the store when a child is proposed: its trial carries its generation,
 and its suggestion a decision (stored in the table PBT's decisions use) of kind ``crossover`` (two
 parents) or ``mutation`` (one), whose ``parent_trial`` is the first parent's trial number and
-``parent_member`` the second's (the same for a mutation; an evolution trial belongs to no PBT
-member), with the first parent's and the child's params and a reason naming what came from which
-and what mutated. :mod:`hpsearch.read.frames` reads the lineage from these rows only, so an old
-study's lineage does not depend on today's code; :mod:`hpsearch.read.lineage` fills them in once
-for a study stored before the second parent was recorded.
+``second_parent`` the second's (the same for a mutation), with the first parent's and the child's
+params and a reason naming what came from which and what mutated. :mod:`hpsearch.read.frames` reads
+the lineage from these rows only, so an old study's lineage does not depend on today's code;
+:mod:`hpsearch.running.lineage` fills them in once for a study stored before the second parent was
+recorded.
 
 This is the hyperparameter counterpart of PBT: PBT also copies weights from member to member;
 here every child trains from scratch.
@@ -115,7 +115,8 @@ class EvolutionStrategy(Strategy):
             at_epoch=0,
             kind="mutation" if b.first.number == b.second.number else "crossover",
             parent_trial=b.first.number,
-            parent_member=b.second.number,  # the second parent (module docstring)
+            parent_member=None,  # an evolution trial belongs to no PBT member
+            second_parent=b.second.number,
             old_params=dict(b.first.params),
             new_params=dict(b.params),
             reason=reason,
@@ -127,8 +128,8 @@ class EvolutionStrategy(Strategy):
         out: dict[int, tuple[int, int]] = {}
         for trial in history:
             d = self.decision(history, trial.number)
-            if d is not None and d.parent_trial is not None and d.parent_member is not None:
-                out[trial.number] = (d.parent_trial, d.parent_member)
+            if d is not None and d.parent_trial is not None and d.second_parent is not None:
+                out[trial.number] = (d.parent_trial, d.second_parent)
         return out
 
     def _pool(self, history: Sequence[TrialRecord], generation: int) -> list[tuple[float, TrialRecord]] | None:

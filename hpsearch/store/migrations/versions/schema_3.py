@@ -1,7 +1,10 @@
 """Schema 3: an epoch's metrics stored once, as rows of ``hpsearch_trial_metrics`` (the four metric columns of
 ``hpsearch_trial_epochs`` are dropped, their values kept as rows where a row was missing), and a test
 evaluation a mapping of metrics (``hpsearch_evaluations.metrics``, JSON, filled from its ``loss`` and
-``accuracy`` columns, which are dropped). SQLite alters the tables in batch mode (a copy of each)."""
+``accuracy`` columns, which are dropped); an evolution child's second parent gets a column of its own
+(``hpsearch_pbt_decisions.second_parent``; ``hpsearch migrate`` then stores the lineage of evolution studies
+written before, :func:`hpsearch.running.lineage.backfill_evolution_lineage`). SQLite alters the tables in batch
+mode (a copy of each)."""
 
 import math
 
@@ -45,6 +48,8 @@ def upgrade() -> None:
         batch.alter_column("metrics", existing_type=sa.JSON, nullable=False)
         batch.drop_column("loss")
         batch.drop_column("accuracy")
+
+    op.add_column("hpsearch_pbt_decisions", sa.Column("second_parent", sa.Integer, nullable=True))
 
 
 def downgrade() -> None:

@@ -5,7 +5,8 @@ An evolution child's suggestion carries its decision (generation, kind, both par
 reads the lineage from those rows only. Studies written before the second parent was recorded
 have a decision naming the first parent only (or none); :func:`backfill_evolution_lineage` fills
 them in once with the strategy, from the stored history, exactly as they were chosen, and writes
-them to the store (``hpsearch migrate`` calls it).
+them to the store: ``hpsearch migrate`` calls it, and so does a run that finds its store just migrated
+(:func:`complete_migration`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from hpsearch.core.records import Decision
 from hpsearch.search.strategies import EvolutionStrategy, strategy_for
 from hpsearch.store import Store, StudyRecord
 
-__all__ = ["backfill_evolution_lineage", "missing_lineage"]
+__all__ = ["backfill_evolution_lineage", "complete_migration", "missing_lineage"]
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def missing_lineage(store: Store, study: StudyRecord) -> list[int]:
         t.number
         for t in store.trials(study.id, with_curves=False)
         if (t.generation or 0) > 0
-        and (t.number not in stored or stored[t.number].parent_trial is None or stored[t.number].parent_member is None)
+        and (t.number not in stored or stored[t.number].parent_trial is None or stored[t.number].second_parent is None)
     ]
 
 
@@ -64,7 +65,7 @@ def backfill_evolution_lineage(store: Store, names: str | list[str] | None = Non
             if old is None:
                 decisions.append(made)
             elif old.parent_trial in (None, made.parent_trial):
-                decisions.append(replace(old, parent_trial=made.parent_trial, parent_member=made.parent_member))
+                decisions.append(replace(old, parent_trial=made.parent_trial, second_parent=made.second_parent))
             else:
                 log.warning(
                     "%s: trial %d's stored first parent #%s is not the recomputed #%s; left as stored",
@@ -77,3 +78,11 @@ def backfill_evolution_lineage(store: Store, names: str | list[str] | None = Non
         if decisions:
             written[study.name] = len(decisions)
     return written
+
+
+def complete_migration(store: Store) -> dict[str, int]:
+    """What a store migrated to schema 3 needs beyond its tables (the store floor cannot run a strategy): the
+    lineage of its evolution studies (:func:`backfill_evolution_lineage`). Nothing to do writes nothing."""
+    if store.read_only:
+        return {}
+    return backfill_evolution_lineage(store)
