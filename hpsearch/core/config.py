@@ -22,9 +22,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
+from hpsearch.core.builtin_model import BUILTIN_DIMENSIONS, METRIC_DIRECTIONS
 from hpsearch.core.errors import ConfigError
 from hpsearch.core.limits import LIMITS, check
-from hpsearch.core.space import BUILTIN_DIMENSIONS, SearchSpace, parse_space
+from hpsearch.core.space import SearchSpace, parse_space
 
 __all__ = [
     "DATASETS",
@@ -46,8 +47,8 @@ __all__ = [
     "strategy_names",
 ]
 
-#: The direction of the metrics the built-in model reports (any other metric names its direction).
-KNOWN_DIRECTIONS: dict[str, str] = {"val_accuracy": "maximize", "val_loss": "minimize", "accuracy": "maximize", "loss": "minimize"}
+#: The direction of the metrics the built-in model reports (its spec: :mod:`hpsearch.core.builtin_model`).
+KNOWN_DIRECTIONS: dict[str, str] = METRIC_DIRECTIONS
 _METRIC_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
 #: Columns of the per-epoch tables and frames that a metric may not be called.
 _RESERVED_METRIC_NAMES = frozenset(

@@ -15,10 +15,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
-from hpsearch.core.builtin_model import METRICS
+from hpsearch.core.builtin_model import BUILTIN_DIMENSIONS, HYPERPARAMETERS, METRICS
 from hpsearch.core.errors import UnknownStudyError
 from hpsearch.core.results import FINISHED_STATES, ends_training, is_final
-from hpsearch.core.space import BUILTIN_DIMENSIONS, HYPERPARAMETERS, RESERVED_NAMES, Choice, SearchSpace, parse_space
+from hpsearch.core.space import RESERVED_NAMES, Choice, SearchSpace, parse_space
 from hpsearch.store import Store, StudyRecord, TrialState, queries, reading
 
 if TYPE_CHECKING:

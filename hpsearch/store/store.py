@@ -180,7 +180,10 @@ def _check_sqlite_file(path: Path) -> int | None:
     if header != _SQLITE_MAGIC:
         raise StoreError(f"{path} is not an hpsearch store: it is not an SQLite database (left unchanged)")
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)  # immutable: no -wal/-shm files created
+        # immutable creates no -wal/-shm files but reads the main file alone: only while no side file exists (a store
+        # another process has open is read through its -wal; immutably, a checkpoint in progress reads as malformed)
+        live = any(path.with_name(path.name + side).exists() for side in ("-wal", "-shm"))
+        con = sqlite3.connect(f"file:{path}?mode=ro" + ("" if live else "&immutable=1"), uri=True)
         try:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             version = None
