@@ -10,6 +10,7 @@ import pytest
 
 from hpsearch import Store, StoreError, StudyMismatchError, TrialState
 from hpsearch.core.errors import UnknownStudyError
+from hpsearch.running.claims import claim_one, claim_trials
 from hpsearch.search.strategies import Suggestion
 from hpsearch.store import SCHEMA_VERSION, StudyState, WorkerInfo
 from hpsearch.store.store import EpochEntry, TrialLostError
@@ -61,13 +62,13 @@ def test_budget_can_be_raised_for_an_existing_study(store: Store) -> None:
 def test_claim_numbers_trials_in_order_and_respects_the_budget(store: Store) -> None:
     study = store.create_study(study_config(trials=3), n_trials=3)
     worker = WorkerInfo.this_process()
-    claims = [store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n) for _ in range(4)]
+    claims = [claim_one(store, study.id, worker, _propose(PARAMS), trial_seed=lambda n: n) for _ in range(4)]
     assert [c.trial.number for c in claims[:3]] == [0, 1, 2]
     assert all(c.trial.state is TrialState.RUNNING for c in claims[:3])
     assert claims[3].trial is None and claims[3].wait  # budget spent, trials still running
     for c in claims[:3]:
         store.finish(c.trial, worker, TrialState.COMPLETE, value=0.5)
-    assert store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).done
+    assert claim_one(store, study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).done
 
 
 def test_the_strategy_is_asked_outside_the_lock_and_asked_again_when_another_worker_got_there_first(store: Store, store_url: str) -> None:
@@ -81,11 +82,11 @@ def test_the_strategy_is_asked_outside_the_lock_and_asked_again_when_another_wor
         def propose(history, number):
             asked.append(number)
             if len(asked) == 1:  # the first time: another worker takes trial 0 meanwhile
-                taken = second.claim(study.id, other, _propose(PARAMS), trial_seed=lambda n: n).trial
+                taken = claim_one(second, study.id, other, _propose(PARAMS), trial_seed=lambda n: n).trial
                 assert taken is not None and taken.number == 0
             return Suggestion(dict(PARAMS, width=32 + number))
 
-        claims = store.claim_many(study.id, me, propose, trial_seed=lambda n: n, limit=2)
+        claims = claim_trials(store, study.id, me, propose, trial_seed=lambda n: n, limit=2)
     assert asked == [0, 1, 1, 2]  # proposed 0 and 1, found 0 taken meanwhile, proposed 1 and 2 afresh
     assert [t.number for t in claims.trials] == [1, 2]
     owners = {t.number: t.worker_id for t in store.trials(study.id)}
@@ -95,7 +96,7 @@ def test_the_strategy_is_asked_outside_the_lock_and_asked_again_when_another_wor
 def test_record_epoch_and_finish_are_visible_in_trials_and_epochs(store: Store) -> None:
     study = store.create_study(study_config(trials=1), n_trials=1)
     worker = WorkerInfo.this_process()
-    trial = store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: 99).trial
+    trial = claim_one(store, study.id, worker, _propose(PARAMS), trial_seed=lambda n: 99).trial
     store.record_epoch(trial, worker, 1, {"loss": 1.0, "accuracy": 0.5, "val_loss": 1.1, "val_accuracy": 0.4}, 0.3)
     store.record_epoch(trial, worker, 2, {"loss": 0.5, "accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.7}, 0.2)
     store.finish(trial, worker, TrialState.COMPLETE, value=0.7)
@@ -110,10 +111,10 @@ def test_record_epoch_and_finish_are_visible_in_trials_and_epochs(store: Store) 
 def test_record_epochs_stores_a_population_in_one_call_and_skips_a_trial_taken_away(store: Store) -> None:
     study = store.create_study(study_config(trials=3), n_trials=3)
     worker = WorkerInfo.this_process()
-    a, b, c = store.claim_many(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n, limit=3).trials
+    a, b, c = claim_trials(store, study.id, worker, _propose(PARAMS), trial_seed=lambda n: n, limit=3).trials
     store.reap_stale(study.id, stale_after=-1)  # all three judged dead ...
-    b = store.claim(study.id, WorkerInfo("elsewhere:1:x", "elsewhere", 1), _propose(PARAMS), trial_seed=lambda n: n).trial
-    a, c = (store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial for _ in range(2))  # ... b went elsewhere
+    b = claim_one(store, study.id, WorkerInfo("elsewhere:1:x", "elsewhere", 1), _propose(PARAMS), trial_seed=lambda n: n).trial
+    a, c = (claim_one(store, study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial for _ in range(2))  # ... b went elsewhere
     assert {a.number, b.number, c.number} == {0, 1, 2}
     entries = [EpochEntry(t, 1, {"val_accuracy": 0.1 * (t.number + 1)}, 0.5) for t in (a, b, c)]
     assert store.record_epochs(worker, entries) == [b.number]
@@ -126,7 +127,7 @@ def test_record_epochs_stores_a_population_in_one_call_and_skips_a_trial_taken_a
 def test_stale_trial_is_handed_back_with_a_new_attempt_and_old_epochs_kept(store: Store) -> None:
     study = store.create_study(study_config(trials=1), n_trials=1)
     dead = WorkerInfo("elsewhere:1:x", "elsewhere", 1)
-    trial = store.claim(study.id, dead, _propose(PARAMS), trial_seed=lambda n: n).trial
+    trial = claim_one(store, study.id, dead, _propose(PARAMS), trial_seed=lambda n: n).trial
     store.record_epoch(trial, dead, 1, {"val_accuracy": 0.3}, 0.1)
     assert store.reap_stale(study.id, stale_after=3600) == []  # fresh heartbeat: left alone
     assert store.reap_stale(study.id, stale_after=-1) == [0]
@@ -139,7 +140,7 @@ def test_stale_trial_is_handed_back_with_a_new_attempt_and_old_epochs_kept(store
         store.finish(trial, dead, TrialState.COMPLETE, value=0.9)
     # the next claim redoes the same trial number
     alive = WorkerInfo.this_process()
-    again = store.claim(study.id, alive, _propose(PARAMS), trial_seed=lambda n: n).trial
+    again = claim_one(store, study.id, alive, _propose(PARAMS), trial_seed=lambda n: n).trial
     assert again.number == 0 and again.attempt == 2 and again.params == trial.params
     all_epochs = store.epochs(study.id, current_only=False)
     assert [(e.attempt, e.epoch) for e in all_epochs] == [(1, 1)]
@@ -155,14 +156,14 @@ def test_trial_of_a_dead_local_process_is_reaped_at_once(store: Store) -> None:
     study = store.create_study(study_config(trials=1), n_trials=1)
     host = WorkerInfo.this_process().host
     gone = WorkerInfo(f"{host}:{proc.pid}:x", host, proc.pid)
-    store.claim(study.id, gone, _propose(PARAMS), trial_seed=lambda n: n)
+    claim_one(store, study.id, gone, _propose(PARAMS), trial_seed=lambda n: n)
     assert store.reap_stale(study.id, stale_after=3600, this_host=host) == [0]
 
 
 def test_release_puts_a_trial_back_for_the_next_run(store: Store) -> None:
     study = store.create_study(study_config(trials=1), n_trials=1)
     worker = WorkerInfo.this_process()
-    trial = store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial
+    trial = claim_one(store, study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial
     store.release(trial, "interrupted")
     (t,) = store.trials(study.id)
     assert t.state is TrialState.WAITING and t.attempt == 2
@@ -171,8 +172,8 @@ def test_release_puts_a_trial_back_for_the_next_run(store: Store) -> None:
 def test_evaluation_is_stored_once_per_split(store: Store) -> None:
     study = store.create_study(study_config(trials=2), n_trials=2)
     worker = WorkerInfo.this_process()
-    a = store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial
-    b = store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial
+    a = claim_one(store, study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial
+    b = claim_one(store, study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial
     store.record_evaluation(a, "test", {"loss": 0.3, "accuracy": 0.91})
     store.record_evaluation(b, "test", {"loss": 0.2, "accuracy": 0.93}, note="re-evaluated")
     ev = store.evaluation(study.id)
@@ -183,7 +184,7 @@ def test_evaluation_is_stored_once_per_split(store: Store) -> None:
 def test_an_evaluation_keeps_every_metric_of_a_model_of_its_own(store: Store) -> None:
     """A study scored on a metric of its own gets a test result with that metric (a value that is not a number: None)."""
     study = store.create_study(study_config(trials=1), n_trials=1)
-    trial = store.claim(study.id, WorkerInfo.this_process(), _propose(PARAMS), trial_seed=lambda n: n).trial
+    trial = claim_one(store, study.id, WorkerInfo.this_process(), _propose(PARAMS), trial_seed=lambda n: n).trial
     store.record_evaluation(trial, "test", {"loss": 0.25, "auc": 0.875, "sparse_categorical_accuracy": 0.5, "bad": float("nan")})
     ev = store.evaluation(study.id)
     assert ev.metrics == {"loss": 0.25, "auc": 0.875, "sparse_categorical_accuracy": 0.5, "bad": None}
@@ -193,7 +194,7 @@ def test_an_evaluation_keeps_every_metric_of_a_model_of_its_own(store: Store) ->
 def test_an_epoch_is_stored_once_with_every_metric_in_the_metrics_table(store: Store) -> None:
     study = store.create_study(study_config(trials=1), n_trials=1)
     worker = WorkerInfo.this_process()
-    trial = store.claim(study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial
+    trial = claim_one(store, study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial
     store.record_epoch(trial, worker, 1, {"val_accuracy": 0.5, "val_auc": 0.75, "loss": "n/a"}, 0.1)  # type: ignore[dict-item]
     (epoch,) = store.epochs(study.id)
     assert dict(epoch.metrics) == {"val_accuracy": 0.5, "val_auc": 0.75, "loss": None}
@@ -231,7 +232,7 @@ def test_concurrent_claims_from_threads_never_share_a_trial(store_url: str) -> N
         me = WorkerInfo.this_process()
         try:
             while True:
-                claim = st.claim(study.id, me, _propose(PARAMS), trial_seed=lambda n: n)
+                claim = claim_one(st, study.id, me, _propose(PARAMS), trial_seed=lambda n: n)
                 if claim.trial is None:
                     return
                 st.finish(claim.trial, me, TrialState.COMPLETE, value=0.1)

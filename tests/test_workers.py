@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from hpsearch import RunOptions, Store, StudyState, TrialState, parse_study, run_study
+from hpsearch.running.claims import claim_one
 from hpsearch.running.workers import default_threads, run_workers
 from tests import worker_objectives
 from tests.conftest import kill_when, study_config
@@ -221,7 +222,7 @@ def test_a_trial_of_a_lost_machine_is_redone_after_the_grace_period(store_url: s
     with Store.open(store_url) as store:
         study = store.create_study(config, n_trials=4)
         lost = WorkerInfo("far-away:123:x", "far-away", 123)
-        taken = store.claim(study.id, lost, strategy.ask, trial_seed=lambda n: n).trial
+        taken = claim_one(store, study.id, lost, strategy.ask, trial_seed=lambda n: n).trial
         store.record_epoch(taken, lost, 1, {"val_accuracy": 0.1}, 0.1)
     time.sleep(1.2)  # no heartbeat from far-away since
     summary = run_study(

@@ -11,6 +11,7 @@ __all__ = [
     "Decision",
     "EpochRecord",
     "Evaluation",
+    "Proposal",
     "StudyRecord",
     "StudyState",
     "TrialRecord",
@@ -128,6 +129,22 @@ class Decision:
     val_before_resize: float | None = None
     val_after_resize: float | None = None
     second_parent: int | None = None
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A new trial for the store to insert, in plain values: what a claim made of a strategy's suggestion
+    (:mod:`hpsearch.running.claims`). The store inserts it as it is, with its decision, and never asks why."""
+
+    number: int
+    params: dict[str, Any]
+    seed: int
+    epochs: int
+    member: int | None = None
+    generation: int | None = None
+    start_epoch: int = 0
+    parent_trial: int | None = None
+    decision: Decision | None = None
 
 
 @dataclass(frozen=True)

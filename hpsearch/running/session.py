@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
@@ -21,9 +20,10 @@ from hpsearch.core.records import scores_text
 from hpsearch.core.results import StudySummary, final_best
 from hpsearch.core.space import parse_space
 from hpsearch.running.checkpoints import delete_unneeded_checkpoints, weights_path
+from hpsearch.running.claims import Claims, Fits, claim_trials
 from hpsearch.running.progress import Progress, SilentProgress
 from hpsearch.search.strategies import Strategy, derive_seed, strategy_for
-from hpsearch.store import Claims, Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
+from hpsearch.store import Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
 from hpsearch.train.trainer import Trainer, TrainJob, TrainOutcome
 
 __all__ = ["Heartbeat", "RunOptions", "StudySession", "StudySummary", "space_as_declared", "summarize"]
@@ -177,10 +177,12 @@ class StudySession:
         self.delete_unneeded_checkpoints(study)
         return study
 
-    def claim(self, study: StudyRecord, limit: int, fits: Callable[..., bool] | None = None) -> Claims:
-        """Redo what dead workers left, then claim up to ``limit`` trials (that ``fits`` says a trainer trains together)."""
+    def claim(self, study: StudyRecord, limit: int, fits: Fits | None = None) -> Claims:
+        """Redo what dead workers left, then claim up to ``limit`` trials (that ``fits`` says a trainer trains together):
+        :func:`hpsearch.running.claims.claim_trials`."""
         self.store.reap_stale(study.id, stale_after=self.options.stale_after, this_host=self.worker.host)
-        return self.store.claim_many(
+        return claim_trials(
+            self.store,
             study.id,
             self.worker,
             self.strategy.ask,

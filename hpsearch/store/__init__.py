@@ -5,13 +5,12 @@
 
 from hpsearch.core.records import EpochRecord, Evaluation, StudyRecord, StudyState, TrialRecord, TrialState
 from hpsearch.store.schema import SCHEMA_VERSION
-from hpsearch.store.store import DEFAULT_STORE, Claim, Claims, EpochEntry, MetricRow, Store, TrialLostError, WorkerInfo, reading, store_url
+from hpsearch.store.store import DEFAULT_STORE, ClaimConflict, EpochEntry, MetricRow, Store, TrialLostError, WorkerInfo, reading, store_url
 
 __all__ = [
     "DEFAULT_STORE",
     "SCHEMA_VERSION",
-    "Claim",
-    "Claims",
+    "ClaimConflict",
     "EpochEntry",
     "MetricRow",
     "EpochRecord",

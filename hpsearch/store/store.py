@@ -16,7 +16,7 @@ import socket
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ from hpsearch.core.records import (
     Decision,
     EpochRecord,
     Evaluation,
+    Proposal,
     StudyRecord,
     StudyState,
     TrialRecord,
@@ -39,7 +40,7 @@ from hpsearch.core.records import (
 from hpsearch.store import queries
 from hpsearch.store import schema as s
 
-__all__ = ["DEFAULT_STORE", "Claim", "Claims", "EpochEntry", "MetricRow", "Store", "WorkerInfo", "reading", "store_url"]
+__all__ = ["DEFAULT_STORE", "ClaimConflict", "EpochEntry", "MetricRow", "Store", "WorkerInfo", "reading", "store_url"]
 
 #: The store used when neither ``--store`` nor ``HPSEARCH_STORE`` names one.
 DEFAULT_STORE = "hpsearch.db"
@@ -74,32 +75,6 @@ class WorkerInfo:
         host = socket.gethostname()
         pid = os.getpid()
         return cls(worker_id=f"{host}:{pid}:{os.urandom(3).hex()}", host=host, pid=pid)
-
-
-@dataclass(frozen=True)
-class Claims:
-    """The answer to :meth:`Store.claim_many`: the trials to run (possibly none), and whether to wait."""
-
-    trials: list[TrialRecord] = dataclasses.field(default_factory=list)
-    #: True when nothing was taken because the budget is spent but other workers still run trials.
-    wait: bool = False
-
-    @property
-    def done(self) -> bool:
-        return not self.trials and not self.wait
-
-
-@dataclass(frozen=True)
-class Claim:
-    """The answer to :meth:`Store.claim`: a trial to run, or why there is none."""
-
-    trial: TrialRecord | None = None
-    #: True when the budget is spent but other workers still run trials (one may die and need redoing).
-    wait: bool = False
-
-    @property
-    def done(self) -> bool:
-        return self.trial is None and not self.wait
 
 
 @dataclass(frozen=True)
@@ -142,11 +117,8 @@ def _number(value: Any) -> float | None:
 
 
 #: ``propose(history, number)`` returns a Suggestion for trial ``number``, or None when there is none now.
-Proposer = Callable[[Sequence[TrialRecord], int], Any]
-
-
-class _ClaimConflict(Exception):
-    """The study changed between reading its history and taking trials: the claim's write is rolled back."""
+class ClaimConflict(StoreError):
+    """The study changed between a claim's read and its :meth:`Store.take`: nothing was written; read and decide again."""
 
 
 class TrialLostError(StoreError):
@@ -539,134 +511,29 @@ class Store:
             raise StoreError(f"no trial {number} in study {study_id}")
         return _trial(row, ())
 
-    def claim(
-        self,
-        study_id: int,
-        worker: WorkerInfo,
-        propose: Proposer,
-        *,
-        trial_seed: Callable[[int], int],
-        epochs: int | None = None,
-    ) -> Claim:
-        """Atomically take the next trial for ``worker`` (:meth:`claim_many` for one trial)."""
-        claims = self.claim_many(study_id, worker, propose, trial_seed=trial_seed, epochs=epochs, limit=1)
-        return Claim(trial=claims.trials[0]) if claims.trials else Claim(wait=claims.wait)
+    def claim_snapshot(self, study_id: int) -> tuple[StudyRecord, list[TrialRecord]]:
+        """The study and all its trials (with their curves), read in one transaction: what a claim decides
+        from (:func:`hpsearch.running.claims.claim_trials`), with no lock held while it decides."""
+        with self._read() as conn:
+            return self._study_where(conn, s.studies.c.id == study_id), self._trials(conn, study_id)
 
-    def claim_many(
-        self,
-        study_id: int,
-        worker: WorkerInfo,
-        propose: Proposer,
-        *,
-        trial_seed: Callable[[int], int],
-        epochs: int | None = None,
-        limit: int = 1,
-        fits: Callable[[list[dict[str, Any]]], bool] | None = None,
-    ) -> Claims:
-        """Take up to ``limit`` trials for ``worker``: WAITING trials (whose worker died) first, in
-        number order; then, while the study's trial count is under its budget, new trials the
-        strategy proposes.
-
-        The strategy is asked outside the store's lock. The history is read, and ``propose`` is
-        called for each next number, each time with the trials proposed before it added as
-        RUNNING (TPE's constant liar sees them). Only then does one short write transaction lock
-        the study row (``FOR UPDATE`` on servers, the write lock on SQLite), check that no trial
-        was created and no WAITING trial taken since the history was read, and insert the
-        proposals as RUNNING (with their PBT decisions). If another worker got there first, the
-        proposals are dropped and the strategy asked again from the new history. So a claim never
-        holds the lock while a sampler thinks, and two workers never take the same trial or number.
-
-        With ``fits``, trials are taken only while the params of all taken so far ``fits``
-        accepts (at least one is always taken): what a population trainer trains together. A
-        proposal that does not fit is not inserted; the next claim proposes it again.
-        ``epochs`` is the study's epochs per trial, used when a suggestion does not set its own.
-        """
-        while True:
-            with self._read() as conn:
-                study = conn.execute(select(s.studies).where(s.studies.c.id == study_id)).mappings().one()
-                history = self._trials(conn, study_id)
-            if study["state"] == StudyState.STOPPED.value:
-                return Claims()  # another worker gave up on the study (too many failures): stop too
-            waiting = [t for t in history if t.state is TrialState.WAITING]
-            chosen: list[TrialRecord] = []
-            for trial in waiting[:limit]:
-                if fits is not None and chosen and not fits([*(t.params for t in chosen), trial.params]):
-                    break
-                chosen.append(trial)
-            last = max((t.number for t in history), default=-1)
-            proposals = self._propose(study, history, chosen, propose, limit, fits, last, trial_seed=trial_seed, epochs=epochs)
-            if not chosen and not proposals:
-                return Claims(wait=any(t.state is TrialState.RUNNING for t in history))
-            try:
-                return Claims(trials=self._take(study, worker, chosen, proposals, last, trial_seed=trial_seed, epochs=epochs))
-            except _ClaimConflict:
-                continue  # another worker created or took trials since the history was read: ask again
-
-    def _propose(
-        self,
-        study: Any,
-        history: list[TrialRecord],
-        chosen: list[TrialRecord],
-        propose: Proposer,
-        limit: int,
-        fits: Callable[[list[dict[str, Any]]], bool] | None,
-        last: int,
-        *,
-        trial_seed: Callable[[int], int],
-        epochs: int | None,
-    ) -> list[Any]:
-        """The strategy's next suggestions after ``history`` (no lock held), numbered from ``last + 1``."""
-        proposals: list[Any] = []
-        pending = list(history)
-        while len(chosen) + len(proposals) < limit and len(pending) < study["n_trials"]:
-            number = last + 1 + len(proposals)
-            suggestion = propose(pending, number)
-            if suggestion is None:
-                break
-            params = [*(t.params for t in chosen), *(p.params for p in proposals), dict(suggestion.params)]
-            if fits is not None and len(params) > 1 and not fits(params):
-                break
-            proposals.append(suggestion)
-            pending.append(
-                TrialRecord(
-                    id=-number - 1,
-                    study_id=study["id"],
-                    number=number,
-                    state=TrialState.RUNNING,
-                    params=dict(suggestion.params),
-                    seed=trial_seed(number),
-                    attempt=1,
-                    epochs=_suggested_epochs(suggestion, epochs, study),
-                    member=suggestion.member,
-                    generation=suggestion.generation,
-                    start_epoch=suggestion.start_epoch,
-                    parent_trial=suggestion.parent_trial,
-                )
-            )
-        return proposals
-
-    def _take(
-        self,
-        study: Any,
-        worker: WorkerInfo,
-        chosen: list[TrialRecord],
-        proposals: list[Any],
-        last: int,
-        *,
-        trial_seed: Callable[[int], int],
-        epochs: int | None,
+    def take(
+        self, study_id: int, worker: WorkerInfo, *, last: int, waiting: Sequence[TrialRecord], proposals: Sequence[Proposal]
     ) -> list[TrialRecord]:
-        """In one locked transaction: take ``chosen`` (WAITING) and insert ``proposals`` from number
-        ``last + 1``, if the study is as it was read; else _ClaimConflict, with nothing written."""
-        study_id = study["id"]
+        """In one short locked transaction (``FOR UPDATE`` on the study row on servers, the write lock on SQLite):
+        take the ``waiting`` trials and insert the ``proposals`` (numbered from ``last + 1``, with their
+        decisions) for ``worker``, all as RUNNING, if the study is as it was read (its last trial number is
+        still ``last``, none of ``waiting`` taken since, not STOPPED); else :class:`ClaimConflict`, nothing written."""
         now = time.time()
         with self._write() as conn:
             state = conn.execute(select(s.studies.c.state).where(s.studies.c.id == study_id).with_for_update()).scalar_one()
             current = conn.execute(select(func.max(s.trials.c.number)).where(s.trials.c.study_id == study_id)).scalar_one()
             if state == StudyState.STOPPED.value or (-1 if current is None else current) != last:
-                raise _ClaimConflict
+                raise ClaimConflict(f"study {study_id} changed since it was read")
+            if [p.number for p in proposals] != list(range(last + 1, last + 1 + len(proposals))):
+                raise ValueError(f"proposals must be numbered from {last + 1} on: {[p.number for p in proposals]}")
             taken: list[TrialRecord] = []
-            for trial in chosen:
+            for trial in waiting:
                 result = conn.execute(
                     update(s.trials)
                     .where(s.trials.c.id == trial.id, s.trials.c.state == TrialState.WAITING.value)
@@ -682,39 +549,26 @@ class Store:
                     )
                 )
                 if result.rowcount != 1:  # another worker took it first: nothing of this claim stands
-                    raise _ClaimConflict
+                    raise ClaimConflict(f"trial {trial.number} of study {study_id} was taken by another worker")
                 taken.append(self._trial_by_id(conn, trial.id))
-            for i, suggestion in enumerate(proposals):
-                taken.append(self._insert_trial(conn, study, suggestion, last + 1 + i, worker, now, trial_seed=trial_seed, epochs=epochs))
+            taken.extend(self._insert_trial(conn, study_id, proposal, worker, now) for proposal in proposals)
             conn.execute(update(s.studies).where(s.studies.c.id == study_id).values(updated_at=now))
             return taken
 
-    def _insert_trial(
-        self,
-        conn: Connection,
-        study: Any,
-        suggestion: Any,
-        number: int,
-        worker: WorkerInfo,
-        now: float,
-        *,
-        trial_seed: Callable[[int], int],
-        epochs: int | None,
-    ) -> TrialRecord:
-        """Insert trial ``number`` of ``suggestion`` as RUNNING for ``worker`` (with its PBT decision, if any)."""
-        study_id = study["id"]
+    def _insert_trial(self, conn: Connection, study_id: int, proposal: Proposal, worker: WorkerInfo, now: float) -> TrialRecord:
+        """Insert ``proposal`` as RUNNING for ``worker`` (with its decision, if any)."""
         result = conn.execute(
             s.trials.insert().values(
                 study_id=study_id,
-                number=number,
+                number=proposal.number,
                 state=TrialState.RUNNING.value,
-                params=suggestion.params,
-                seed=trial_seed(number),
-                epochs=_suggested_epochs(suggestion, epochs, study),
-                member=suggestion.member,
-                generation=suggestion.generation,
-                start_epoch=suggestion.start_epoch,
-                parent_trial=suggestion.parent_trial,
+                params=proposal.params,
+                seed=proposal.seed,
+                epochs=proposal.epochs,
+                member=proposal.member,
+                generation=proposal.generation,
+                start_epoch=proposal.start_epoch,
+                parent_trial=proposal.parent_trial,
                 attempt=1,
                 epochs_done=0,
                 worker_id=worker.worker_id,
@@ -725,12 +579,12 @@ class Store:
                 heartbeat_at=now,
             )
         )
-        d = suggestion.decision
+        d = proposal.decision
         if d is not None:
             conn.execute(
                 s.pbt_decisions.insert().values(
                     study_id=study_id,
-                    trial_number=number,
+                    trial_number=proposal.number,
                     member=d.member,
                     generation=d.generation,
                     at_epoch=d.at_epoch,
@@ -1021,11 +875,6 @@ def reading(store: Store | str | os.PathLike[str] | None) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
-
-
-def _suggested_epochs(suggestion: Any, epochs: int | None, study: Any) -> int:
-    """The epochs a suggested trial trains: its own, else the run's epochs per trial, else the study's."""
-    return int(suggestion.epochs if suggestion.epochs is not None else (epochs or study["epochs"]))
 
 
 _ABSENT = object()
