@@ -159,21 +159,15 @@ class EpochRecord:
     seconds: float
     recorded_at: float
 
-    @property
-    def loss(self) -> float | None:
-        return self.metrics.get("loss")
+    def metric(self, name: str) -> float | None:
+        """The value of metric ``name`` at this epoch (None if it was not reported or not a number)."""
+        return self.metrics.get(name)
 
-    @property
-    def accuracy(self) -> float | None:
-        return self.metrics.get("accuracy")
-
-    @property
-    def val_loss(self) -> float | None:
-        return self.metrics.get("val_loss")
-
-    @property
-    def val_accuracy(self) -> float | None:
-        return self.metrics.get("val_accuracy")
+    #: The built-in model's metrics, by their Keras names (the epochs table had a column of each before schema 3).
+    loss = property(lambda self: self.metric("loss"))
+    accuracy = property(lambda self: self.metric("accuracy"))
+    val_loss = property(lambda self: self.metric("val_loss"))
+    val_accuracy = property(lambda self: self.metric("val_accuracy"))
 
 
 def accuracy_of(metrics: Mapping[str, float | None]) -> float | None:

@@ -12,20 +12,14 @@ from pathlib import Path
 from hpsearch import FunctionTrainer, run_study
 from tests.comparison_store import _Trainer
 from tests.conftest import study_config, toy_metrics
+from tests.data.make_store_v1 import STUDIES as V1_STUDIES
 
 OUT = Path(__file__).resolve().parent / "store_v2.db"
 
-#: name -> (strategy, extra study settings): a study of every strategy, PBT, pruning, a failure.
+#: name -> (strategy, extra study settings): the studies of schema 1's store (every strategy, PBT, pruning, a
+#: failure) and a study scored on a metric of its own.
 STUDIES = {
-    "v2-grid": ("grid", {"trials": 8}),
-    "v2-random": ("random", {"trials": 6}),
-    "v2-tpe": ("tpe", {"trials": 6, "pruning": {"startup_trials": 2}}),
-    "v2-gp": ("gp", {"trials": 6, "gp": {"startup_trials": 3}}),
-    "v2-evolution": ("evolution", {"trials": 6, "evolution": {"population": 3}}),
-    "v2-cmaes": ("cmaes", {"trials": 6, "cmaes": {"population": 4}}),
-    "v2-qmc": ("qmc", {"trials": 4}),
-    "v2-hyperband": ("random", {"trials": 8, "epochs": 4, "pruning": {"rule": "hyperband", "reduction_factor": 2}}),
-    "v2-pbt": ("pbt", {}),
+    **{name.replace("v1-", "v2-"): spec for name, spec in V1_STUDIES.items()},
     "v2-own-metric": ("random", {"trials": 4, "objective": {"metric": "val_auc", "direction": "maximize"}}),
 }
 
