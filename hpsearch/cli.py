@@ -237,7 +237,7 @@ def _run(config: StudyConfig, args: argparse.Namespace) -> int:
     names = list(study_dimensions(summary.study))
     print(trial_table(summary.trials, summary.study.metric, None if summary.best is None else summary.best.number, names=names))
     print()
-    print(best_text(summary.study.name, summary.best, summary.study.metric, summary.test, names=names))
+    print(best_text(summary.study.name, summary.best, summary.study.metric, summary.test, names=names, provisional=summary.provisional))
     if not summary.complete:
         print(f"\n{summary.finished}/{summary.study.n_trials} trials finished; run the same command again to continue.")
     return 0
