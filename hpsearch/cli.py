@@ -12,16 +12,17 @@ import json
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from hpsearch import api, arguments, dashboard_cli
 from hpsearch.arguments import OneLineErrorParser, bounded, duration, values_joined_to_options
 from hpsearch.core.config import StudyConfig, load_study
-from hpsearch.core.errors import ConfigError, HpsearchError
+from hpsearch.core.errors import ConfigError, ConfigWarning, HpsearchError
 from hpsearch.core.formatting import format_value
 from hpsearch.read.frames import study_dimensions
 from hpsearch.running.lineage import complete_migration
@@ -145,8 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate",
         help="bring a store written by an older hpsearch to this version's schema",
         description="Migrate the store in place with Alembic. An SQLite file is migrated on a copy; the original is kept "
-        "beside it as <name>.schema<N>.bak, and a migration that fails leaves it as it was. PostgreSQL migrates in one "
-        "transaction. Running a study migrates too; read-only commands (status, trials, compare, dashboard, ...) never do.",
+        "beside it as <name>.schema<N>.bak, and a migration that fails leaves it as it was; one that was killed is "
+        "completed or undone by the next command that opens the store. PostgreSQL migrates in one transaction. It never "
+        "creates a store (only `run` does). Running a study migrates too; read-only commands (status, trials, compare, "
+        "dashboard, ...) never do.",
     )
     migrate.add_argument("--store", help=STORE_HELP)
 
@@ -200,6 +203,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _fail(message: str, code: int) -> NoReturn:
     print(f"hpsearch: error: {message}", file=sys.stderr)
     raise SystemExit(code)
+
+
+def _show_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, file: TextIO | None = None, line: str | None = None
+) -> None:
+    """hpsearch's own warnings (:class:`ConfigWarning`) as one line, like its errors; any other as Python shows it."""
+    own = issubclass(category, ConfigWarning)
+    text = f"hpsearch: warning: {message}\n" if own else warnings.formatwarning(message, category, filename, lineno, line)
+    (file or sys.stderr).write(text)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -308,7 +320,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    with Store.open(args.store) as store:
+    with Store.open(args.store, create=False) as store:  # only `run` creates a store
+        if store.recovered is not None:
+            print(f"store {store.label}: {store.recovered}")
         if store.migrated is None:
             print(f"store {store.label}: schema version {store.schema_version}, nothing to migrate")
         else:
@@ -431,6 +445,7 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(values_joined_to_options(parser, sys.argv[1:] if argv is None else argv))
+    warnings.showwarning = _show_warning
     try:
         return COMMANDS[args.command](args)
     except ConfigError as err:

@@ -136,3 +136,65 @@ def test_asking_past_the_budget_while_holding_the_open_trials_returns_none(tmp_p
         with Store.open(tmp_path / "b.db", read_only=True) as store:
             names = {r.name for r in store.metric_rows(store.study(study.name).id)}
     assert names == {"val_accuracy"}
+
+
+class _SpyRule:
+    """A pruning rule that records every consultation and never stops a trial."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[float]] = []
+
+    def stops(self, number: int, params: dict, curve: list[float], curves: dict) -> bool:
+        self.calls.append(list(curve))
+        return False
+
+
+def test_an_epoch_past_the_budget_or_a_metric_that_is_not_a_real_number_is_refused_and_nothing_is_stored(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    config = study_config("random", trials=1, epochs=2, objective={"metric": "val_auc", "direction": "maximize"})
+    with hpsearch.open_study(config, db) as study:
+        trial = study.ask()
+        trial._rule = spy = _SpyRule()
+        for bad in ("0.5", True, None):
+            with pytest.raises(ConfigError, match=rf"metrics\['val_auc'\] = {bad!r}: must be a real number"):
+                trial.report(1, {"val_auc": bad, "loss": 0.3})
+        with pytest.raises(ConfigError, match=r"metrics = \{'loss': 0.3\}: must hold the study's metric 'val_auc'"):
+            trial.report(1, {"loss": 0.3})
+        with pytest.raises(ConfigError, match=r"metrics\['val_auc'\] = '0.7': must be a real number"):
+            study.tell(trial, {"val_auc": "0.7"})
+        assert spy.calls == [] and trial.epochs_done == 0
+        with Store.open(db, read_only=True) as store:
+            assert store.epochs(study.study.id) == [] and store.metric_rows(study.study.id) == []
+        assert trial.report(1, {"val_auc": 0.5}) is False and trial.report(2, {"val_auc": 0.6}) is False
+        assert spy.calls == [[0.5]]  # consulted once (never at the last epoch)
+        for epoch in (3, 4):
+            with pytest.raises(ConfigError, match=rf"epoch = {epoch}: trial 0 trains at most 2 epochs \(the study's budget.epochs\)"):
+                trial.report(epoch, {"val_auc": 0.7})
+        study.tell(trial, "COMPLETE")
+        (done,) = study.summary().trials
+    assert done.state is TrialState.COMPLETE and done.epochs_done == 2 and done.value == 0.6 and done.curve == (0.5, 0.6)
+
+
+def test_misused_reports_and_tells_are_explained(tmp_path: Path) -> None:
+    """A report after tell, a trial told to a study that did not ask it, an unknown state, and COMPLETE without an epoch."""
+    db = tmp_path / "s.db"
+    a = hpsearch.open_study(study_config("random", trials=2, epochs=2, name="A"), db)
+    with a, hpsearch.open_study(study_config("random", trials=2, epochs=2, name="B"), db) as b:
+        of_a, of_b = a.ask(), b.ask()
+        assert of_a.number == of_b.number == 0
+        with pytest.raises(ValueError, match=r"trial 0 was asked by study 'A', not by this study 'B': tell the study that asked it"):
+            b.tell(of_a, "FAIL")
+        with pytest.raises(ConfigError, match=r"outcome = 'DONE': must be one of COMPLETE, PRUNED or FAIL \(a state\), or the final"):
+            a.tell(of_a, "DONE")
+        of_a.report(1, {"val_accuracy": 0.5})
+        a.tell(of_a, "COMPLETE")
+        with pytest.raises(ValueError, match=r"trial 0: epoch 2 reported after the trial ended: it was told already \(COMPLETE\)"):
+            of_a.report(2, {"val_accuracy": 0.6})
+        with pytest.raises(ValueError, match=r"trial 0 is not open in this study: it was told already \(COMPLETE\)"):
+            a.tell(of_a, "FAIL")
+        b.tell(of_b, "COMPLETE")  # B's own trial 0 was left open by A's misdirected tell; told with no epoch: FAIL, saying why
+        left = a.ask()
+    assert b.summary().trials[0].state is TrialState.FAIL
+    assert b.summary().trials[0].error == "the model reported no `val_accuracy` (it reported no epoch)"
+    with pytest.raises(ValueError, match=r"the study was closed before it was told, and the trial went back to the study to be redone"):
+        left.report(1, {"val_accuracy": 0.5})

@@ -347,3 +347,50 @@ def test_study_mismatch_is_reported_without_importing_keras(tmp_path, toy_store)
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
     assert "hpsearch.train.keras" not in imported
     assert "keras" not in imported
+
+
+# --------------------------------------------------------------------------- store URLs and locations
+
+
+def test_a_store_whose_driver_is_missing_is_one_line_naming_the_package_without_the_password(tmp_path):
+    study = tmp_path / "study.toml"
+    study.write_text(VALID, encoding="utf-8")
+    result = hpsearch_cli("run", str(study), "-q", "--store", "mysql://user:s3cretPW@nohost/x", cwd=tmp_path)
+    assert result.returncode == 1
+    line = error_line(result)
+    assert "'mysql://user:***@nohost/x'" in line and "driver 'MySQLdb' is not installed (pip install 'mysqlclient')" in line
+    assert "s3cretPW" not in result.stderr + result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["study.toml"]
+
+
+def test_run_refuses_a_store_in_missing_folders_and_creates_nothing(tmp_path):
+    study = tmp_path / "study.toml"
+    study.write_text(VALID, encoding="utf-8")
+    store = tmp_path / "a" / "b" / "s.db"
+    result = hpsearch_cli("run", str(study), "-q", "--store", f"sqlite:///{store}", cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"cannot create the store {store}: no such directory: {store.parent}" in error_line(result)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["study.toml"]
+
+
+# --------------------------------------------------------------------------- study-file messages (issue 20, item 13)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("folder", None, "is a directory"),
+        ("bad\nname.toml", 'strategy = "nope"\n', "'bad\\nname.toml': strategy = 'nope': must be one of"),
+        ("unknown.toml", VALID.replace("width = [16, 32]", "momentum = [0.9]"), "space.momentum = [0.9]: the built-in model has no"),
+    ],
+    ids=["directory", "newline-in-path", "unknown-dimension"],
+)
+def test_validate_names_the_study_file_and_its_values_in_one_line(tmp_path, name, text, expected):
+    study = tmp_path / name
+    if text is None:
+        study.mkdir()
+    else:
+        study.write_text(text, encoding="utf-8")
+    result = hpsearch_cli("validate", name, cwd=tmp_path)
+    assert result.returncode == 2
+    assert expected in error_line(result)

@@ -578,3 +578,77 @@ def test_a_strategy_table_is_parsed_by_its_own_module_and_keeps_its_old_names() 
     assert study_config("random").options is None and study_config("grid", trials=None).options is None
     with pytest.raises(AttributeError):
         core_config.NoSuchConfig  # noqa: B018
+
+
+def test_more_evolution_elites_than_a_generation_are_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hpsearch import cli
+    from tests.conftest import study_config
+
+    assert study_config("evolution", evolution={"population": 4, "elites": 4}).options.elites == 4
+    with pytest.raises(ConfigError, match=r"^evolution.elites = 10: at most evolution.population \(4\): "):
+        study_config("evolution", evolution={"population": 4, "elites": 10})
+    study = tmp_path / "evo.toml"
+    study.write_text('strategy = "evolution"\n[budget]\ntrials = 8\nepochs = 1\n[evolution]\npopulation = 4\nelites = 10\n')
+    with pytest.raises(SystemExit) as info:
+        cli.main(["validate", str(study)])
+    lines = capsys.readouterr().err.splitlines()
+    assert info.value.code == 2 and len(lines) == 1 and lines[0].startswith(f"hpsearch: error: {study}: evolution.elites = 10: ")
+
+
+def test_a_built_in_metric_against_its_direction_is_warned_about_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import warnings
+
+    from hpsearch import cli
+    from hpsearch.core.errors import ConfigWarning
+
+    def study(metric: str, direction: str | None = None) -> dict[str, object]:
+        objective = {"metric": metric, **({"direction": direction} if direction else {})}
+        return {"strategy": "random", "budget": {"trials": 2, "epochs": 1}, "objective": objective}
+
+    with pytest.warns(ConfigWarning, match=r"^objective.direction = 'maximize': val_loss is a metric to minimize .* the worst model"):
+        assert parse_study(study("val_loss", "maximize"), default_name="s").direction == "maximize"  # a warning, not a refusal
+    with pytest.warns(ConfigWarning, match=r"^s.toml: objective.direction = 'minimize': accuracy is a metric to maximize"):
+        parse_study(study("accuracy", "minimize"), default_name="s", source="s.toml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # none of these warns
+        parse_study(study("val_loss"), default_name="s")
+        parse_study(study("val_loss", "minimize"), default_name="s")
+        parse_study(study("val_auc", "maximize"), default_name="s")
+    path = tmp_path / "loss.toml"
+    path.write_text('strategy = "random"\n[budget]\ntrials = 2\nepochs = 1\n[objective]\nmetric = "val_loss"\ndirection = "maximize"\n')
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert cli.main(["validate", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        f"hpsearch: warning: {path}: objective.direction = 'maximize': val_loss is a metric to minimize (the best model has the "
+        "lowest); this study looks for the highest val_loss, the worst model: leave direction out, or set it to 'minimize'"
+    ]
+    assert "valid" in captured.out
+
+
+# --------------------------------------------------------------------------- study-file messages (issue 20, item 13)
+
+
+def test_a_directory_given_as_the_study_file_is_named_a_directory(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_study(tmp_path)
+    assert (info.value.field, info.value.value) == ("study file", str(tmp_path))
+    assert info.value.rule.startswith("is a directory")
+
+
+def test_a_study_file_whose_path_has_a_newline_is_named_in_one_line(tmp_path):
+    path = write(tmp_path, 'strategy = "nope"\n', name="bad\nname.toml")
+    with pytest.raises(ConfigError) as info:
+        load_study(path)
+    assert "\n" not in str(info.value) and str(info.value).startswith(f"{str(path)!r}: strategy = 'nope': ")
+
+
+def test_a_dimension_the_built_in_model_lacks_is_shown_as_the_study_file_wrote_it():
+    from hpsearch.train.choice import check_builtin_study
+
+    for written in ([0.9], {"low": 0.1, "high": 0.9}):
+        config = parse_study({"name": "x", "strategy": "random", "budget": {"trials": 2, "epochs": 1}, "space": {"momentum": written}})
+        with pytest.raises(ConfigError) as info:
+            check_builtin_study(config)
+        assert (info.value.field, info.value.value) == ("space.momentum", written)

@@ -41,7 +41,8 @@ def study_with(key: str, value: Any) -> tuple[dict[str, Any], str]:
         doc["pbt"] = {"population": 4, "epochs": 10_000, "ready": 1}
     if table == "cmaes":  # CMA-ES needs a range to search
         doc["space"] = {"dropout": {"low": 0.0, "high": 0.5}}
-    if key == "evolution.tournament":  # a tournament draws from a generation (and its elites): room for the largest
+    if key in ("evolution.tournament", "evolution.elites"):  # a tournament draws from a generation (and its elites),
+        # and there are at most as many elites as a generation has trials: room for the largest
         doc["evolution"] = {"population": 1024}
     if key == "seed":
         doc["seed"] = value

@@ -4,7 +4,9 @@ hpsearch, on SQLite and on PostgreSQL, every value equal afterwards."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -106,15 +108,20 @@ def _epoch_metrics(rows: Rows) -> dict[tuple[int, int, int], dict[str, float | N
     return out
 
 
-def _assert_every_value_kept(before: Rows, after: Rows) -> None:
-    """Migrated: not a row of schema 1's tables lost or changed; the values schema 3 moved are where it moved them."""
+def _assert_every_value_kept(before: Rows, after: Rows, *, lineage_stored: bool = False) -> None:
+    """Migrated: not a row of schema 1's tables lost or changed; the values schema 3 moved are where it moved them
+    (``lineage_stored``: after ``hpsearch migrate``, which stores evolution children's second parents too)."""
     assert after["hpsearch_schema_version"][: len(before["hpsearch_schema_version"])] == before["hpsearch_schema_version"]
     for name in V1_TABLES[1:]:
         moved = _MOVED.get(name, set())
         kept = [{k: v for k, v in r.items() if k not in moved} for r in after[name]]
-        assert kept == [{k: v for k, v in r.items() if k not in moved} for r in before[name]], name  # not a row changed
+        was = [{k: v for k, v in r.items() if k not in moved} for r in before[name]]
+        if lineage_stored and name == "hpsearch_pbt_decisions":  # evolution studies gained decisions: the others' are kept
+            evolution = {r["id"] for r in before["hpsearch_studies"] if r["strategy"] == "evolution"}
+            kept, was = ([r for r in rows if r["study_id"] not in evolution] for rows in (kept, was))
+        assert kept == was, name  # not a row changed
     assert set(after["hpsearch_trial_epochs"][0]) == {"trial_id", "attempt", "epoch", "seconds", "recorded_at"}
-    assert all(r["second_parent"] is None for r in after["hpsearch_pbt_decisions"])  # the store alone adds the column
+    assert lineage_stored or all(r["second_parent"] is None for r in after["hpsearch_pbt_decisions"])  # the store alone adds the column
     assert _epoch_metrics(after) == _epoch_metrics(before)  # every metric of every epoch
     assert [r["metrics"] for r in after["hpsearch_evaluations"]] == [
         {"loss": r["loss"], "accuracy": r["accuracy"]} for r in before["hpsearch_evaluations"]
@@ -298,3 +305,186 @@ def test_processes_opening_an_old_store_at_once_migrate_it_once(tmp_path: Path) 
     assert sum(migrated is not None for migrated, _ in results) == 1
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == ["v1.db", "v1.db.schema1.bak"]
     _assert_every_value_kept(before, _rows(_sqlite_url(path)))
+
+
+# --------------------------------------------------------------------------- migrations killed or failed at each step
+
+#: Where a migration of an SQLite file is killed: in and after copying the store, in (uncommitted) and after
+#: upgrading the copy, after keeping the original beside it (hard link; or a copy, part and whole, where there are no
+#: hard links), and after renaming the copy over the store.
+KILL_POINTS = ["copying", "copied", "upgrading", "upgraded", "original-linked", "original-copying", "original-copied", "renamed"]
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _arm(kill: str, path: Path) -> None:
+    """In a forked child: have the migration of ``path`` killed (SIGKILL: nothing cleans up) at ``kill``."""
+    from hpsearch.store import migrate
+
+    real_copy, real_upgrade, real_replace, real_link = migrate._copy_database, migrate.upgrade, os.replace, os.link
+
+    def copy(source: Path, work: Path, read_mode: str) -> None:
+        real_copy(source, work, read_mode)
+        if kill == "copying":
+            os.truncate(work, work.stat().st_size // 2)
+        _die()
+
+    def upgrade(conn: Any, from_version: int) -> None:
+        real_upgrade(conn, from_version)
+        _die()
+
+    def replace(src: Any, dst: Any) -> None:
+        if Path(dst) == path and kill in ("original-linked", "original-copied"):
+            _die()
+        real_replace(src, dst)
+        if Path(dst) == path and kill == "renamed":
+            _die()
+
+    def link(src: Any, dst: Any) -> None:
+        if kill.startswith("original-copy"):
+            raise PermissionError(1, "no hard links on this file system")
+        real_link(src, dst)
+
+    def copyfile(src: Any, dst: Any) -> None:
+        Path(dst).write_bytes(Path(src).read_bytes()[:4096])
+        _die()
+
+    if kill in ("copying", "copied"):
+        migrate._copy_database = copy
+    elif kill == "upgrading":
+        migrate.upgrade = upgrade
+    elif kill == "upgraded":
+        migrate._keep_original = lambda *args: _die()
+    os.replace, os.link = replace, link
+    if kill == "original-copying":
+        shutil.copyfile = copyfile
+
+
+def _killed_migration(path: Path, kill: str) -> None:
+    """Open the old store at ``path`` for writing (which migrates it) in a child process killed at ``kill``."""
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child never returns
+        try:
+            _arm(kill, path)
+            Store.open(path)
+        finally:
+            os._exit(3)  # the kill point was not reached
+    _, status = os.waitpid(child, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, f"not killed at {kill} ({status})"
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("kill", KILL_POINTS)
+def test_a_migration_killed_at_any_step_is_recovered_by_the_next_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kill: str
+) -> None:
+    path = tmp_path / "v1.db"
+    shutil.copy(V1, path)
+    original = path.read_bytes()
+    before = _rows(_sqlite_url(path))
+    _killed_migration(path, kill)
+    assert any(name.startswith(".v1.db.") for name in _names(tmp_path)) or kill == "renamed"  # what the kill left
+    if kill == "renamed":  # the migration was done: a read-only command reads it
+        assert main(["status", "--store", str(path)]) == 0 and "v1-pbt" in capsys.readouterr().out
+        assert _names(tmp_path) == ["v1.db", "v1.db.schema1.bak"]
+    else:  # a read-only command finds the store as it was (and rolls back what the kill left)
+        with pytest.raises(SystemExit) as info:
+            main(["status", "--store", str(path)])
+        assert info.value.code == 1 and "older than this hpsearch's" in capsys.readouterr().err
+        assert _names(tmp_path) == ["v1.db"] and path.read_bytes() == original
+    assert main(["migrate", "--store", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert ("nothing to migrate" if kill == "renamed" else "migrated from schema version 1") in out and "0 studies" not in out
+    assert _names(tmp_path) == ["v1.db", "v1.db.schema1.bak"] and (tmp_path / "v1.db.schema1.bak").read_bytes() == original
+    _assert_every_value_kept(before, _rows(_sqlite_url(path)), lineage_stored=True)
+
+
+@pytest.mark.parametrize("whole", [True, False], ids=["copy-whole", "copy-unfinished"])
+def test_a_store_left_between_the_two_renames_of_earlier_versions_is_completed_or_rolled_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], whole: bool
+) -> None:
+    """hpsearch before this one renamed the store to its backup, then the migrated copy to the store's name: killed
+    between the two, it left no store. The next command completes the migration (the copy is whole) or puts the
+    original back, and never creates an empty store in its place."""
+    path = tmp_path / "m.db"
+    shutil.copy(V1, tmp_path / "m.db.schema1.bak")
+    before = _rows(_sqlite_url(tmp_path / "m.db.schema1.bak"))
+    copy = tmp_path / ".m.db.migrating-4242"
+    if whole:
+        migrated = tmp_path / "other" / "m.db"
+        migrated.parent.mkdir()
+        shutil.copy(V1, migrated)
+        Store.open(migrated).close()
+        migrated.rename(copy)
+        shutil.rmtree(migrated.parent)
+    else:
+        shutil.copy(V1, copy)  # not upgraded yet
+    if whole:  # a read-only command puts the migrated store in place and reads it
+        assert main(["status", "--store", str(path)]) == 0 and "v1-pbt" in capsys.readouterr().out
+        assert _names(tmp_path) == ["m.db", "m.db.schema1.bak"]
+    assert main(["migrate", "--store", str(path)]) == 0
+    out = capsys.readouterr().out
+    if not whole:
+        assert "rolled back an interrupted migration" in out and "migrated from schema version 1" in out
+    assert _names(tmp_path) == ["m.db", "m.db.schema1.bak"]
+    _assert_every_value_kept(before, _rows(_sqlite_url(path)), lineage_stored=True)
+
+
+def test_a_migration_that_fails_at_its_last_rename_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "v1.db"
+    shutil.copy(V1, path)
+    original = path.read_bytes()
+    real = os.replace
+
+    def refused(src: Any, dst: Any) -> None:
+        if Path(dst) == path:
+            raise PermissionError(13, "Permission denied")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", refused)
+    with pytest.raises(StoreError, match=r"failed \(PermissionError: .*Permission denied\); the store was left as it was"):
+        Store.open(path)
+    assert _names(tmp_path) == ["v1.db"] and path.read_bytes() == original
+
+
+@pytest.mark.parametrize("where", ["missing.db", "missing/folders/s.db", "empty.db"])
+def test_migrate_never_creates_a_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    if where == "empty.db":
+        (tmp_path / where).touch()
+    with pytest.raises(SystemExit) as info:
+        main(["migrate", "--store", where])
+    err = capsys.readouterr().err
+    assert info.value.code == 1 and len(err.splitlines()) == 1 and str((tmp_path / where).resolve()) in err
+    assert ("it is an empty file" if where == "empty.db" else "no store at") in err and "only a run creates a store" in err
+    assert _names(tmp_path) == (["empty.db"] if where == "empty.db" else []) and all(p.stat().st_size == 0 for p in tmp_path.iterdir())
+
+
+def test_migrate_creates_no_store_in_a_server_database_without_one(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    if not store_url.startswith("postgresql"):
+        pytest.skip("a server database (an SQLite file is tested above)")
+    with pytest.raises(SystemExit) as info:
+        main(["migrate", "--store", store_url])
+    assert info.value.code == 1 and "holds no hpsearch store: only a run creates one" in capsys.readouterr().err
+    engine = create_engine(store_url)
+    with engine.connect() as conn:
+        assert not inspect(conn).has_table(s.schema_version.name)
+    engine.dispose()
+
+
+def test_a_worker_on_an_old_store_says_what_to_run_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "v1.db"
+    shutil.copy(V1, path)
+    original = path.read_bytes()
+    with pytest.raises(SystemExit) as info:
+        main(["worker", "v1-random", "-q", "--store", str(path)])
+    err = capsys.readouterr().err
+    assert info.value.code == 1 and f"run `hpsearch migrate --store {path}` first, then this command again" in err
+    assert "read-only command" not in err and path.read_bytes() == original and _names(tmp_path) == ["v1.db"]

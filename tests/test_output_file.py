@@ -232,3 +232,73 @@ def test_a_store_on_read_only_media_can_still_be_read(read_only_mount: Path, cap
     assert not os.access(read_only_mount.parent, os.W_OK)
     assert cli.main(["trials", STUDY, "--store", str(read_only_mount)]) == 0
     assert "COMPLETE" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- checkpoints in a --checkpoint-dir folder
+
+
+class _WeightsWriter(hpsearch.FunctionTrainer):
+    """A toy trainer that leaves a (fake) checkpoint where the runner asks, so that the store records it."""
+
+    def train(self, jobs, on_epoch):  # type: ignore[no-untyped-def]
+        outcomes = super().train(jobs, on_epoch)
+        for job in jobs:
+            if job.weights_path is not None:
+                job.weights_path.parent.mkdir(parents=True, exist_ok=True)
+                job.weights_path.write_bytes(b"not an HDF5 file")
+        return outcomes
+
+
+@pytest.fixture(scope="module")
+def checkpointed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """C.db, whose study ``out`` keeps its checkpoints in the folder ``ck`` (``--checkpoint-dir ck``) beside
+    it, and whose second study ``other`` has none yet; (folder, study out's checkpoint folder, its checkpoint)."""
+    folder = tmp_path_factory.mktemp("checkpointed")
+    options = hpsearch.RunOptions(checkpoint_dir=folder / "ck")
+    metrics = lambda params, epoch, seed: {"val_accuracy": 0.5, "loss": 0.5}  # noqa: E731
+    for name, trainer in ((STUDY, _WeightsWriter(metrics)), ("other", hpsearch.FunctionTrainer(metrics))):
+        config = hpsearch.parse_study({"strategy": "random", "budget": {"trials": 1, "epochs": 1}}, default_name=name)
+        hpsearch.run_study(config, str(folder / "C.db"), trainer=trainer, options=options)
+    with Store.open(folder / "C.db", read_only=True) as store:
+        (recorded,) = [t.checkpoint for t in store.trials(store.study(STUDY).id) if t.checkpoint]
+    checkpoint = Path(recorded)
+    assert checkpoint.is_file() and checkpoint.parent.parent == folder / "ck"
+    return folder, checkpoint.parent, checkpoint
+
+
+@pytest.mark.parametrize("command", ["export", "compare", "export-model"])
+def test_no_command_writes_over_or_into_a_checkpoint_folder_the_store_records(
+    checkpointed: tuple[Path, Path, Path], command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, study_folder, checkpoint = checkpointed
+    with Store.open(folder / "C.db", read_only=True) as store:
+        other = store.study("other")
+    (folder / "ck" / f"other-{other.uid[:8]}").mkdir(exist_ok=True)
+    suffix = ".keras" if command == "export-model" else ""
+    outs = [
+        (checkpoint, "a checkpoint of study 'out'") if command != "export-model" else None,
+        (study_folder / f"t.csv{suffix}", "inside the checkpoint folder of study 'out'"),
+        (folder / "ck" / f"other-{other.uid[:8]}" / f"t.csv{suffix}", "inside the checkpoint folder of study 'other'"),
+    ]
+    before = checkpoint.read_bytes()
+    args = {"export": ["export", STUDY, "--format", "csv"], "compare": ["compare", STUDY], "export-model": ["export-model", STUDY]}[command]
+    for out, rule in filter(None, outs):
+        with cwd(folder), pytest.raises(SystemExit) as info:
+            cli.main([*args, "--out", os.path.relpath(out, folder), "--store", "C.db"])
+        lines = capsys.readouterr().err.splitlines()
+        assert info.value.code == 2 and len(lines) == 1 and f": is {rule} (" in lines[0], lines
+    assert checkpoint.read_bytes() == before
+    assert sorted(p.name for p in study_folder.iterdir()) == [checkpoint.name]
+
+
+def test_export_model_blames_unreadable_weights_not_the_output_file(
+    checkpointed: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("keras")
+    folder, _, checkpoint = checkpointed
+    with pytest.raises(SystemExit) as info:
+        cli.main(["export-model", STUDY, "--out", str(tmp_path / "best.keras"), "--store", str(folder / "C.db")])
+    lines = capsys.readouterr().err.splitlines()
+    assert info.value.code == 1 and len(lines) == 1, lines
+    assert f"cannot read the weights of trial 0 from {checkpoint}: " in lines[0] and "cannot write" not in lines[0], lines
+    assert list(tmp_path.iterdir()) == []

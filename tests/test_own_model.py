@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -274,3 +275,156 @@ def test_every_strategy_searches_the_new_dimensions(tmp_path: Path, strategy: st
         assert all(len(values) == 2 for values in seen.values()), seen
     else:  # 8 trials draw (or breed) most of the six values
         assert sum(len(values) for values in seen.values()) >= 5, seen
+
+
+# --------------------------------------------------------------------------- user code that exits, data that do not fit
+
+
+def exits(params: dict[str, Any]) -> keras.Model:
+    sys.exit(3)
+
+
+def interrupts(params: dict[str, Any]) -> keras.Model:
+    raise KeyboardInterrupt  # raised by the code itself: no Ctrl-C
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "rule"),
+    [
+        ("model", f"{__name__}:exits", "raised SystemExit for {'units': "),
+        ("model", f"{__name__}:interrupts", "raised KeyboardInterrupt for {"),
+        ("data.loader", "sys:exit", "raised SystemExit: sys.exit(None) was called"),
+    ],
+    ids=["builder-exits", "builder-interrupts", "loader-is-sys.exit"],
+)
+def test_user_code_that_exits_or_interrupts_itself_is_one_line_and_nothing_is_written(
+    tmp_path: Path, setting: str, value: str, rule: str
+) -> None:
+    extra: dict[str, Any] = {"model": f"{__name__}:dense", "data": {"loader": f"{__name__}:tiny_digits"}}
+    extra.update({"model": value} if setting == "model" else {"data": {"loader": value}})
+    db = tmp_path / "s.db"
+    with pytest.raises(ConfigError) as info:
+        run_study(own_study(**extra), str(db))
+    assert (info.value.field, info.value.value) == (setting, value)
+    assert rule in str(info.value) and "\n" not in str(info.value)
+    assert not db.exists()
+
+
+def test_a_real_ctrl_c_in_user_code_goes_through_as_an_interrupt() -> None:
+    import signal
+
+    from hpsearch.train.keras.user import load_user_data
+
+    def pressed() -> None:
+        signal.raise_signal(signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        load_user_data(pressed)
+
+
+@pytest.mark.parametrize(
+    ("file", "setting", "text"),
+    [
+        ("exits_on_import.py", "model", "import sys\nsys.exit(5)\n"),
+        ("interrupted_loader.py", "data.loader", "def load():\n    raise KeyboardInterrupt\n"),
+    ],
+    ids=["module-exits-on-import", "loader-interrupts"],
+)
+def test_validate_exits_2_with_one_line_when_user_code_exits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], file: str, setting: str, text: str
+) -> None:
+    from hpsearch import cli
+
+    (tmp_path / file).write_text(text)
+    name = f"{Path(file).stem}:{'build' if setting == 'model' else 'load'}"
+    own = f'model = "{name}"\n' if setting == "model" else f'model = "{__name__}:dense"\n[data]\nloader = "{name}"\n'
+    study = tmp_path / "s.toml"
+    study.write_text(f'strategy = "random"\n{own}[budget]\ntrials = 2\nepochs = 1\n[space]\nunits = [16]\nlr = 0.1\nmomentum = 0.5\n')
+    with pytest.raises(SystemExit) as info:
+        cli.main(["validate", str(study)])
+    assert info.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"hpsearch: error: {study}: {setting} = '{name}': ")
+
+
+def three_outputs(params: dict[str, Any]) -> keras.Model:
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def wants_vectors(params: dict[str, Any]) -> keras.Model:
+    """A model for 784-vectors: the built-in data are 28x28 images."""
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def _digits_with(change: Any) -> tuple:
+    (x, y), (xv, yv), _ = tiny_digits()
+    return change(x, y, xv, yv)
+
+
+def short_validation() -> tuple:
+    return _digits_with(lambda x, y, xv, yv: ((x, y), (xv[:, :32], yv)))
+
+
+def string_inputs() -> tuple:
+    return _digits_with(lambda x, y, xv, yv: ((x.astype(str), y), (xv, yv)))
+
+
+def labels_from_100() -> tuple:
+    return _digits_with(lambda x, y, xv, yv: ((x, y + 100), (xv, yv + 100)))
+
+
+def two_labels_each() -> tuple:
+    return _digits_with(lambda x, y, xv, yv: ((x, np.stack([y, y], 1)), (xv, np.stack([yv, yv], 1))))
+
+
+def nan_inputs() -> tuple:
+    return _digits_with(lambda x, y, xv, yv: ((np.full_like(x, np.nan), y), (xv, yv)))
+
+
+def infinite_inputs() -> tuple:
+    return _digits_with(lambda x, y, xv, yv: ((x, y), (np.full_like(xv, np.inf), yv)))
+
+
+@pytest.mark.parametrize(
+    ("model", "loader", "setting", "rule"),
+    [
+        ("three_outputs", "tiny_digits", "data.loader", "its train split has labels 0 to 9, but model '"),
+        ("wants_vectors", None, "model", "the built-in mnist-sample data (inputs (28, 28) each) does not go through it: ValueError"),
+        ("dense", "short_validation", "data.loader", "one batch of its validation split (inputs (32,) each) does not go through model"),
+        ("dense", "string_inputs", "data.loader", "its train inputs are strings (dtype <U"),
+        ("dense", "labels_from_100", "data.loader", "its train split has labels 100 to 109, but model"),
+        ("dense", "two_labels_each", "data.loader", "the targets of one batch of its train split do not fit the loss and metrics of model"),
+        ("dense", "nan_inputs", "data.loader", "its train inputs hold 38400 NaN and 0 infinite values (of 38400); they must be finite"),
+        ("dense", "infinite_inputs", "data.loader", "its validation inputs hold 0 NaN and 19200 infinite values"),
+        (None, "tiny_digits", "data.loader", "one batch of its train split (inputs (64,) each) does not go through the built-in model"),
+    ],
+    ids=["3-outputs", "784-vectors", "short-validation", "strings", "labels-100", "labels-Nx2", "nan", "infinite", "built-in-model"],
+)
+def test_data_that_do_not_fit_the_model_are_refused_before_anything_is_written(
+    tmp_path: Path, model: str | None, loader: str | None, setting: str, rule: str
+) -> None:
+    extra: dict[str, Any] = {}
+    if model is not None:
+        extra["model"] = f"{__name__}:{model}"
+    else:
+        extra["space"] = {"width": [16, 32]}  # the built-in model
+    if loader is not None:
+        extra["data"] = {"loader": f"{__name__}:{loader}"}
+    db = tmp_path / "s.db"
+    with pytest.raises(ConfigError) as info:
+        run_study(own_study(**extra), str(db))
+    assert info.value.field == setting and rule in str(info.value), str(info.value)
+    assert "\n" not in str(info.value)
+    assert not db.exists()
+
+
+def test_a_failed_trial_stores_the_cause_not_the_graph_execution_error() -> None:
+    trainer = KerasTrainer(model=three_outputs, loader=tiny_digits)  # past the checks: every label from 3 up is out of range
+    (outcome,) = trainer.train([TrainJob(0, {}, epochs=1, seed=1)], lambda job, result: True)
+    assert outcome.state is TrialState.FAIL and outcome.error is not None
+    assert outcome.error.startswith("InvalidArgumentError: Received a label value of ") and "valid range of [0, 3)" in outcome.error
+    assert "\n" not in outcome.error and "Graph execution error" not in outcome.error

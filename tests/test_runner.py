@@ -263,3 +263,20 @@ def test_claims_of_several_trials_give_the_study_an_uninterrupted_single_claim_r
         assert [t.params for t in one_by_one.trials] == [t.params for t in summary.trials]
     else:
         assert len({_params_key(t.params) for t in summary.trials}) == 10
+
+
+def test_a_trial_whose_model_never_reports_the_study_metric_fails_naming_it(tmp_path: Path) -> None:
+    """Never COMPLETE with no value: FAIL with what the model did report, and the study's stop reason says it."""
+    from hpsearch import NoResultError
+
+    def no_auc(params, epoch, seed):
+        return {"loss": 0.5, "accuracy": 0.8}
+
+    config = study_config("random", trials=2, epochs=1, objective={"metric": "val_auc", "direction": "maximize"})
+    db = str(tmp_path / "s.db")
+    expected = "the model reported no `val_auc` (it reported: loss, accuracy)"
+    with pytest.raises(NoResultError, match=r"no trial succeeded: 2 of 2 failed, 0 pruned; last error: the model reported no `val_auc`"):
+        run_study(config, db, trainer=FunctionTrainer(no_auc), options=RunOptions(max_consecutive_failures=5))
+    with Store.open(db, read_only=True) as store:
+        trials = store.trials(store.study(config.name).id)
+    assert [(t.state, t.value, t.error) for t in trials] == [(TrialState.FAIL, None, expected)] * 2

@@ -436,3 +436,75 @@ def test_nothing_outside_the_store_reaches_a_private_member_of_it() -> None:
     package = Path(hpsearch.__file__).resolve().parent
     assert private_store_uses(package) == []
     assert "_read" in Store.__dict__  # the scan knows the members it looks for
+
+
+#: Store URLs with a password, one for each way opening them fails (no server is reached: port 1 refuses at once).
+SECRET = "s3cretPW"
+URLS_WITH_A_PASSWORD = {
+    "unreachable-server": f"postgresql+psycopg://user:{SECRET}@127.0.0.1:1/db",
+    "missing-driver": f"mysql://user:{SECRET}@nohost/x",
+    "unknown-dialect": f"nodialect://user:{SECRET}@host/x",
+    "unparsable-port": f"postgresql://user:{SECRET}@host:port/db",
+}
+
+
+@pytest.mark.parametrize("mode", ["write", "read_only", "no_create"])
+@pytest.mark.parametrize("url", URLS_WITH_A_PASSWORD.values(), ids=URLS_WITH_A_PASSWORD)
+def test_a_store_that_cannot_be_opened_is_named_with_its_password_hidden(url: str, mode: str) -> None:
+    from hpsearch.store import store_label
+
+    with pytest.raises(StoreError) as info:
+        Store.open(url, read_only=mode == "read_only", create=mode != "no_create")
+    message = str(info.value)
+    assert len(message.splitlines()) == 1 and SECRET not in message
+    assert f"cannot open the store '{store_label(url)}'" in message and "user:***@" in store_label(url)
+
+
+def test_a_missing_database_driver_names_the_package_to_install() -> None:
+    with pytest.raises(StoreError, match=r"its database driver 'MySQLdb' is not installed \(pip install 'mysqlclient'\)"):
+        Store.open("mysql://nohost/x")
+
+
+def test_a_new_store_is_created_only_in_an_existing_folder(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "s.db"
+    with pytest.raises(StoreError, match=rf"cannot create the store {path}: no such directory: {path.parent}; give an existing store"):
+        Store.open(f"sqlite:///{path}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_error_that_names_a_store_names_its_file_or_its_url_without_password(store_url: str) -> None:
+    """An empty SQLite file is named by its path (not by the URL SQLite reads it through); a server by its URL with
+    the password hidden, in each message that names the store."""
+    from sqlalchemy import create_engine, make_url
+
+    from hpsearch.store import store_label
+
+    sqlite = not store_url.startswith("postgresql")
+    if sqlite:
+        Path(store_url).touch()
+    password = None if sqlite else make_url(store_url).password
+    messages = []
+    for attempt in (lambda: Store.open(store_url, read_only=True), lambda: Store.open(store_url, create=False)):
+        with pytest.raises(StoreError) as info:
+            attempt()
+        messages.append(str(info.value))
+    with Store.open(store_url) as store:
+        store.create_study(study_config(), n_trials=1)
+    with Store.open(store_url, read_only=True) as ro:
+        with pytest.raises(StoreError) as info:
+            ro.create_study(study_config(), n_trials=1)
+        messages.append(str(info.value))
+        with pytest.raises(UnknownStudyError) as unknown:
+            ro.study("nope")
+        messages.append(str(unknown.value))
+    engine = create_engine(f"sqlite:///{store_url}" if sqlite else store_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"INSERT INTO hpsearch_schema_version VALUES ({SCHEMA_VERSION + 1}, 0)")
+    engine.dispose()
+    for read_only in (False, True):
+        with pytest.raises(StoreError, match="newer") as info:
+            Store.open(store_url, read_only=read_only)
+        messages.append(str(info.value))
+    for message in messages:
+        assert store_label(store_url) in message and "file%3A" not in message and "mode=" not in message, message
+        assert password is None or password not in message

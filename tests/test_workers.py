@@ -231,3 +231,54 @@ def test_a_trial_of_a_lost_machine_is_redone_after_the_grace_period(store_url: s
     assert summary.complete and len(summary.trials) == 4
     redone = summary.trials[taken.number]
     assert redone.attempt == 2 and redone.state is TrialState.COMPLETE and "far-away" in redone.error and "no heartbeat" in redone.error
+
+
+@pytest.fixture
+def starts(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every worker process run_workers starts; with ``starts.append("fake")`` first, none really starts."""
+    from multiprocessing.context import SpawnProcess
+
+    started: list[object] = []
+    real_start = SpawnProcess.start
+
+    def start(process: SpawnProcess) -> None:
+        started.append(process)
+        if started[0] != "fake":
+            real_start(process)
+
+    monkeypatch.setattr(SpawnProcess, "start", start)
+    return started
+
+
+def test_a_finished_study_starts_no_worker_however_many_are_asked(tmp_path: Path, starts: list[object]) -> None:
+    starts.append("fake")  # were a process started, it would only be counted
+    db = str(tmp_path / "done.db")
+    config = study_config("random", trials=2, epochs=1, name="done")
+    run_study(config, db, trainer=worker_objectives.quick(config))
+    summary = run_workers(config, db, 256, trainer_factory=worker_objectives.quick)
+    assert starts == ["fake"] and summary.complete and len(summary.trials) == 2
+
+
+def test_never_more_workers_than_trials_left(tmp_path: Path, starts: list[object]) -> None:
+    db = str(tmp_path / "left.db")
+    config = study_config("random", trials=3, epochs=1, name="left")
+    run_study(config, db, trainer=worker_objectives.quick(config), options=RunOptions(max_trials=1))
+    summary = run_workers(config, db, 8, trainer_factory=worker_objectives.quick)
+    assert len(starts) == 2 and summary.complete and len(summary.trials) == 3
+
+
+def test_more_workers_than_the_memory_holds_are_refused_with_the_figure(
+    tmp_path: Path, starts: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hpsearch.core.errors import ConfigError
+    from hpsearch.running import workers
+
+    starts.append("fake")
+    monkeypatch.setattr(workers, "WORKER_MEMORY", 10**15)  # 1 PB a worker: no machine holds two
+    config = study_config("random", trials=4, epochs=1, name="big")
+    figure = r"^--workers = 2: 2 worker processes need about 2000000\.0 GB of memory .* give --workers 1 or fewer$"
+    with pytest.raises(ConfigError, match=figure):
+        run_workers(config, str(tmp_path / "m.db"), 2, trainer_factory=worker_objectives.quick)
+    assert starts == ["fake"]
+    with Store.open(tmp_path / "m.db") as store:
+        assert store.studies() == []  # refused before the study is created

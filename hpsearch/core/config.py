@@ -17,13 +17,14 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from hpsearch.core.builtin_model import BUILTIN_DIMENSIONS, METRIC_DIRECTIONS
-from hpsearch.core.errors import ConfigError
+from hpsearch.core.errors import ConfigError, ConfigWarning
 from hpsearch.core.limits import LIMITS, check
 from hpsearch.core.space import SearchSpace, parse_space
 
@@ -397,7 +398,25 @@ def parse_study(doc: Mapping[str, Any], *, default_name: str | None = None, sour
         config = _parse_study(doc, default_name)
     except ConfigError as err:
         raise (err.with_source(source) if source and not err.source else err) from None
+    _warn_of_direction(config.metric, config.direction, source)
     return replace(config, source=source, document=_plain_document(doc))
+
+
+def _warn_of_direction(metric: str, direction: str, source: str | None) -> None:
+    """A :class:`ConfigWarning` when the study optimises a built-in metric against its own direction
+    (``val_loss`` maximized: the search would look for the worst model)."""
+    known = KNOWN_DIRECTIONS.get(metric)
+    if known is None or known == direction:
+        return
+    where = f"{source if source.isprintable() else repr(source)}: " if source else ""  # one line, as ConfigError
+    worst = "highest" if direction == "maximize" else "lowest"
+    warnings.warn(
+        f"{where}objective.direction = {direction!r}: {metric} is a metric to {known} (the best model has the "
+        f"{'lowest' if known == 'minimize' else 'highest'}); this study looks for the {worst} {metric}, "
+        f"the worst model: leave direction out, or set it to {known!r}",
+        ConfigWarning,
+        stacklevel=3,
+    )
 
 
 def _plain_document(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -548,10 +567,14 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
 def load_study(path: str | Path) -> StudyConfig:
     """Read and validate a study file. The study's name defaults to the file's stem."""
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError("study file", str(p), "is a directory; name the study's .toml file in it")
     if not p.is_file():
         raise ConfigError("study file", str(p), "no such file")
     try:
         doc = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError("study file", str(p), f"is not valid TOML ({err})") from None
+    except OSError as err:
+        raise ConfigError("study file", str(p), f"cannot be read ({err.strerror or err})") from None
     return parse_study(doc, default_name=p.stem, source=str(p))

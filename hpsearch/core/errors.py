@@ -10,6 +10,7 @@ from typing import Any
 
 __all__ = [
     "ConfigError",
+    "ConfigWarning",
     "DataUnavailableError",
     "HpsearchError",
     "NoResultError",
@@ -40,11 +41,16 @@ class ConfigError(HpsearchError, ValueError):
         super().__init__(self._format())
 
     def _format(self) -> str:
-        where = f"{self.source}: " if self.source else ""
+        where = f"{self.source if self.source.isprintable() else repr(self.source)}: " if self.source else ""  # one line
         return f"{where}{self.field} = {self.value!r}: {self.rule}"
 
     def with_source(self, source: str) -> ConfigError:
         return ConfigError(self.field, self.value, self.rule, source=source)
+
+
+class ConfigWarning(UserWarning):
+    """A study file or argument that is valid but most likely a mistake (``warnings.warn``, one line; the
+    command line prints it as ``hpsearch: warning: ...`` and goes on)."""
 
 
 class StudyMismatchError(ConfigError):

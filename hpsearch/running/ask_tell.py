@@ -32,7 +32,15 @@ from pathlib import Path
 from hpsearch.core.config import StudyConfig, config_from_stored, load_study
 from hpsearch.core.errors import ConfigError, NoResultError
 from hpsearch.core.space import Params
-from hpsearch.running.session import Heartbeat, RunOptions, StudySession, StudySummary, space_as_declared, summarize
+from hpsearch.running.session import (
+    Heartbeat,
+    RunOptions,
+    StudySession,
+    StudySummary,
+    missing_metric_error,
+    space_as_declared,
+    summarize,
+)
 from hpsearch.search.pruning import PruningRule, pruning_rule
 from hpsearch.store import EpochEntry, Store, StudyRecord, TrialLostError, TrialRecord, TrialState, WorkerInfo
 
@@ -48,6 +56,8 @@ class AskedTrial:
         self._curve: list[float] = []
         self._started = time.monotonic()
         self._last = self._started
+        #: Why the trial is no longer open (told, given back at close, taken from this worker); None while open.
+        self._ended: str | None = None
         #: The metrics of the last epoch reported.
         self.last_metrics: dict[str, float] = {}
 
@@ -78,32 +88,61 @@ class AskedTrial:
         """Store epoch ``epoch`` (1, 2, ... in order) of this trial with its ``metrics`` now; returns True
         when the study's pruning rule stops the trial here (then :meth:`AskTellStudy.tell` it PRUNED).
 
-        ``metrics`` must hold the study's metric. Every numeric value in it is stored under its name
-        (names of up to 100 characters); values that are not numbers are left out."""
+        ``metrics`` must hold the study's metric as a real number. Every numeric value in it is stored
+        under its name (names of up to 100 characters); values that are not numbers are left out.
+        Nothing is stored, and the pruning rule is not asked, when the epoch or the metric is refused."""
         study = self._study
+        if self._ended is not None:
+            raise ValueError(f"trial {self.number}: epoch {epoch} reported after the trial ended: {self._ended}")
+        if epoch > self.epochs:
+            raise ConfigError(
+                "epoch", epoch, f"trial {self.number} trains at most {self.epochs} epochs (the study's budget.epochs); nothing stored"
+            )
         if epoch != len(self._curve) + 1:
             raise ValueError(
                 f"trial {self.number}: epoch {epoch} reported after epoch {len(self._curve)}; report every epoch in order, from 1"
             )
-        metric = study.config.metric
-        value = metrics.get(metric)
-        if value is None:
-            raise ConfigError("metrics", dict(metrics), f"must hold the study's metric {metric!r}")
+        value = _metric_value(study.config.metric, metrics)
         now = time.monotonic()
         numbers = {k: float(v) for k, v in metrics.items() if isinstance(v, Real) and not isinstance(v, bool)}
         entry = EpochEntry(self.record, epoch, numbers, now - self._last)
         self._last = now
         if study.store.record_epochs(study.worker, [entry]):
-            study._forget(self)
-            raise TrialLostError.of(self.record)
-        self._curve.append(float(value))
+            lost = TrialLostError.of(self.record)
+            study._forget(self, str(lost))
+            raise lost
+        self._curve.append(value)
         self.last_metrics = numbers
-        if self._rule is None or epoch >= self.epochs or not math.isfinite(float(value)):
+        if self._rule is None or epoch >= self.epochs or not math.isfinite(value):
             return False
         return self._rule.stops(self.number, self.params, self._curve, self._curves)
 
     def __repr__(self) -> str:
         return f"AskedTrial(number={self.number}, params={self.params})"
+
+
+def _metric_value(metric: str, metrics: Mapping[str, object]) -> float:
+    """The study's ``metric`` in ``metrics``, a real number (NaN and infinities included: the trial then fails);
+    a ConfigError naming the metric and the value when it is missing or anything else (a string, a bool)."""
+    if metric not in metrics:
+        raise ConfigError("metrics", dict(metrics), f"must hold the study's metric {metric!r}")
+    value = metrics[metric]
+    if not isinstance(value, Real) or isinstance(value, bool):
+        raise ConfigError(
+            f"metrics[{metric!r}]", value, "must be a real number (an int or a float; convert a tensor or array with float())"
+        )
+    return float(value)
+
+
+def _told_state(outcome: object) -> TrialState:
+    """The finished state named by ``outcome`` (a TrialState or its name, in any case); a ConfigError naming the valid ones."""
+    names = {state.value for state in TrialState if state.is_finished()}
+    name = outcome.value if isinstance(outcome, TrialState) else outcome.upper() if isinstance(outcome, str) else None
+    if name not in names:
+        raise ConfigError(
+            "outcome", outcome, "must be one of COMPLETE, PRUNED or FAIL (a state), or the final metrics (a dict with the study's metric)"
+        )
+    return TrialState(name)
 
 
 class AskTellStudy:
@@ -169,33 +208,48 @@ class AskTellStudy:
     def tell(self, trial: AskedTrial, outcome: TrialState | str | Mapping[str, float], *, error: str | None = None) -> None:
         """How ``trial`` ended: a state (``"COMPLETE"``, ``"PRUNED"``, ``"FAIL"``; the value is the last
         reported epoch's metric), or the final metrics (COMPLETE; stored as one more epoch when no epoch
-        was reported yet). A trial whose value is not finite is stored as FAIL, as ``hpsearch run`` does."""
-        if trial.number not in self._open:
-            raise ValueError(f"trial {trial.number} is not open in this study (told already, or never asked here)")
+        was reported yet). A trial whose value is not finite, or that reported no epoch, is stored as FAIL,
+        as ``hpsearch run`` does."""
+        self._check_open(trial)
+        metric = self.config.metric
+        value: float | None
         if isinstance(outcome, Mapping):
+            value = _metric_value(metric, outcome)
             if not trial.epochs_done:
                 trial.report(1, outcome)
-            state, value = TrialState.COMPLETE, outcome.get(self.config.metric)
-            if value is None:
-                raise ConfigError("metrics", dict(outcome), f"must hold the study's metric {self.config.metric!r}")
+            state = TrialState.COMPLETE
         else:
-            state = TrialState(outcome.upper() if isinstance(outcome, str) else outcome)
-            if not state.is_finished():
-                raise ConfigError("state", state.value, "must be COMPLETE, PRUNED or FAIL")
-            value = trial.last_metrics.get(self.config.metric)
-        if state is not TrialState.FAIL and (value is None or not math.isfinite(float(value))):
-            error = error or f"{self.config.metric} is {value} at the end of the trial"
-            state, value = TrialState.FAIL, None
+            state = _told_state(outcome)
+            value = trial.last_metrics.get(metric)
+        if state is not TrialState.FAIL and value is None:
+            error = error or missing_metric_error(metric, None)
+            state = TrialState.FAIL
+        elif state is not TrialState.FAIL and value is not None and not math.isfinite(value):
+            error = error or f"{metric} is {value} at the end of the trial"
+            state = TrialState.FAIL
         if state is TrialState.FAIL:
             value = None
         try:
-            self.store.finish(trial.record, self.worker, state, value=None if value is None else float(value), error=error)
-        finally:
-            self._forget(trial)
+            self.store.finish(trial.record, self.worker, state, value=value, error=error)
+        except TrialLostError as lost:
+            self._forget(trial, str(lost))
+            raise
+        self._forget(trial, f"it was told already ({state.value})")
         self._finish_if_done()
 
-    def _forget(self, trial: AskedTrial) -> None:
-        self._open.pop(trial.number, None)
+    def _check_open(self, trial: AskedTrial) -> None:
+        """A ValueError that says why, unless ``trial`` is open in this study (asked here and not told yet)."""
+        if trial._study is not self:
+            asked_by = f"study {trial._study.name!r}" if trial._study.name != self.name else f"another open_study() of {self.name!r}"
+            raise ValueError(f"trial {trial.number} was asked by {asked_by}, not by this study {self.name!r}: tell the study that asked it")
+        if self._open.get(trial.number) is not trial:
+            raise ValueError(f"trial {trial.number} is not open in this study: {trial._ended or 'it was never asked here'}")
+
+    def _forget(self, trial: AskedTrial, why: str) -> None:
+        """``trial`` is no longer open, for the reason ``why`` (what a later report or tell explains)."""
+        if self._open.get(trial.number) is trial:
+            self._open.pop(trial.number)
+        trial._ended = why
         self._heart.trials = [t.record for t in self._open.values()]
 
     def _finish_if_done(self) -> None:
@@ -213,7 +267,7 @@ class AskTellStudy:
         for trial in list(self._open.values()):
             with contextlib.suppress(TrialLostError):
                 self.store.release(trial.record, "not told before the study was closed; redone")
-            self._forget(trial)
+            self._forget(trial, "the study was closed before it was told, and the trial went back to the study to be redone")
         self._heart.__exit__(None, None, None)
         if self._own_store:
             self.store.close()

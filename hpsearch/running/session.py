@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from numbers import Real
 from pathlib import Path
 from typing import NoReturn
 
@@ -26,7 +28,19 @@ from hpsearch.search.strategies import Strategy, derive_seed, strategy_for
 from hpsearch.store import Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
 from hpsearch.train.trainer import Trainer, TrainJob, TrainOutcome
 
-__all__ = ["Heartbeat", "RunOptions", "StudySession", "StudySummary", "space_as_declared", "summarize"]
+__all__ = ["Heartbeat", "RunOptions", "StudySession", "StudySummary", "missing_metric_error", "space_as_declared", "summarize"]
+
+
+def missing_metric_error(metric: str, metrics: Mapping[str, object] | None) -> str:
+    """Why a trial that ended with ``metrics`` at its last epoch (None: no epoch) has no value of the study's ``metric``."""
+    if metrics is not None and metrics.get(metric) is not None:
+        return f"the model reported `{metric}` = {metrics[metric]!r}, not a real number"
+    reported = " no epoch" if metrics is None else ": " + ", ".join(map(str, metrics)) if metrics else " no metric"
+    return f"the model reported no `{metric}` (it reported{reported})"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -207,8 +221,12 @@ class StudySession:
     def finish_trial(
         self, study: StudyRecord, trial: TrialRecord, job: TrainJob, outcome: TrainOutcome
     ) -> tuple[TrialState, float | None, str | None]:
-        """Record how ``trial`` ended (its value: the study's metric at its last epoch); (state, value, error)."""
-        value = outcome.epochs[-1].metrics.get(self.config.metric) if outcome.epochs else None
+        """Record how ``trial`` ended (its value: the study's metric at its last epoch); (state, value, error).
+        A trial that did not fail but whose last epoch holds no number for the study's metric is FAIL, with why."""
+        metrics = outcome.epochs[-1].metrics if outcome.epochs else None
+        value = None if metrics is None else metrics.get(self.config.metric)
+        if outcome.state is not TrialState.FAIL and not _is_number(value):
+            outcome = replace(outcome, state=TrialState.FAIL, error=missing_metric_error(self.config.metric, metrics))
         if outcome.state is TrialState.FAIL:
             value = None
         if "val_before_resize" in outcome.info and "val_after_resize" in outcome.info:

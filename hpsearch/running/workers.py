@@ -10,7 +10,14 @@ worker that died. This module only starts and supervises the processes:
   pools limited so that N workers do not oversubscribe the cores: by default
   ``max(1, cores // N)`` threads each (``threads`` to change it);
 * a worker returns after ``recycle_after`` trials and is replaced by a fresh
-  process, so memory a backend does not give back cannot build up over a long study.
+  process, so memory a backend does not give back cannot build up over a long study;
+* only as many workers start as there are trials a worker could claim now (trials the
+  budget has not proposed yet, trials waiting, failed ones with ``retry_failed``, running
+  ones whose heartbeat is older than ``stale_after``): none for a finished study, one to
+  wait for (and redo, should they die) trials other workers are running, or to evaluate
+  a study whose budget is spent; a recycled worker is replaced on the same terms;
+* a worker count the machine's available memory cannot hold, at :data:`WORKER_MEMORY`
+  each, is refused before the study is created or any process starts.
 """
 
 from __future__ import annotations
@@ -23,15 +30,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import psutil
+
 from hpsearch.core.config import StudyConfig
-from hpsearch.core.errors import HpsearchError
+from hpsearch.core.errors import ConfigError, HpsearchError, UnknownStudyError
 from hpsearch.core.formatting import format_duration
 from hpsearch.running.progress import Progress, SilentProgress
 from hpsearch.running.session import RunOptions, StudySummary, summarize
-from hpsearch.store import Store, StudyState, TrialState, store_url
+from hpsearch.store import Store, StudyState, TrialRecord, TrialState, store_url
 from hpsearch.train.trainer import Trainer
 
-__all__ = ["WorkerSpec", "default_threads", "limit_threads", "run_workers"]
+__all__ = ["WORKER_MEMORY", "WorkerSpec", "default_threads", "limit_threads", "run_workers"]
+
+#: The memory one worker process is taken to need, in bytes: about 1 GiB (an interpreter with TensorFlow and
+#: Keras imported is 0.36 GB of its own, 0.8 GB resident; the MNIST arrays, a model and its compiled steps come
+#: on top; the README's "Speed and memory" measured 1.6 GB at the peak of a population study).
+WORKER_MEMORY = 1 << 30
 
 #: Exit status of a worker that stopped after ``recycle_after`` trials and wants a successor.
 EXIT_RECYCLE = 3
@@ -107,9 +121,12 @@ def run_workers(
 
     if trainer_factory is None:
         check_trainable(config)
-    strategy = strategy_for(config)
+    n_trials = strategy_for(config).budget(config.budget.trials)
     with Store.open(url) as opened:
-        study = opened.create_study(config, n_trials=strategy.budget(config.budget.trials))
+        claimable, done = _claimable(opened, config.name, n_trials, options)
+        asked, workers = workers, _workers_for(workers, claimable, done, others_running=False)
+        _check_memory(workers)
+        study = opened.create_study(config, n_trials=n_trials)
     spec = WorkerSpec(config, url, options, threads or default_threads(workers), trainer_factory)
     context = multiprocessing.get_context("spawn")
     running: list[Any] = []
@@ -128,10 +145,14 @@ def run_workers(
         process.start()
         running.append(process)
 
-    progress.message(
-        f"{study.name}: {workers} worker process(es), {spec.threads} backend thread(s) each"
-        + (f", each replaced after {recycle_after} trials" if recycle_after else "")
-    )
+    fewer = f" (of {asked} asked: {claimable} trial(s) left to claim)" if workers < asked else ""
+    if workers == 0:
+        progress.message(f"{study.name}: every trial of its budget has finished; no worker process started")
+    else:
+        progress.message(
+            f"{study.name}: {workers} worker process(es){fewer}, {spec.threads} backend thread(s) each"
+            + (f", each replaced after {recycle_after} trials" if recycle_after else "")
+        )
     for _ in range(workers):
         start()
     failed = 0
@@ -142,7 +163,7 @@ def run_workers(
             time.sleep(0.5)
             for process in [p for p in running if not p.is_alive()]:
                 running.remove(process)
-                if process.exitcode == EXIT_RECYCLE:
+                if process.exitcode == EXIT_RECYCLE and _replace_recycled(url, study.name, n_trials, options, bool(running)):
                     start()
                 elif process.exitcode != 0:
                     failed += 1
@@ -160,6 +181,55 @@ def run_workers(
     if failed and not summary.complete:
         raise HpsearchError(f"{study.name}: {failed} worker process(es) failed; see their messages above")
     return summary
+
+
+def _claimable(store: Store, name: str, n_trials: int, options: RunOptions) -> tuple[int, bool]:
+    """How many trials of study ``name`` a worker starting now could claim (see the module's docstring),
+    and whether the study is done: its budget finished and the study COMPLETE, nothing left for a worker."""
+    try:
+        study = store.study(name)
+    except UnknownStudyError:
+        return n_trials, False
+    history = store.trials(study.id, with_curves=False)
+    now = time.time()
+
+    def claimable(trial: TrialRecord) -> bool:
+        if trial.state is TrialState.RUNNING:
+            return now - (trial.heartbeat_at or trial.started_at or 0.0) > options.stale_after
+        return trial.state is TrialState.WAITING or (trial.state is TrialState.FAIL and options.retry_failed)
+
+    count = max(0, n_trials - len(history)) + sum(map(claimable, history))
+    finished = sum(t.state.is_finished() for t in history)
+    return count, count == 0 and finished >= n_trials and study.state is StudyState.COMPLETE
+
+
+def _workers_for(asked: int, claimable: int, done: bool, *, others_running: bool) -> int:
+    """Never more workers than trials to claim; with none to claim, one (unless the study is done, or another of
+    ours is still running) to wait for the trials others run, or to finish the study."""
+    if claimable:
+        return min(asked, claimable)
+    return 0 if done or others_running else min(asked, 1)
+
+
+def _replace_recycled(url: str, name: str, n_trials: int, options: RunOptions, others_running: bool) -> bool:
+    """Whether a worker that stopped after its ``recycle_after`` trials gets a successor."""
+    with Store.open(url, read_only=True) as opened:
+        claimable, done = _claimable(opened, name, n_trials, options)
+    return _workers_for(1, claimable, done, others_running=others_running) > 0
+
+
+def _check_memory(workers: int) -> None:
+    """Refuse more workers than the machine's available memory holds, at :data:`WORKER_MEMORY` each (one always may start)."""
+    available = psutil.virtual_memory().available
+    fits = max(1, available // WORKER_MEMORY)
+    if workers > fits:
+        raise ConfigError(
+            "--workers",
+            workers,
+            f"{workers} worker processes need about {workers * WORKER_MEMORY / 1e9:.1f} GB of memory "
+            f"({WORKER_MEMORY / 1e9:.1f} GB each) and this machine has {available / 1e9:.1f} GB available: "
+            f"give --workers {fits} or fewer",
+        )
 
 
 def _report(url: str, name: str, progress: Progress, last: tuple[int, int] | None, started: float) -> tuple[int, int] | None:

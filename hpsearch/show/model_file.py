@@ -22,7 +22,7 @@ from hpsearch.core.checkpoints import trial_file
 from hpsearch.core.errors import ConfigError, HpsearchError, NoResultError
 from hpsearch.running.checkpoints import study_checkpoint_dir
 from hpsearch.running.session import summarize
-from hpsearch.show.output_file import protected_paths, write_output
+from hpsearch.show.output_file import check_output_path, protected_paths, write_output
 from hpsearch.store import Store, TrialRecord, reading
 from hpsearch.train.keras.model import model_for
 from hpsearch.train.keras.user import ModelBuilder, build_checked, resolve
@@ -46,7 +46,11 @@ def load_trial_model(trial: TrialRecord, weights: Path, build: ModelBuilder | No
     (and optimiser state) of ``weights``."""
     model = model_for(trial.params) if build is None else build_checked(build, trial.params)
     model.optimizer.build(model.trainable_variables)  # so that the saved optimiser state loads too
-    model.load_weights(weights)
+    try:
+        model.load_weights(weights)
+    except Exception as err:  # h5py's OSError, Keras' ValueError: the weights, not the output file, are the problem
+        reason = next(iter(str(err).strip().splitlines()), "") or type(err).__name__
+        raise HpsearchError(f"cannot read the weights of trial {trial.number} from {weights}: {reason}") from err
     return model
 
 
@@ -67,7 +71,8 @@ def export_model(
     with reading(store) as opened:
         summary = summarize(opened, name)
         folder = study_checkpoint_dir(opened, summary.study, None if checkpoint_dir is None else Path(checkpoint_dir))
-        protected = protected_paths(opened)
+        protected = protected_paths(opened, [] if checkpoint_dir is None else [checkpoint_dir])
+    check_output_path(out, protected)  # refused before any weights are read
     best = summary.best
     if best is None:
         raise NoResultError(f"{name}: no trial has completed yet, so there is no model to export")

@@ -5,8 +5,10 @@
 * the path must be a regular file or a new name in an existing directory: a directory,
   a device (``/dev/full``), a FIFO or a socket is refused, never replaced by a file;
 * it must not be the store the command reads, nor its ``-wal``, ``-shm`` or ``-journal``
-  file, nor anything inside its checkpoint folder, however the path is spelt (relative,
-  absolute, through a symlink, with ``./`` or ``..``; a hard link to the store too);
+  file, nor anything inside its default checkpoint folder, nor a checkpoint the store records,
+  nor anything inside a study's checkpoint folder in a ``--checkpoint-dir`` the store's
+  checkpoints show (or the command is given), however the path is spelt (relative, absolute,
+  through a symlink, with ``./`` or ``..``; a hard link to the store or a checkpoint too);
 * the content goes to a temporary file with a unique name beside the target, then
   replaces it in one rename; a failure removes the temporary file.
 
@@ -24,7 +26,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hpsearch.core.checkpoints import checkpoint_root, study_folder
 from hpsearch.core.errors import ConfigError
+from hpsearch.store import queries
 
 if TYPE_CHECKING:
     from hpsearch.store import Store
@@ -34,20 +38,29 @@ __all__ = ["check_output_path", "protected_paths", "write_output"]
 _SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
-def protected_paths(store: Store) -> list[tuple[Path, str]]:
+def protected_paths(store: Store, checkpoint_dirs: Sequence[str | os.PathLike[str]] = ()) -> list[tuple[Path, str]]:
     """What a command reading ``store`` must never write over, each with how to name it: an
-    SQLite store's file and its side files, and the store's default checkpoint folder."""
-    from hpsearch.running.checkpoints import checkpoint_dir_for
-
+    SQLite store's file and its side files; the store's default checkpoint folder; every checkpoint
+    a trial records; and, in every checkpoint root a recorded checkpoint lies in (a ``--checkpoint-dir``)
+    and in ``checkpoint_dirs``, the folder of each of the store's studies
+    (:func:`hpsearch.core.checkpoints.study_folder`). A root itself is not protected (it may be ``.``)."""
     store_file = store.path
-    checkpoint_dir = checkpoint_dir_for(store) if store_file is not None else None
-    out: list[tuple[Path, str]] = []
+    out: dict[Path, str] = {}
     if store_file is not None:
-        out.append((store_file, "the store this command reads"))
-        out += [(store_file.with_name(store_file.name + side), f"the store's {side[1:]} file") for side in _SQLITE_SIDE_FILES]
-    if checkpoint_dir is not None:
-        out.append((checkpoint_dir, "the store's checkpoint folder"))
-    return out
+        out[store_file] = "the store this command reads"
+        out |= {store_file.with_name(store_file.name + side): f"the store's {side[1:]} file" for side in _SQLITE_SIDE_FILES}
+    out[checkpoint_root(store_file)] = "the store's checkpoint folder"
+    roots = [Path(root) for root in checkpoint_dirs]
+    for row in store.fetch(queries.checkpoints()):
+        checkpoint, name, uid = Path(row.checkpoint), row.name, row.uid
+        out.setdefault(checkpoint, f"a checkpoint of study {name!r}")
+        if checkpoint.parent.name == study_folder(Path(), name, uid).name:  # in the layout: <root>/<study>-<uid>/
+            roots.append(checkpoint.parent.parent)
+    studies = store.studies() if roots else []
+    for root in dict.fromkeys(roots):
+        for study in studies:
+            out.setdefault(study_folder(root, study.name, study.uid), f"the checkpoint folder of study {study.name!r}")
+    return list(out.items())
 
 
 def _kind(mode: int) -> str:

@@ -5,7 +5,18 @@
 
 from hpsearch.core.records import EpochRecord, Evaluation, StudyRecord, StudyState, TrialRecord, TrialState
 from hpsearch.store.schema import SCHEMA_VERSION
-from hpsearch.store.store import DEFAULT_STORE, ClaimConflict, EpochEntry, MetricRow, Store, TrialLostError, WorkerInfo, reading, store_url
+from hpsearch.store.store import (
+    DEFAULT_STORE,
+    ClaimConflict,
+    EpochEntry,
+    MetricRow,
+    Store,
+    TrialLostError,
+    WorkerInfo,
+    reading,
+    store_label,
+    store_url,
+)
 
 __all__ = [
     "DEFAULT_STORE",
@@ -23,5 +34,6 @@ __all__ = [
     "TrialState",
     "WorkerInfo",
     "reading",
+    "store_label",
     "store_url",
 ]

@@ -28,6 +28,7 @@ __all__ = [
     "Query",
     "TRIAL_ROW_FIELDS",
     "ancestry",
+    "checkpoints",
     "count_trials",
     "curves",
     "epoch_rows",
@@ -299,6 +300,21 @@ def study_statuses(name: str | None = None) -> Query:
     best_value = select(t.c.value).where(t.c.study_id == st.c.id, t.c.number == _best_trial_number(st)).correlate(st).scalar_subquery()
     query = query.add_columns(best_value.label("best_value"))
     return query.where(st.c.name == name) if name is not None else query
+
+
+# ---------------------------------------------------------------------------- the output writer (hpsearch.show.output_file)
+
+
+def checkpoints() -> Query:
+    """``(checkpoint, name, uid)``: every checkpoint path a trial records, with its study's name and uid."""
+    t, st = s.trials, s.studies
+    return (
+        select(t.c.checkpoint, st.c.name, st.c.uid)
+        .distinct()
+        .select_from(t)
+        .join(st, st.c.id == t.c.study_id)
+        .where(t.c.checkpoint.is_not(None))
+    )
 
 
 # ---------------------------------------------------------------------------- dashboard (hpsearch.show.dashboard.data)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import socket
 import sqlite3
 import time
@@ -24,7 +25,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Row, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
 from hpsearch.core.errors import StoreError, StudyMismatchError, UnknownStudyError
 from hpsearch.core.records import (
@@ -40,7 +41,7 @@ from hpsearch.core.records import (
 from hpsearch.store import queries
 from hpsearch.store import schema as s
 
-__all__ = ["DEFAULT_STORE", "ClaimConflict", "EpochEntry", "MetricRow", "Store", "WorkerInfo", "reading", "store_url"]
+__all__ = ["DEFAULT_STORE", "ClaimConflict", "EpochEntry", "MetricRow", "Store", "WorkerInfo", "reading", "store_label", "store_url"]
 
 #: The store used when neither ``--store`` nor ``HPSEARCH_STORE`` names one.
 DEFAULT_STORE = "hpsearch.db"
@@ -60,6 +61,43 @@ def store_url(path_or_url: str | os.PathLike[str] | None = None) -> str:
     if "://" in text:
         return text
     return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+#: The password of a URL that SQLAlchemy cannot parse (``scheme://user:PASSWORD@...``).
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@]*:)[^@]*@")
+
+
+def store_label(path_or_url: str | os.PathLike[str] | None = None) -> str:
+    """How to name a store to a person: its file for SQLite, else its URL with the password hidden
+    (also when the URL cannot be parsed)."""
+    text = store_url(path_or_url)
+    try:
+        url = make_url(text)
+    except (ArgumentError, ValueError):
+        return _PASSWORD_IN_URL.sub(r"\1***@", text)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return url.database.removeprefix("file:").split("?")[0]
+    return url.render_as_string(hide_password=True)
+
+
+def _hidden(reason: str, path_or_url: str | os.PathLike[str] | None) -> str:
+    """``reason`` with the store's password (should a driver's message repeat it) hidden."""
+    try:
+        password = make_url(store_url(path_or_url)).password
+    except (ArgumentError, ValueError):
+        return _PASSWORD_IN_URL.sub(r"\1***@", reason)
+    return reason.replace(password, "***") if password else reason
+
+
+#: The package to install for each database driver module SQLAlchemy imports (others: the module's own name).
+_DRIVER_PACKAGES = {
+    "MySQLdb": "mysqlclient",
+    "pymysql": "PyMySQL",
+    "mysql": "mysql-connector-python",
+    "psycopg2": "psycopg2-binary",
+    "psycopg": "psycopg[binary]",
+    "cx_Oracle": "cx_Oracle",
+}
 
 
 @dataclass(frozen=True)
@@ -176,10 +214,15 @@ def _check_sqlite_file(path: Path) -> int | None:
     return int(version) if version is not None else None
 
 
+def _empty_kind(path: Path) -> str:
+    return "an empty file" if path.stat().st_size == 0 else "an SQLite database without tables"
+
+
 def _needs_migration(where: object, version: int) -> StoreError:
     return StoreError(
         f"{where} has store schema version {version}, older than this hpsearch's ({s.SCHEMA_VERSION}): "
-        f"run `hpsearch migrate --store {where}` (or any run) first; a read-only command never migrates (the store was left unchanged)"
+        f"run `hpsearch migrate --store {where}` first, then this command again (it does not migrate a store; "
+        "the store was left unchanged)"
     )
 
 
@@ -211,42 +254,72 @@ class Store:
         self.read_only = read_only
         #: (the schema version it had, where the original was kept) when opening migrated the store; else None.
         self.migrated: tuple[int, Path | None] | None = None
+        #: What opening did about a migration a killed process left (see ``recover_sqlite_file``), in words; else None.
+        self.recovered: str | None = None
 
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, path_or_url: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:
+    def open(cls, path_or_url: str | os.PathLike[str] | None = None, *, read_only: bool = False, create: bool = True) -> Store:
         """Open (and, unless ``read_only``, create or migrate) the store at a path or URL.
 
+        An SQLite file that a killed migration left is first recovered (``recover_sqlite_file``), whatever
+        the mode. ``create=False`` (what ``hpsearch migrate`` asks) refuses to create a store where there is
+        none (a missing or empty file, a database without hpsearch's tables); a new SQLite store is created
+        only in an existing folder.
+
         Raises :class:`StoreError` for a file that is not an hpsearch store, a store
-        with a newer schema, a URL that cannot be used, an unreachable server, or
-        (read-only) a store that does not exist.
+        with a newer schema, a URL that cannot be used or whose driver is missing, an
+        unreachable server, or (read-only) a store that does not exist. Every message
+        names the store by :func:`store_label` (a URL's password hidden).
         """
         try:
-            return cls._open(path_or_url, read_only=read_only)
+            return cls._open(path_or_url, read_only=read_only, create=create)
         except StoreError:
             raise
-        except (SQLAlchemyError, OSError) as err:
-            where = os.fspath(path_or_url) if path_or_url is not None else store_url(None)
-            reason = str(getattr(err, "orig", None) or err).splitlines()[0]
-            raise StoreError(f"cannot open the store {where!r}: {type(err).__name__}: {reason}") from None
+        except ImportError as err:  # create_engine imports the dialect's driver
+            module = (err.name or "").split(".")[0]
+            package = _DRIVER_PACKAGES.get(module, module)
+            raise StoreError(
+                f"cannot open the store {store_label(path_or_url)!r}: its database driver {module!r} is not installed "
+                f"(pip install '{package}')"
+            ) from None
+        except (SQLAlchemyError, OSError, ValueError) as err:
+            reason = _hidden(str(getattr(err, "orig", None) or err).splitlines()[0], path_or_url)
+            raise StoreError(f"cannot open the store {store_label(path_or_url)!r}: {type(err).__name__}: {reason}") from None
 
     @classmethod
-    def _open(cls, path_or_url: str | os.PathLike[str] | None, *, read_only: bool) -> Store:
+    def _open(cls, path_or_url: str | os.PathLike[str] | None, *, read_only: bool, create: bool) -> Store:
         url = make_url(store_url(path_or_url))
         is_sqlite = url.get_backend_name() == "sqlite"
+        recovered = None
         if is_sqlite:
             db = url.database or ""
             if db in ("", ":memory:"):
+                if not create:
+                    raise StoreError(f"{url.render_as_string()} is an in-memory store, always new: only a run creates a store")
                 engine = cls._sqlite_engine("sqlite://", read_only=False)
                 store = cls(engine)
                 store._ensure_schema()
                 return store
             path = Path(db)
-            if read_only and not path.exists():
-                raise StoreError(f"no store at {path}: run a study first, or name the store with --store / HPSEARCH_STORE")
+            from hpsearch.store.migrate import recover_sqlite_file
+
+            recovered = recover_sqlite_file(path)
+            if not path.exists():
+                if read_only:
+                    raise StoreError(f"no store at {path}: run a study first, or name the store with --store / HPSEARCH_STORE")
+                if not create:
+                    raise StoreError(f"no store at {path}: nothing to open, and only a run creates a store (nothing was created)")
+                if not path.parent.is_dir():
+                    raise StoreError(
+                        f"cannot create the store {path}: no such directory: {path.parent}; "
+                        "give an existing store or a new file name in an existing directory"
+                    )
             version = _check_sqlite_file(path)
-            migrated = None
+            if version is None and not read_only and not create:
+                raise StoreError(f"{path} is not an hpsearch store: it is {_empty_kind(path)}; only a run creates a store (left unchanged)")
+            migrated = None if recovered is None else recovered.migrated
             if version is not None and version < s.SCHEMA_VERSION:
                 if read_only:
                     raise _needs_migration(path, version)
@@ -254,8 +327,6 @@ class Store:
 
                 backup = migrate_sqlite_file(path, version, _sqlite_read_mode(path))
                 migrated = (version, backup) if backup is not None else None
-            if not read_only:
-                path.parent.mkdir(parents=True, exist_ok=True)
             file_url = f"sqlite:///file:{path}?mode={_sqlite_read_mode(path)}&uri=true" if read_only else f"sqlite:///{path}"
             engine = cls._sqlite_engine(file_url, read_only=read_only)
         else:
@@ -263,10 +334,11 @@ class Store:
             migrated = None
         store = cls(engine, read_only=read_only)
         store.migrated = migrated
+        store.recovered = None if recovered is None else recovered.note
         if read_only:
             store._check_schema_version(must_exist=True)
         else:
-            store._ensure_schema()
+            store._ensure_schema(create=create)
         return store
 
     @staticmethod
@@ -296,7 +368,7 @@ class Store:
 
         return engine
 
-    def _ensure_schema(self) -> None:
+    def _ensure_schema(self, *, create: bool = True) -> None:
         from sqlalchemy import inspect
 
         from hpsearch.store import migrate
@@ -308,9 +380,11 @@ class Store:
             current = None
             if inspect(conn).has_table(s.schema_version.name):
                 current = conn.execute(select(func.max(s.schema_version.c.version))).scalar()
+            if current is None and not create:
+                raise StoreError(f"{self.label} holds no hpsearch store: only a run creates one (left unchanged)")
             if current is not None and current > s.SCHEMA_VERSION:
                 raise StoreError(
-                    f"{self.url} has store schema version {current}, newer than this hpsearch understands "
+                    f"{self.label} has store schema version {current}, newer than this hpsearch understands "
                     f"({s.SCHEMA_VERSION}); upgrade hpsearch"
                 )
             if current is not None and current < s.SCHEMA_VERSION:  # PostgreSQL: in this transaction (SQLite files migrate on a copy)
@@ -333,11 +407,11 @@ class Store:
         with self._engine.connect() as conn:
             if not inspect(conn).has_table(s.schema_version.name):
                 if must_exist:
-                    raise StoreError(f"{self.url} holds no hpsearch store yet: run a study first")
+                    raise StoreError(f"{self.label} holds no hpsearch store yet: run a study first")
                 return
             version = conn.execute(select(func.max(s.schema_version.c.version))).scalar()
         if version is not None and version > s.SCHEMA_VERSION:
-            raise StoreError(f"{self.url} has store schema version {version}, newer than this hpsearch ({s.SCHEMA_VERSION})")
+            raise StoreError(f"{self.label} has store schema version {version}, newer than this hpsearch ({s.SCHEMA_VERSION})")
         if version is not None and version < s.SCHEMA_VERSION:
             raise _needs_migration(self.label, version)
 
@@ -377,7 +451,7 @@ class Store:
     def _write(self) -> Iterator[Connection]:
         """One write transaction (on SQLite it waits up to the busy timeout for the write lock)."""
         if self.read_only:
-            raise StoreError(f"{self.url} was opened read-only")
+            raise StoreError(f"{self.label} was opened read-only")
         with self._engine.connect().execution_options(**{_WRITE_OPTION: True}) as conn, conn.begin():
             yield conn
 

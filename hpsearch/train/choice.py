@@ -23,9 +23,10 @@ def check_builtin_study(config: StudyConfig) -> None:
     does not have, or a metric it does not report."""
     if not config.builtin_model:
         name = next(n for n in config.space if n not in BUILTIN_DIMENSIONS)
+        written = (config.document or {}).get("space", {})  # the value as the study file wrote it
         raise ConfigError(
             f"space.{name}",
-            config.space.describe()[name],
+            written[name] if name in written else config.space.describe()[name],
             f"the built-in model has no such hyperparameter; expected one of {', '.join(BUILTIN_DIMENSIONS)}"
             ' (name your own model with `model = "package.module:function"` to search others)',
             source=config.source,

@@ -62,6 +62,13 @@ class EvolutionConfig(StrategyOptions):
     @classmethod
     def parse(cls, table: Mapping[str, Any], *, strategy: str, space: SearchSpace) -> EvolutionConfig:
         options = super().parse(table, strategy=strategy, space=space)
+        if options.elites > options.population:
+            raise ConfigError(
+                "evolution.elites",
+                options.elites,
+                f"at most evolution.population ({options.population}): the elites are parents kept beside one generation, "
+                "never more than it",
+            )
         if options.tournament > options.population + options.elites:
             raise ConfigError(
                 "evolution.tournament",

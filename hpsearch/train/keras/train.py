@@ -30,7 +30,15 @@ from hpsearch.train.keras.data import Dataset, load_dataset
 from hpsearch.train.keras.memory import trial_memory_scope
 from hpsearch.train.keras.model import compile_model, hidden_weights, model_for, set_hidden_weights
 from hpsearch.train.keras.resize import resize_hidden
-from hpsearch.train.keras.user import DataLoader, ModelBuilder, UserData, build_checked, cached_user_data, callable_name
+from hpsearch.train.keras.user import (
+    DataLoader,
+    ModelBuilder,
+    UserData,
+    build_checked,
+    cached_user_data,
+    callable_name,
+    error_text,
+)
 from hpsearch.train.trainer import EpochCallback, EpochResult, TrainJob, TrainOutcome, first_non_finite
 
 __all__ = ["KerasTrainer"]
@@ -217,7 +225,7 @@ class KerasTrainer:
         except Exception as err:
             if err is reporter.callback_error:
                 raise  # the store or the runner failed, not the trial
-            return TrainOutcome(TrialState.FAIL, reporter.results, f"{type(err).__name__}: {err}".splitlines()[0][:500], info=info)
+            return TrainOutcome(TrialState.FAIL, reporter.results, error_text(err), info=info)  # the line naming the cause
         finally:
             del model
 
