@@ -380,7 +380,7 @@ def test_run_refuses_a_store_in_missing_folders_and_creates_nothing(tmp_path):
     ("name", "text", "expected"),
     [
         ("folder", None, "is a directory"),
-        ("bad\nname.toml", 'strategy = "nope"\n', "'bad\\nname.toml': strategy = 'nope': must be one of"),
+        ("bad\nname.toml", 'name = "x"\nstrategy = "nope"\n', "'bad\\nname.toml': strategy = 'nope': must be one of"),
         ("unknown.toml", VALID.replace("width = [16, 32]", "momentum = [0.9]"), "space.momentum = [0.9]: the built-in model has no"),
     ],
     ids=["directory", "newline-in-path", "unknown-dimension"],

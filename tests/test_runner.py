@@ -280,3 +280,18 @@ def test_a_trial_whose_model_never_reports_the_study_metric_fails_naming_it(tmp_
     with Store.open(db, read_only=True) as store:
         trials = store.trials(store.study(config.name).id)
     assert [(t.state, t.value, t.error) for t in trials] == [(TrialState.FAIL, None, expected)] * 2
+
+
+def test_a_function_reporting_a_metric_that_is_not_a_number_fails_the_trial_naming_it(tmp_path: Path) -> None:
+    """A function's metric of the wrong type ("0.5", True) fails its trial with the name and the value; the study goes on."""
+
+    def fn(params: dict, epoch: int, seed: int) -> dict:
+        return {"val_accuracy": "0.5" if params["width"] == 32 else 0.5, "loss": True if params["width"] == 64 else 0.1}
+
+    config = study_config("grid", trials=None, epochs=1)
+    options = RunOptions(max_consecutive_failures=100)
+    summary = run_study(config, str(tmp_path / "s.db"), trainer=FunctionTrainer(fn), options=options)
+    failed = {t.params["width"]: t.error for t in summary.trials if t.state is TrialState.FAIL}
+    assert failed[32] == "the function reported val_accuracy = '0.5' at epoch 1, not a real number"
+    assert failed[64] == "the function reported loss = True at epoch 1, not a real number"
+    assert {t.params["width"] for t in summary.trials if t.state is TrialState.COMPLETE} == {128}
