@@ -435,6 +435,8 @@ def config_from_stored(name: str, stored: Mapping[str, Any]) -> StudyConfig:
 
 
 def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfig:
+    """A study document validated table by table, in the order a reader meets its errors: its keys, name, strategy,
+    seed, model, space, the strategy's own table, budget, data, training, pruning and objective."""
     top_keys = _GENERIC_KEYS | set(_option_tables())
     unknown = set(doc) - top_keys
     if unknown:
@@ -464,8 +466,31 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
     kind = _STRATEGY_OPTIONS[strategy]
     rules = kind.parse(_table(doc, strategy, set(kind.keys())) if kind.keys() else {}, strategy=strategy, space=space)
     budget = rules.budget(_table(doc, "budget", {"trials", "epochs", "timeout"}), strategy=strategy, space=space)
-    epochs = budget.epochs
 
+    data = _parse_data(doc)
+    training = _parse_training(doc, space, model=model, loader=data.loader)
+    pruning = _parse_pruning(doc, budget.epochs)
+    rules.check(space=space, pruning=pruning)
+    metric, direction = _parse_objective(doc, space)
+
+    return StudyConfig(
+        name=name,
+        strategy=strategy,
+        space=space,
+        budget=budget,
+        seed=seed,
+        data=data,
+        training=training,
+        pruning=pruning,
+        metric=metric,
+        direction=direction,
+        options=rules if rules.keys() else None,
+        model=model,
+    )
+
+
+def _parse_data(doc: Mapping[str, Any]) -> DataConfig:
+    """The ``[data]`` table: a built-in dataset (and where it is, how it is split), or a loader of one's own."""
     d = _table(doc, "data", {"dataset", "data_dir", "validation_size", "train_size", "loader"})
     loader = _callable_path("data.loader", d["loader"]) if "loader" in d else None
     if loader is not None and set(d) - {"loader"}:
@@ -490,7 +515,11 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
             data.validation_size,
             f"must be smaller than the {TRAINING_IMAGES[dataset]} training images of {dataset}",
         )
+    return data
 
+
+def _parse_training(doc: Mapping[str, Any], space: SearchSpace, *, model: str | None, loader: str | None) -> TrainingConfig:
+    """The ``[training]`` table: the trainer (the population trainer only for the built-in model on its data) and its settings."""
     t = _table(doc, "training", {"batch_size", "steps_per_execution", "trainer", "population", "tile_columns"})
     own = "model" if model is not None else "data.loader" if loader is not None else None
     trainer = t.get("trainer", TrainingConfig.trainer if own is None else "keras")
@@ -504,7 +533,7 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         )
     if "batch_size" in space and "batch_size" in t:
         raise ConfigError("training.batch_size", t["batch_size"], "the space searches batch_size; set it in [space] only")
-    training = TrainingConfig(
+    return TrainingConfig(
         batch_size=_number("training.batch_size", t, "batch_size", TrainingConfig.batch_size),
         steps_per_execution=_number("training.steps_per_execution", t, "steps_per_execution", TrainingConfig.steps_per_execution),
         trainer=trainer,
@@ -512,6 +541,9 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         tile_columns=_number("training.tile_columns", t, "tile_columns", None) if "tile_columns" in t else None,
     )
 
+
+def _parse_pruning(doc: Mapping[str, Any], epochs: int) -> PruningConfig:
+    """The ``[pruning]`` table, checked by its rule's own options type (the rules are registered by :mod:`hpsearch.search.pruning`)."""
     p = _table(doc, "pruning", {"enabled", "rule", "startup_trials", "warmup_epochs", "min_epochs", "reduction_factor"})
     rule = p.get("rule", PruningConfig.rule)
     if rule not in pruning_rule_names():
@@ -526,8 +558,11 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
     )
     if pruning.enabled:
         _PRUNING_OPTIONS[rule].check(pruning, epochs=epochs)
-    rules.check(space=space, pruning=pruning)
+    return pruning
 
+
+def _parse_objective(doc: Mapping[str, Any], space: SearchSpace) -> tuple[str, str]:
+    """The ``[objective]`` table: the metric a study is scored on and its direction (known for the built-in model's)."""
     o = _table(doc, "objective", {"metric", "direction"})
     metric = o.get("metric", "val_accuracy")
     if not isinstance(metric, str) or not _METRIC_RULE.fullmatch(metric):
@@ -547,21 +582,7 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         )
     if direction not in ("maximize", "minimize"):
         raise ConfigError("objective.direction", direction, "must be maximize or minimize")
-
-    return StudyConfig(
-        name=name,
-        strategy=strategy,
-        space=space,
-        budget=budget,
-        seed=seed,
-        data=data,
-        training=training,
-        pruning=pruning,
-        metric=metric,
-        direction=direction,
-        options=rules if rules.keys() else None,
-        model=model,
-    )
+    return metric, direction
 
 
 def load_study(path: str | Path) -> StudyConfig:
