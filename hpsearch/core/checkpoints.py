@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["CHECKPOINT_SUFFIX", "checkpoint_root", "partial_file", "study_folder", "trial_file", "trial_of_file"]
+__all__ = ["CHECKPOINT_SUFFIX", "TRIAL_FILES", "checkpoint_root", "partial_file", "study_folder", "trial_file", "trial_of_file"]
 
 #: The suffix Keras requires of a weights file.
 CHECKPOINT_SUFFIX = ".weights.h5"
+#: A glob of every trial's checkpoint in a study's folder, partial ones included (:func:`trial_of_file` tells them apart).
+TRIAL_FILES = f"trial-*{CHECKPOINT_SUFFIX}"
 _PARTIAL = ".partial"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ __all__ = [
     "TrialRecord",
     "TrialState",
     "accuracy_of",
+    "is_metric_value",
     "scores_text",
 ]
 
@@ -168,6 +170,12 @@ class EpochRecord:
     accuracy = property(lambda self: self.metric("accuracy"))
     val_loss = property(lambda self: self.metric("val_loss"))
     val_accuracy = property(lambda self: self.metric("val_accuracy"))
+
+
+def is_metric_value(value: object) -> bool:
+    """Whether ``value`` may be a metric's value: a real number (an int or a float, NumPy's too), not a bool
+    (NaN and infinities are numbers: the trial they end then fails)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def accuracy_of(metrics: Mapping[str, float | None]) -> float | None:

@@ -26,11 +26,11 @@ import math
 import os
 import time
 from collections.abc import Mapping, Sequence
-from numbers import Real
 from pathlib import Path
 
 from hpsearch.core.config import StudyConfig, config_from_stored, load_study
 from hpsearch.core.errors import ConfigError, NoResultError
+from hpsearch.core.records import is_metric_value
 from hpsearch.core.space import Params
 from hpsearch.running.session import (
     Heartbeat,
@@ -104,7 +104,7 @@ class AskedTrial:
             )
         value = _metric_value(study.config.metric, metrics)
         now = time.monotonic()
-        numbers = {k: float(v) for k, v in metrics.items() if isinstance(v, Real) and not isinstance(v, bool)}
+        numbers = {k: float(v) for k, v in metrics.items() if is_metric_value(v)}
         entry = EpochEntry(self.record, epoch, numbers, now - self._last)
         self._last = now
         if study.store.record_epochs(study.worker, [entry]):
@@ -127,7 +127,7 @@ def _metric_value(metric: str, metrics: Mapping[str, object]) -> float:
     if metric not in metrics:
         raise ConfigError("metrics", dict(metrics), f"must hold the study's metric {metric!r}")
     value = metrics[metric]
-    if not isinstance(value, Real) or isinstance(value, bool):
+    if not is_metric_value(value):
         raise ConfigError(
             f"metrics[{metric!r}]", value, "must be a real number (an int or a float; convert a tensor or array with float())"
         )

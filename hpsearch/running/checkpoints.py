@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hpsearch.core.checkpoints import checkpoint_root, study_folder, trial_file, trial_of_file
+from hpsearch.core.checkpoints import TRIAL_FILES, checkpoint_root, study_folder, trial_file, trial_of_file
 from hpsearch.search.strategies import Strategy
 from hpsearch.store import Store, StudyRecord
 
@@ -49,7 +49,7 @@ def delete_unneeded_checkpoints(store: Store, study: StudyRecord, strategy: Stra
         store.forget_checkpoints(study.id, [t.number for t in gone])
     finished = {t.number for t in history if t.state.is_finished()}
     folder = study_checkpoint_dir(store, study, override)
-    for path in folder.glob("trial-*.weights.h5") if folder.is_dir() else ():
+    for path in folder.glob(TRIAL_FILES) if folder.is_dir() else ():
         number, partial = trial_of_file(path.name)
         if number is not None and number in finished and (partial or number not in keep):
             path.unlink(missing_ok=True)

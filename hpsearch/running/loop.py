@@ -126,7 +126,7 @@ class StudyRunner(StudySession):
             summary = summarize(self.store, study)
         return replace(summary, stopped_early=stopped_early)
 
-    # ------------------------------------------------------------------ the steps of a run (ask/tell drives them too)
+    # ------------------------------------------------------------------ training a claim
 
     def _run_trials(
         self, study: StudyRecord, trials: Sequence[TrialRecord], position: int, best_value: float | None, heart: Heartbeat

@@ -12,13 +12,12 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from numbers import Real
 from pathlib import Path
 from typing import NoReturn
 
 from hpsearch.core.config import StudyConfig
 from hpsearch.core.errors import ConfigError, NoResultError, StudyStuckError, UnknownStudyError
-from hpsearch.core.records import scores_text
+from hpsearch.core.records import is_metric_value, scores_text
 from hpsearch.core.results import StudySummary, final_best
 from hpsearch.core.space import parse_space
 from hpsearch.running.checkpoints import delete_unneeded_checkpoints, weights_path
@@ -37,10 +36,6 @@ def missing_metric_error(metric: str, metrics: Mapping[str, object] | None) -> s
         return f"the model reported `{metric}` = {metrics[metric]!r}, not a real number"
     reported = " no epoch" if metrics is None else ": " + ", ".join(map(str, metrics)) if metrics else " no metric"
     return f"the model reported no `{metric}` (it reported{reported})"
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -225,7 +220,7 @@ class StudySession:
         A trial that did not fail but whose last epoch holds no number for the study's metric is FAIL, with why."""
         metrics = outcome.epochs[-1].metrics if outcome.epochs else None
         value = None if metrics is None else metrics.get(self.config.metric)
-        if outcome.state is not TrialState.FAIL and not _is_number(value):
+        if outcome.state is not TrialState.FAIL and not is_metric_value(value):
             outcome = replace(outcome, state=TrialState.FAIL, error=missing_metric_error(self.config.metric, metrics))
         if outcome.state is TrialState.FAIL:
             value = None
@@ -290,8 +285,8 @@ class StudySession:
             note = "retrained with the trial's seed (its weights were not on the evaluating machine)"
         if result is None:
             return
-        self.store.record_evaluation(best, "test", result, note)
         if provisional:
             note = "provisional: the best trial so far when the run stopped"
+        self.store.record_evaluation(best, "test", result, note)
         which = "best trial so far" if provisional else "best trial"
         self.progress.message(f"{study.name}: {which} {best.number} test {scores_text(result)}")

@@ -1,7 +1,7 @@
 """Several worker processes sharing one store: ``hpsearch run --workers N`` and ``hpsearch worker``.
 
 The coordination is the database's: every worker claims trials through the
-store's atomic claim (see :meth:`hpsearch.store.Store.claim`), so the workers of
+store's atomic claim (see :mod:`hpsearch.running.claims`), so the workers of
 one machine, or of many machines sharing a PostgreSQL database, never take the
 same trial, together end with exactly the trial budget, and redo the trial of a
 worker that died. This module only starts and supervises the processes:

@@ -25,7 +25,7 @@ from hpsearch.running.session import summarize
 from hpsearch.show.output_file import check_output_path, protected_paths, write_output
 from hpsearch.store import Store, TrialRecord, reading
 from hpsearch.train.keras.model import model_for
-from hpsearch.train.keras.user import ModelBuilder, build_checked, resolve
+from hpsearch.train.keras.user import ModelBuilder, build_checked, cause_line, resolve
 
 __all__ = ["ExportedModel", "export_model", "load_trial_model"]
 
@@ -49,7 +49,7 @@ def load_trial_model(trial: TrialRecord, weights: Path, build: ModelBuilder | No
     try:
         model.load_weights(weights)
     except Exception as err:  # h5py's OSError, Keras' ValueError: the weights, not the output file, are the problem
-        reason = next(iter(str(err).strip().splitlines()), "") or type(err).__name__
+        reason = cause_line(err) or type(err).__name__
         raise HpsearchError(f"cannot read the weights of trial {trial.number} from {weights}: {reason}") from err
     return model
 

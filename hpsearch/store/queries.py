@@ -253,15 +253,15 @@ def epochs(
 # ---------------------------------------------------------------------------- status (hpsearch.read.status)
 
 
-def _best_trial_number(studies: Any) -> Any:
-    """SQL: the number of the study's result (:func:`hpsearch.core.results.study_result`) for the study row of
-    ``studies``: its best final trial, or while the study is unfinished its best COMPLETE trial so far."""
+def _study_result(studies: Any, column: str) -> Any:
+    """SQL: ``column`` (``number``, ``value``) of the study's result (:func:`hpsearch.core.results.study_result`) for
+    the study row of ``studies``: its best final trial, or while the study is unfinished its best COMPLETE trial so far."""
     b, own = s.trials.alias("best"), s.studies.alias("own")  # (SQLite cannot order this subquery by an outer column)
     key = case((own.c.direction == "maximize", -b.c.value), else_=b.c.value)
     final = final_clause(b, own)
     complete = and_(b.c.state == TrialState.COMPLETE.value, b.c.value.is_not(None))
     return (
-        select(b.c.number)
+        select(b.c[column])
         .select_from(b.join(own, own.c.id == b.c.study_id))
         .where(b.c.study_id == studies.c.id, final | (complete & (own.c.state != StudyState.COMPLETE.value)))
         .order_by(case((final, 0), else_=1), key, b.c.number)
@@ -290,15 +290,14 @@ def study_statuses(name: str | None = None) -> Query:
             func.sum(case((t.c.state == TrialState.RUNNING.value, 1), else_=0)).label("running"),
             func.sum(case((t.c.state == TrialState.FAIL.value, 1), else_=0)).label("failed"),
             func.max(t.c.heartbeat_at).label("last_beat"),
-            _best_trial_number(st).label("best_trial"),
+            _study_result(st, "number").label("best_trial"),
+            _study_result(st, "value").label("best_value"),
         )
         .select_from(st)
         .outerjoin(t, t.c.study_id == st.c.id)
         .group_by(st.c.id)
         .order_by(st.c.id)
     )
-    best_value = select(t.c.value).where(t.c.study_id == st.c.id, t.c.number == _best_trial_number(st)).correlate(st).scalar_subquery()
-    query = query.add_columns(best_value.label("best_value"))
     return query.where(st.c.name == name) if name is not None else query
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Row, create_engine, event, func, select, update
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
 from hpsearch.core.errors import StoreError, StudyMismatchError, UnknownStudyError
@@ -75,9 +75,20 @@ def store_label(path_or_url: str | os.PathLike[str] | None = None) -> str:
         url = make_url(text)
     except (ArgumentError, ValueError):
         return _PASSWORD_IN_URL.sub(r"\1***@", text)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return url.database.removeprefix("file:").split("?")[0]
-    return url.render_as_string(hide_password=True)
+    return _label(url)
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The file of an SQLite URL (None for a server or an in-memory database)."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database.removeprefix("file:").split("?")[0])
+
+
+def _label(url: URL) -> str:
+    """A store's URL named to a person: its file for SQLite, else the URL with its password hidden."""
+    path = _sqlite_file(url)
+    return str(path) if path is not None else url.render_as_string(hide_password=True)
 
 
 def _hidden(reason: str, path_or_url: str | os.PathLike[str] | None) -> str:
@@ -180,6 +191,12 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _open_elsewhere(path: Path) -> bool:
+    """Whether the SQLite file at ``path`` has its ``-wal`` or ``-shm`` file beside it: another process has it open
+    (or one was killed with it open), and a reader must go through them."""
+    return any(path.with_name(path.name + side).exists() for side in ("-wal", "-shm"))
+
+
 def _check_sqlite_file(path: Path) -> int | None:
     """Refuse, without writing a byte, a file that is not an hpsearch store or is newer than us;
     returns its schema version (None for a new or empty file)."""
@@ -192,8 +209,7 @@ def _check_sqlite_file(path: Path) -> int | None:
     try:
         # immutable creates no -wal/-shm files but reads the main file alone: only while no side file exists (a store
         # another process has open is read through its -wal; immutably, a checkpoint in progress reads as malformed)
-        live = any(path.with_name(path.name + side).exists() for side in ("-wal", "-shm"))
-        con = sqlite3.connect(f"file:{path}?mode=ro" + ("" if live else "&immutable=1"), uri=True)
+        con = sqlite3.connect(f"file:{path}?mode=ro" + ("" if _open_elsewhere(path) else "&immutable=1"), uri=True)
         try:
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             version = None
@@ -239,7 +255,7 @@ def _sqlite_read_mode(path: Path) -> str:
     What remains: a reader killed while open leaves the side files it made (SQLite deletes
     them at the next clean close of any connection).
     """
-    if any(path.with_name(path.name + side).exists() for side in ("-wal", "-shm")):
+    if _open_elsewhere(path):
         return "ro"
     if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
         return "rw"
@@ -428,15 +444,12 @@ class Store:
     @property
     def path(self) -> Path | None:
         """The file of an SQLite store (None for a server or an in-memory store)."""
-        url = self._engine.url
-        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-            return None
-        return Path(url.database.removeprefix("file:").split("?")[0])
+        return _sqlite_file(self._engine.url)
 
     @property
     def label(self) -> str:
         """How to name the store to a person: its file, else its URL (password hidden)."""
-        return str(self.path) if self.path is not None else self.url
+        return _label(self._engine.url)
 
     def close(self) -> None:
         self._engine.dispose()

@@ -10,7 +10,6 @@ tests, and studies of functions that are not Keras models).
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from hpsearch.core.builtin_model import METRICS as METRICS  # the built-in model's metrics, re-exported
-from hpsearch.core.records import TrialState
+from hpsearch.core.records import TrialState, is_metric_value
 from hpsearch.core.space import Params
 
 __all__ = [
@@ -111,11 +110,6 @@ class Trainer(Protocol):
         ...
 
 
-def _is_real(value: object) -> bool:
-    """An int or a float (NumPy's too), not a bool: what a metric's value may be; None for a metric not measured."""
-    return value is None or (isinstance(value, numbers.Real) and not isinstance(value, bool))
-
-
 def first_non_finite(metrics: dict[str, float]) -> str | None:
     """The name of the first metric that is NaN or infinite, if any."""
     for name, value in metrics.items():
@@ -150,7 +144,7 @@ class FunctionTrainer:
                 metrics = dict(self.fn(job.params, epoch, job.seed))
             except Exception as err:
                 return TrainOutcome(TrialState.FAIL, results, f"{type(err).__name__}: {err} (epoch {epoch})")
-            wrong = next((name for name, value in metrics.items() if not _is_real(value)), None)
+            wrong = next((name for name, value in metrics.items() if value is not None and not is_metric_value(value)), None)
             if wrong is not None:
                 message = f"the function reported {wrong} = {metrics[wrong]!r} at epoch {epoch}, not a real number"
                 return TrainOutcome(TrialState.FAIL, results, message)

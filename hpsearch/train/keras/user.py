@@ -44,6 +44,7 @@ __all__ = [
     "build_checked",
     "cached_user_data",
     "callable_name",
+    "cause_line",
     "check_user_study",
     "error_text",
     "load_user_data",
