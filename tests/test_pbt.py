@@ -375,6 +375,7 @@ def test_a_pbt_study_stopped_by_its_time_budget_has_a_provisional_result(tmp_pat
     assert best is not None and not is_final(best, 4)
     assert best.value == max(t.value for t in stopped.trials if t.state is TrialState.COMPLETE)
     assert stopped.test is not None and stopped.test.trial_number == best.number
+    assert stopped.test.note == "provisional: the best trial so far when the run stopped"
     assert main(["best", "pbt-toy", "--store", db]) == 0
     out = capsys.readouterr().out
     assert f"best trial so far of pbt-toy (provisional: the study is unfinished; run it again to continue): trial {best.number}" in out
@@ -387,5 +388,6 @@ def test_a_pbt_study_stopped_by_its_time_budget_has_a_provisional_result(tmp_pat
     done = run_study(config, db, trainer=_Trainer())
     assert not done.provisional and done.best is not None and is_final(done.best, 4)
     assert done.test is not None and done.test.trial_number == done.best.number
+    assert done.test.note is None
     (row,) = status(store=db)
     assert (row.best_trial, row.provisional) == (done.best.number, False)
