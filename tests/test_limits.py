@@ -39,7 +39,7 @@ def study_with(key: str, value: Any) -> tuple[dict[str, Any], str]:
     doc["budget"] = {} if pbt else {"trials": 2, "epochs": 1}
     if pbt:
         doc["pbt"] = {"population": 4, "epochs": 10_000, "ready": 1}
-    if table == "cmaes":  # CMA-ES needs a range to search
+    if table == "cmaes":  # one searched dimension is enough for CMA-ES
         doc["space"] = {"dropout": {"low": 0.0, "high": 0.5}}
     if key in ("evolution.tournament", "evolution.elites"):  # a tournament draws from a generation (and its elites),
         # and there are at most as many elites as a generation has trials: room for the largest

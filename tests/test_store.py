@@ -71,6 +71,39 @@ def test_claim_numbers_trials_in_order_and_respects_the_budget(store: Store) -> 
     assert claim_one(store, study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).done
 
 
+def test_a_claim_snapshot_read_again_is_what_a_fresh_store_reads(store: Store, store_url: str) -> None:
+    """claim_snapshot reuses the records of finished trials and their curves: after epochs recorded, trials
+    finished, a failed trial started again (a new attempt) and another process's writes, it still returns
+    exactly what a store opened afresh reads."""
+    study = store.create_study(study_config(trials=4, epochs=3), n_trials=4)
+    worker = WorkerInfo.this_process()
+
+    def same() -> None:
+        with Store.open(store_url) as fresh:
+            assert store.claim_snapshot(study.id) == fresh.claim_snapshot(study.id)
+
+    a, b, c = (claim_one(store, study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial for _ in range(3))
+    store.record_epoch(a, worker, 1, {"val_accuracy": 0.5}, 0.1)
+    same()
+    store.record_epoch(a, worker, 2, {"val_accuracy": 0.6}, 0.1)  # a running trial's curve grows
+    store.finish(a, worker, TrialState.COMPLETE, value=0.6)
+    store.record_epoch(b, worker, 1, {"val_accuracy": 0.2}, 0.1)
+    store.finish(b, worker, TrialState.FAIL, error="boom")
+    same()
+    with Store.open(store_url) as other:  # another process starts the failed trial again and records an epoch
+        assert other.reset_failed(study.id) == 1
+        again = claim_one(other, study.id, worker, _propose(PARAMS), trial_seed=lambda n: n).trial
+        other.record_epoch(again, worker, 1, {"val_accuracy": 0.3}, 0.1)
+        other.finish(c, worker, TrialState.PRUNED)
+    same()
+    trials = store.claim_snapshot(study.id)[1]
+    assert [(t.state, t.attempt, t.curve) for t in trials] == [
+        (TrialState.COMPLETE, 1, (0.5, 0.6)),
+        (TrialState.RUNNING, 2, (0.3,)),
+        (TrialState.PRUNED, 1, ()),
+    ]
+
+
 def test_the_strategy_is_asked_outside_the_lock_and_asked_again_when_another_worker_got_there_first(store: Store, store_url: str) -> None:
     """While this worker's strategy thinks, another worker claims (it would wait for the lock, or deadlock,
     if the lock were held); this claim then sees its proposal is stale and proposes again."""

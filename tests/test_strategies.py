@@ -276,3 +276,41 @@ def test_a_new_strategy_is_its_class_its_options_and_one_registry_line(monkeypat
         parse_study({**doc, "toy": {"other": 1}}, default_name="t")
     with pytest.raises(ConfigError, match=r'a \[toy\] table only goes with strategy = "toy" \(this study is random\)'):
         parse_study({**doc, "strategy": "random"}, default_name="t")
+
+
+def test_tpe_kept_replay_proposes_what_a_rebuild_does() -> None:
+    """TPE keeps its replayed Optuna study between asks and adds only what is new: through claims of several
+    trials, trials finishing, failing and pruned, a dead worker's trial waiting, a proposal a claim did not take
+    and another worker's trial under that number, every proposal equals a fresh instance's (a rebuild), and the
+    replay is rebuilt only when the history changed under it."""
+    config = study_config("tpe")
+    kept = make_strategy("tpe", config.space, seed=7)
+    rng = np.random.default_rng(0)
+    history: list[TrialRecord] = []
+
+    def ask(hist: list[TrialRecord], number: int) -> dict:
+        params = kept.ask(hist, number).params
+        assert params == make_strategy("tpe", config.space, seed=7).ask(hist, number).params
+        return params
+
+    def record(number: int, params: dict, state: TrialState, curve: tuple = ()) -> TrialRecord:
+        value = curve[-1] if state is TrialState.COMPLETE else None
+        return TrialRecord(
+            id=number, study_id=1, number=number, state=state, params=params, seed=0, attempt=1, value=value, curve=curve
+        )
+
+    while len(history) < 24:
+        pending: list[TrialRecord] = []
+        for _ in range(3):  # a claim of three, each asked with the ones before it running
+            number = len(history) + len(pending)
+            pending.append(record(number, ask(history + pending, number), TrialState.RUNNING))
+        if len(history) == 9:  # the claim lost to another worker: its number went to a different trial
+            ask(history, len(history))
+            pending = [record(len(history), config.space.sample(rng), TrialState.RUNNING)]
+        history += pending
+        ask(history, len(history))  # a proposal nobody takes
+        for t in pending:
+            curve = tuple(toy_metrics(t.params, e, 0)["val_accuracy"] for e in (1, 2))
+            state = [TrialState.COMPLETE, TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.WAITING][t.number % 5]
+            history[t.number] = record(t.number, t.params, state, curve[:1] if state is TrialState.PRUNED else curve)
+    assert kept.replay.rebuilds <= 3, kept.replay.rebuilds

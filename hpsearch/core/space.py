@@ -138,6 +138,16 @@ class IntRange(_Range):
     def contains(self, value: Any) -> bool:
         return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(self.low <= value <= self.high)
 
+    def snap_units(self, u: np.ndarray) -> np.ndarray:
+        """``to_unit(from_unit(u))`` for an array of coordinates at once: the middle of each one's integer."""
+        a, b = self._ends()
+        if b == a:
+            return np.full(np.shape(u), 0.5)
+        x = a + np.clip(u, 0.0, 1.0) * (b - a)
+        v = np.clip(np.floor(np.exp(x) if self.log else x), self.low, self.high)
+        middle = (np.log(v) + np.log(v + 1)) / 2 if self.log else v + 0.5
+        return np.clip((middle - a) / (b - a), 0.0, 1.0)  # type: ignore[no-any-return]
+
 
 @dataclass(frozen=True)
 class FloatRange(_Range):
@@ -171,6 +181,10 @@ class FloatRange(_Range):
             return False
         return self.low <= value <= self.high
 
+    def snap_units(self, u: np.ndarray) -> np.ndarray:
+        """``to_unit(from_unit(u))`` for an array of coordinates at once (up to rounding: ``u`` in [0, 1])."""
+        return np.full(np.shape(u), 0.5) if self.low == self.high else np.clip(u, 0.0, 1.0)
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -199,6 +213,11 @@ class Choice:
     def to_unit(self, value: Any) -> float:
         """The middle of ``value``'s share of [0, 1]."""
         return (self.choices.index(value) + 0.5) / len(self.choices)
+
+    def snap_units(self, u: np.ndarray) -> np.ndarray:
+        """``to_unit(from_unit(u))`` for an array of coordinates at once: the middle of each one's share."""
+        n = len(self.choices)
+        return (np.minimum(np.floor(np.clip(u, 0.0, 1.0) * n), n - 1) + 0.5) / n  # type: ignore[no-any-return]
 
 
 Dimension = Union[IntRange, FloatRange, Choice]
@@ -264,6 +283,11 @@ class SearchSpace(Mapping[str, Dimension]):
     def to_unit(self, params: Mapping[str, Any]) -> np.ndarray:
         """Where ``params`` lies in the unit cube (the inverse of :meth:`from_unit`)."""
         return np.array([dim.to_unit(params[name]) for name, dim in self._dims.items()])
+
+    def snap_units(self, points: np.ndarray) -> np.ndarray:
+        """Where the points :meth:`from_unit` makes of each row of ``points`` lie in the unit cube, all rows at once
+        (integers at the middle of their cell, choices at the middle of their share): what a model scores."""
+        return np.column_stack([dim.snap_units(points[:, i]) for i, dim in enumerate(self._dims.values())])
 
     def contains(self, params: Mapping[str, Any]) -> bool:
         return set(params) == set(self._dims) and all(d.contains(params[n]) for n, d in self._dims.items())

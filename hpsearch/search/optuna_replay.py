@@ -1,48 +1,166 @@
 """The store's history replayed into an in-memory Optuna study, for Optuna's samplers, pruners and
-importance evaluators (TPE, the median rule and fANOVA all read it)."""
+importance evaluators (TPE, the median rule and fANOVA all read it).
+
+:func:`optuna_study_from_history` builds one from scratch. :class:`ReplayedStudy` keeps one in step with a
+history asked of again and again (TPE at every claim): each time it adds only the trials that are new and
+records the end of those that finished since, and rebuilds only when the history changed in another way.
+Its trials are always the ones a rebuild would hold, in the same order, so a sampler proposes the same.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from hpsearch.core.records import TrialRecord, TrialState
 from hpsearch.core.space import SearchSpace
 
-__all__ = ["optuna_study_from_history"]
+__all__ = ["ReplayedStudy", "optuna_study_from_history"]
 
 
 def optuna_study_from_history(
     space: SearchSpace, history: Sequence[TrialRecord], *, maximize: bool, sampler: Any = None, pruner: Any = None
 ) -> Any:
     """An in-memory Optuna study holding ``history`` (imports Optuna lazily)."""
+    study = _empty_study(maximize=maximize, sampler=sampler, pruner=pruner)
+    distributions = space.to_optuna()
+    for row in _rows(space, history):
+        study.add_trial(row.frozen(distributions))
+    return study
+
+
+def _empty_study(*, maximize: bool, sampler: Any = None, pruner: Any = None) -> Any:
     import optuna
-    from optuna.trial import TrialState as OState
-    from optuna.trial import create_trial
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize" if maximize else "minimize", sampler=sampler, pruner=pruner)
-    distributions = space.to_optuna()
-    states = {
-        TrialState.COMPLETE: OState.COMPLETE,
-        TrialState.PRUNED: OState.PRUNED,
-        TrialState.FAIL: OState.FAIL,
-        TrialState.RUNNING: OState.RUNNING,
-        TrialState.WAITING: OState.RUNNING,
-    }
+    return optuna.create_study(direction="maximize" if maximize else "minimize", sampler=sampler, pruner=pruner)
+
+
+@dataclass
+class _Row:
+    """One trial as the replay holds it: Optuna's view of a stored trial (a waiting trial runs)."""
+
+    number: int
+    params: dict[str, Any]
+    state: str  # an Optuna TrialState name
+    value: float | None
+    intermediate: dict[int, float]
+    #: proposed by the replay's own sampler and not yet seen in a history
+    proposed: bool = False
+
+    def frozen(self, distributions: dict[str, Any]) -> Any:
+        from optuna.trial import TrialState as OState
+        from optuna.trial import create_trial
+
+        return create_trial(
+            state=OState[self.state],
+            params=self.params,
+            distributions=distributions,
+            value=self.value,
+            intermediate_values=self.intermediate,
+        )
+
+
+_STATES = {
+    TrialState.COMPLETE: "COMPLETE",
+    TrialState.PRUNED: "PRUNED",
+    TrialState.FAIL: "FAIL",
+    TrialState.RUNNING: "RUNNING",
+    TrialState.WAITING: "RUNNING",
+}
+
+
+def _rows(space: SearchSpace, history: Sequence[TrialRecord]) -> list[_Row]:
+    """The trials of ``history`` in ``space``, as the replay holds them."""
+    rows = []
     for trial in history:
         if not space.contains(trial.params):
             continue
-        state = states[trial.state]
-        if state is OState.COMPLETE and trial.value is None:
-            state = OState.FAIL  # cannot happen through the runner; never feed TPE a valueless completion
-        study.add_trial(
-            create_trial(
-                state=state,
-                params=trial.params,
-                distributions=distributions,
-                value=trial.value if state is OState.COMPLETE else None,
-                intermediate_values={i: v for i, v in enumerate(trial.curve) if v is not None},
-            )
-        )
-    return study
+        state = _STATES[trial.state]
+        if state == "COMPLETE" and trial.value is None:
+            state = "FAIL"  # cannot happen through the runner; never feed TPE a valueless completion
+        value = trial.value if state == "COMPLETE" else None
+        rows.append(_Row(trial.number, dict(trial.params), state, value, {i: v for i, v in enumerate(trial.curve) if v is not None}))
+    return rows
+
+
+class ReplayedStudy:
+    """An in-memory Optuna study kept in step with a study's history, for a sampler asked at every claim.
+
+    :meth:`ask` first brings the replay up to date with the history it is given: trials new since the last
+    call are added, a running trial that finished since gets its intermediate values and its end, and a
+    running trial's new intermediate values are added. Any other change (a trial gone or out of order,
+    different params, a finished trial changed) rebuilds the replay from the history, as
+    :func:`optuna_study_from_history` does. A point the sampler proposed is kept as a running trial of that
+    number; if the next history does not hold it (the claim did not take it), it is ended as FAIL, which
+    Optuna's samplers never read, and the next trials follow it. So the trials a sampler reads are always
+    those of a rebuild, in the same order, and it proposes the same point.
+    """
+
+    def __init__(self, space: SearchSpace, *, maximize: bool) -> None:
+        self.space = space
+        self.maximize = maximize
+        self.distributions = space.to_optuna()
+        self.study: Any = None
+        #: the replay's trials, in Optuna's order (a proposal not taken: None)
+        self._rows: list[_Row | None] = []
+        #: how many times the replay was rebuilt from scratch (for tests and benchmarks)
+        self.rebuilds = 0
+
+    def ask(self, history: Sequence[TrialRecord], number: int, sampler: Any) -> dict[str, Any]:
+        """The params ``sampler`` proposes for trial ``number`` after ``history`` (which does not hold it)."""
+        self.sync(history)
+        self.study.sampler = sampler
+        trial = self.study.ask(self.distributions)
+        params = {name: trial.params[name] for name in self.space}
+        self._rows.append(_Row(number, dict(params), "RUNNING", None, {}, proposed=True))
+        return params
+
+    def sync(self, history: Sequence[TrialRecord]) -> Any:
+        """The replay, brought up to date with ``history``."""
+        rows = _rows(self.space, history)
+        if self.study is None or not self._follow(rows):
+            self._rebuild(rows)
+        return self.study
+
+    def _rebuild(self, rows: list[_Row]) -> None:
+        self.study = _empty_study(maximize=self.maximize)
+        for row in rows:
+            self.study.add_trial(row.frozen(self.distributions))
+        self._rows = list(rows)
+        self.rebuilds += 1
+
+    def _follow(self, rows: list[_Row]) -> bool:
+        """Bring the replay to ``rows`` by adding and ending trials only; False where that cannot be done."""
+        from optuna.trial import TrialState as OState
+
+        storage, trials = self.study._storage, self.study.get_trials(deepcopy=False)
+        i = 0
+        for index, held in enumerate(self._rows):
+            if held is None:
+                continue  # a proposal that was not taken, ended as FAIL
+            row = rows[i] if i < len(rows) else None
+            if row is None or (row.number, row.params) != (held.number, held.params):
+                if not held.proposed:
+                    return False
+                storage.set_trial_state_values(trials[index]._trial_id, OState.FAIL)
+                self._rows[index] = None
+                continue
+            i += 1
+            if (row.state, row.value, row.intermediate) == (held.state, held.value, held.intermediate):
+                self._rows[index] = row
+                continue
+            if held.state != "RUNNING" or any(row.intermediate.get(k) != v for k, v in held.intermediate.items()):
+                return False  # a finished trial changed, or a running one started again
+            trial_id = trials[index]._trial_id
+            for step, value in row.intermediate.items():
+                if step not in held.intermediate:
+                    storage.set_trial_intermediate_value(trial_id, step, value)
+            if row.state != "RUNNING":
+                storage.set_trial_state_values(trial_id, OState[row.state], None if row.value is None else [row.value])
+            self._rows[index] = row
+        for row in rows[i:]:
+            self.study.add_trial(row.frozen(self.distributions))
+            self._rows.append(row)
+        return True

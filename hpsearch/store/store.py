@@ -272,6 +272,9 @@ class Store:
         self.migrated: tuple[int, Path | None] | None = None
         #: What opening did about a migration a killed process left (see ``recover_sqlite_file``), in words; else None.
         self.recovered: str | None = None
+        #: What :meth:`claim_snapshot` read before, by study: each trial's row and record, and the curves of finished
+        #: attempts (which never change), so that a claim builds records and reads curves only for what changed.
+        self._claim_memo: dict[int, _ClaimMemo] = {}
 
     # ------------------------------------------------------------------ opening
 
@@ -600,9 +603,37 @@ class Store:
 
     def claim_snapshot(self, study_id: int) -> tuple[StudyRecord, list[TrialRecord]]:
         """The study and all its trials (with their curves), read in one transaction: what a claim decides
-        from (:func:`hpsearch.running.claims.claim_trials`), with no lock held while it decides."""
+        from (:func:`hpsearch.running.claims.claim_trials`), with no lock held while it decides.
+
+        Asked again and again by a worker, it reuses the record of a finished trial whose row is as the last
+        snapshot of this store object read it, and reads the curves only of the trials that are not finished or
+        were not read finished before (a finished attempt's curve never changes): a claim's cost grows with what
+        changed, not with the history, but for reading every row to see what changed."""
+        memo = self._claim_memo.setdefault(study_id, _ClaimMemo())
         with self._read() as conn:
-            return self._study_where(conn, s.studies.c.id == study_id), self._trials(conn, study_id)
+            study = self._study_where(conn, s.studies.c.id == study_id)
+            rows = conn.execute(select(s.trials).where(s.trials.c.study_id == study_id).order_by(s.trials.c.number)).all()
+            unread = [r.id for r in rows if (r.id, r.attempt) not in memo.curves]
+            curves: dict[int, list[Any]] = {}
+            if unread:
+                query = queries.curves(study_id)
+                if len(unread) < len(rows):
+                    query = query.where(s.metrics.c.trial_id.in_(unread))
+                for trial_id, value, epoch in conn.execute(query):
+                    curve = curves.setdefault(trial_id, [])
+                    curve.extend([None] * (epoch - 1 - len(curve)))  # an epoch that did not report the metric: None at its place
+                    curve.append(value)
+        trials = []
+        for row in rows:
+            held = memo.rows.get(row.id)
+            if held is None or held[0] != tuple(row) or not held[1].state.is_finished():  # a running trial's curve grows
+                curve = memo.curves.get((row.id, row.attempt), curves.get(row.id, ()))
+                held = (tuple(row), _trial(row._mapping, curve))
+                memo.rows[row.id] = held
+                if held[1].state.is_finished():
+                    memo.curves[(row.id, row.attempt)] = held[1].curve
+            trials.append(held[1])
+        return study, trials
 
     def take(
         self, study_id: int, worker: WorkerInfo, *, last: int, waiting: Sequence[TrialRecord], proposals: Sequence[Proposal]
@@ -988,6 +1019,15 @@ def _differences(stored: dict[str, Any], new: dict[str, Any], prefix: str = "") 
         elif a != b:
             out.append(f"{prefix}{key} (stored {_shown(a)}, file {_shown(b)})")
     return out
+
+
+@dataclasses.dataclass
+class _ClaimMemo:
+    """What :meth:`Store.claim_snapshot` read of one study: by trial id, its row (as a tuple) and record; by
+    (trial id, attempt), the curve of a finished attempt."""
+
+    rows: dict[int, tuple[tuple[Any, ...], TrialRecord]] = dataclasses.field(default_factory=dict)
+    curves: dict[tuple[int, int], tuple[float | None, ...]] = dataclasses.field(default_factory=dict)
 
 
 def _shown(value: Any) -> str:

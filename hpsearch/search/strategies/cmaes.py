@@ -1,4 +1,4 @@
-"""CMA-ES over the space's ranges, with the small ``cmaes`` package (the one Optuna's
+"""CMA-ES over the whole space, with the small ``cmaes`` package (the one Optuna's
 ``CmaEsSampler`` uses), rebuilt from the store for every ask.
 
 Generation ``g`` is the ``population`` trials numbered ``g * population`` on. To propose trial
@@ -7,14 +7,25 @@ Generation ``g`` is the ``population`` trials numbered ``g * population`` on. To
 replay is deterministic, so a resumed run or another worker proposes exactly the same points,
 and nothing but the trials is ever stored. Generation ``g`` waits until ``g - 1`` has finished.
 
-The ranges are searched in the unit cube on their own scale (logarithmic for log ranges); an
-integer is the cell its coordinate falls in. A choice (the optimiser, say) is not something
-CMA-ES can model: as Optuna's ``CmaEsSampler`` does with categorical parameters, it is drawn
-independently at random for every trial (seeded by the study seed and the trial number).
+Every dimension with more than one value is searched, on its own scale (logarithmic for log ranges):
+
+- a space of float ranges only is searched by plain CMA-ES (``cmaes.CMA``) in the unit cube;
+- any other space by CatCMA with margin (``cmaes.CatCMAwM``, arXiv:2504.07884), one optimiser that
+  models floats as continuous variables in [0, 1], integers as integer variables over their values
+  (each value at its place on the range's scale, so that a log range's small values lie far apart; the
+  margin keeps every neighbour of the mean in reach) and choices as categorical variables whose
+  probabilities it learns. An integer range of more than :data:`MOST_INTEGER_VALUES` values is a
+  continuous coordinate whose cell is the integer.
+
+What the optimiser is told is what was trained: each stored trial's params at their own place among the
+optimiser's variables (a float at its coordinate, an integer at its value's place, a choice as that value
+alone), never the optimiser's raw draw. A float drawn outside its range is told at the end it was clipped
+to; a trial this optimiser did not draw (proposed by another version, say) is told just the same.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,33 +35,107 @@ import numpy as np
 from hpsearch.core.config import StrategyOptions
 from hpsearch.core.errors import ConfigError
 from hpsearch.core.records import TrialRecord
-from hpsearch.core.space import Choice, SearchSpace
+from hpsearch.core.space import Choice, IntRange, Params, SearchSpace
 from hpsearch.search.strategies._base import Strategy, Suggestion, derive_seed
 from hpsearch.search.strategies._generations import finished_generation, scores
 
-__all__ = ["CMAESConfig", "CMAESStrategy", "searched_ranges"]
+__all__ = ["MOST_INTEGER_VALUES", "CMAESConfig", "CMAESStrategy"]
+
+#: An integer range with more values than this is searched as a continuous coordinate (its cells).
+MOST_INTEGER_VALUES = 65_536
+
+
+def _searched(space: SearchSpace) -> list[str]:
+    """The dimensions with more than one value (the others are fixed)."""
+    return [n for n, d in space.items() if (len(d.choices) > 1 if isinstance(d, Choice) else d.low < d.high)]
 
 
 @dataclass(frozen=True)
 class CMAESConfig(StrategyOptions):
     """CMA-ES (the ``[cmaes]`` table): ``population`` trials per generation, the search starting at
-    the middle of every range with a step of ``sigma`` of the ranges' widths. A space of choices only is refused."""
+    the middle of every range with a step of ``sigma`` of the ranges' widths, and every choice's values
+    equally likely. A space with nothing to search (every dimension fixed) is refused."""
 
     population: int = 8
     sigma: float = 0.3
 
     @classmethod
     def parse(cls, table: Mapping[str, Any], *, strategy: str, space: SearchSpace) -> CMAESConfig:
-        if all(isinstance(d, Choice) or d.low == d.high for d in space.values()):
-            raise ConfigError(
-                "space", space.describe(), "cmaes searches ranges, and every dimension here is a choice; use grid, random, qmc or tpe"
-            )
+        if not _searched(space):
+            raise ConfigError("space", space.describe(), "cmaes needs a dimension with more than one value, and every one here is fixed")
         return super().parse(table, strategy=strategy, space=space)
 
 
-def searched_ranges(space: SearchSpace) -> list[str]:
-    """The dimensions CMA-ES searches: every range with room in it (choices are drawn at random)."""
-    return [name for name, dim in space.items() if not isinstance(dim, Choice) and dim.low < dim.high]
+class _Variables:
+    """Where the searched dimensions sit among CatCMAwM's continuous (``x``), integer (``z``) and
+    categorical (``c``) variables, and the way between a point of the space and a solution."""
+
+    def __init__(self, space: SearchSpace, searched: Sequence[str]) -> None:
+        self.space = space
+        self.continuous: list[str] = []
+        self.integers: dict[str, IntRange] = {}
+        self.choices: dict[str, Choice] = {}
+        for name in searched:
+            dim = space[name]
+            if isinstance(dim, Choice):
+                self.choices[name] = dim
+            elif isinstance(dim, IntRange) and dim.high - dim.low < MOST_INTEGER_VALUES:
+                self.integers[name] = dim
+            else:
+                self.continuous.append(name)
+        #: each integer variable's values: the place of low, low + 1, ..., high on the range's scale, in [0, 1]
+        self.levels = [self._levels(dim) for dim in self.integers.values()]
+        self.sizes = [len(dim.choices) for dim in self.choices.values()]
+
+    @staticmethod
+    def _levels(dim: IntRange) -> np.ndarray:
+        values = np.arange(dim.low, dim.high + 1, dtype=float)
+        if dim.log:
+            return (np.log(values) - math.log(dim.low)) / (math.log(dim.high) - math.log(dim.low))
+        return (values - dim.low) / (dim.high - dim.low)
+
+    def optimizer(self, *, population: int, sigma: float, seed: int) -> Any:
+        from cmaes import CatCMAwM
+
+        gaussian = len(self.continuous) + len(self.integers)
+        return CatCMAwM(
+            x_space=[[0.0, 1.0]] * len(self.continuous) or None,
+            z_space=self.levels or None,
+            c_space=self.sizes or None,
+            population_size=population,
+            mean=np.full(gaussian, 0.5) if gaussian else None,
+            sigma=sigma,
+            cov=np.eye(gaussian) if gaussian else None,  # a step of sigma of every range, as plain CMA-ES takes
+            seed=seed,
+        )
+
+    def params(self, solution: Any) -> Params:
+        """The point of the space a solution stands for (fixed dimensions at their one value)."""
+        found: dict[str, Any] = {}
+        for i, name in enumerate(self.continuous):
+            found[name] = self.space[name].from_unit(float(solution.x[i]))
+        for i, (name, dim) in enumerate(self.integers.items()):
+            found[name] = dim.low + min(int(np.searchsorted(self.levels[i], solution.z[i])), dim.high - dim.low)
+        for i, (name, choice) in enumerate(self.choices.items()):
+            found[name] = choice.from_unit((int(np.argmax(solution.c[i, : self.sizes[i]])) + 0.5) / self.sizes[i])
+        return {name: found[name] if name in found else dim.from_unit(0.5) for name, dim in self.space.items()}
+
+    def solution(self, params: Mapping[str, Any]) -> Any:
+        """The solution at ``params``' own place: a float at its coordinate, an integer at its value's place,
+        a choice as its value alone."""
+        from cmaes import CatCMAwM
+
+        x = np.array([self.space[n].to_unit(params[n]) for n in self.continuous])
+        z = np.array([levels[int(params[n]) - dim.low] for (n, dim), levels in zip(self.integers.items(), self.levels)])
+        c = None
+        if self.choices:
+            c = np.zeros((len(self.choices), max(self.sizes)), dtype=bool)
+            for i, (name, choice) in enumerate(self.choices.items()):
+                c[i, round(choice.to_unit(params[name]) * self.sizes[i] - 0.5)] = True
+        v = np.concatenate([x, z]) if len(x) + len(z) else None
+        # tell learns the Gaussian part from a Solution's raw point (``_v_raw``, which ask fills with its draw):
+        # here the trained point itself
+        return CatCMAwM.Solution(x=x if len(x) else None, z=z if len(z) else None, c=c, _v_raw=v)
 
 
 class CMAESStrategy(Strategy):
@@ -64,19 +149,27 @@ class CMAESStrategy(Strategy):
         self, space: SearchSpace, *, seed: int = 0, maximize: bool = True, options: CMAESConfig | None = None, builtin: bool = True
     ) -> None:
         super().__init__(space, seed=seed, maximize=maximize, options=options, builtin=builtin)
-        self.ranges = searched_ranges(space)
-        if not self.ranges:
-            raise ValueError("cmaes searches ranges, and this space has none (every dimension is a choice); use grid, random, qmc or tpe")
+        searched = _searched(space)
+        if not searched:
+            raise ValueError("cmaes needs a dimension with more than one value, and every one here is fixed")
+        self.variables = _Variables(space, searched)
+        #: a space of float ranges (and integer ranges too wide to be integer variables) only: plain CMA-ES
+        self.plain = not (self.variables.integers or self.variables.choices)
 
     def ask(self, history: Sequence[TrialRecord], number: int) -> Suggestion | None:
-        from cmaes import CMA
-
         size = self.options.population
         generation = number // size
+        params = (self._ask_plain if self.plain else self._ask_mixed)(history, generation, number % size)
+        return None if params is None else Suggestion(params, generation=generation)
+
+    def _ask_plain(self, history: Sequence[TrialRecord], generation: int, index: int) -> Params | None:
+        from cmaes import CMA
+
+        size, ranges = self.options.population, self.variables.continuous
         optimizer = CMA(
-            mean=np.full(len(self.ranges), 0.5),
+            mean=np.full(len(ranges), 0.5),
             sigma=self.options.sigma,
-            bounds=np.tile([0.0, 1.0], (len(self.ranges), 1)),
+            bounds=np.tile([0.0, 1.0], (len(ranges), 1)),
             seed=derive_seed(self.seed, 0, salt=3),
             population_size=size,
         )
@@ -88,15 +181,24 @@ class CMAESStrategy(Strategy):
                 optimizer.ask()
             # ... and what was trained: the stored trials' own coordinates (an integer at its cell's middle),
             # so that the optimiser learns from exactly the points whose results it is told
-            trained = [np.array([self.space[n].to_unit(t.params[n]) for n in self.ranges]) for t in trials]
+            trained = [np.array([self.space[n].to_unit(t.params[n]) for n in ranges]) for t in trials]
             optimizer.tell([(x, -score) for x, score in zip(trained, scores(trials, maximize=self.maximize))])
-        point = [optimizer.ask() for _ in range(size)][number % size]
-        rng = np.random.default_rng([self.seed, number, 0xC4A])
-        params = {}
-        coordinates = dict(zip(self.ranges, point))
-        for name, dim in self.space.items():
-            params[name] = dim.from_unit(coordinates[name]) if name in coordinates else dim.sample(rng)
-        return Suggestion(params, generation=generation)
+        point = dict(zip(ranges, [optimizer.ask() for _ in range(size)][index]))
+        return {name: dim.from_unit(point[name]) if name in point else dim.from_unit(0.5) for name, dim in self.space.items()}
+
+    def _ask_mixed(self, history: Sequence[TrialRecord], generation: int, index: int) -> Params | None:
+        size, variables = self.options.population, self.variables
+        optimizer = variables.optimizer(population=size, sigma=self.options.sigma, seed=derive_seed(self.seed, 0, salt=3))
+        for g in range(generation):
+            trials = finished_generation(history, g, size)
+            if trials is None:
+                return None
+            for _ in range(size):  # the draws of that generation (they advance the optimiser's generator)...
+                optimizer.ask()
+            # ... and what was trained, so that the optimiser learns from exactly the points whose results it is told
+            trained = [variables.solution(t.params) for t in trials]
+            optimizer.tell([(s, -score) for s, score in zip(trained, scores(trials, maximize=self.maximize))])
+        return variables.params([optimizer.ask() for _ in range(size)][index])
 
     def stuck_reason(self, history: Sequence[TrialRecord]) -> str:
         return f"generation waits for the {self.options.population} trials of the one before it to finish"

@@ -20,6 +20,7 @@ sizes (hundreds of trials, a handful of dimensions) fits in well under a second.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,13 +48,20 @@ class GPConfig(StrategyOptions):
 
 def encode(space: SearchSpace, params: Params) -> np.ndarray:
     """The model's view of a point: ranges in [0, 1] on their scale, choices one-hot."""
-    out: list[float] = []
-    for name, dim in space.items():
+    return features(space, space.to_unit(params)[None, :])[0]
+
+
+def features(space: SearchSpace, units: np.ndarray) -> np.ndarray:
+    """The model's view of points given as rows of unit coordinates (snapped, :meth:`SearchSpace.snap_units`):
+    a range's coordinate as it is, a choice as one column per value (one-hot)."""
+    columns: list[np.ndarray] = []
+    for i, dim in enumerate(space.values()):
         if isinstance(dim, Choice):
-            out.extend(1.0 if params[name] == c else 0.0 for c in dim.choices)
+            index = np.minimum(np.floor(units[:, i] * len(dim.choices)), len(dim.choices) - 1)
+            columns.extend((index == k).astype(float) for k in range(len(dim.choices)))
         else:
-            out.append(dim.to_unit(params[name]))
-    return np.array(out)
+            columns.append(units[:, i])
+    return np.column_stack(columns)
 
 
 def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float, xi: float = 0.01) -> np.ndarray:
@@ -65,6 +73,29 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float, xi: flo
     return (mean - best - xi) * norm.cdf(z) + std * norm.pdf(z)  # type: ignore[no-any-return]
 
 
+#: The kernel's hyperparameters are refitted when the finished trials have grown by this fraction since the
+#: last fit (at least one trial): at 100 trials every 10th proposal refits, at 1,000 every 100th.
+REFIT_GROWTH = 0.1
+#: The most finished trials the hyperparameters are fitted on (an even spread of them beyond that); the model
+#: itself always conditions on every trial.
+FIT_SUBSET = 250
+#: Starts of the likelihood's maximisation besides the kernel's defaults (from random hyperparameters), and the
+#: most L-BFGS iterations of each.
+FIT_RESTARTS = 1
+FIT_ITERATIONS = 50
+#: The local search around the leaders steps at these scales (fractions of each range's width).
+LOCAL_STEPS = (0.1, 0.02, 0.004)
+
+
+def refit_point(finished: int, first: int) -> int:
+    """The number of finished trials the hyperparameters are fitted on when ``finished`` trials have finished:
+    the last point of the schedule ``first, first + max(1, first // 10), ...`` not beyond ``finished``."""
+    point = max(first, 1)
+    while (following := point + max(1, int(point * REFIT_GROWTH))) <= finished:
+        point = following
+    return point
+
+
 class GPStrategy(Strategy):
     """Gaussian-process BO with expected improvement (``strategy = "gp"``)."""
 
@@ -72,52 +103,99 @@ class GPStrategy(Strategy):
     OPTIONS = GPConfig
     options: GPConfig
 
+    def __init__(self, space: SearchSpace, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(space, **kwargs)
+        #: Fitted kernel hyperparameters by a fingerprint of the trials they were fitted on: a memo of a pure
+        #: function of the history (a fresh instance computes the same values), not state that changes proposals.
+        self._fitted: dict[bytes, np.ndarray] = {}
+
     def ask(self, history: Sequence[TrialRecord], number: int) -> Suggestion | None:
         known = [t for t in history if self.space.contains(t.params)]
         done = [(t, r) for t in known if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and (r := result_of(t)) is not None]
         if number < self.options.startup_trials or len(done) < min(self.options.startup_trials, 2):
             return Suggestion(sobol_point(self.space, self.seed, number))
         sign = 1.0 if self.maximize else -1.0
-        x = [encode(self.space, t.params) for t, _ in done]
-        y = [sign * r for _, r in done]
-        best = max(y)
-        liar = min(y)
-        x += [encode(self.space, t.params) for t in known if not t.state.is_finished()]
-        y += [liar] * (len(x) - len(y))
+        x = features(self.space, np.array([self.space.to_unit(t.params) for t, _ in done]))
+        y = np.array([sign * r for _, r in done])
+        theta = self._hyperparameters(x, y)
+        pending = [encode(self.space, t.params) for t in known if not t.state.is_finished()]
+        best, liar = float(y.max()), float(y.min())
+        model = self._model(theta)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(np.vstack([x, *pending]) if pending else x, np.concatenate([y, np.full(len(pending), liar)]))
         rng = np.random.default_rng([self.seed, number, 0x69])
-        model = self._fit(np.array(x), np.array(y), derive_seed(self.seed, number, salt=5))
-        candidates = self._candidates(rng, [t.params for t, _ in sorted(done, key=lambda d: -sign * d[1])[:5]])
-        mean, std = model.predict(np.array([encode(self.space, c) for c in candidates]), return_std=True)
+        leaders = np.array([self.space.to_unit(done[i][0].params) for i in np.argsort(-y, kind="stable")[:5]])
+        candidates = self._candidates(rng, leaders)
+        mean, std = model.predict(features(self.space, self.space.snap_units(candidates)), return_std=True)
         scale = float(np.std(y)) or 1.0  # predict() undoes normalize_y; EI is taken on the original scale
         gain = expected_improvement(mean, std, best, xi=0.01 * scale)
-        return Suggestion(candidates[int(np.argmax(gain))])
+        return Suggestion(self.space.from_unit(candidates[int(np.argmax(gain))]))
 
-    def _fit(self, x: np.ndarray, y: np.ndarray, seed: int):  # type: ignore[no-untyped-def]
-        from sklearn.exceptions import ConvergenceWarning
+    def _hyperparameters(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The kernel's hyperparameters (log scale), fitted by maximum likelihood on the first
+        :func:`refit_point` finished trials in number order (an even spread of :data:`FIT_SUBSET` of them
+        beyond that), so that they change only every :data:`REFIT_GROWTH` of growth, and depend on the
+        history alone: a resumed run, or another worker, fits exactly what an unkilled one did."""
+        point = refit_point(len(y), min(self.options.startup_trials, len(y)))
+        rows = np.arange(point)
+        if point > FIT_SUBSET:
+            rows = np.unique(np.linspace(0, point - 1, FIT_SUBSET).round().astype(int))
+        xs, ys = x[rows], y[rows]
+        key = hashlib.sha1(np.ascontiguousarray(xs).tobytes() + np.ascontiguousarray(ys).tobytes()).digest()
+        if key not in self._fitted:
+            from sklearn.gaussian_process import GaussianProcessRegressor
+
+            model = GaussianProcessRegressor(
+                _kernel(x.shape[1]),
+                normalize_y=True,
+                optimizer=_bounded_lbfgs,
+                n_restarts_optimizer=FIT_RESTARTS,
+                random_state=derive_seed(self.seed, point, salt=5),
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # convergence warnings at the bounds of the hyperparameters
+                model.fit(xs, ys)
+            if len(self._fitted) >= 8:
+                self._fitted.pop(next(iter(self._fitted)))
+            self._fitted[key] = model.kernel_.theta
+        return self._fitted[key]
+
+    def _model(self, theta: np.ndarray):  # type: ignore[no-untyped-def]
+        """A Gaussian process with the kernel's hyperparameters fixed at ``theta`` (fitting it is one Cholesky factorisation)."""
         from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
-            length_scale=np.full(x.shape[1], 0.5), length_scale_bounds=(1e-2, 1e2), nu=2.5
-        ) + WhiteKernel(1e-2, (1e-6, 1.0))
-        model = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2, random_state=seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(x, y)
-        return model
+        kernel = _kernel(len(theta) - 2).clone_with_theta(theta)
+        return GaussianProcessRegressor(kernel, normalize_y=True, optimizer=None)
 
-    def _candidates(self, rng: np.random.Generator, leaders: list[Params]) -> list[Params]:
-        """Uniform points of the space and small steps around the ``leaders``, realised as params."""
+    def _candidates(self, rng: np.random.Generator, leaders: np.ndarray) -> np.ndarray:
+        """Rows of unit coordinates: uniform points of the space, and steps of every :data:`LOCAL_STEPS` scale
+        around the ``leaders`` (rows of unit coordinates; a choice kept, or redrawn one time in five)."""
         n = self.options.candidates
-        local = n // 4 if leaders else 0
-        points = [self.space.sample(rng) for _ in range(n - local)]
-        for i in range(local):
-            leader = leaders[i % len(leaders)]
-            point = {}
-            for name, dim in self.space.items():
-                if isinstance(dim, Choice):
-                    point[name] = dim.sample(rng) if rng.random() < 0.2 else leader[name]
-                else:
-                    point[name] = dim.from_unit(dim.to_unit(leader[name]) + rng.normal(0.0, 0.05))
-            points.append(point)
-        return points
+        local = n // 2 if len(leaders) else 0
+        uniform = rng.random((n - local, len(self.space)))
+        if not local:
+            return uniform
+        origin = leaders[np.arange(local) % len(leaders)]
+        scales = np.array(LOCAL_STEPS)[(np.arange(local) // len(leaders)) % len(LOCAL_STEPS)]
+        steps = origin + rng.normal(0.0, 1.0, origin.shape) * scales[:, None]
+        choices = np.array([isinstance(dim, Choice) for dim in self.space.values()])
+        redraw = choices & (rng.random(origin.shape) < 0.2)
+        steps = np.where(redraw, rng.random(origin.shape), np.where(choices, origin, steps))
+        return np.vstack([uniform, np.clip(steps, 0.0, 1.0)])
+
+
+def _bounded_lbfgs(objective, theta, bounds):  # type: ignore[no-untyped-def]
+    """scikit-learn's own L-BFGS-B maximisation of the likelihood, with at most :data:`FIT_ITERATIONS` iterations."""
+    from scipy.optimize import minimize
+
+    result = minimize(objective, theta, method="L-BFGS-B", jac=True, bounds=bounds, options={"maxiter": FIT_ITERATIONS})
+    return result.x, result.fun
+
+
+def _kernel(dims: int):  # type: ignore[no-untyped-def]
+    """A constant times an anisotropic Matérn 5/2 kernel over ``dims`` coordinates, plus white noise."""
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+    matern = Matern(length_scale=np.full(dims, 0.5), length_scale_bounds=(1e-2, 1e2), nu=2.5)
+    return ConstantKernel(1.0, (1e-3, 1e3)) * matern + WhiteKernel(1e-2, (1e-6, 1.0))

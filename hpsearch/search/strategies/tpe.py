@@ -1,9 +1,11 @@
 """Optuna's TPE sampler, fed from the store through ask/tell.
 
-For every ask, the study history is replayed into an in-memory Optuna study
-(:func:`hpsearch.search.optuna_replay.optuna_study_from_history`: running trials as RUNNING
-so that the constant-liar option keeps TPE away from points being trained right
-now), and Optuna proposes the next point.
+The study history is replayed into an in-memory Optuna study (running trials as RUNNING, so that the
+constant-liar option keeps TPE away from points being trained right now), and Optuna proposes the next
+point. The replay (:class:`hpsearch.search.optuna_replay.ReplayedStudy`) is kept between asks in the
+process and only what is new in the history is added to it, so an ask costs what Optuna's own sampler
+costs; it is rebuilt from the store's history when the process starts or the history changed under it,
+and holds exactly what a rebuild would, so a resumed run proposes what an unkilled one would.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from hpsearch.core.records import TrialRecord
 from hpsearch.core.space import SearchSpace
-from hpsearch.search.optuna_replay import optuna_study_from_history
+from hpsearch.search.optuna_replay import ReplayedStudy
 from hpsearch.search.strategies._base import Strategy, Suggestion, derive_seed
 
 __all__ = ["TPEStrategy"]
@@ -40,6 +42,7 @@ class TPEStrategy(Strategy):
     ) -> None:
         super().__init__(space, seed=seed, maximize=maximize, options=options, builtin=builtin)
         self.n_startup_trials = n_startup_trials
+        self.replay = ReplayedStudy(space, maximize=maximize)
 
     def ask(self, history: Sequence[TrialRecord], number: int) -> Suggestion | None:
         import optuna
@@ -47,6 +50,4 @@ class TPEStrategy(Strategy):
         sampler = optuna.samplers.TPESampler(
             seed=derive_seed(self.seed, number, salt=1), constant_liar=True, n_startup_trials=self.n_startup_trials
         )
-        study = optuna_study_from_history(self.space, history, maximize=self.maximize, sampler=sampler)
-        trial = study.ask(self.space.to_optuna())
-        return Suggestion({name: trial.params[name] for name in self.space})
+        return Suggestion(self.replay.ask(history, number, sampler))
