@@ -295,9 +295,7 @@ def test_tpe_kept_replay_proposes_what_a_rebuild_does() -> None:
 
     def record(number: int, params: dict, state: TrialState, curve: tuple = ()) -> TrialRecord:
         value = curve[-1] if state is TrialState.COMPLETE else None
-        return TrialRecord(
-            id=number, study_id=1, number=number, state=state, params=params, seed=0, attempt=1, value=value, curve=curve
-        )
+        return TrialRecord(id=number, study_id=1, number=number, state=state, params=params, seed=0, attempt=1, value=value, curve=curve)
 
     while len(history) < 24:
         pending: list[TrialRecord] = []
