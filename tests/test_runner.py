@@ -143,6 +143,7 @@ _HB = {"pruning": {"rule": "hyperband", "min_epochs": 1, "reduction_factor": 3}}
     [
         ("grid", 1, {}),
         ("random", 3, {}),
+        ("tpe", 3, {}),
         ("gp", 3, {"gp": {"startup_trials": 4}}),
         ("evolution", 3, {"evolution": {"population": 4}}),
         ("cmaes", 3, {"cmaes": {"population": 4}}),
@@ -150,7 +151,7 @@ _HB = {"pruning": {"rule": "hyperband", "min_epochs": 1, "reduction_factor": 3}}
         ("random", 3, _SH),
         ("random", 3, _HB),
     ],
-    ids=["grid", "random-claims-of-3", "gp", "evolution", "cmaes", "qmc", "successive-halving", "hyperband"],
+    ids=["grid", "random-claims-of-3", "tpe", "gp", "evolution", "cmaes", "qmc", "successive-halving", "hyperband"],
 )
 def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, batch: int, extra: dict, tmp_path: Path) -> None:
     """kill -9 the study three times mid-run; reruns redo the killed trials and finish exactly

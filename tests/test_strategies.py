@@ -11,6 +11,7 @@ from sklearn.model_selection import ParameterGrid
 
 from hpsearch import TrialRecord, TrialState, make_strategy
 from hpsearch.search.strategies import STRATEGY_CLASSES
+from hpsearch.search.strategies.gp import refit_point
 from tests.conftest import study_config, toy_metrics
 
 ALL = sorted(STRATEGY_CLASSES)
@@ -312,3 +313,17 @@ def test_tpe_kept_replay_proposes_what_a_rebuild_does() -> None:
             state = [TrialState.COMPLETE, TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.WAITING][t.number % 5]
             history[t.number] = record(t.number, t.params, state, curve[:1] if state is TrialState.PRUNED else curve)
     assert kept.replay.rebuilds <= 3, kept.replay.rebuilds
+
+
+def test_gp_kept_instance_proposes_what_a_fresh_one_does() -> None:
+    """gp memoises its kernel fits in the process; asked along a growing history with trials running, every
+    proposal equals a fresh instance's (a resumed run's), and the hyperparameters are refitted only on schedule."""
+    config = study_config("gp", gp={"startup_trials": 4, "candidates": 200})
+    kept = make_strategy("gp", config.space, seed=7, options=config.options)
+    history = _history("gp", 10, gp={"startup_trials": 4, "candidates": 200})
+    for n in range(6, 9):
+        running = [replace(history[n], state=TrialState.RUNNING, value=None, curve=())]
+        for hist, number in ((history[:n], n), (history[:n] + running, n + 1)):
+            fresh = make_strategy("gp", config.space, seed=7, options=config.options)
+            assert kept.ask(hist, number) == fresh.ask(hist, number)
+    assert len(kept._fitted) == len({refit_point(n, 4) for n in range(6, 9)})

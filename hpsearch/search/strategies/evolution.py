@@ -18,12 +18,25 @@ the lineage from these rows only, so an old study's lineage does not depend on t
 :mod:`hpsearch.running.lineage` fills them in once for a study stored before the second parent was
 recorded.
 
+The mutation step adapts to success, in the manner of the 1/5th success rule, one generation at a
+time and from the history alone. Generation 1 steps ``sigma`` (a share of a range's width, on its own
+scale); each later generation takes the step of the one before, times a factor set by the share of
+that generation's finished children that beat the best trial of the pool they were bred from (a new
+best of the study; a failure beats nothing, and anything beats a pool of failures): below
+``SUCCESS_TARGET`` the step shrinks (by ``exp(-SHRINK)`` when no child did), above it it grows (by
+``exp(GROW)`` when every child did), within ``STEP_BOUNDS``. A success is counted against the pool's
+best rather than against a child's own parent because a tournament winner is often an ordinary
+trial, and children beat such parents about as often whatever the step. The step is recomputed from
+the trials every time (:meth:`EvolutionStrategy.step`), so a resumed study or another worker uses the
+same one, and every decision's reason names it.
+
 This is the hyperparameter counterpart of PBT: PBT also copies weights from member to member;
 here every child trains from scratch.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,9 +48,19 @@ from hpsearch.core.errors import ConfigError
 from hpsearch.core.records import Decision, TrialRecord
 from hpsearch.core.space import Choice, Params, SearchSpace
 from hpsearch.search.strategies._base import Strategy, Suggestion
-from hpsearch.search.strategies._generations import finished_generation, scores
+from hpsearch.search.strategies._generations import finished_generation, result_of, scores
 
 __all__ = ["Breeding", "EvolutionConfig", "EvolutionStrategy"]
+
+#: The share of a generation's children that set a new best at which the step stays as it is.
+SUCCESS_TARGET = 0.1
+#: The most the step's logarithm moves after one generation: down by SHRINK when no child set a new best,
+#: up by GROW when every child did (in proportion to the distance from SUCCESS_TARGET in between).
+SHRINK = 0.5
+GROW = 1.0
+#: The step stays within these shares of a range's width: below the first a trained model's result moves
+#: less than its noise, and a normal step of the second, reflected at the ends, is as good as a fresh draw.
+STEP_BOUNDS = (0.01, 1.0)
 
 
 @dataclass(frozen=True)
@@ -48,8 +71,10 @@ class EvolutionConfig(StrategyOptions):
     drawn at random, and every child of generation ``g`` is bred from generation ``g - 1`` and the
     ``elites`` best trials of all earlier generations: two parents each won a ``tournament`` of
     that many entrants, each hyperparameter comes from the second parent with probability
-    ``crossover``, and then mutates with probability ``mutation`` (a range moves by a normal step of
-    ``sigma`` of its width on its own scale, a choice is redrawn).
+    ``crossover``, and then mutates with probability ``mutation`` (at least one, unless it is 0: a range moves by
+    a normal step, a choice is redrawn). The step is ``sigma`` of a range's width on its own scale in
+    generation 1; each later one shrinks it when few children of the generation before set a new best
+    and grows it when many did (a success rule, :meth:`EvolutionStrategy.step`).
     """
 
     population: int = 8
@@ -112,9 +137,11 @@ class EvolutionStrategy(Strategy):
         pool = self._pool(history, generation) if generation > 0 else None
         if pool is None:
             return None
-        b = self._breed(pool, number, history)
+        step = self.step(history, generation)
+        b = self._breed(pool, number, history, step)
         reason = f"tournament winners #{b.first.number} and #{b.second.number}"
         reason += f"; from #{b.second.number}: {', '.join(b.crossed) or 'nothing'}; mutated: {', '.join(b.mutated) or 'nothing'}"
+        reason += f"; step {step:.3g}"
         return Decision(
             trial_number=number,
             member=number % self.options.population,
@@ -139,6 +166,42 @@ class EvolutionStrategy(Strategy):
                 out[trial.number] = (d.parent_trial, d.second_parent)
         return out
 
+    def step(self, history: Sequence[TrialRecord], generation: int) -> float:
+        """The mutation step of ``generation`` (1 on), as a share of a range's width on its own scale:
+        ``sigma`` for generation 1, then for each generation ``e`` before ``generation`` the step of ``e``
+        times a factor set by the share of ``e``'s finished children that beat the best of ``e``'s pool
+        (``SUCCESS_TARGET``, ``SHRINK``, ``GROW``), kept within ``STEP_BOUNDS``."""
+        o = self.options
+        size = o.population
+        sign = 1.0 if self.maximize else -1.0
+        by_generation: dict[int, list[TrialRecord]] = {}
+        for t in history:
+            if t.number < generation * size:
+                by_generation.setdefault(t.number // size, []).append(t)
+
+        def results(trials: Sequence[TrialRecord]) -> list[float]:
+            """The finished trials' results, higher better (failures left out)."""
+            return [sign * r for t in trials if t.state.is_finished() and (r := result_of(t)) is not None]
+
+        low, high = (math.log(b) for b in STEP_BOUNDS)
+        log_step = math.log(o.sigma)
+        best_before: float | None = None  # the best result of generations 0 .. e - 2 (the elites' side of e's pool)
+        for e in range(1, generation):
+            previous = by_generation.get(e - 1, [])
+            children = [t for t in by_generation.get(e, []) if t.state.is_finished()]
+            if children and len(previous) == size and all(t.state.is_finished() for t in previous):  # as _pool(history, e)
+                pool = results(previous) + ([best_before] if best_before is not None and o.elites > 0 else [])
+                bar = max(pool, default=None)
+                wins = sum(1 for r in (result_of(c) for c in children) if r is not None and (bar is None or sign * r > bar))
+                rate = wins / len(children)
+                if rate < SUCCESS_TARGET:
+                    log_step -= SHRINK * (SUCCESS_TARGET - rate) / SUCCESS_TARGET
+                else:
+                    log_step += GROW * (rate - SUCCESS_TARGET) / (1.0 - SUCCESS_TARGET)
+                log_step = min(max(log_step, low), high)
+            best_before = max([*results(previous), *([] if best_before is None else [best_before])], default=None)
+        return math.exp(log_step)
+
     def _pool(self, history: Sequence[TrialRecord], generation: int) -> list[tuple[float, TrialRecord]] | None:
         """Generation ``generation - 1`` and the elites before it, each with its score; None until it finished."""
         size = self.options.population
@@ -150,50 +213,63 @@ class EvolutionStrategy(Strategy):
         elites = sorted(scored[len(previous) :], key=lambda st: (-st[0], st[1].number))[: self.options.elites]
         return scored[: len(previous)] + elites
 
-    def _breed(self, pool: list[tuple[float, TrialRecord]], number: int, history: Sequence[TrialRecord]) -> Breeding:
-        """Child ``number`` of ``pool``; a child equal to an earlier trial (numbered below it) mutates
-        again, so that no configuration is trained twice while there are others to try."""
+    def _tournament(self, entrants: list[tuple[float, TrialRecord]], rng: np.random.Generator) -> TrialRecord:
+        """The best of ``tournament`` entrants drawn without replacement. A child's generator draws its two
+        tournaments first, as every version did: recomputed parents of a study stored before its lineage
+        was (:mod:`hpsearch.running.lineage`) are the parents it had."""
+        drawn = rng.choice(len(entrants), size=min(self.options.tournament, len(entrants)), replace=False)
+        return min((entrants[i] for i in drawn), key=lambda st: (-st[0], st[1].number))[1]
+
+    def _breed(self, pool: list[tuple[float, TrialRecord]], number: int, history: Sequence[TrialRecord], step: float) -> Breeding:
+        """Child ``number`` of ``pool``, ranges mutated by normal steps of ``step``; a child equal to an
+        earlier trial (numbered below it) mutates again, so that no configuration is trained twice while
+        there are others to try."""
         o = self.options
         rng = np.random.default_rng([self.seed, number, 0xE1])
-
-        def tournament(entrants: list[tuple[float, TrialRecord]]) -> TrialRecord:
-            drawn = rng.choice(len(entrants), size=min(o.tournament, len(entrants)), replace=False)
-            return min((entrants[i] for i in drawn), key=lambda st: (-st[0], st[1].number))[1]
-
-        first = tournament(pool)
+        first = self._tournament(pool, rng)
         others = [st for st in pool if st[1].number != first.number]
-        second = tournament(others) if others else first
+        second = self._tournament(others, rng) if others else first
+        names = list(self.space)
+        take_second = rng.random(len(names)) < o.crossover
+        mutate = rng.random(len(names)) < o.mutation
+        movable = [i for i, name in enumerate(names) if _movable(self.space[name])]
+        if o.mutation > 0 and movable and not mutate[movable].any():  # at least one hyperparameter mutates
+            mutate[movable[int(rng.integers(len(movable)))]] = True
         params: Params = {}
         crossed: list[str] = []
         mutated: list[str] = []
-        for name, dim in self.space.items():
-            take_second = rng.random() < o.crossover
-            value = second.params[name] if take_second else first.params[name]
-            if take_second and value != first.params[name]:
+        for i, (name, dim) in enumerate(self.space.items()):
+            inherited = second.params[name] if take_second[i] else first.params[name]
+            if take_second[i] and inherited != first.params[name]:
                 crossed.append(name)
-            if rng.random() < o.mutation:
-                if isinstance(dim, Choice):
-                    value = dim.sample(rng)
-                else:  # a normal step on the range's own scale, reflected at the bounds
-                    u = dim.to_unit(value) + rng.normal(0.0, o.sigma)
-                    u = abs(u) if u < 0 else (2.0 - u if u > 1 else u)
-                    value = dim.from_unit(u)
-                if value != (second.params[name] if take_second else first.params[name]):
-                    mutated.append(name)
+            value = _mutated(dim, inherited, step, rng) if mutate[i] else inherited
+            if value != inherited:
+                mutated.append(name)
             params[name] = value
         earlier = {_key(t.params) for t in history if t.number < number}
-        names = list(self.space)
         for _ in range(20):
             if _key(params) not in earlier:
                 break
             name = names[int(rng.integers(len(names)))]
-            dim = self.space[name]
-            params[name] = (
-                dim.sample(rng) if isinstance(dim, Choice) else dim.from_unit(dim.to_unit(params[name]) + rng.normal(0.0, o.sigma))
-            )
+            params[name] = _mutated(self.space[name], params[name], max(step, o.sigma), rng)
             if name not in mutated:
                 mutated.append(name)
         return Breeding(first, second, tuple(crossed), tuple(mutated), params)
+
+
+def _movable(dim: Any) -> bool:
+    """Whether mutating ``dim`` can change its value (a choice of one value, or a range of one, cannot)."""
+    return len(dim.choices) > 1 if isinstance(dim, Choice) else dim.low < dim.high
+
+
+def _mutated(dim: Any, value: Any, step: float, rng: np.random.Generator) -> Any:
+    """``value`` mutated: a choice redrawn, a range moved by a normal step of ``step`` of its width on its
+    own scale, reflected at its ends."""
+    if isinstance(dim, Choice):
+        return dim.sample(rng)
+    u = dim.to_unit(value) + rng.normal(0.0, step)
+    u = abs(u) if u < 0 else (2.0 - u if u > 1 else u)
+    return dim.from_unit(u)
 
 
 def _key(params: Params) -> tuple[tuple[str, object], ...]:
