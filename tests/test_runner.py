@@ -296,3 +296,25 @@ def test_a_function_reporting_a_metric_that_is_not_a_number_fails_the_trial_nami
     assert failed[32] == "the function reported val_accuracy = '0.5' at epoch 1, not a real number"
     assert failed[64] == "the function reported loss = True at epoch 1, not a real number"
     assert {t.params["width"] for t in summary.trials if t.state is TrialState.COMPLETE} == {128}
+
+
+@pytest.mark.parametrize(("name", "startup"), [("tpe", 10), ("gp", 4)])
+def test_a_model_based_strategy_claims_few_trials_while_it_has_few_results(name: str, startup: int, tmp_path: Path) -> None:
+    """A trainer that takes 16 trials at once gets the startup draws together, then claims of a quarter of the
+    finished trials (at least one), so that TPE and GP learn from results nearly as often as a sequential search."""
+    sizes: list[int] = []
+
+    class Recording(FunctionTrainer):
+        def train(self, jobs, on_epoch):  # type: ignore[no-untyped-def]
+            sizes.append(len(jobs))
+            return super().train(jobs, on_epoch)
+
+    extra = {"gp": {"startup_trials": startup, "candidates": 100}} if name == "gp" else {}
+    config = study_config(name, trials=20, epochs=1, **extra)
+    run_study(config, str(tmp_path / "batches.db"), trainer=Recording(toy_metrics, max_jobs=16))
+    expected, finished = [], 0
+    while finished < 20:
+        size = min(startup - finished if finished < startup else max(1, math.ceil(finished / 4)), 16, 20 - finished)
+        expected.append(size)
+        finished += size
+    assert sizes == expected

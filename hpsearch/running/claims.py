@@ -21,12 +21,14 @@ from hpsearch.core.records import Proposal, StudyRecord, StudyState, TrialRecord
 from hpsearch.search.strategies import Suggestion
 from hpsearch.store import ClaimConflict, Store, WorkerInfo
 
-__all__ = ["Ask", "Claim", "Claims", "Fits", "claim_one", "claim_trials"]
+__all__ = ["Ask", "Batch", "Claim", "Claims", "Fits", "claim_one", "claim_trials"]
 
 #: A strategy's ``ask``: the history (every trial, in number order) and the next number -> a suggestion, or None.
 Ask = Callable[[Sequence[TrialRecord], int], "Suggestion | None"]
 #: A trainer's ``fits``: whether it trains trials of these params together.
 Fits = Callable[[list[dict[str, Any]]], bool]
+#: A strategy's ``batch_size``: the most new trials to propose together after the history (None: no limit of its own).
+Batch = Callable[[Sequence[TrialRecord]], "int | None"]
 
 
 @dataclass(frozen=True)
@@ -65,14 +67,16 @@ def claim_trials(
     epochs: int | None = None,
     limit: int = 1,
     fits: Fits | None = None,
+    batch: Batch | None = None,
 ) -> Claims:
     """Take up to ``limit`` trials for ``worker``: WAITING trials first, in number order; then, while the study's
     trial count is under its budget, new trials ``ask`` proposes.
 
     With ``fits``, trials are taken only while the params of all taken so far ``fits`` accepts (at least one is
     always taken): what a population trainer trains together. A proposal that does not fit is not inserted; the
-    next claim proposes it again. ``epochs`` is the study's epochs per trial, used when a suggestion does not set
-    its own (default: the study's).
+    next claim proposes it again. With ``batch`` (the strategy's ``batch_size``), at most that many new trials are
+    proposed after the history read. ``epochs`` is the study's epochs per trial, used when a suggestion does not
+    set its own (default: the study's).
     """
     while True:
         study, history = store.claim_snapshot(study_id)
@@ -84,7 +88,9 @@ def claim_trials(
                 break
             chosen.append(trial)
         last = max((t.number for t in history), default=-1)
-        proposals = _propose(study, history, chosen, ask, limit, fits, last, trial_seed=trial_seed, epochs=epochs)
+        most = None if batch is None else batch(history)
+        room = limit if most is None else min(limit, len(chosen) + max(1, most))
+        proposals = _propose(study, history, chosen, ask, room, fits, last, trial_seed=trial_seed, epochs=epochs)
         if not chosen and not proposals:
             return Claims(wait=any(t.state is TrialState.RUNNING for t in history))
         try:

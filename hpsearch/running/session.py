@@ -199,6 +199,7 @@ class StudySession:
             epochs=self.config.budget.epochs,
             limit=limit,
             fits=fits,
+            batch=self.strategy.batch_size,
         )
 
     def check_not_stuck(self, study: StudyRecord) -> None:

@@ -38,7 +38,7 @@ import numpy as np
 from hpsearch.core.config import StrategyOptions
 from hpsearch.core.records import TrialRecord, TrialState
 from hpsearch.core.space import Choice, Params, SearchSpace
-from hpsearch.search.strategies._base import Strategy, Suggestion, derive_seed
+from hpsearch.search.strategies._base import Strategy, Suggestion, derive_seed, learning_batch
 from hpsearch.search.strategies._generations import result_of
 from hpsearch.search.strategies.qmc import sobol_point
 
@@ -122,6 +122,9 @@ class GPStrategy(Strategy):
         #: Fitted kernel hyperparameters by a fingerprint of the trials they were fitted on: a memo of a pure
         #: function of the history (a fresh instance computes the same values), not state that changes proposals.
         self._fitted: dict[bytes, np.ndarray] = {}
+
+    def batch_size(self, history: Sequence[TrialRecord]) -> int | None:
+        return learning_batch(history, self.options.startup_trials)
 
     def ask(self, history: Sequence[TrialRecord], number: int) -> Suggestion | None:
         known = [t for t in history if self.space.contains(t.params)]

@@ -16,7 +16,7 @@ from typing import Any
 from hpsearch.core.records import TrialRecord
 from hpsearch.core.space import SearchSpace
 from hpsearch.search.optuna_replay import ReplayedStudy
-from hpsearch.search.strategies._base import Strategy, Suggestion, derive_seed
+from hpsearch.search.strategies._base import Strategy, Suggestion, derive_seed, learning_batch
 
 __all__ = ["TPEStrategy"]
 
@@ -43,6 +43,9 @@ class TPEStrategy(Strategy):
         super().__init__(space, seed=seed, maximize=maximize, options=options, builtin=builtin)
         self.n_startup_trials = n_startup_trials
         self.replay = ReplayedStudy(space, maximize=maximize)
+
+    def batch_size(self, history: Sequence[TrialRecord]) -> int | None:
+        return learning_batch(history, self.n_startup_trials)
 
     def ask(self, history: Sequence[TrialRecord], number: int) -> Suggestion | None:
         import optuna
