@@ -131,7 +131,7 @@ def _metric_value(metric: str, metrics: Mapping[str, object]) -> float:
         raise ConfigError(
             f"metrics[{metric!r}]", value, "must be a real number (an int or a float; convert a tensor or array with float())"
         )
-    return float(value)
+    return float(value)  # type: ignore[arg-type]  # is_metric_value checked it is an int or a float
 
 
 def _told_state(outcome: object) -> TrialState:

@@ -627,8 +627,8 @@ class Store:
         for row in rows:
             held = memo.rows.get(row.id)
             if held is None or held[0] != tuple(row) or not held[1].state.is_finished():  # a running trial's curve grows
-                curve = memo.curves.get((row.id, row.attempt), curves.get(row.id, ()))
-                held = (tuple(row), _trial(row._mapping, curve))
+                known = memo.curves.get((row.id, row.attempt))
+                held = (tuple(row), _trial(row._mapping, curves.get(row.id, []) if known is None else known))
                 memo.rows[row.id] = held
                 if held[1].state.is_finished():
                     memo.curves[(row.id, row.attempt)] = held[1].curve
@@ -1027,7 +1027,7 @@ class _ClaimMemo:
     (trial id, attempt), the curve of a finished attempt."""
 
     rows: dict[int, tuple[tuple[Any, ...], TrialRecord]] = dataclasses.field(default_factory=dict)
-    curves: dict[tuple[int, int], tuple[float | None, ...]] = dataclasses.field(default_factory=dict)
+    curves: dict[tuple[int, int], tuple[Any, ...]] = dataclasses.field(default_factory=dict)
 
 
 def _shown(value: Any) -> str:
