@@ -26,7 +26,7 @@ to; a trial this optimiser did not draw (proposed by another version, say) is to
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,46 +159,48 @@ class CMAESStrategy(Strategy):
     def ask(self, history: Sequence[TrialRecord], number: int) -> Suggestion | None:
         size = self.options.population
         generation = number // size
-        params = (self._ask_plain if self.plain else self._ask_mixed)(history, generation, number % size)
-        return None if params is None else Suggestion(params, generation=generation)
+        seed = derive_seed(self.seed, 0, salt=3)
+        if self.plain:
+            from cmaes import CMA
 
-    def _ask_plain(self, history: Sequence[TrialRecord], generation: int, index: int) -> Params | None:
-        from cmaes import CMA
+            ranges = self.variables.continuous
+            optimizer = CMA(
+                mean=np.full(len(ranges), 0.5),
+                sigma=self.options.sigma,
+                bounds=np.tile([0.0, 1.0], (len(ranges), 1)),
+                seed=seed,
+                population_size=size,
+            )
+            draws = self._replay(optimizer, history, generation, lambda t: np.array([self.space[n].to_unit(t.params[n]) for n in ranges]))
+        else:
+            optimizer = self.variables.optimizer(population=size, sigma=self.options.sigma, seed=seed)
+            draws = self._replay(optimizer, history, generation, lambda t: self.variables.solution(t.params))
+        if draws is None:
+            return None
+        draw = draws[number % size]
+        if self.plain:
+            point = dict(zip(self.variables.continuous, draw))
+            params = {name: dim.from_unit(point[name]) if name in point else dim.from_unit(0.5) for name, dim in self.space.items()}
+        else:
+            params = self.variables.params(draw)
+        return Suggestion(params, generation=generation)
 
-        size, ranges = self.options.population, self.variables.continuous
-        optimizer = CMA(
-            mean=np.full(len(ranges), 0.5),
-            sigma=self.options.sigma,
-            bounds=np.tile([0.0, 1.0], (len(ranges), 1)),
-            seed=derive_seed(self.seed, 0, salt=3),
-            population_size=size,
-        )
+    def _replay(
+        self, optimizer: Any, history: Sequence[TrialRecord], generation: int, told: Callable[[TrialRecord], Any]
+    ) -> list[Any] | None:
+        """Generations ``0 .. generation - 1`` replayed into the freshly seeded ``optimizer``, then the draws of ``generation``;
+        None while a generation before it has not finished. Each replayed generation's draws are asked again (they
+        advance the optimiser's generator), then it is told what was trained (``told``: a stored trial's own point, an
+        integer at its cell or place), so that it learns from exactly the points whose results it is told."""
+        size = self.options.population
         for g in range(generation):
             trials = finished_generation(history, g, size)
             if trials is None:
                 return None
-            for _ in range(size):  # the draws of that generation (they advance the optimiser's generator)...
+            for _ in range(size):
                 optimizer.ask()
-            # ... and what was trained: the stored trials' own coordinates (an integer at its cell's middle),
-            # so that the optimiser learns from exactly the points whose results it is told
-            trained = [np.array([self.space[n].to_unit(t.params[n]) for n in ranges]) for t in trials]
-            optimizer.tell([(x, -score) for x, score in zip(trained, scores(trials, maximize=self.maximize))])
-        point = dict(zip(ranges, [optimizer.ask() for _ in range(size)][index]))
-        return {name: dim.from_unit(point[name]) if name in point else dim.from_unit(0.5) for name, dim in self.space.items()}
-
-    def _ask_mixed(self, history: Sequence[TrialRecord], generation: int, index: int) -> Params | None:
-        size, variables = self.options.population, self.variables
-        optimizer = variables.optimizer(population=size, sigma=self.options.sigma, seed=derive_seed(self.seed, 0, salt=3))
-        for g in range(generation):
-            trials = finished_generation(history, g, size)
-            if trials is None:
-                return None
-            for _ in range(size):  # the draws of that generation (they advance the optimiser's generator)...
-                optimizer.ask()
-            # ... and what was trained, so that the optimiser learns from exactly the points whose results it is told
-            trained = [variables.solution(t.params) for t in trials]
-            optimizer.tell([(s, -score) for s, score in zip(trained, scores(trials, maximize=self.maximize))])
-        return variables.params([optimizer.ask() for _ in range(size)][index])
+            optimizer.tell([(told(t), -score) for t, score in zip(trials, scores(trials, maximize=self.maximize))])
+        return [optimizer.ask() for _ in range(size)]
 
     def stuck_reason(self, history: Sequence[TrialRecord]) -> str:
         return f"generation waits for the {self.options.population} trials of the one before it to finish"
