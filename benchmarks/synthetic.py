@@ -346,6 +346,13 @@ def hartmann_history(n: int, seed: int = 0) -> tuple[list[dict[str, float]], lis
     return points, [PROBLEMS["hartmann6"].fn(p) for p in points]
 
 
+def hartmann_records(n: int) -> list[hpsearch.TrialRecord]:
+    """:func:`hartmann_history` as finished trials, numbered from 0."""
+    points, values = hartmann_history(n)
+    done = partial(hpsearch.TrialRecord, study_id=1, state=hpsearch.TrialState.COMPLETE, attempt=1, epochs=1, epochs_done=1)
+    return [done(id=i, number=i, params=p, seed=i, value=v, curve=(v,)) for i, (p, v) in enumerate(zip(points, values))]
+
+
 def timed(call: Callable[[], object], repeats: int) -> float:
     """The median wall time of ``call``."""
     times = []
@@ -361,9 +368,7 @@ def hpsearch_ask_cost(strategy: str, n: int, repeats: int) -> float:
     ``n + i`` after the first ``n + i`` trials finished, ``repeats`` times in a row, as a running study asks it
     (the instance kept, so what it keeps between asks counts as it does in a run; one ask before the timed
     ones, as the run before them made)."""
-    points, values = hartmann_history(n + repeats)
-    done = partial(hpsearch.TrialRecord, study_id=1, state=hpsearch.TrialState.COMPLETE, attempt=1, epochs=1, epochs_done=1)
-    history = [done(id=i, number=i, params=p, seed=i, value=v, curve=(v,)) for i, (p, v) in enumerate(zip(points, values))]
+    history = hartmann_records(n + repeats)
     chosen = strategy_for(parse_study(study_doc(PROBLEMS["hartmann6"], strategy, 0, n + repeats + 1)))
     chosen.ask(history[: n - 1], n - 1)
     asked = iter(range(n, n + repeats))
@@ -377,9 +382,7 @@ def hpsearch_ask_cost(strategy: str, n: int, repeats: int) -> float:
 
 def gp_refit_cost(n: int, repeats: int) -> float:
     """The time of a gp suggestion that refits the kernel's hyperparameters (a fresh instance's first ask)."""
-    points, values = hartmann_history(n)
-    done = partial(hpsearch.TrialRecord, study_id=1, state=hpsearch.TrialState.COMPLETE, attempt=1, epochs=1, epochs_done=1)
-    history = [done(id=i, number=i, params=p, seed=i, value=v, curve=(v,)) for i, (p, v) in enumerate(zip(points, values))]
+    history = hartmann_records(n)
     doc = study_doc(PROBLEMS["hartmann6"], "gp", 0, n + 1)
     return timed(lambda: strategy_for(parse_study(doc)).ask(history, n), max(1, repeats // 2))
 

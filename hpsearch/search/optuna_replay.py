@@ -23,18 +23,18 @@ def optuna_study_from_history(
     space: SearchSpace, history: Sequence[TrialRecord], *, maximize: bool, sampler: Any = None, pruner: Any = None
 ) -> Any:
     """An in-memory Optuna study holding ``history`` (imports Optuna lazily)."""
-    study = _empty_study(maximize=maximize, sampler=sampler, pruner=pruner)
-    distributions = space.to_optuna()
-    for row in _rows(space, history):
-        study.add_trial(row.frozen(distributions))
-    return study
+    return _study_of(_rows(space, history), space.to_optuna(), maximize=maximize, sampler=sampler, pruner=pruner)
 
 
-def _empty_study(*, maximize: bool, sampler: Any = None, pruner: Any = None) -> Any:
+def _study_of(rows: Sequence[_Row], distributions: dict[str, Any], *, maximize: bool, sampler: Any = None, pruner: Any = None) -> Any:
+    """A new in-memory Optuna study holding ``rows``, in order."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.create_study(direction="maximize" if maximize else "minimize", sampler=sampler, pruner=pruner)
+    study = optuna.create_study(direction="maximize" if maximize else "minimize", sampler=sampler, pruner=pruner)
+    for row in rows:
+        study.add_trial(row.frozen(distributions))
+    return study
 
 
 @dataclass
@@ -125,9 +125,7 @@ class ReplayedStudy:
         return self.study
 
     def _rebuild(self, rows: list[_Row]) -> None:
-        self.study = _empty_study(maximize=self.maximize)
-        for row in rows:
-            self.study.add_trial(row.frozen(self.distributions))
+        self.study = _study_of(rows, self.distributions, maximize=self.maximize)
         self._rows = list(rows)
         self.rebuilds += 1
 

@@ -584,12 +584,7 @@ class Store:
         if states is not None:
             query = query.where(s.trials.c.state.in_([st.value for st in states]))
         rows = conn.execute(query).mappings().all()
-        curves: dict[int, list[Any]] = {}
-        if with_curves and rows:
-            for trial_id, value, epoch in conn.execute(queries.curves(study_id)):
-                curve = curves.setdefault(trial_id, [])
-                curve.extend([None] * (epoch - 1 - len(curve)))  # an epoch that did not report the metric: None at its place
-                curve.append(value)
+        curves = _curves(conn, queries.curves(study_id)) if with_curves and rows else {}
         return [_trial(r, curves.get(r["id"], ())) for r in rows]
 
     def trial(self, study_id: int, number: int) -> TrialRecord:
@@ -614,15 +609,10 @@ class Store:
             study = self._study_where(conn, s.studies.c.id == study_id)
             rows = conn.execute(select(s.trials).where(s.trials.c.study_id == study_id).order_by(s.trials.c.number)).all()
             unread = [r.id for r in rows if (r.id, r.attempt) not in memo.curves]
-            curves: dict[int, list[Any]] = {}
-            if unread:
-                query = queries.curves(study_id)
-                if len(unread) < len(rows):
-                    query = query.where(s.metrics.c.trial_id.in_(unread))
-                for trial_id, value, epoch in conn.execute(query):
-                    curve = curves.setdefault(trial_id, [])
-                    curve.extend([None] * (epoch - 1 - len(curve)))  # an epoch that did not report the metric: None at its place
-                    curve.append(value)
+            query = queries.curves(study_id)
+            if len(unread) <= _MOST_NAMED_TRIALS:  # else every curve: a statement holds a bounded number of parameters
+                query = query.where(s.metrics.c.trial_id.in_(unread))
+            curves = _curves(conn, query) if unread else {}
         trials = []
         for row in rows:
             held = memo.rows.get(row.id)
@@ -1019,6 +1009,20 @@ def _differences(stored: dict[str, Any], new: dict[str, Any], prefix: str = "") 
         elif a != b:
             out.append(f"{prefix}{key} (stored {_shown(a)}, file {_shown(b)})")
     return out
+
+
+#: The most trials a claim snapshot names in one query for their curves (SQLite and PostgreSQL bound a statement's parameters).
+_MOST_NAMED_TRIALS = 500
+
+
+def _curves(conn: Connection, query: Any) -> dict[int, list[Any]]:
+    """Each trial's study metric per epoch, by trial id, from the rows of a :func:`queries.curves` query."""
+    curves: dict[int, list[Any]] = {}
+    for trial_id, value, epoch in conn.execute(query):
+        curve = curves.setdefault(trial_id, [])
+        curve.extend([None] * (epoch - 1 - len(curve)))  # an epoch that did not report the metric: None at its place
+        curve.append(value)
+    return curves
 
 
 @dataclasses.dataclass

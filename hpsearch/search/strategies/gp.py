@@ -37,12 +37,12 @@ import numpy as np
 
 from hpsearch.core.config import StrategyOptions
 from hpsearch.core.records import TrialRecord, TrialState
-from hpsearch.core.space import Choice, Params, SearchSpace
+from hpsearch.core.space import Choice, SearchSpace
 from hpsearch.search.strategies._base import Strategy, Suggestion, derive_seed, learning_batch
 from hpsearch.search.strategies._generations import result_of
 from hpsearch.search.strategies.qmc import sobol_point
 
-__all__ = ["GPConfig", "GPStrategy", "encode"]
+__all__ = ["GPConfig", "GPStrategy", "features", "refit_point"]
 
 
 @dataclass(frozen=True)
@@ -52,11 +52,6 @@ class GPConfig(StrategyOptions):
 
     startup_trials: int = 8
     candidates: int = 2000
-
-
-def encode(space: SearchSpace, params: Params) -> np.ndarray:
-    """The model's view of a point: ranges in [0, 1] on their scale, choices one-hot."""
-    return features(space, space.to_unit(params)[None, :])[0]
 
 
 def features(space: SearchSpace, units: np.ndarray) -> np.ndarray:
@@ -132,15 +127,15 @@ class GPStrategy(Strategy):
         if number < self.options.startup_trials or len(done) < min(self.options.startup_trials, 2):
             return Suggestion(sobol_point(self.space, self.seed, number))
         sign = 1.0 if self.maximize else -1.0
-        x = features(self.space, np.array([self.space.to_unit(t.params) for t, _ in done]))
-        y = np.array([sign * r for _, r in done])
+        pending = [t for t in known if not t.state.is_finished()]
+        points = features(self.space, np.array([self.space.to_unit(t.params) for t in [*(t for t, _ in done), *pending]]))
+        x, y = points[: len(done)], np.array([sign * r for _, r in done])
         theta = self._hyperparameters(x, y)
-        pending = [encode(self.space, t.params) for t in known if not t.state.is_finished()]
         best, liar = float(y.max()), float(y.min())
         model = self._model(theta)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.fit(np.vstack([x, *pending]) if pending else x, np.concatenate([y, np.full(len(pending), liar)]))
+            model.fit(points, np.concatenate([y, np.full(len(pending), liar)]))
         rng = np.random.default_rng([self.seed, number, 0x69])
         leaders = np.array([self.space.to_unit(done[i][0].params) for i in np.argsort(-y, kind="stable")[:5]])
         scale = float(np.std(y)) or 1.0  # predict() undoes normalize_y; EI is taken on the original scale
