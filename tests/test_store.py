@@ -439,6 +439,18 @@ def test_workers_opening_a_new_store_together_create_the_schema_once(store_url: 
         assert store.studies() == []
 
 
+def test_a_new_store_opens_while_another_connection_holds_its_write_lock(tmp_path: Path) -> None:
+    """The moment that made workers opening a new store together fail: the file is still in rollback mode and
+    another connection holds its write lock, so switching it to WAL is refused at once, with no busy wait."""
+    path = tmp_path / "store.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # the file is new and empty: the write lock, and nothing written yet
+    threading.Timer(0.3, lambda: (other.execute("COMMIT"), other.close())).start()
+    with Store.open(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.studies() == []
+
+
 def private_store_uses(package: Path) -> list[str]:
     """Every place in the modules of ``package`` outside its ``store/`` that reaches a private member of the
     store: an attribute named as one of :class:`Store`'s private members (``store._read``, ``opened._write``,

@@ -197,6 +197,27 @@ def _open_elsewhere(path: Path) -> bool:
     return any(path.with_name(path.name + side).exists() for side in ("-wal", "-shm"))
 
 
+def _enter_wal_mode(cur: Any) -> None:
+    """``PRAGMA journal_mode = WAL``, retried while another connection holds the lock.
+
+    On a file still in rollback mode (a brand-new store) the change needs the write lock, and
+    SQLite answers "database is locked" at once, without its busy handler, when several
+    connections try it together (the upgrade from a read lock could deadlock). So workers that
+    open a new store together retry here, up to the busy timeout, as they wait elsewhere.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    pause = 0.005
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if ("locked" not in str(err) and "busy" not in str(err)) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
 def _check_sqlite_file(path: Path) -> int | None:
     """Refuse, without writing a byte, a file that is not an hpsearch store or is newer than us;
     returns its schema version (None for a new or empty file)."""
@@ -372,7 +393,7 @@ class Store:
             if read_only:
                 cur.execute("PRAGMA query_only = 1")  # a reader opened read-write (see _sqlite_read_mode) still writes nothing
             else:
-                cur.execute("PRAGMA journal_mode = WAL")
+                _enter_wal_mode(cur)
                 cur.execute("PRAGMA synchronous = NORMAL")
                 cur.execute("PRAGMA foreign_keys = ON")
             cur.close()
