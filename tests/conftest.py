@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import math
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +17,11 @@ from typing import Any
 import pytest
 
 from hpsearch import FunctionTrainer, HpsearchError, Store, StudyConfig, TrialRecord, parse_study
+
+# The tests keep hpsearch's cache (prepared datasets, JAX's compiled computations) in a folder of their own, not the user's.
+_TEST_CACHE = tempfile.mkdtemp(prefix="hpsearch-test-cache-")
+os.environ["HPSEARCH_CACHE_DIR"] = _TEST_CACHE
+atexit.register(shutil.rmtree, _TEST_CACHE, True)
 
 #: Set to a PostgreSQL URL (``postgresql+psycopg://...``) to run the store suite on a server as well.
 POSTGRES_ENV = "HPSEARCH_TEST_POSTGRES_URL"

@@ -3,7 +3,8 @@ function with XLA, and its gradients. Everything else the engine computes is ``k
 
 The backend is Keras's (``KERAS_BACKEND``, TensorFlow by default): TensorFlow compiles with
 ``tf.function(jit_compile=True)`` and differentiates with a ``GradientTape``; JAX with ``jax.jit``
-and ``jax.value_and_grad``. Either runs on a GPU when it sees one.
+and ``jax.value_and_grad``. Either runs on a GPU when it sees one. On JAX, what XLA compiles is kept between runs in
+hpsearch's cache folder (:mod:`hpsearch.core.cache`); TensorFlow has no such cache.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 import keras
+
+from hpsearch.core.cache import cache_dir
 
 __all__ = ["BACKENDS", "check_backend", "compiled", "devices", "value_and_grad"]
 
@@ -30,11 +33,25 @@ def check_backend() -> str:
     return name
 
 
+def _use_compilation_cache() -> None:
+    """JAX keeps what XLA compiles in hpsearch's cache folder (``xla/``), so that the next study of the
+    same shapes starts training without compiling; unless the user configured JAX's own cache."""
+    import jax
+
+    if jax.config.jax_compilation_cache_dir:
+        return
+    root = cache_dir()
+    if root is not None:
+        jax.config.update("jax_compilation_cache_dir", str(root / "xla"))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
 def compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` (pure: arrays in, arrays out) compiled with XLA; traced once per shape of its inputs."""
     if check_backend() == "jax":
         import jax
 
+        _use_compilation_cache()
         return jax.jit(fn)  # type: ignore[no-any-return]
     import tensorflow as tf
 

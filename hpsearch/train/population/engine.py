@@ -52,7 +52,7 @@ from hpsearch.train.population.optimizers import (
     slot_names,
 )
 
-__all__ = ["ACTIVATIONS", "CLASSES", "INPUTS", "Member", "Population", "epoch_order", "glorot_weights"]
+__all__ = ["ACTIVATIONS", "CLASSES", "INPUTS", "Member", "Population", "epoch_order", "glorot_weights", "member_scores"]
 
 INPUTS = 28 * 28
 CLASSES = 10
@@ -86,6 +86,24 @@ ACTIVATIONS: dict[str, Any] = {
     "tanh": ops.tanh,
     "elu": ops.elu,
 }
+
+
+def member_scores(weights: Sequence[np.ndarray], activation: str, x: np.ndarray, y: np.ndarray, chunk: int = 10_000) -> tuple[float, float]:
+    """One member's mean loss and accuracy on ``x`` / ``y`` (no dropout): its forward pass as a population
+    computes it (:meth:`Population.evaluate`, the cross-entropy from the logits), run eagerly on the Keras
+    backend, a few products with nothing to compile; ``weights`` as :meth:`Population.member_weights` gives them."""
+    k1, b1, k2, b2 = (ops.convert_to_tensor(np.asarray(w, np.float32)) for w in weights)
+    activate = ACTIVATIONS[activation]
+    n = len(x)
+    loss = hits = 0.0
+    for start in range(0, n, chunk):
+        xb = ops.convert_to_tensor(np.asarray(x[start : start + chunk], np.float32).reshape(-1, INPUTS))
+        yb = ops.convert_to_tensor(np.asarray(y[start : start + chunk], np.int32))
+        logits = ops.matmul(activate(ops.matmul(xb, k1) + b1), k2) + b2
+        loss += float(ops.convert_to_numpy(ops.sum(ops.sparse_categorical_crossentropy(yb, logits, from_logits=True))))
+        predicted = ops.cast(ops.argmax(logits, axis=1), "int32")
+        hits += float(ops.convert_to_numpy(ops.sum(ops.cast(ops.equal(predicted, yb), "float32"))))
+    return loss / n, hits / n
 
 
 @dataclass(frozen=True)
