@@ -229,11 +229,13 @@ def test_the_built_in_model_trains_its_new_dimensions_in_populations_or_alone(tm
     trials = summary.trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 8
     assert {t.params["layers"] for t in trials} == {1, 2} and {t.params["activation"] for t in trials} == {"relu", "tanh"}
-    # one-layer trials trained in populations, one per (batch size, activation) group met; the deeper ones alone
-    groups = {(t.params["batch_size"], t.params["activation"]) for t in trials if t.params["layers"] == 1}
-    assert {activation for _, _, activation in trainer.shapes_built} == {a for _, a in groups}
-    assert not trainer.fits([trials[0].params | {"layers": 2}, trials[0].params])
-    assert not trainer.fits([trials[0].params | {"batch_size": 64}, trials[0].params | {"batch_size": 128}])
+    # every trial trained in a population, one per (batch size, activation, depth) group met
+    groups = {(t.params["batch_size"], t.params["activation"], t.params["layers"]) for t in trials}
+    assert {(activation, depth) for _, _, activation, depth in trainer.shapes_built} == {(a, d) for _, a, d in groups}
+    # a claim may hold several groups: each trains as a pass of its own, one after the other
+    assert trainer.fits([trials[0].params | {"layers": 2}, trials[0].params])
+    assert trainer.fits([trials[0].params | {"batch_size": 64}, trials[0].params | {"batch_size": 128}])
+    assert not trainer.fits([trials[0].params | {"layers": 4}, trials[0].params])  # deeper than a population holds: alone
     best = summary.best
     assert best is not None and best.checkpoint is not None
     model = build_model(**best.params)  # the best model, whatever its depth, is ordinary Keras

@@ -162,6 +162,61 @@ def test_one_step_without_dropout_matches_a_keras_train_step(
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=2e-5)  # Adam's first step at lr 0.1 moves every weight by ~0.1
 
 
+@pytest.mark.on_jax
+@pytest.mark.parametrize(("depth", "optimizer", "activation"), [(2, "adam", "relu"), (3, "rmsprop", "tanh")])
+def test_one_step_of_a_deeper_member_matches_a_keras_train_step_and_keras_scores_it_the_same(
+    digits: tuple, depth: int, optimizer: str, activation: str
+) -> None:
+    """Every hidden layer's kernel and bias after one step as Keras's ``train_on_batch`` leaves them, from
+    the same weights; and the engine's test evaluation of the member equals Keras's ``evaluate``."""
+    from hpsearch.train.population.checkpoint import keras_model_of
+    from hpsearch.train.population.engine import member_scores, variables
+
+    x, y = digits
+    weights = glorot_weights(12, 5, depth)
+    assert [w.shape for w in weights[4:]] == [(12, 12), (12,)] * (depth - 1)
+    population = Population(optimizer, 24, 2, activation, depth)  # 12 columns and a slot nobody owns
+    population.arrange([12])
+    population.set_member(0, Member(12, 0.0, 0.05, 5), weights, optimizer)
+    population.train_epoch(x, y, np.arange(32, dtype=np.int32), 32)
+    params = {"width": 12, "dropout": 0.0, "optimizer": optimizer, "learning_rate": 0.05, "activation": activation, "layers": depth}
+    model = keras_model_of(params, weights)
+    model.train_on_batch(ops.reshape(x[:32], (32, 28, 28)), y[:32])
+    keras_weights = [w for layer in ("dense", "dense_1", "hidden_2", "hidden_3")[: depth + 1] for w in model.get_layer(layer).get_weights()]
+    for name, ours, theirs in zip(variables(depth), population.member_weights(0), keras_weights):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=2e-5, err_msg=name)
+    assert not np.any(population.variable("kernel_2")[12:]) and not np.any(population.variable("kernel_2")[:, 12:])
+    images = ops.convert_to_numpy(x).reshape(-1, 28, 28)
+    loss, accuracy = model.evaluate(images, ops.convert_to_numpy(y), verbose=0)
+    ours_loss, ours_accuracy = member_scores(population.member_weights(0), activation, images, ops.convert_to_numpy(y))
+    assert abs(ours_accuracy - accuracy) < 1e-6 and abs(ours_loss - loss) < 1e-4 * max(1.0, loss)
+
+
+@pytest.mark.on_jax
+def test_a_deeper_member_trains_the_same_alone_or_among_others(digits: tuple) -> None:
+    """Three hidden layers with dropout (a stream per layer): the block-diagonal layers keep members apart."""
+    x, y = digits
+
+    def trained(members: list[Member], columns: int) -> Population:
+        population = Population("adam", columns, len(members), "relu", 3)
+        population.arrange([m.width for m in members])
+        for i, m in enumerate(members):
+            population.set_member(i, m)
+        for epoch in (1, 2):
+            population.train_epoch(x, y, epoch_order(3, epoch, int(x.shape[0])), 32)
+        return population
+
+    me = Member(width=16, dropout=0.3, learning_rate=3e-3, seed=11)
+    alone = trained([me], 16)
+    crowd = trained([Member(20, 0.1, 1e-2, 1), me, Member(8, 0.5, 3e-2, 2)], 64)
+    for ours, theirs in zip(crowd.member_weights(1), alone.member_weights(0)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(crowd.evaluate(x, y)[1][1], alone.evaluate(x, y)[1][0], atol=1e-6)
+    kernel = crowd.variable("kernel_3")
+    owner = np.repeat([0, 1, 2, 3], [20, 16, 8, 20])  # 3: the columns nobody owns
+    assert not np.any(kernel[owner[:, None] != owner[None, :]]) and not np.any(kernel[44:, 44:])
+
+
 def test_a_member_whose_loss_diverges_is_frozen_and_the_others_go_on(digits: tuple) -> None:
     x, y = digits
     population = Population("sgd", 32, 2)
@@ -195,8 +250,8 @@ def test_a_member_saved_as_keras_continues_in_keras_as_it_would_in_the_populatio
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=2e-5)  # Adam's first step at lr 0.1 moves every weight by ~0.1
 
 
-@pytest.mark.parametrize("optimizer", OPTIMIZERS)
-def test_a_checkpoint_written_directly_holds_what_keras_writes_and_reads_back(optimizer: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("optimizer", "depth"), [*((o, 1) for o in OPTIMIZERS), ("adam", 3), ("nadam", 2)])
+def test_a_checkpoint_written_directly_holds_what_keras_writes_and_reads_back(optimizer: str, depth: int, tmp_path: Path) -> None:
     """write_member gives the file Keras saves for build_model(**params) holding the same weights and
     optimiser state (every dataset equal), Keras loads it, and member_of_checkpoint reads Keras's own."""
     import h5py
@@ -204,8 +259,10 @@ def test_a_checkpoint_written_directly_holds_what_keras_writes_and_reads_back(op
     from hpsearch.train.population.checkpoint import keras_model_of, member_of_checkpoint, write_member
 
     rng = np.random.default_rng(3)
-    params = {"width": 5, "dropout": 0.1, "optimizer": optimizer, "learning_rate": 2e-3}
+    params = {"width": 5, "dropout": 0.1, "optimizer": optimizer, "learning_rate": 2e-3, "layers": depth}
     shapes = {"kernel": (784, 5), "bias": (5,), "out_kernel": (5, 10), "out_bias": (10,)}
+    for d in range(2, depth + 1):
+        shapes.update({f"kernel_{d}": (5, 5), f"bias_{d}": (5,)})
     weights = tuple(rng.normal(size=shape).astype(np.float32) for shape in shapes.values())
     slots = {name: {s: rng.normal(size=shape).astype(np.float32) for s in slot_names(optimizer)} for name, shape in shapes.items()}
     state = {"step": 12, "u_product": 0.75, "slots": slots}
@@ -222,8 +279,9 @@ def test_a_checkpoint_written_directly_holds_what_keras_writes_and_reads_back(op
     model = build_model(**params)
     model.optimizer.build(model.trainable_variables)
     model.load_weights(ours)
-    for mine, loaded in zip(weights, hidden_weights(model)):
-        np.testing.assert_array_equal(mine, loaded)
+    loaded = [w for layer in ("dense", "dense_1", "hidden_2", "hidden_3")[: depth + 1] for w in model.get_layer(layer).get_weights()]
+    for mine, read in zip(weights, loaded, strict=True):
+        np.testing.assert_array_equal(mine, read)
     back_weights, back_state = member_of_checkpoint(params, theirs)
     for mine, read in zip(weights, back_weights):
         np.testing.assert_array_equal(mine, read)
@@ -403,7 +461,7 @@ def test_members_left_after_the_others_are_pruned_move_to_a_narrower_population_
     pruned = trainer.train(jobs("pruned"), lambda job, result: job.trial_number == 0)  # all but trial 0 stop after epoch 1
     assert [o.state for o in pruned] == [TrialState.COMPLETE] + [TrialState.PRUNED] * 3
     # the pass starts in 128 of the 512 columns planned (its 112 units), and the 24 units left move to 64
-    assert trainer.compactions == 1 and [columns for _, columns, _ in trainer.shapes_built] == [128, 64]
+    assert trainer.compactions == 1 and [columns for _, columns, _, _ in trainer.shapes_built] == [128, 64]
     alone = PopulationTrainer(data, TrainingConfig(population=4), study_seed=2, optimizers=optimizers)
     kept = alone.train(jobs("alone"), lambda job, result: True)
     assert alone.compactions == 0

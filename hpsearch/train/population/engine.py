@@ -1,6 +1,7 @@
 """A population: members of the seed MLP trained together, in one XLA-compiled computation.
 
-``Flatten -> Dense(width, activation) -> Dropout(rate) -> Dense(10, softmax)`` for every member,
+``Flatten -> [Dense(width, activation) -> Dropout(rate)] x depth -> Dense(10, softmax)`` for every member (one
+depth per population, 1 to 3),
 written once on Keras 3's backend-neutral ``keras.ops`` and compiled by the backend Keras runs on
 (TensorFlow or JAX, :mod:`hpsearch.train.population.backend`), on the CPU or a GPU.
 The members sit side by side in one hidden layer of ``columns`` units, each owning as many
@@ -9,6 +10,10 @@ no signal, no gradient), each at its own learning rate and dropout rate, under i
 optimiser rule (:mod:`hpsearch.train.population.optimizers`; one update covers them all).
 
 * The first layer of all members is one wide matrix product, [batch, 784] x [784, columns].
+* A further hidden layer is one product with a [columns, columns] kernel that is block-diagonal by
+  owner (the entries off the blocks are selected away: no signal, no gradient, and one member's
+  overflow never reaches another); its cost grows with the square of the columns, so the trainer
+  keeps such populations narrow.
 * The output layers are one product with a block-diagonal matrix: column c feeds only its
   owner's ten classes.
 * One compiled shape (columns, slots, optimisers, batch size) serves a whole study, whatever the
@@ -39,6 +44,7 @@ from typing import Any
 import numpy as np
 from keras import ops
 
+from hpsearch.core.limits import LIMITS
 from hpsearch.train.population.backend import compiled, value_and_grad
 from hpsearch.train.population.optimizers import (
     FUSED_RULES,
@@ -52,13 +58,44 @@ from hpsearch.train.population.optimizers import (
     slot_names,
 )
 
-__all__ = ["ACTIVATIONS", "CLASSES", "INPUTS", "Member", "Population", "epoch_order", "glorot_weights", "member_scores"]
+__all__ = [
+    "ACTIVATIONS",
+    "CLASSES",
+    "INPUTS",
+    "MAX_DEPTH",
+    "Member",
+    "Population",
+    "epoch_order",
+    "glorot_weights",
+    "member_scores",
+    "variables",
+]
 
 INPUTS = 28 * 28
 CLASSES = 10
 _VARIABLES = ("kernel", "bias", "out_kernel", "out_bias")
+#: The most hidden layers a population member has: as many as the built-in model takes.
+MAX_DEPTH = int(LIMITS["space.layers"].high)
 #: The axis of each variable along which members sit (columns for the first three, members for the output bias).
 MEMBER_AXIS = {"kernel": 1, "bias": 0, "out_kernel": 0, "out_bias": 0}
+#: The variables of hidden layer ``d`` (2, 3): its [columns, columns] kernel, block-diagonal by owner (members
+#: sit along both axes), and its bias.
+for _d in range(2, MAX_DEPTH + 1):
+    MEMBER_AXIS[f"kernel_{_d}"] = 1
+    MEMBER_AXIS[f"bias_{_d}"] = 0
+
+
+def variables(depth: int) -> tuple[str, ...]:
+    """The variables of a member with ``depth`` hidden layers, in the order weights are given and returned:
+    the first hidden layer's, the output layer's, then each further hidden layer's kernel and bias."""
+    return _VARIABLES + tuple(name for d in range(2, depth + 1) for name in (f"kernel_{d}", f"bias_{d}"))
+
+
+def _square(name: str) -> bool:
+    """Whether members sit along both axes of the variable (a further hidden layer's kernel)."""
+    return name.startswith("kernel_")
+
+
 #: The initial value of each optimiser slot (Adagrad's accumulator starts at 0.1, as in Keras).
 _INITIAL = {"acc": 0.1}
 
@@ -68,15 +105,19 @@ def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([int(seed), int(epoch), 0x5EED]).permutation(n).astype(np.int32)
 
 
-def glorot_weights(width: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Keras's default initialisation of the two dense layers at the true ``width``: Glorot
-    uniform kernels (limit sqrt(6 / (fan_in + fan_out))) and zero biases."""
+def glorot_weights(width: int, seed: int, depth: int = 1) -> tuple[np.ndarray, ...]:
+    """Keras's default initialisation of the dense layers at the true ``width`` (in :func:`variables` order):
+    Glorot uniform kernels (limit sqrt(6 / (fan_in + fan_out))) and zero biases."""
     rng = np.random.default_rng([int(seed), 0x1417])
     limit1 = np.sqrt(6.0 / (INPUTS + width))
     limit2 = np.sqrt(6.0 / (width + CLASSES))
     k1 = rng.uniform(-limit1, limit1, (INPUTS, width)).astype(np.float32)
     k2 = rng.uniform(-limit2, limit2, (width, CLASSES)).astype(np.float32)
-    return k1, np.zeros(width, np.float32), k2, np.zeros(CLASSES, np.float32)
+    deeper: list[np.ndarray] = []
+    for _ in range(2, depth + 1):  # drawn after the one-layer model's, which stay what they were
+        limit = np.sqrt(6.0 / (2 * width))
+        deeper += [rng.uniform(-limit, limit, (width, width)).astype(np.float32), np.zeros(width, np.float32)]
+    return (k1, np.zeros(width, np.float32), k2, np.zeros(CLASSES, np.float32), *deeper)
 
 
 #: The hidden layer's activation of each name the built-in model takes (as Keras computes it).
@@ -92,14 +133,17 @@ def member_scores(weights: Sequence[np.ndarray], activation: str, x: np.ndarray,
     """One member's mean loss and accuracy on ``x`` / ``y`` (no dropout): its forward pass as a population
     computes it (:meth:`Population.evaluate`, the cross-entropy from the logits), run eagerly on the Keras
     backend, a few products with nothing to compile; ``weights`` as :meth:`Population.member_weights` gives them."""
-    k1, b1, k2, b2 = (ops.convert_to_tensor(np.asarray(w, np.float32)) for w in weights)
+    k1, b1, k2, b2, *deeper = (ops.convert_to_tensor(np.asarray(w, np.float32)) for w in weights)
     activate = ACTIVATIONS[activation]
     n = len(x)
     loss = hits = 0.0
     for start in range(0, n, chunk):
         xb = ops.convert_to_tensor(np.asarray(x[start : start + chunk], np.float32).reshape(-1, INPUTS))
         yb = ops.convert_to_tensor(np.asarray(y[start : start + chunk], np.int32))
-        logits = ops.matmul(activate(ops.matmul(xb, k1) + b1), k2) + b2
+        hidden = activate(ops.matmul(xb, k1) + b1)
+        for kernel, bias in zip(deeper[0::2], deeper[1::2]):
+            hidden = activate(ops.matmul(hidden, kernel) + bias)
+        logits = ops.matmul(hidden, k2) + b2
         loss += float(ops.convert_to_numpy(ops.sum(ops.sparse_categorical_crossentropy(yb, logits, from_logits=True))))
         predicted = ops.cast(ops.argmax(logits, axis=1), "int32")
         hits += float(ops.convert_to_numpy(ops.sum(ops.cast(ops.equal(predicted, yb), "float32"))))
@@ -131,10 +175,13 @@ def _fmix32(h: Any) -> Any:
     return ops.bitwise_xor(h, ops.right_shift(h, _u32(16)))
 
 
-def dropout_uniforms(seeds: Any, steps: Any, units: Any, batch: int) -> Any:
+def dropout_uniforms(seeds: Any, steps: Any, units: Any, batch: int, layer: int = 1) -> Any:
     """[batch, columns] uniforms in [0, 1): element (b, c) hashes (the seed and step count of column c's
-    member, c's unit index within its member, row b) only, so it does not depend on where the member sits."""
+    member, c's unit index within its member, row b, the hidden layer) only, so it does not depend on where
+    the member sits."""
     key = _fmix32(ops.cast(seeds, "uint32") * _u32(0x9E3779B1) + ops.cast(steps, "uint32"))  # [C]
+    if layer > 1:  # another stream per further layer (the first layer's is what it always was)
+        key = _fmix32(ops.bitwise_xor(key, _u32((layer * 0x68E31DA4) % 2**32)))
     rows = ops.cast(ops.arange(batch), "uint32")[:, None]
     cell = _fmix32(ops.cast(units, "uint32")[None, :] * _u32(65_536) + rows + _u32(1))
     h = _fmix32(ops.bitwise_xor(key[None, :], cell))
@@ -157,12 +204,24 @@ class Population:
     """
 
     def __init__(
-        self, optimizers: str | tuple[str, ...], columns: int, slots: int, activation: str = "relu", *, _like: Population | None = None
+        self,
+        optimizers: str | tuple[str, ...],
+        columns: int,
+        slots: int,
+        activation: str = "relu",
+        depth: int = 1,
+        *,
+        _like: Population | None = None,
     ) -> None:
         self.optimizers = (optimizers,) if isinstance(optimizers, str) else tuple(optimizers)
         #: Every member's hidden activation (members of other activations train in another population).
         self.activation = activation
         self._activate = ACTIVATIONS[activation]
+        if not 1 <= int(depth) <= MAX_DEPTH:
+            raise ValueError(f"a population member has 1 to {MAX_DEPTH} hidden layers, not {depth}")
+        #: Every member's hidden layers, each ``columns`` wide; a further layer's kernel is block-diagonal by owner.
+        self.depth = int(depth)
+        self.names = variables(self.depth)
         self.columns = int(columns)
         self.size = int(slots)
         c, k = self.columns, self.size
@@ -171,6 +230,8 @@ class Population:
         #: The optimiser slots each variable keeps (the fused rule keeps both of its own).
         self.slot_keys = ("m", "v") if self.fused else slot_names(*self.optimizers)
         shapes = {"kernel": (INPUTS, c), "bias": (c,), "out_kernel": (c, CLASSES), "out_bias": (k, CLASSES)}
+        for d in range(2, self.depth + 1):
+            shapes.update({f"kernel_{d}": (c, c), f"bias_{d}": (c,)})
         host: dict[str, np.ndarray] = {name: np.zeros(shape, np.float32) for name, shape in shapes.items()}
         for name, shape in shapes.items():
             for slot in self.slot_keys:
@@ -192,7 +253,7 @@ class Population:
     def twin(self) -> Population:
         """Another population of this shape (optimisers, columns, slots, activation), empty, sharing this
         one's compiled functions: it trains without compiling again."""
-        return Population(self.optimizers, self.columns, self.size, self.activation, _like=self)
+        return Population(self.optimizers, self.columns, self.size, self.activation, self.depth, _like=self)
 
     # ------------------------------------------------------------------ state: on the device, or a host copy
 
@@ -249,10 +310,12 @@ class Population:
             member_source[i] = source
         state = self._on_host(edit=True)
         if any(s is not None for s in sources):
-            for name in _VARIABLES:
+            for name in self.names:
                 index = member_source if name == "out_bias" else column_source
                 for key in (name, *(f"{name}/{slot}" for slot in self.slot_keys)):
                     state[key] = np.take(state[key], index, axis=MEMBER_AXIS[name])
+                    if _square(name):  # members along the rows too
+                        state[key] = np.take(state[key], index, axis=0)
             for key in ("step", "u_product"):
                 state[key] = state[key][member_source]
         owner = np.zeros(self.columns, np.int32)
@@ -264,11 +327,14 @@ class Population:
             mask[offset : offset + width] = 1.0
         state.update(owner=owner, unit=unit, mask=mask)
         unowned = mask == 0  # columns nobody owns hold zeros and fresh slots
-        for name in ("kernel", "bias", "out_kernel"):
-            at = np.s_[:, unowned] if MEMBER_AXIS[name] else np.s_[unowned]
-            state[name][at] = 0.0
-            for slot in self.slot_keys:
-                state[f"{name}/{slot}"][at] = _INITIAL.get(slot, 0.0)
+        for name in (n for n in self.names if n != "out_bias"):
+            places = [np.s_[:, unowned] if MEMBER_AXIS[name] else np.s_[unowned]]
+            if _square(name):  # the rows of columns nobody owns, and every entry off the owners' blocks
+                places += [np.s_[unowned, :], ~np.equal(owner[:, None], owner[None, :])]
+            for at in places:
+                state[name][at] = 0.0
+                for slot in self.slot_keys:
+                    state[f"{name}/{slot}"][at] = _INITIAL.get(slot, 0.0)
         self.offsets, self.widths = offsets, widths
         state["alive"] = np.arange(self.size) < len(widths)
 
@@ -279,6 +345,8 @@ class Population:
         """Where member ``index``'s part of variable ``name`` is."""
         if name == "out_bias":
             return np.s_[index]
+        if _square(name):
+            return np.s_[self._columns(index), self._columns(index)]
         return np.s_[:, self._columns(index)] if MEMBER_AXIS[name] else np.s_[self._columns(index)]
 
     def set_member(
@@ -292,12 +360,14 @@ class Population:
         """Put ``member`` in slot ``index`` (laid out by :meth:`arrange` at the member's width) under
         ``optimizer`` (default: the population's first) with ``weights`` (default: its Glorot
         initialisation) and optimiser ``state`` (as :meth:`member_state` gives it; default: fresh)."""
-        k1, b1, k2, b2 = weights if weights is not None else glorot_weights(member.width, member.seed)
-        if k1.shape[1] != self.widths[index]:
-            raise ValueError(f"member {index} is laid out {self.widths[index]} units wide, not {k1.shape[1]}")
+        weights = weights if weights is not None else glorot_weights(member.width, member.seed, self.depth)
+        if weights[0].shape[1] != self.widths[index]:
+            raise ValueError(f"member {index} is laid out {self.widths[index]} units wide, not {weights[0].shape[1]}")
+        if len(weights) != len(self.names):
+            raise ValueError(f"member {index} has {self.depth} hidden layers: {len(self.names)} weights, not {len(weights)}")
         host = self._on_host(edit=True)
         slots = {} if state is None else state["slots"]
-        for name, value in {"kernel": k1, "bias": b1, "out_kernel": k2, "out_bias": b2}.items():
+        for name, value in zip(self.names, weights):
             at = self._at(name, index)
             host[name][at] = np.asarray(value, np.float32)
             for slot in self.slot_keys:
@@ -323,7 +393,7 @@ class Population:
     def reset_optimizer_state(self, index: int) -> None:
         """Member ``index`` starts a fresh optimiser state (step 0, initial slots), weights kept."""
         host = self._on_host(edit=True)
-        for name in _VARIABLES:
+        for name in self.names:
             for slot in self.slot_keys:
                 host[f"{name}/{slot}"][self._at(name, index)] = _INITIAL.get(slot, 0.0)
         host["step"][index] = 0
@@ -333,21 +403,21 @@ class Population:
         """Stop updating member ``index`` (finished, pruned or failed); its columns keep what it holds."""
         self._on_host(edit=True)["alive"][index] = False
 
-    def member_weights(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Member ``index``'s (kernel, bias, out_kernel, out_bias), as NumPy arrays."""
+    def member_weights(self, index: int) -> tuple[np.ndarray, ...]:
+        """Member ``index``'s weights in :func:`variables` order ((kernel, bias, out_kernel, out_bias) and
+        each further hidden layer's kernel and bias), as NumPy arrays."""
         host = self._on_host()
-        k1, b1, k2, b2 = (host[name][self._at(name, index)].copy() for name in _VARIABLES)
-        return k1, b1, k2, b2
+        return tuple(host[name][self._at(name, index)].copy() for name in self.names)
 
     def member_state(self, index: int) -> dict[str, Any]:
         """Member ``index``'s optimiser state: step count, Nadam's product and each slot."""
         host = self._on_host()
-        slots = {name: {s: host[f"{name}/{s}"][self._at(name, index)].copy() for s in self.slot_keys} for name in _VARIABLES}
+        slots = {name: {s: host[f"{name}/{s}"][self._at(name, index)].copy() for s in self.slot_keys} for name in self.names}
         return {"step": int(host["step"][index]), "u_product": float(host["u_product"][index]), "slots": slots}
 
     # ------------------------------------------------------------------ computation (pure functions of the state)
 
-    def _forward(self, state: dict[str, Any], params: dict[str, Any], x: Any, keep: Any | None) -> tuple[Any, Any]:
+    def _forward(self, state: dict[str, Any], params: dict[str, Any], x: Any, keeps: Sequence[Any] | None) -> tuple[Any, Any]:
         """[members, batch, classes] logits, and whether each member's are finite.
 
         The output layers are one product with a block-diagonal matrix, which multiplies each
@@ -358,12 +428,20 @@ class Population:
         owner = state["owner"]
         # every member's first layer as one wide matrix product: [batch, 784] x [784, columns]
         hidden = self._activate(ops.matmul(x, params["kernel"]) + params["bias"]) * state["mask"]
-        if keep is not None:
-            hidden = hidden * keep
-        finite_hidden = ops.isfinite(hidden)
-        broken_columns = 1.0 - ops.cast(ops.all(finite_hidden, axis=0), "float32")
+        broken_columns = ops.zeros((self.columns,))
+        for d in range(1, self.depth + 1):
+            if d > 1:
+                # a further layer: one product with the block-diagonal kernel (entries off the owners' blocks selected
+                # away, not multiplied by zero, so that they get no gradient and no member's numbers reach another's)
+                same_owner = ops.equal(owner[:, None], owner[None, :])
+                kernel = ops.where(same_owner, params[f"kernel_{d}"], 0.0)
+                hidden = self._activate(ops.matmul(hidden, kernel) + params[f"bias_{d}"]) * state["mask"]
+            if keeps is not None:
+                hidden = hidden * keeps[d - 1]
+            finite_hidden = ops.isfinite(hidden)
+            broken_columns = ops.maximum(broken_columns, 1.0 - ops.cast(ops.all(finite_hidden, axis=0), "float32"))
+            hidden = ops.where(finite_hidden, hidden, 0.0)
         hidden_ok = ops.segment_sum(broken_columns, owner, num_segments=self.size) == 0
-        hidden = ops.where(finite_hidden, hidden, 0.0)
         # [columns, members, classes]: column c feeds only its owner's classes (selected, not multiplied by
         # zero, so that an overflowing member's weights give zeros, not NaN, for the others)
         owned = ops.equal(owner[:, None], ops.arange(self.size, dtype="int32")[None, :])[:, :, None]
@@ -377,14 +455,14 @@ class Population:
     def _spread(self, state: dict[str, Any], vector: Any) -> list[Any]:
         """A per-member vector shaped for each variable (spread to the columns by their owners)."""
         columns = ops.take(vector, state["owner"], axis=0)
-        return [member_vector(vector if name == "out_bias" else columns, state[name], MEMBER_AXIS[name]) for name in _VARIABLES]
+        return [member_vector(vector if name == "out_bias" else columns, state[name], MEMBER_AXIS[name]) for name in self.names]
 
     def _train_steps(self, state: dict[str, Any], x: Any, y: Any, batches: Any, rows: Any) -> tuple[dict[str, Any], Any, Any]:
         """Train on ``batches`` ([steps, batch] indices into ``x``/``y``), of which the first ``rows[i]`` rows of
         step ``i`` are real (the rest pad Keras's smaller last batch, so that one shape covers an epoch);
         returns the new state and each member's summed loss (NaN for a member that broke: a non-finite
         loss or weights) and hits."""
-        names = list(_VARIABLES)
+        names = list(self.names)
         batch = int(batches.shape[1])
         k = self.size
         alive, owner, units = state["alive"], state["owner"], state["unit"]
@@ -405,12 +483,15 @@ class Population:
             xb, yb = ops.take(x, idx, axis=0), ops.take(y, idx, axis=0)
             real = ops.cast(ops.arange(batch) < rows[i], "float32")  # [batch]: 0 for the rows that pad a short batch
             column_step = ops.take(step, owner, axis=0)
-            uniforms = dropout_uniforms(column_seed, column_step, units, batch)
-            keep = ops.cast(uniforms >= column_rate[None, :], "float32") * column_scale[None, :]
+            keeps = [
+                ops.cast(dropout_uniforms(column_seed, column_step, units, batch, d) >= column_rate[None, :], "float32")
+                * column_scale[None, :]
+                for d in range(1, self.depth + 1)
+            ]
             count = ops.cast(rows[i], "float32")
 
             def loss_of(p: list[Any]) -> tuple[Any, Any]:
-                logits, finite_logits = self._forward(state, dict(zip(names, p)), xb, keep)
+                logits, finite_logits = self._forward(state, dict(zip(names, p)), xb, keeps)
                 labels = ops.broadcast_to(yb[None, :], (k, batch))
                 per_example = ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
                 losses = ops.sum(per_example * real, axis=1) / count  # [K]: each member's mean over the batch, as Keras
@@ -488,7 +569,7 @@ class Population:
         return new_params, new_slots, new_u
 
     def _evaluate(self, state: dict[str, Any], x: Any, y: Any) -> tuple[Any, Any]:
-        logits, finite = self._forward(state, {n: state[n] for n in _VARIABLES}, x, None)
+        logits, finite = self._forward(state, {n: state[n] for n in self.names}, x, None)
         labels = ops.broadcast_to(ops.cast(y, "int32")[None, :], (self.size, ops.shape(y)[0]))
         loss = ops.sum(ops.sparse_categorical_crossentropy(labels, logits, from_logits=True), axis=1)
         predicted = ops.cast(ops.argmax(logits, axis=2), "int32")

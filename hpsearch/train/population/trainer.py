@@ -44,7 +44,7 @@ from hpsearch.core.space import Choice, SearchSpace
 from hpsearch.train.keras import KerasTrainer
 from hpsearch.train.population.backend import devices
 from hpsearch.train.population.checkpoint import member_of_checkpoint, write_member
-from hpsearch.train.population.engine import INPUTS, Member, Population, epoch_order, member_scores
+from hpsearch.train.population.engine import INPUTS, MAX_DEPTH, Member, Population, epoch_order, member_scores
 from hpsearch.train.trainer import EpochCallback, EpochResult, TrainJob, TrainOutcome, first_non_finite, report_epochs
 
 __all__ = [
@@ -96,6 +96,9 @@ def columns_for_space(space: SearchSpace, population: int) -> int:
 _CACHE_BYTES_PER_COLUMN = 14 * INPUTS * 4
 #: The tile when the cache size cannot be read.
 _DEFAULT_TILE = 704
+#: The widest tile of members with further hidden layers, whose [columns, columns] kernels (with their
+#: gradients and optimiser slots) stay smaller than the first layer's [784, columns] up to here.
+DEEP_TILE_COLUMNS = 512
 
 
 def default_tile_columns() -> int:
@@ -153,8 +156,8 @@ class _Tile:
 
 def trains_alone(params: Mapping[str, Any]) -> bool:
     """Whether a trial of the built-in model trains through the per-trial Keras trainer: a population
-    holds one hidden layer, so deeper models train one by one."""
-    return int(params.get("layers", 1)) > 1
+    holds members of up to :data:`MAX_DEPTH` hidden layers, so deeper models train one by one."""
+    return int(params.get("layers", 1)) > MAX_DEPTH
 
 
 class PopulationTrainer:
@@ -191,11 +194,11 @@ class PopulationTrainer:
         self.tiles = 1 if not self.tile_columns or self.tile_columns >= self.columns else -(-self.columns // self.tile_columns)
         self.tile_width = _round_up_64(-(-self.columns // self.tiles))
         self._keras = KerasTrainer(data, self.training)
-        #: The populations built, by shape: the first of each compiled, the others its twins.
-        self._populations: dict[tuple[tuple[str, ...], int, str], list[Population]] = {}
+        #: The populations built, by shape (optimisers, columns, activation, depth): the first of each compiled, the others its twins.
+        self._populations: dict[tuple[tuple[str, ...], int, str, int], list[Population]] = {}
         self._tensors: tuple[Any, ...] | None = None
         #: The shape of each population built (each compiles once): for tests and benchmarks.
-        self.shapes_built: list[tuple[tuple[str, ...], int, str]] = []
+        self.shapes_built: list[tuple[tuple[str, ...], int, str, int]] = []
         #: How often live members moved to a narrower population after others were pruned or finished.
         self.compactions = 0
         #: How PBT continuations found their parent: copied inside a population, or read from a checkpoint file.
@@ -207,21 +210,38 @@ class PopulationTrainer:
     def dataset(self) -> Any:
         return self._keras.dataset
 
-    def group(self, params: Mapping[str, Any]) -> tuple[int, str]:
-        """What the members of one population share: the batch size and the hidden activation."""
-        return int(params.get("batch_size", self.training.batch_size)), str(params.get("activation", "relu"))
+    def group(self, params: Mapping[str, Any]) -> tuple[int, str, int]:
+        """What the members of one population share: the batch size, the hidden activation and the hidden layers."""
+        return int(params.get("batch_size", self.training.batch_size)), str(params.get("activation", "relu")), int(params.get("layers", 1))
 
     def fits(self, params: Sequence[Mapping[str, Any]]) -> bool:
-        """Whether trials of these ``params`` train together in one pass (the runner claims trials
-        while they do, so that each pass is full): at most ``population`` of them, of one
-        :meth:`group`, side by side in the pass's :attr:`tiles` populations of :attr:`tile_width`
-        columns (packed by :func:`pack`); a trial that :func:`trains_alone` fits alone."""
+        """Whether trials of these ``params`` train together (the runner claims trials while they do, so
+        that each pass is full): at most ``population`` of them, those of each :meth:`group` in one pass,
+        side by side in the pass's :attr:`tiles` populations of :attr:`tile_width` columns (packed by
+        :func:`pack`; the groups' passes train one after the other); a trial that :func:`trains_alone`
+        fits alone."""
         if any(trains_alone(p) for p in params):
             return len(params) == 1
-        if len(params) > self.max_jobs or len({self.group(p) for p in params}) > 1:
+        if len(params) > self.max_jobs:
             return False
-        widths = [int(p["width"]) for p in params]
-        return len(params) <= 1 or len(pack(widths, self.tile_width, self._slots(self.tile_width))) <= self.tiles
+        groups: dict[tuple[int, str, int], list[int]] = {}
+        for p in params:
+            groups.setdefault(self.group(p), []).append(int(p["width"]))
+        for (_batch, _activation, depth), widths in groups.items():
+            tile_width, tiles = self._tiling(depth)
+            if len(widths) > 1 and len(pack(widths, tile_width, self._slots(tile_width))) > tiles:
+                return False
+        return True
+
+    def _tiling(self, depth: int) -> tuple[int, int]:
+        """The columns of each tile and the tiles of a pass of members with ``depth`` hidden layers: for one,
+        :attr:`tile_width` and :attr:`tiles`; deeper members' further layers are [columns, columns] products
+        (block-diagonal), whose cost grows with the square of the columns, so their tiles are at most
+        :data:`DEEP_TILE_COLUMNS` wide, and more of them."""
+        if depth == 1 or self.tile_width <= DEEP_TILE_COLUMNS:
+            return self.tile_width, self.tiles
+        tiles = -(-self.columns // DEEP_TILE_COLUMNS)
+        return _round_up_64(-(-self.columns // tiles)), tiles
 
     def _data(self) -> tuple[Any, ...]:
         if self._tensors is None:
@@ -236,55 +256,59 @@ class PopulationTrainer:
         narrowest trials as fit its columns, whichever is less (fewer slots: a cheaper output product)."""
         return max(1, min(self.max_jobs, columns // self.narrowest))
 
-    def _shape(self, optimizers: tuple[str, ...], columns: int, activation: str) -> Population:
+    def _shape(self, optimizers: tuple[str, ...], columns: int, activation: str, depth: int) -> Population:
         """The first population of this shape (built, and compiled on first use, once per shape)."""
-        key = (optimizers, columns, activation)
+        key = (optimizers, columns, activation, depth)
         if key not in self._populations:
-            self._populations[key] = [Population(optimizers, columns, self._slots(columns), activation)]
+            self._populations[key] = [Population(optimizers, columns, self._slots(columns), activation, depth)]
             self.shapes_built.append(key)
         return self._populations[key][0]
 
-    def _instance(self, optimizers: tuple[str, ...], columns: int, activation: str, taken: set[int]) -> Population:
+    def _instance(self, optimizers: tuple[str, ...], columns: int, activation: str, depth: int, taken: set[int]) -> Population:
         """A population of this shape that is not in ``taken`` (ids), a twin of the first if all are:
         the tiles of one pass hold their state apart and share one compilation."""
-        first = self._shape(optimizers, columns, activation)
-        for population in self._populations[(optimizers, columns, activation)]:
+        first = self._shape(optimizers, columns, activation, depth)
+        for population in self._populations[(optimizers, columns, activation, depth)]:
             if id(population) not in taken:
                 return population
         twin = first.twin()
-        self._populations[(optimizers, columns, activation)].append(twin)
+        self._populations[(optimizers, columns, activation, depth)].append(twin)
         return twin
 
-    def _columns_for(self, widths: Sequence[int], optimizers: tuple[str, ...], activation: str, epochs: int) -> int:
+    def _columns_for(self, widths: Sequence[int], optimizers: tuple[str, ...], activation: str, depth: int, epochs: int) -> int:
         """The columns of a tile holding ``widths``: :attr:`tile_width` (or room for the widest alone),
         halved while they fit half of it, when the narrower shape pays for its compilation (it is built
         already, or at least two epochs are left)."""
-        columns = max(self.tile_width, _round_up_64(max(widths)))
+        columns = max(self._tiling(depth)[0], _round_up_64(max(widths)))
         while columns % 128 == 0 and sum(widths) <= columns // 2 and len(widths) <= self._slots(columns // 2):
             narrower = columns // 2
-            if epochs < 2 and (optimizers, narrower, activation) not in self._populations:
+            if epochs < 2 and (optimizers, narrower, activation, depth) not in self._populations:
                 break
             columns = narrower
         return columns
 
-    def _plan(self, jobs: Sequence[TrainJob], members: Sequence[int]) -> list[list[int]]:
-        """``members`` (indices into ``jobs``) packed into tiles by :func:`pack`."""
+    def _plan(self, jobs: Sequence[TrainJob], members: Sequence[int], depth: int) -> list[list[int]]:
+        """``members`` (indices into ``jobs``, of ``depth`` hidden layers) packed into tiles by :func:`pack`."""
         members = list(members)
-        tiles = pack([int(jobs[i].params["width"]) for i in members], self.tile_width, self._slots(self.tile_width))
+        tile_width = self._tiling(depth)[0]
+        tiles = pack([int(jobs[i].params["width"]) for i in members], tile_width, self._slots(tile_width))
         return [[members[k] for k in tile] for tile in tiles]
 
     def train(self, jobs: Sequence[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
         outcomes: list[TrainOutcome | None] = [None] * len(jobs)
-        passes: list[list[int]] = []
+        by_group: dict[tuple[int, str, int], list[list[int]]] = {}  # each group's passes, the groups in the order met
         for i, job in enumerate(jobs):
             resized = job.parent_params is not None and job.params["width"] != job.parent_params["width"]
             if resized or trains_alone(job.params):
                 outcomes[i] = self._keras.train([job], on_epoch)[0]  # a deeper model, or a resized PBT member (Net2WiderNet in Keras)
-            elif passes and self.fits([jobs[j].params for j in (*passes[-1], i)]):
+                continue
+            passes = by_group.setdefault(self.group(job.params), [])
+            if passes and self.fits([jobs[j].params for j in (*passes[-1], i)]):
                 passes[-1].append(i)
             else:
                 passes.append([i])  # what does not fit trains next, in the same shape
-        for chunk in passes:  # no Keras model is built for a pass (checkpoints are written directly): nothing to release
+        # no Keras model is built for a pass (checkpoints are written directly): nothing to release
+        for chunk in (chunk for passes in by_group.values() for chunk in passes):
             for i, outcome in zip(chunk, self._train_group([jobs[i] for i in chunk], on_epoch)):
                 outcomes[i] = outcome
         return [o for o in outcomes if o is not None]
@@ -295,15 +319,15 @@ class PopulationTrainer:
         x, y, x_val, y_val = self._data()
         used = {str(job.params["optimizer"]) for job in jobs}
         optimizers = self.optimizers if self.optimizers is not None and used <= set(self.optimizers) else tuple(sorted(used))
-        batch_size, activation = self.group(jobs[0].params)
+        batch_size, activation, depth = self.group(jobs[0].params)
         last = max(job.epochs for job in jobs)
-        tiles, failed = self._place(jobs, optimizers, activation, last)
+        tiles, failed = self._place(jobs, optimizers, activation, depth, last)
         results: list[list[EpochResult]] = [[] for _ in jobs]
         ended: list[TrainOutcome | None] = [TrainOutcome(TrialState.FAIL, [], failed[i]) if i in failed else None for i in range(len(jobs))]
         for epoch in range(1, last + 1):
             if all(e is not None for e in ended):
                 break
-            tiles = self._compacted(tiles, jobs, ended, optimizers, activation, epochs_left=last - epoch + 1)
+            tiles = self._compacted(tiles, jobs, ended, optimizers, activation, depth, epochs_left=last - epoch + 1)
             start = time.perf_counter()
             metrics: dict[int, dict[str, float]] = {}
             order = epoch_order(self.study_seed, epoch, int(x.shape[0]))  # every tile's, as every member's
@@ -350,6 +374,7 @@ class PopulationTrainer:
         ended: list[TrainOutcome | None],
         optimizers: tuple[str, ...],
         activation: str,
+        depth: int,
         *,
         epochs_left: int,
     ) -> list[_Tile]:
@@ -361,9 +386,9 @@ class PopulationTrainer:
         live = [i for tile in tiles for i in tile.jobs if ended[i] is None]
         if len(live) == len(jobs) or not live or epochs_left < 2:
             return tiles  # nobody left: the layout is the one the pass started with (PBT finds its parents there)
-        plan = self._plan(jobs, live)
+        plan = self._plan(jobs, live, depth)
         widths = [[int(jobs[i].params["width"]) for i in members] for members in plan]
-        columns = [self._columns_for(w, optimizers, activation, epochs_left) for w in widths]
+        columns = [self._columns_for(w, optimizers, activation, depth, epochs_left) for w in widths]
         if sum(columns) >= sum(tile.population.columns for tile in tiles if any(ended[i] is None for i in tile.jobs)):
             return tiles
         where = {i: (tile, slot) for tile in tiles for slot, i in enumerate(tile.jobs)}
@@ -371,7 +396,7 @@ class PopulationTrainer:
         taken = {id(tile.population) for tile in tiles}
         out = []
         for members, w, c in zip(plan, widths, columns):
-            population = self._instance(optimizers, c, activation, taken)
+            population = self._instance(optimizers, c, activation, depth, taken)
             taken.add(id(population))
             population.arrange(w)
             self._resident[id(population)] = {}
@@ -382,7 +407,9 @@ class PopulationTrainer:
         self.compactions += 1
         return out
 
-    def _place(self, jobs: list[TrainJob], optimizers: tuple[str, ...], activation: str, epochs: int) -> tuple[list[_Tile], dict[int, str]]:
+    def _place(
+        self, jobs: list[TrainJob], optimizers: tuple[str, ...], activation: str, depth: int, epochs: int
+    ) -> tuple[list[_Tile], dict[int, str]]:
         """Lay ``jobs`` out in tiles: a new trial at its initialisation; a PBT continuation as a copy of
         its parent made in memory when the parent is still held by a population (by a gather when it
         is the one the child trains in, else through a host copy), else read from the parent's
@@ -402,14 +429,17 @@ class PopulationTrainer:
 
         tiles: list[_Tile] = []
         taken: set[int] = set()
-        for members in self._plan(jobs, range(len(jobs))):
+        for members in self._plan(jobs, range(len(jobs)), depth):
             widths = [int(jobs[i].params["width"]) for i in members]
             homes = [p for p in (parent(i) for i in members) if p is not None and id(p[0]) not in taken]
             home = homes[0][0] if homes else None
-            if home is not None and home.optimizers == optimizers and home.activation == activation and home.fits(widths):
+            same_kind = home is not None and (home.optimizers, home.activation, home.depth) == (optimizers, activation, depth)
+            if home is not None and same_kind and home.fits(widths):
                 population = home
             else:
-                population = self._instance(optimizers, self._columns_for(widths, optimizers, activation, epochs), activation, taken)
+                population = self._instance(
+                    optimizers, self._columns_for(widths, optimizers, activation, depth, epochs), activation, depth, taken
+                )
             taken.add(id(population))
             tiles.append(_Tile(population, list(members)))
         # parents held elsewhere than their child's tile are copied out before any tile is laid out again
@@ -461,12 +491,12 @@ class PopulationTrainer:
     def evaluate(self, job: TrainJob) -> dict[str, float] | None:
         """The test metrics of a job's saved weights, as the Keras trainer names them (``loss``, ``accuracy``),
         computed by the engine's forward pass from the checkpoint (no Keras model built: 2-7 s less at the end
-        of a study); a deeper model, which a population does not hold, is evaluated by Keras."""
+        of a study); a model a population does not hold is evaluated by Keras."""
         if trains_alone(job.params):
             return self._keras.evaluate(job)
         if job.weights_path is None or not Path(job.weights_path).exists():
             return None
         weights, _state = member_of_checkpoint(dict(job.params), Path(job.weights_path))
         d = self.dataset
-        loss, accuracy = member_scores(weights, str(job.params.get("activation", "relu")), d.x_test, d.y_test)
+        loss, accuracy = member_scores(weights, str(job.params.get("activation", "relu")), d.x_test, d.y_test)  # every hidden layer
         return {"loss": loss, "accuracy": accuracy}
