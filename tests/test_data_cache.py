@@ -38,8 +38,11 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def _load(data_dir: Path) -> data_module.Dataset:
+    """The dataset loaded as a new process would, once the cache entry it writes (beside the run) is in place."""
     data_module._load.cache_clear()
-    return data_module.load_dataset(DataConfig(dataset="mnist", data_dir=str(data_dir), validation_size=20))
+    loaded = data_module.load_dataset(DataConfig(dataset="mnist", data_dir=str(data_dir), validation_size=20))
+    data_module.finish_cache_writes()
+    return loaded
 
 
 def test_a_second_load_maps_the_prepared_splits_and_a_changed_file_is_prepared_again(cache: Path, tmp_path: Path) -> None:

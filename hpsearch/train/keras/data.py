@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,7 +27,7 @@ from hpsearch.core.cache import cache_dir
 from hpsearch.core.config import DataConfig
 from hpsearch.core.errors import ConfigError, DataUnavailableError
 
-__all__ = ["Dataset", "load_dataset", "read_idx"]
+__all__ = ["Dataset", "finish_cache_writes", "load_dataset", "read_idx"]
 
 DATA_DIR_ENV = "HPSEARCH_DATA_DIR"
 _DEBIAN_DIRS = {"fashion_mnist": Path("/usr/share/datasets/fashion-mnist"), "mnist": Path("/usr/share/datasets/mnist")}
@@ -186,6 +187,16 @@ def _read_cached(folder: Path) -> dict[str, np.ndarray] | None:
         return None
 
 
+#: The cache entries this process is writing, by folder.
+_WRITING: dict[Path, threading.Thread] = {}
+
+
+def finish_cache_writes() -> None:
+    """Wait until the cache entries this process is writing are in place (or given up)."""
+    while _WRITING:
+        _WRITING.pop(next(iter(_WRITING))).join()
+
+
 def _write_cached(folder: Path, splits: dict[str, np.ndarray]) -> None:
     """Cache ``splits`` in ``folder``, written beside it and renamed into place (a reader never sees half a
     dataset; of two processes writing at once, the first rename wins). A cache that cannot be written
@@ -212,6 +223,8 @@ def _load(dataset: str, data_dir: str | None, validation_size: int | None, train
     folder = None
     if isinstance(where, list):  # files: what the cache is keyed by
         folder = _cache_folder(dataset, where, validation_size, train_size)
+        if folder is not None and folder in _WRITING:
+            _WRITING.pop(folder).join()  # this process is writing it: wait for the rename
         cached = _read_cached(folder) if folder is not None and folder.is_dir() else None
         if cached is not None:
             return Dataset(name=dataset, source=source, **cached)
@@ -220,7 +233,10 @@ def _load(dataset: str, data_dir: str | None, validation_size: int | None, train
         raw = where
     splits = _split(dataset, raw, validation_size, train_size)
     if folder is not None:
-        _write_cached(folder, splits)
+        # written beside the run (the file writes release the GIL), so the first run does not wait for it; the thread
+        # is not a daemon: the process ends after it, with the entry complete
+        _WRITING[folder] = threading.Thread(target=_write_cached, args=(folder, splits), name="hpsearch-dataset-cache")
+        _WRITING[folder].start()
     return Dataset(name=dataset, source=source, **splits)
 
 
