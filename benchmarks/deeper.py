@@ -20,51 +20,33 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO.parent / "shared" / "data"
-SPACE = {
-    "width": {"low": 32, "high": 256, "log": True},
-    "dropout": {"low": 0.0, "high": 0.5},
-    "optimizer": ["adam", "rmsprop", "sgd", "nadam"],
-    "learning_rate": {"low": 1e-4, "high": 1e-2, "log": True},
-    "layers": [2, 3],
-}
+sys.path.insert(0, str(Path(__file__).parent))
+from population import SPACE as ONE_LAYER_SPACE  # noqa: E402
+from population import run_hpsearch  # noqa: E402
+
+SPACE = {**ONE_LAYER_SPACE, "layers": [2, 3]}
 
 
 def child(spec: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
-    import hpsearch
-    from hpsearch.running.loop import StudyRunner
+    import hpsearch  # noqa: F401  (the imports are timed apart)
 
     imports = time.perf_counter() - started
-    config = hpsearch.parse_study(
-        {
-            "strategy": "random",
-            "seed": spec["seed"],
-            "budget": {"trials": spec["trials"], "epochs": spec["epochs"]},
-            "data": {"dataset": "mnist", "data_dir": spec["data_dir"]},
-            "training": {"trainer": spec["trainer"]},
-            "space": SPACE,
-        },
-        default_name="deeper",
+    result = run_hpsearch(
+        spec["trials"], spec["epochs"], spec["data_dir"], spec["trainer"], 16, space=SPACE, strategy="random", seed=spec["seed"]
     )
-    store = hpsearch.Store.open(Path(tempfile.mkdtemp(prefix="hpsearch-deeper-")) / "deeper.db")
-    start = time.perf_counter()
-    runner = StudyRunner(config, store)
-    summary = runner.run()
-    seconds = time.perf_counter() - start
-    shapes = getattr(runner.trainer, "shapes_built", [])
     return {
-        "seconds": seconds,
+        "seconds": result["seconds"],
         "imports": imports,
-        "best": summary.best.value if summary.best else None,
-        "depths": sorted(int(t.params["layers"]) for t in summary.trials),
-        "compilations": {str(d): sum(1 for s in shapes if s[-1] == d) for d in (2, 3)},
+        "best": result["best"],
+        "depths": sorted(int(p["layers"]) for p in result["params"]),
+        "compilations": {str(d): sum(1 for shape in result["shapes"] if shape[-1] == d) for d in (2, 3)},
     }
 
 
@@ -94,7 +76,10 @@ def main() -> None:
         for trainer in rows:
             spec = {"trainer": trainer, "trials": args.trials, "epochs": args.epochs, "seed": r, "data_dir": args.data_dir}
             rows[trainer].append(measure(spec))
-        print(f"round {r + 1}: per-trial {rows['keras'][-1]['seconds']:.1f} s, population {rows['population'][-1]['seconds']:.1f} s", flush=True)
+        print(
+            f"round {r + 1}: per-trial {rows['keras'][-1]['seconds']:.1f} s, population {rows['population'][-1]['seconds']:.1f} s",
+            flush=True,
+        )
     base = statistics.median(x["seconds"] for x in rows["keras"])
     print(f"\n{args.trials} trials x {args.epochs} epochs of 2 or 3 hidden layers, full MNIST, median of {args.rounds} round(s)")
     print(f"{'trainer':<22}{'study s':>9}{'vs per-trial':>14}{'compilations (2, 3 layers)':>28}{'best val':>10}")

@@ -87,18 +87,31 @@ def run_optuna(trials: int, epochs: int, data_dir: str) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start, "trial_epochs": trials * epochs, "best": study.best_value}
 
 
-def run_hpsearch(trials: int, epochs: int, data_dir: str, trainer: str, k: int, tile: int | None = None) -> dict[str, Any]:
+def run_hpsearch(
+    trials: int,
+    epochs: int,
+    data_dir: str,
+    trainer: str,
+    k: int,
+    tile: int | None = None,
+    *,
+    space: dict[str, Any] = SPACE,
+    strategy: str = "tpe",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """One study through the runner in this process, timed from the runner's start to its end (data, compiling,
+    training, checkpoints, the test evaluation); the trials' params and the population shapes built come back too."""
     import hpsearch
     from hpsearch.running.loop import StudyRunner
 
     config = hpsearch.parse_study(
         {
-            "strategy": "tpe",
-            "seed": 0,
+            "strategy": strategy,
+            "seed": seed,
             "budget": {"trials": trials, "epochs": epochs},
             "data": {"dataset": "mnist", "data_dir": data_dir},
             "training": {"trainer": trainer, "population": k, **({} if tile is None else {"tile_columns": tile})},
-            "space": SPACE,
+            "space": space,
         },
         default_name="bench",
     )
@@ -110,6 +123,8 @@ def run_hpsearch(trials: int, epochs: int, data_dir: str, trainer: str, k: int, 
     out: dict[str, Any] = {"seconds": seconds, "trial_epochs": sum(t.epochs_done for t in summary.trials)}
     out["best"] = summary.best.value if summary.best else None
     out["compilations"] = len(getattr(runner.trainer, "shapes_built", [])) or None
+    out["shapes"] = [list(shape) for shape in getattr(runner.trainer, "shapes_built", [])]
+    out["params"] = [t.params for t in summary.trials]
     out["tile"] = getattr(runner.trainer, "tile_columns", None)
     from hpsearch.train.population.backend import devices
 
