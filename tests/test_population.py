@@ -342,8 +342,10 @@ def test_a_population_study_runs_through_the_runner_and_its_best_model_is_ordina
     assert abs(accuracy - summary.test.accuracy) < 1e-4
 
 
-@pytest.mark.parametrize("tile_columns", [0, 64], ids=["one-population", "tiles-of-64"])
-def test_a_pbt_continuation_copied_in_memory_equals_one_read_from_its_checkpoint(tmp_path, tile_columns: int) -> None:
+@pytest.mark.parametrize(
+    ("tile_columns", "layers"), [(0, 1), (64, 1), (64, 2)], ids=["one-population", "tiles-of-64", "two-layers-tiles-of-64"]
+)
+def test_a_pbt_continuation_copied_in_memory_equals_one_read_from_its_checkpoint(tmp_path, tile_columns: int, layers: int) -> None:
     """PBT's exploit inside the population (a gather of weights and optimiser state; with tiles of 64
     columns, a host copy for the child whose parent sits in another tile) against the same segments
     started from the parents' checkpoint files, as a resumed run starts them."""
@@ -359,6 +361,7 @@ def test_a_pbt_continuation_copied_in_memory_equals_one_read_from_its_checkpoint
         {"width": 20, "dropout": 0.3, "optimizer": "rmsprop", "learning_rate": 1e-3},
         {"width": 30, "dropout": 0.0, "optimizer": "nadam", "learning_rate": 2e-3},
     ]
+    parents = [p | {"layers": layers} for p in parents] if layers > 1 else parents
     first = [TrainJob(i, p, 1, seed=10 + i, weights_path=tmp_path / f"trial-{i}.weights.h5") for i, p in enumerate(parents)]
 
     def children(folder: str) -> list[TrainJob]:
