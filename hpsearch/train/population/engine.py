@@ -4,7 +4,7 @@
 depth per population, 1 to 3),
 written once on Keras 3's backend-neutral ``keras.ops`` and compiled by the backend Keras runs on
 (TensorFlow or JAX, :mod:`hpsearch.train.population.backend`), on the CPU or a GPU.
-The members sit side by side in one hidden layer of ``columns`` units, each owning as many
+The members sit side by side in each hidden layer of ``columns`` units, each owning as many
 columns as its true width (no padding to a common width; columns nobody owns are masked:
 no signal, no gradient), each at its own learning rate and dropout rate, under its own
 optimiser rule (:mod:`hpsearch.train.population.optimizers`; one update covers them all).
