@@ -11,7 +11,8 @@ validation accuracy, peak RSS, and the ratio to the Optuna script.
     python benchmarks/population.py --quick            # about 3 minutes on 2 cores
     python benchmarks/population.py                    # 1-epoch and 5-epoch studies, K = 1, 4, 8, 16, 32
     python benchmarks/population.py --ks 4,16 --trials 32 --epochs 1
-    python benchmarks/population.py --gpu              # the device section: K up to 1024 in a few minutes
+    python benchmarks/population.py --gpu              # the device section: K = 1 up to 1024 in a few minutes
+    python benchmarks/population.py --gpu --layers 1,2,3   # the same for each depth
 
 ``--backend tensorflow,jax`` measures on each Keras backend in turn (JAX: ``pip install -e ".[jax]"``).
 The device section (``--gpu``) times the population engine alone on whatever device the backend
@@ -132,9 +133,10 @@ def run_hpsearch(
     return out
 
 
-def run_device(data_dir: str, ks: list[int], budget: float) -> dict[str, Any]:
+def run_device(data_dir: str, ks: list[int], budget: float, layers: int = 1) -> dict[str, Any]:
     """Seconds per model-epoch of the population engine at each K (second epoch, after compiling)
-    against one default ``fit`` epoch of the seed model, on the device the Keras backend places them on."""
+    against one default ``fit`` epoch of the seed model (``layers`` hidden layers for both), on the device
+    the Keras backend places them on."""
     import keras
     import numpy as np
     from keras import ops
@@ -148,8 +150,7 @@ def run_device(data_dir: str, ks: list[int], budget: float) -> dict[str, Any]:
     model = keras.Sequential(
         [
             keras.Input((784,)),
-            keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dropout(0.2),
+            *[layer for _ in range(layers) for layer in (keras.layers.Dense(128, activation="relu"), keras.layers.Dropout(0.2))],
             keras.layers.Dense(10, activation="softmax"),
         ]
     )
@@ -167,7 +168,7 @@ def run_device(data_dir: str, ks: list[int], budget: float) -> dict[str, Any]:
         if rows and spent + rows[-1]["epoch_s"] * 3 * k / rows[-1]["k"] > budget:
             break  # the next size would not finish inside the budget
         widths = np.exp(rng.uniform(np.log(32), np.log(256), k)).round().astype(int).tolist()
-        population = Population(optimizers, columns=sum(widths), slots=k)
+        population = Population(optimizers, columns=sum(widths), slots=k, depth=layers)
         population.arrange(widths)
         for i, width in enumerate(widths):
             lr = float(np.exp(rng.uniform(np.log(1e-4), np.log(1e-2))))
@@ -181,7 +182,8 @@ def run_device(data_dir: str, ks: list[int], budget: float) -> dict[str, Any]:
         spent += compile_s + epoch_s
         rows.append({"k": k, "columns": sum(widths), "first_epoch_s": compile_s, "epoch_s": epoch_s})
         del population
-    return {"fit_epoch_s": fit_epoch, "rows": rows, "device": f"{devices()}, Keras backend {keras.backend.backend()}"}
+    device = f"{devices()}, Keras backend {keras.backend.backend()}, {layers} hidden layer(s)"
+    return {"fit_epoch_s": fit_epoch, "rows": rows, "device": device}
 
 
 def device_table(r: dict[str, Any]) -> None:
@@ -205,7 +207,7 @@ def child(spec: dict[str, Any]) -> None:
 
     imports = time.perf_counter() - started
     if spec["kind"] == "device":
-        result = run_device(spec["data_dir"], spec["ks"], spec["budget"])
+        result = run_device(spec["data_dir"], spec["ks"], spec["budget"], spec.get("layers", 1))
     elif spec["kind"] == "optuna":
         result = run_optuna(spec["trials"], spec["epochs"], spec["data_dir"])
     else:
@@ -258,6 +260,7 @@ def main() -> None:
     )
     parser.add_argument("--gpu", action="store_true", help="run the device section only (K up to 1024 on a GPU)")
     parser.add_argument("--gpu-seconds", type=float, default=180.0, help="time the device section may spend (default 180)")
+    parser.add_argument("--layers", default="1", help="device section: hidden layers of the models, comma-separated (default 1)")
     parser.add_argument(
         "--backend", default="tensorflow", help="Keras backends to measure on, comma-separated: tensorflow, jax (default tensorflow)"
     )
@@ -267,9 +270,11 @@ def main() -> None:
         return
     backends = args.backend.split(",")
     if args.gpu:
-        ks = [int(k) for k in (args.ks or "16,64,256,1024").split(",")]
+        ks = [int(k) for k in (args.ks or "1,16,64,256,1024").split(",")]
         for backend in backends:
-            device_table(measure({"kind": "device", "data_dir": args.data_dir, "ks": ks, "budget": args.gpu_seconds, "backend": backend}))
+            for layers in (int(n) for n in args.layers.split(",")):
+                spec = {"kind": "device", "data_dir": args.data_dir, "ks": ks, "budget": args.gpu_seconds, "backend": backend}
+                device_table(measure({**spec, "layers": layers}))
         return
     ks = [int(k) for k in (args.ks or ("4,16" if args.quick else "1,4,8,16,32")).split(",")]
     trials = args.trials or (16 if args.quick else 32)
