@@ -174,7 +174,7 @@ def _cache_folder(dataset: str, files: list[Path], n_val: int | None, train_size
     root = cache_dir()
     if root is None:
         return None
-    stats = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    stats = [(str(f.resolve()), s.st_size, s.st_mtime_ns) for f in files for s in (f.stat(),)]
     key = hashlib.sha256(json.dumps([_CACHE_FORMAT, dataset, n_val, train_size, stats]).encode()).hexdigest()[:16]
     return root / "datasets" / f"{dataset}-{key}"
 

@@ -86,7 +86,7 @@ Role = tuple[str, ...]
 
 
 @cache
-def _layout(optimizer: str, activation: str, depth: int = 1) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[Role, np.dtype]]]:
+def _layout(optimizer: str, activation: str, depth: int) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[Role, np.dtype]]]:
     """The groups (with their attributes) and datasets (with what each holds, and its dtype) of the
     checkpoint of a model of the built-in kind under ``optimizer`` and ``activation`` with ``depth`` hidden
     layers, as Keras writes it."""
@@ -126,6 +126,11 @@ def _layout(optimizer: str, activation: str, depth: int = 1) -> tuple[dict[str, 
     return groups, datasets
 
 
+def _layout_of(params: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[Role, np.dtype]]]:
+    """:func:`_layout` of the model ``build_model(**params)`` builds."""
+    return _layout(str(params["optimizer"]), str(params.get("activation", "relu")), _depth(params))
+
+
 def _value(role: Role, params: dict[str, Any], weights: tuple[np.ndarray, ...], state: dict[str, Any]) -> np.ndarray:
     kind = role[0]
     if kind == "weight":
@@ -140,7 +145,7 @@ def _value(role: Role, params: dict[str, Any], weights: tuple[np.ndarray, ...], 
 def write_member(path: Path, params: dict[str, Any], weights: tuple[np.ndarray, ...], state: dict[str, Any]) -> None:
     """Write ``weights`` and optimiser ``state`` (as :meth:`Population.member_state` gives it) as the
     ``.weights.h5`` of ``build_model(**params)``, atomically (:func:`atomic_checkpoint`)."""
-    groups, datasets = _layout(str(params["optimizer"]), str(params.get("activation", "relu")), _depth(params))
+    groups, datasets = _layout_of(params)
     with atomic_checkpoint(path) as partial, h5py.File(partial, "w") as f:
         f.attrs.update(groups[""])
         for name, attributes in groups.items():
@@ -155,7 +160,7 @@ def member_of_checkpoint(params: dict[str, Any], path: Path) -> tuple[tuple[np.n
     trainer, or by Keras itself), in the layout :meth:`Population.set_member` takes: the inverse of
     :func:`write_member`."""
     names = variables(_depth(params))
-    _groups, datasets = _layout(str(params["optimizer"]), str(params.get("activation", "relu")), _depth(params))
+    _groups, datasets = _layout_of(params)
     weights: dict[str, np.ndarray] = {}
     state: dict[str, Any] = {"step": 0, "u_product": 1.0, "slots": {name: {} for name in names}}
     with h5py.File(path, "r") as f:

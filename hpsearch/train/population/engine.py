@@ -429,11 +429,12 @@ class Population:
         # every member's first layer as one wide matrix product: [batch, 784] x [784, columns]
         hidden = self._activate(ops.matmul(x, params["kernel"]) + params["bias"]) * state["mask"]
         broken_columns = ops.zeros((self.columns,))
+        # the entries of a further layer's kernel on the owners' blocks (one mask for every further layer)
+        same_owner = ops.equal(owner[:, None], owner[None, :]) if self.depth > 1 else None
         for d in range(1, self.depth + 1):
             if d > 1:
                 # a further layer: one product with the block-diagonal kernel (entries off the owners' blocks selected
                 # away, not multiplied by zero, so that they get no gradient and no member's numbers reach another's)
-                same_owner = ops.equal(owner[:, None], owner[None, :])
                 kernel = ops.where(same_owner, params[f"kernel_{d}"], 0.0)
                 hidden = self._activate(ops.matmul(hidden, kernel) + params[f"bias_{d}"]) * state["mask"]
             if keeps is not None:
