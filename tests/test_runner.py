@@ -164,13 +164,15 @@ def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, batch
     budget = 24 if name == "grid" else 15
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     # pruned trials end after an epoch or two: slower epochs keep a pruned study running long enough to kill it
-    delay = "0.1" if "pruning" in extra else "0.03"
+    delay = "0.1" if "pruning" in extra else "0.05"
     command = [sys.executable, str(script), db, name, str(budget), str(batch), json.dumps(extra), delay]
     finished = 0
     left_running = []
     for extra_delay in (0.01, 0.04, 0.07):
         proc = subprocess.Popen(command, env=env)
-        target = finished + 2  # kill once this run has finished two more trials, at a varying point inside a later one
+        # kill once this run has finished two more trials, at a varying point inside a later one; at most when the last
+        # claim starts (its trials finish together: past that, no moment has a trial RUNNING and enough finished)
+        target = min(finished + 2, budget - batch)
 
         def ready(trials: list, n: int = target) -> bool:
             return sum(t.state.is_finished() for t in trials) >= n and any(t.state is TrialState.RUNNING for t in trials)
