@@ -229,13 +229,6 @@ BAD = [
         "splits its data itself",
     ),
     (
-        "population-with-own-model",
-        study(model="m:f", space={"a": [1, 2]}, training={"trainer": "population"}),
-        "training.trainer",
-        "population",
-        "trains with keras",
-    ),
-    (
         "inherit-unknown",
         study(strategy="pbt", budget=DELETE, pbt={"epochs": 2, "inherit": ["depth"]}),
         "pbt.inherit[0]",

@@ -99,7 +99,9 @@ class TrainingConfig:
     ``trainer``: ``population`` (the default) trains the trials a run hands over together, up
     to ``population`` members in one compiled computation (:mod:`hpsearch.train.population`);
     ``keras`` trains one Keras ``fit`` per trial (``steps_per_execution`` steps per Keras
-    call), the reference the population trainer is tested against.
+    call), the reference the population trainer is tested against. A study of its own model or data
+    defaults to ``keras``; with ``population`` its trials train together, each its own Keras model,
+    stepped by one compiled TensorFlow function (:mod:`hpsearch.train.keras.branches`).
     """
 
     batch_size: int = 32
@@ -519,18 +521,13 @@ def _parse_data(doc: Mapping[str, Any]) -> DataConfig:
 
 
 def _parse_training(doc: Mapping[str, Any], space: SearchSpace, *, model: str | None, loader: str | None) -> TrainingConfig:
-    """The ``[training]`` table: the trainer (the population trainer only for the built-in model on its data) and its settings."""
+    """The ``[training]`` table: the trainer and its settings. A study of its own model or data trains per trial (``keras``)
+    unless it names ``population`` (its trials then train together: :mod:`hpsearch.train.keras.branches`)."""
     t = _table(doc, "training", {"batch_size", "steps_per_execution", "trainer", "population", "tile_columns"})
     own = "model" if model is not None else "data.loader" if loader is not None else None
     trainer = t.get("trainer", TrainingConfig.trainer if own is None else "keras")
     if trainer not in TRAINERS:
         raise ConfigError("training.trainer", trainer, f"must be one of {', '.join(TRAINERS)}")
-    if own is not None and trainer == "population":
-        raise ConfigError(
-            "training.trainer",
-            trainer,
-            f"the population trainer trains the built-in model on its data; a study with {own} trains with keras",
-        )
     if "batch_size" in space and "batch_size" in t:
         raise ConfigError("training.batch_size", t["batch_size"], "the space searches batch_size; set it in [space] only")
     return TrainingConfig(

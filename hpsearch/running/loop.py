@@ -241,9 +241,7 @@ def run_study(
     if trainer is None:
         model, data = check_trainable(config, model, data)  # before the store is opened, let alone written
         if model is not None or data is not None:
-            from hpsearch.train.keras import KerasTrainer
-
-            trainer = KerasTrainer(config.data, config.training, model=model, loader=data)
+            trainer = make_trainer(config, config.budget.trials or config.training.population, model, data)
     opened = store if isinstance(store, Store) else Store.open(store)
     try:
         if opened.migrated is not None:

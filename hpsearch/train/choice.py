@@ -43,7 +43,8 @@ def check_builtin_study(config: StudyConfig) -> None:
 
 def with_own_model(config: StudyConfig, model: Callable[..., Any] | None, data: Callable[..., Any] | None) -> StudyConfig:
     """``config`` recording a model builder and data loader given as Python objects (by ``module:name``,
-    compared on resume like the study file's settings); the study then trains per trial."""
+    compared on resume like the study file's settings); the study then trains per trial unless its document names
+    ``[training] trainer = "population"`` (its trials then train together: :mod:`hpsearch.train.keras.branches`)."""
     from hpsearch.core.space import parse_space
     from hpsearch.train.keras.user import callable_name
 
@@ -54,7 +55,8 @@ def with_own_model(config: StudyConfig, model: Callable[..., Any] | None, data: 
             changes["space"] = parse_space(config.document["space"], builtin=False)  # exactly the declared dimensions
     if data is not None and config.data.loader is None:
         changes["data"] = replace(config.data, loader=callable_name(data))
-    if changes:
+    written = ((config.document or {}).get("training") or {}).get("trainer")
+    if changes and written != "population":
         changes["training"] = replace(config.training, trainer="keras")
     return replace(config, **changes)
 
@@ -81,13 +83,19 @@ def check_trainable(
 def make_trainer(
     config: StudyConfig, n_trials: int, model: Callable[..., Any] | None = None, data: Callable[..., Any] | None = None
 ) -> Trainer:
-    """The trainer ``config`` names (``[training] trainer``), built (and Keras imported) now: per trial for the study's
-    own ``model`` or ``data`` (as :func:`check_trainable` returned them), else the population trainer or the per-trial
-    Keras trainer of the built-in model. ``n_trials`` is the study's budget (a population is never wider)."""
-    if model is not None or data is not None or config.training.trainer != "population":
+    """The trainer ``config`` names (``[training] trainer``), built (and Keras imported) now. For the study's own ``model``
+    or ``data`` (as :func:`check_trainable` returned them): per trial, or with ``population`` the trials of a claim
+    together as branches of one graph. For the built-in model: the population trainer or the per-trial Keras trainer.
+    ``n_trials`` is the study's budget (a population is never wider)."""
+    if config.training.trainer != "population":
         from hpsearch.train.keras import KerasTrainer
 
         return KerasTrainer(config.data, config.training, model=model, loader=data)
+    if model is not None or data is not None:
+        from hpsearch.train.keras.branches import BranchTrainer
+
+        training = replace(config.training, population=min(config.training.population, n_trials))
+        return BranchTrainer(config.data, training, model=model, loader=data, study_seed=config.seed)
     from hpsearch.train.population.trainer import PopulationTrainer, columns_for_space, narrowest_width
 
     space = config.space

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import numpy as np
+
 from hpsearch.core.builtin_model import METRICS as METRICS  # the built-in model's metrics, re-exported
 from hpsearch.core.records import TrialState, is_metric_value
 from hpsearch.core.space import Params
@@ -27,6 +29,7 @@ __all__ = [
     "TrainJob",
     "TrainOutcome",
     "Trainer",
+    "epoch_order",
     "first_non_finite",
     "report_epochs",
 ]
@@ -108,6 +111,12 @@ class Trainer(Protocol):
         """Every test metric of a job's saved weights, by name (``{"loss": ..., "accuracy": ...}`` for the
         built-in model; a model of one's own, its own metrics), or None if this trainer has no test set."""
         ...
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The order of the ``n`` training examples in epoch ``epoch`` (from 1) of a study seeded ``seed``: the same for every
+    member of the trainers that train trials together, so that a member trains the same alone as among others."""
+    return np.random.default_rng([int(seed), int(epoch), 0x5EED]).permutation(n).astype(np.int32)
 
 
 def first_non_finite(metrics: dict[str, float]) -> str | None:

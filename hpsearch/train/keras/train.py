@@ -41,7 +41,7 @@ from hpsearch.train.keras.user import (
 )
 from hpsearch.train.trainer import EpochCallback, EpochResult, TrainJob, TrainOutcome, first_non_finite
 
-__all__ = ["KerasTrainer"]
+__all__ = ["EVAL_BATCH_SIZE", "KerasTrainer", "atomic_checkpoint", "is_number", "save_checkpoint"]
 
 #: Batch size for validation and test passes: it only changes speed, not the result.
 EVAL_BATCH_SIZE = 1024
@@ -64,7 +64,7 @@ class _EpochReporter(keras.callbacks.Callback):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        metrics = {name: float(value) for name, value in (logs or {}).items() if _is_number(value)}
+        metrics = {name: float(value) for name, value in (logs or {}).items() if is_number(value)}
         result = EpochResult(epoch + 1, metrics, time.perf_counter() - self._start)
         self.results.append(result)
         bad = first_non_finite(metrics)
@@ -242,7 +242,7 @@ class KerasTrainer:
             model.load_weights(job.weights_path)
             scores = model.evaluate(**UserData.evaluate_arguments(test, EVAL_BATCH_SIZE), verbose=0, return_dict=True)
             del model
-        return {str(name): float(value) for name, value in scores.items() if _is_number(value)}
+        return {str(name): float(value) for name, value in scores.items() if is_number(value)}
 
 
 @contextmanager
@@ -266,7 +266,7 @@ def _val_accuracy(model: keras.Model, data: Dataset) -> float:
     return float(accuracy)
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     try:
         float(value)
     except (TypeError, ValueError):

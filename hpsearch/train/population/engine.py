@@ -57,6 +57,7 @@ from hpsearch.train.population.optimizers import (
     next_u_product,
     slot_names,
 )
+from hpsearch.train.trainer import epoch_order
 
 __all__ = [
     "ACTIVATIONS",
@@ -98,11 +99,6 @@ def _square(name: str) -> bool:
 
 #: The initial value of each optimiser slot (Adagrad's accumulator starts at 0.1, as in Keras).
 _INITIAL = {"acc": 0.1}
-
-
-def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
-    """The order of the ``n`` training examples in epoch ``epoch`` (from 1) of a study seeded ``seed``: the same for every member."""
-    return np.random.default_rng([int(seed), int(epoch), 0x5EED]).permutation(n).astype(np.int32)
 
 
 def glorot_weights(width: int, seed: int, depth: int = 1) -> tuple[np.ndarray, ...]:

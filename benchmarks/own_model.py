@@ -1,30 +1,31 @@
 #!/usr/bin/env python
-"""A measurement for the next step of issue 22, not a feature: can K copies of your own Keras model train
-together, vectorised, faster than K ``fit`` calls?
+"""Populations of your own Keras model (issue 22): K trials of the convnet example (``studies/convnet.py``) trained
+together against the same K trials trained one ``fit`` each, on full MNIST or the sample, batch 32, in one process.
 
-On Keras's JAX backend, ``model.stateless_call`` and the optimiser's ``stateless_apply`` are pure functions
-of the variables, so ``jax.vmap`` over them trains K copies of one model whose variable shapes agree, each
-with its own initial weights, learning rate (an optimiser variable) and dropout stream (its seed
-generator's state), under Keras's own optimiser. This script times one epoch of the convnet example
-(``studies/convnet.py``: filters and kernel size fixed, so that the shapes agree; learning rate varied)
-trained that way against the same K models trained one ``fit`` each (a fresh model per trial, as the
-per-trial trainer does), on full MNIST or the sample, batch 32, in one process.
+On TensorFlow (the default) both sides are hpsearch's trainers, as a study runs them: the per-trial trainer
+(``[training] trainer = "keras"``: a fresh model and one ``fit`` per trial, validation each epoch) against
+:class:`hpsearch.train.keras.branches.BranchTrainer` (``trainer = "population"``: each trial its own Keras model,
+stepped together by one compiled TensorFlow function), on the same jobs (filters, kernel size, dropout and learning
+rate drawn per trial: members need not share a shape), the same epochs, tracing and validation included.
 
-    KERAS_BACKEND=jax python benchmarks/own_model_vmap.py              # K = 1, 4, 8 on the sample
-    KERAS_BACKEND=jax python benchmarks/own_model_vmap.py --full --ks 4,8
-    python benchmarks/own_model_vmap.py                                # TensorFlow: K branches of one model instead
+On JAX it measures what a vmap population would cost (not built: slower than ``fit`` on these CPUs): K copies of
+the model whose shapes agree (filters and kernel size fixed) trained by ``jax.vmap`` over ``stateless_call`` and
+the optimiser's ``stateless_apply``, each with its own learning rate and dropout stream, against K ``fit`` calls.
 
-The dropout rate is a Python number inside the layer, so the members of one vectorised group share it
-(what a population trainer for own models would group by, with the shapes).
+    python benchmarks/own_model.py --full --ks 1,4,8               # TensorFlow: both trainers, full MNIST
+    KERAS_BACKEND=jax python benchmarks/own_model.py --full --ks 4  # JAX: vmap against fit
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from hpsearch.train.trainer import TrainJob
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO.parent / "shared" / "data"
@@ -106,27 +107,32 @@ def vectorised(params: list[dict[str, Any]], x: Any, y: Any) -> tuple[float, flo
     return seconds[0], seconds[1]
 
 
-def branched(params: list[dict[str, Any]], x: Any, y: Any) -> tuple[float, float]:
-    """TensorFlow's counterpart: the K models as K branches of one Keras model (one input, K outputs, the
-    losses summed), trained by one ``fit``; two epochs, the first one's seconds and the second's. One Adam
-    covers the branches here (the cost is what is measured, not per-member learning rates)."""
-    import keras
-    from convnet import build
+def trainers(params: list[dict[str, Any]], full: bool, epochs: int) -> tuple[float, float]:
+    """The K trials through the per-trial trainer and through the branch trainer: each side's seconds."""
+    import convnet
 
-    image = keras.Input((28, 28, 1))
-    model = keras.Model(image, [build(p)(image) for p in params])
-    model.compile(optimizer="adam", loss=["sparse_categorical_crossentropy"] * len(params))
+    from hpsearch.core.config import TrainingConfig
+    from hpsearch.train.keras import KerasTrainer
+    from hpsearch.train.keras.branches import BranchTrainer
+
+    os.environ.setdefault("HPSEARCH_DATA_DIR", str(DATA_DIR))  # where full MNIST is found
+    loader = convnet.load_mnist if full else convnet.load_sample
+    jobs = [TrainJob(i, p, epochs=epochs, seed=100 + i) for i, p in enumerate(params)]
     seconds = []
-    for _ in range(2):
+    together = BranchTrainer(None, TrainingConfig(population=len(params)), model=convnet.build, loader=loader)
+    for trainer in (KerasTrainer(model=convnet.build, loader=loader), together):
+        _ = trainer.user_data  # loaded before the clock starts, as a run loads it once per process
         started = time.perf_counter()
-        model.fit(x, [y] * len(params), epochs=1, batch_size=32, verbose=0)
+        outcomes = trainer.train(jobs, lambda _job, _result: True)
         seconds.append(time.perf_counter() - started)
+        assert all(o.state.value == "COMPLETE" for o in outcomes), [o.error for o in outcomes]
     return seconds[0], seconds[1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--ks", default="1,4,8", help="copies trained together, comma-separated (default 1,4,8)")
+    parser.add_argument("--ks", default="1,4,8", help="trials trained together, comma-separated (default 1,4,8)")
+    parser.add_argument("--epochs", type=int, default=1, help="epochs per trial (TensorFlow; default 1)")
     parser.add_argument("--full", action="store_true", help=f"full MNIST from {DATA_DIR} (default: the 3,000-digit sample)")
     args = parser.parse_args()
     import keras
@@ -134,20 +140,36 @@ def main() -> None:
 
     backend = keras.backend.backend()
     if backend not in ("jax", "tensorflow"):
-        raise SystemExit("this measurement runs on Keras's JAX backend (vmap) or TensorFlow (branches of one model)")
-    together = vectorised if backend == "jax" else branched
-    x, y = _data(args.full)
+        raise SystemExit("this measurement runs on Keras's JAX backend (vmap) or TensorFlow (the branch trainer)")
     rng = np.random.default_rng(0)
-    way = "vectorised (jax.vmap)" if backend == "jax" else "K branches, one fit"
+
+    def log_uniform(low: float, high: float) -> float:
+        return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+
+    if backend == "tensorflow":
+        images = "full MNIST (50,000 training images)" if args.full else "the MNIST sample (3,000 training images)"
+        print(f"convnet, {images}, {args.epochs} epoch(s) per trial, batch 32, Keras on TensorFlow; trials drawn as the quickstart's space")
+        print(f"{'K':>3}{'per-trial fit s':>17}{'together s':>12}{'ratio':>8}")
+        for k in (int(v) for v in args.ks.split(",")):
+            params = [
+                {
+                    "filters": round(log_uniform(4, 32)),
+                    "kernel_size": int(rng.choice([3, 5])),
+                    "dropout": float(rng.uniform(0, 0.5)),
+                    "learning_rate": log_uniform(3e-4, 1e-2),
+                }
+                for _ in range(k)
+            ]
+            alone, together = trainers(params, args.full, args.epochs)
+            print(f"{k:>3}{alone:>17.2f}{together:>12.2f}{together / alone:>7.2f}x", flush=True)
+        return
+    x, y = _data(args.full)
     print(f"convnet (filters 16, kernel 3, dropout 0.25), {len(x)} training images, one epoch, batch 32, Keras on {backend}")
-    print(f"{'K':>3}{'K fit calls s':>15}{way + ', 1st epoch s':>34}{'2nd epoch s':>13}{'ratio (1st)':>13}")
+    print(f"{'K':>3}{'K fit calls s':>15}{'vectorised (jax.vmap), 1st epoch s':>34}{'2nd epoch s':>13}{'ratio (1st)':>13}")
     for k in (int(v) for v in args.ks.split(",")):
-        params = [
-            {"filters": 16, "kernel_size": 3, "dropout": 0.25, "learning_rate": float(np.exp(rng.uniform(np.log(3e-4), np.log(1e-2))))}
-            for _ in range(k)
-        ]
+        params = [{"filters": 16, "kernel_size": 3, "dropout": 0.25, "learning_rate": log_uniform(3e-4, 1e-2)} for _ in range(k)]
         fits = per_trial(params, x, y)
-        first, second = together(params, x, y)
+        first, second = vectorised(params, x, y)
         print(f"{k:>3}{fits:>15.2f}{first:>34.2f}{second:>13.2f}{first / fits:>12.2f}x", flush=True)
 
 
