@@ -1,7 +1,5 @@
 """``python -m hpsearch``: the command line (:mod:`hpsearch.cli`)."""
 
-import sys
+from hpsearch.cli import entry
 
-from hpsearch.cli import main
-
-sys.exit(main())
+entry()
