@@ -500,17 +500,15 @@ def entry() -> None:
     process's own work is saved: the dataset cache written, output flushed, logging shut down, no other thread running
     (else the ordinary exit). Calling :func:`main` from Python exits nothing."""
     code = main()
-    if "keras" in sys.modules:
+    if "keras" in sys.modules and isinstance(code, int):
         from hpsearch.train.keras.data import finish_cache_writes
 
         finish_cache_writes()
         if not any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
             logging.shutdown()
             for stream in (sys.stdout, sys.stderr):
-                try:
+                with contextlib.suppress(OSError, ValueError):  # closed, or a pipe whose reader left
                     stream.flush()
-                except (OSError, ValueError):  # closed, or a pipe whose reader left
-                    pass
             os._exit(code)
     sys.exit(code)
 

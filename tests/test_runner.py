@@ -15,6 +15,7 @@ import pytest
 from hpsearch import FunctionTrainer, RunOptions, Store, StudyState, TooManyFailuresError, TrialState, run_study
 from hpsearch.search.strategies import STRATEGY_CLASSES
 from tests.conftest import kill_when, study_config, toy_metrics
+from tests.test_strategies import CONDITIONAL_SPACE
 
 ALL = sorted(STRATEGY_CLASSES)
 
@@ -150,8 +151,9 @@ _HB = {"pruning": {"rule": "hyperband", "min_epochs": 1, "reduction_factor": 3}}
         ("qmc", 3, {}),
         ("random", 3, _SH),
         ("random", 3, _HB),
+        ("tpe", 3, {"space": CONDITIONAL_SPACE}),
     ],
-    ids=["grid", "random-claims-of-3", "tpe", "gp", "evolution", "cmaes", "qmc", "successive-halving", "hyperband"],
+    ids=["grid", "random-claims-of-3", "tpe", "gp", "evolution", "cmaes", "qmc", "successive-halving", "hyperband", "tpe-conditional"],
 )
 def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, batch: int, extra: dict, tmp_path: Path) -> None:
     """kill -9 the study three times mid-run; reruns redo the killed trials and finish exactly
@@ -202,6 +204,8 @@ def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, batch
     assert len(current_epochs) == sum(t.epochs_done for t in after)
     assert len(all_epochs) >= len(current_epochs)
     assert {(e.trial_number, e.epoch) for e in current_epochs} == {(t.number, e) for t in after for e in range(1, t.epochs_done + 1)}
+    space = study_config(name, **extra).space
+    assert all(space.contains(t.params) for t in after)  # a conditional study's trials: each with its own dimensions
     if "pruning" not in extra:
         assert all(t.state is TrialState.COMPLETE and t.epochs_done == 3 for t in after)
         return

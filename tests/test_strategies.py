@@ -327,3 +327,40 @@ def test_gp_kept_instance_proposes_what_a_fresh_one_does() -> None:
             fresh = make_strategy("gp", config.space, seed=7, options=config.options)
             assert kept.ask(hist, number) == fresh.ask(hist, number)
     assert len(kept._fitted) == len({refit_point(n, 4) for n in range(6, 9)})
+
+
+#: The conftest space with SGD's momentum and Nesterov flag, which exist only for SGD (and Nesterov only with momentum on).
+CONDITIONAL_SPACE = {
+    "width": {"values": [32, 64, 128]},
+    "dropout": {"low": 0.0, "high": 0.5, "grid_points": 2},
+    "optimizer": {"values": ["adam", "sgd"]},
+    "learning_rate": {"low": 1e-4, "high": 1e-2, "log": True, "grid_points": 2},
+    "momentum": {"values": [0.0, 0.9], "when": {"optimizer": ["sgd"]}},
+    "nesterov": {"values": [True, False], "when": {"momentum": [0.9]}},
+}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_a_conditional_space_gets_exactly_the_dimensions_that_exist(name: str) -> None:
+    """Every strategy proposes, for each trial, a value for each dimension that exists under its other values and
+    for no other, from fresh instances alike; and meets both sides of a condition."""
+    config = study_config(name, space=CONDITIONAL_SPACE)
+    history = _history(name, 16, space=CONDITIONAL_SPACE)
+    for trial in history:
+        assert config.space.contains(trial.params), trial.params
+        sgd = trial.params["optimizer"] == "sgd"
+        assert ("momentum" in trial.params) == sgd
+        assert ("nesterov" in trial.params) == (sgd and trial.params["momentum"] == 0.9)
+    assert {t.params["optimizer"] for t in history} == {"adam", "sgd"}, [t.params for t in history]
+    a = make_strategy(name, config.space, seed=7, pbt=config.pbt, options=config.options).ask(history, 16)
+    b = make_strategy(name, config.space, seed=7, pbt=config.pbt, options=config.options).ask(history, 16)
+    assert a == b
+    assert a is None or config.space.contains(a.params), a
+
+
+def test_a_conditional_grid_enumerates_each_valid_combination_once() -> None:
+    space = study_config("grid", space=CONDITIONAL_SPACE).space
+    points = space.grid()
+    # 3 widths x 2 dropouts x 2 rates, each with adam, sgd without momentum, and sgd with momentum with and without Nesterov
+    assert len(points) == space.grid_size() == 12 * 4
+    assert len({tuple(sorted(p.items())) for p in points}) == len(points) and all(space.contains(p) for p in points)

@@ -21,6 +21,7 @@ __all__ = [
     "METRICS",
     "METRIC_DIRECTIONS",
     "OPTIMIZERS",
+    "SGD_ONLY",
 ]
 
 _Value = Union[int, float, str, bool]
@@ -53,8 +54,10 @@ BUILTIN_DEFAULTS: dict[str, _Value] = {"layers": 1, "activation": "relu"}
 
 #: The built-in model's hyperparameters and their kind: ``int``, ``float`` or the values of a choice.
 #: ``batch_size`` overrides ``[training] batch_size`` per trial; ``weight_decay`` is the optimiser's
-#: decoupled weight decay (left out, every optimiser keeps Keras's default, 0.004 for adamw).
-BUILTIN_DIMENSIONS: dict[str, str | tuple[str, ...]] = {
+#: decoupled weight decay (left out, every optimiser keeps Keras's default, 0.004 for adamw); ``momentum`` and
+#: ``nesterov`` are SGD's (Keras's ``SGD(momentum=..., nesterov=...)``; left out, 0 and false), searched only under
+#: ``when = { optimizer = ["sgd"] }``.
+BUILTIN_DIMENSIONS: dict[str, str | tuple[str, ...] | tuple[bool, ...]] = {
     "width": "int",
     "dropout": "float",
     "optimizer": OPTIMIZERS,
@@ -63,7 +66,13 @@ BUILTIN_DIMENSIONS: dict[str, str | tuple[str, ...]] = {
     "layers": "int",
     "activation": ACTIVATIONS,
     "weight_decay": "float",
+    "momentum": "float",
+    "nesterov": (True, False),
 }
+
+#: The built-in model's hyperparameters that are SGD's alone: a space that searches them with other optimisers says
+#: when they exist (``when = { optimizer = ["sgd"] }``).
+SGD_ONLY: tuple[str, ...] = ("momentum", "nesterov")
 
 #: The metrics the built-in model reports after every epoch (Keras's names), in this order.
 METRICS: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy")

@@ -135,6 +135,7 @@ LIMITS: dict[str, Bound] = {
     "space.batch_size": Bound(True, 1, 60_000, why="no dataset has more training images"),
     "space.layers": Bound(True, 1, 3, why="hidden layers of the built-in model"),
     "space.weight_decay": Bound(False, 0, 1, why="the share of every weight removed per unit of learning rate"),
+    "space.momentum": Bound(False, 0, 1, high_open=True, why="the share of the last step SGD keeps; at 1 it never forgets one"),
     "space.grid_points": Bound(True, 1, 1000, why="grid points of one range"),
     # command line
     "--timeout": _SECONDS,

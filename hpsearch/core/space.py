@@ -27,6 +27,7 @@ from hpsearch.core.builtin_model import (
     DEFAULT_PARAMS,
     HYPERPARAMETERS,
     OPTIMIZERS,
+    SGD_ONLY,
 )
 from hpsearch.core.errors import ConfigError
 from hpsearch.core.limits import check
@@ -51,6 +52,16 @@ __all__ = [
 
 Value = Union[int, float, str, bool]
 Params = dict[str, Value]
+#: When a dimension exists: for each other dimension it names (a choice), the values under which it does; all must hold.
+#: Empty: always.
+Condition = tuple[tuple[str, tuple[Value, ...]], ...]
+
+
+def _when(condition: Condition) -> dict[str, Any]:
+    """A dimension's ``when`` as its description holds it (nothing for a dimension that always exists, so that the
+    description, and with it the identity, of a space without conditions is what it always was)."""
+    return {"when": {parent: list(values) for parent, values in condition}} if condition else {}
+
 
 #: What a dimension may be called: 1-64 letters, digits and underscores, starting with a letter.
 NAME_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
@@ -88,7 +99,7 @@ class _Range:
         return _spaced(self.low, self.high, self.grid_points, self.log)
 
     def describe(self) -> dict[str, Any]:
-        return {"low": self.low, "high": self.high, "log": self.log, "grid_points": self.grid_points}
+        return {"low": self.low, "high": self.high, "log": self.log, "grid_points": self.grid_points, **_when(self.when)}
 
     def _ends(self) -> tuple[float, float]:
         """The range's ends on the scale it is searched on (logarithms for a log range; an
@@ -116,6 +127,7 @@ class IntRange(_Range):
     high: int
     log: bool = False
     grid_points: int | None = None
+    when: Condition = ()
 
     def sample(self, rng: np.random.Generator) -> int:
         if self.log:
@@ -158,6 +170,7 @@ class FloatRange(_Range):
     high: float
     log: bool = False
     grid_points: int | None = None
+    when: Condition = ()
 
     def sample(self, rng: np.random.Generator) -> float:
         if self.log:
@@ -192,6 +205,7 @@ class Choice:
 
     name: str
     choices: tuple[Value, ...]
+    when: Condition = ()
 
     def sample(self, rng: np.random.Generator) -> Value:
         return _plain(self.choices[int(rng.integers(len(self.choices)))])
@@ -203,7 +217,7 @@ class Choice:
         return value in self.choices
 
     def describe(self) -> dict[str, Any]:
-        return {"values": list(self.choices)}
+        return {"values": list(self.choices), **_when(self.when)}
 
     def from_unit(self, u: float) -> Value:
         """The choice whose equal share of [0, 1] holds ``u``."""
@@ -262,27 +276,73 @@ class SearchSpace(Mapping[str, Dimension]):
     def __hash__(self) -> int:
         return hash(repr(self.describe()))
 
+    @property
+    def conditional(self) -> bool:
+        """Whether some dimension exists only under the values of others (``when``)."""
+        return any(dim.when for dim in self._dims.values())
+
+    def active(self, params: Mapping[str, Any]) -> list[str]:
+        """The dimensions that exist for ``params``, in order: every one whose ``when`` holds (each dimension it
+        names exists and holds one of its values); all of them in a space without conditions."""
+        exists: dict[str, bool] = {}
+
+        def holds(name: str) -> bool:
+            if name not in exists:  # the parse refused cycles: this ends
+                exists[name] = all(holds(parent) and params.get(parent) in values for parent, values in self._dims[name].when)
+            return exists[name]
+
+        return [name for name in self._dims if holds(name)]
+
+    def restricted(self, params: Mapping[str, Any]) -> Params:
+        """``params`` without the dimensions that do not exist for them (:meth:`active`)."""
+        return {name: params[name] for name in self.active(params) if name in params}
+
+    def completed(self, params: Mapping[str, Any], rng: np.random.Generator) -> Params:
+        """``params`` made a point of the space: the dimensions that do not exist for them dropped, and those that exist
+        but have no value (a parent changed: a mutation, a PBT explore) drawn from their prior."""
+        out = dict(params)
+        while True:
+            missing = [name for name in self.active(out) if name not in out]
+            if not missing:
+                return self.restricted(out)
+            for name in missing:
+                out[name] = _plain(self._dims[name].sample(rng))
+
     def sample(self, rng: np.random.Generator) -> Params:
-        """One point drawn from the prior of every dimension."""
-        return {name: _plain(dim.sample(rng)) for name, dim in self._dims.items()}
+        """One point drawn from the prior of every dimension that exists for it (every dimension is drawn, in
+        order, so that the stream of draws does not depend on the conditions)."""
+        return self.restricted({name: _plain(dim.sample(rng)) for name, dim in self._dims.items()})
 
     def grid(self) -> list[Params]:
-        """Every grid point, in scikit-learn's ``ParameterGrid`` order."""
+        """Every grid point, in scikit-learn's ``ParameterGrid`` order; in a conditional space each valid combination
+        once (a dimension that does not exist for a point is not enumerated with it)."""
         from sklearn.model_selection import ParameterGrid
 
         grid = ParameterGrid({name: dim.grid_values() for name, dim in self._dims.items()})
-        return [{name: _plain(point[name]) for name in self._dims} for point in grid]
+        points = [{name: _plain(point[name]) for name in self._dims} for point in grid]
+        if not self.conditional:
+            return points
+        unique: dict[tuple[Any, ...], Params] = {}
+        for point in points:
+            kept = self.restricted(point)
+            unique.setdefault(tuple((name, type(v).__name__, v) for name, v in kept.items()), kept)
+        return list(unique.values())
 
     def grid_size(self) -> int:
+        if self.conditional:
+            return len(self.grid())
         return math.prod(len(dim.grid_values()) for dim in self._dims.values())
 
     def from_unit(self, point: Sequence[float]) -> Params:
-        """The point of the space at ``point`` in the unit cube (one coordinate per dimension, in order)."""
-        return {name: dim.from_unit(u) for (name, dim), u in zip(self._dims.items(), point, strict=True)}
+        """The point of the space at ``point`` in the unit cube (one coordinate per dimension, in order; those of the
+        dimensions that do not exist for the point are ignored)."""
+        return self.restricted({name: dim.from_unit(u) for (name, dim), u in zip(self._dims.items(), point, strict=True)})
 
     def to_unit(self, params: Mapping[str, Any]) -> np.ndarray:
-        """Where ``params`` lies in the unit cube (the inverse of :meth:`from_unit`)."""
-        return np.array([dim.to_unit(params[name]) for name, dim in self._dims.items()])
+        """Where ``params`` lies in the unit cube (the inverse of :meth:`from_unit`); a dimension that does not exist for
+        ``params`` sits at the middle, 0.5, of its coordinate (what a model of the cube reads as "no information")."""
+        active = set(self.active(params))
+        return np.array([dim.to_unit(params[name]) if name in active else 0.5 for name, dim in self._dims.items()])
 
     def snap_units(self, points: np.ndarray) -> np.ndarray:
         """Where the points :meth:`from_unit` makes of each row of ``points`` lie in the unit cube, all rows at once
@@ -290,7 +350,9 @@ class SearchSpace(Mapping[str, Dimension]):
         return np.column_stack([dim.snap_units(points[:, i]) for i, dim in enumerate(self._dims.values())])
 
     def contains(self, params: Mapping[str, Any]) -> bool:
-        return set(params) == set(self._dims) and all(d.contains(params[n]) for n, d in self._dims.items())
+        """Whether ``params`` is a point of the space: a value within its dimension for every dimension that exists for
+        it, and for no other."""
+        return set(params) == set(self.active(params)) and all(self._dims[n].contains(v) for n, v in params.items())
 
     def describe(self) -> dict[str, dict[str, Any]]:
         """A JSON-able description, stored with the study and compared on resume."""
@@ -315,6 +377,7 @@ class SearchSpace(Mapping[str, Dimension]):
 
 _RANGE_KEYS = {"low", "high", "log", "grid_points", "type"}
 _VALUE_KEYS = {"values"}
+_CONDITION_KEY = "when"
 _KINDS = ("int", "float")
 
 
@@ -328,6 +391,10 @@ def _check_value(name: str, field: str, value: Any, builtin: bool) -> Value:
     """Apply the rule of dimension ``name`` to one value: in the built-in model's space a built-in hyperparameter's
     own (its values, or its bound in :data:`hpsearch.core.limits.LIMITS`), else any string, boolean or finite number."""
     kind = _builtin_kind(name, builtin)
+    if isinstance(kind, tuple) and all(isinstance(k, bool) for k in kind):
+        if not isinstance(value, bool):
+            raise ConfigError(field, value, "must be true or false")
+        return value
     if isinstance(kind, tuple):
         if not isinstance(value, str) or value.lower() not in kind:
             raise ConfigError(field, value, f"must be one of {', '.join(kind)}")
@@ -367,11 +434,15 @@ def _parse_dimension(name: str, spec: Any, builtin: bool) -> Dimension:
             spec = {"values": spec}
         else:
             return Choice(name, (_check_value(name, field, spec, builtin),))
-    unknown = set(spec) - _RANGE_KEYS - _VALUE_KEYS
+    unknown = set(spec) - _RANGE_KEYS - _VALUE_KEYS - {_CONDITION_KEY}
     if unknown:
         key = sorted(unknown)[0]
-        allowed = sorted(_VALUE_KEYS) if is_choice else sorted(_RANGE_KEYS | _VALUE_KEYS)
+        allowed = sorted(_VALUE_KEYS | {_CONDITION_KEY}) if is_choice else sorted(_RANGE_KEYS | _VALUE_KEYS | {_CONDITION_KEY})
         raise ConfigError(f"{field}.{key}", spec[key], f"unknown key; expected one of {', '.join(allowed)}")
+    when = _parse_when(name, spec[_CONDITION_KEY], builtin) if _CONDITION_KEY in spec else ()
+    if when and len(spec) == 1:
+        raise ConfigError(field, spec, "a dimension with `when` also needs `values` or a range (`low`, `high`)")
+    spec = {key: value for key, value in spec.items() if key != _CONDITION_KEY}
     if "values" in spec:
         if set(spec) & _RANGE_KEYS:
             raise ConfigError(field, spec, "give either `values` or a range (`low`, `high`), not both")
@@ -381,9 +452,11 @@ def _parse_dimension(name: str, spec: Any, builtin: bool) -> Dimension:
         checked = [_check_value(name, f"{field}.values[{i}]", v, builtin) for i, v in enumerate(values)]
         if len({(type(v), v) for v in checked}) != len(checked):
             raise ConfigError(f"{field}.values", values, "values must not repeat")
-        return Choice(name, tuple(checked))
+        return Choice(name, tuple(checked), when=when)
     if is_choice:
-        raise ConfigError(field, spec, f'{name} is a choice: give `values = ["{BUILTIN_DIMENSIONS[name][0]}", ...]`')
+        first = BUILTIN_DIMENSIONS[name][0]
+        shown = "true, false" if isinstance(first, bool) else f'"{first}", ...'
+        raise ConfigError(field, spec, f"{name} is a choice: give `values = [{shown}]`")
     for key in ("low", "high"):
         if key not in spec:
             raise ConfigError(f"{field}.{key}", None, "a range needs both `low` and `high`")
@@ -408,8 +481,59 @@ def _parse_dimension(name: str, spec: Any, builtin: bool) -> Dimension:
     if points is not None:
         check("space.grid_points", points, field=f"{field}.grid_points")
     if integer:
-        return IntRange(name, int(low), int(high), log=log, grid_points=points)  # type: ignore[arg-type]
-    return FloatRange(name, float(low), float(high), log=log, grid_points=points)  # type: ignore[arg-type]
+        return IntRange(name, int(low), int(high), log=log, grid_points=points, when=when)  # type: ignore[arg-type]
+    return FloatRange(name, float(low), float(high), log=log, grid_points=points, when=when)  # type: ignore[arg-type]
+
+
+def _parse_when(name: str, spec: Any, builtin: bool) -> Condition:
+    """A dimension's ``when = { parent = [values], ... }`` as written (each parent's values a list, or one value); what it
+    names is checked against the whole space by :func:`_check_conditions`."""
+    field = f"space.{name}.{_CONDITION_KEY}"
+    if builtin and name in HYPERPARAMETERS:
+        rule = f"the built-in model needs {', '.join(HYPERPARAMETERS)} in every trial; a condition is for its other hyperparameters"
+        raise ConfigError(field, spec, rule)
+    if not isinstance(spec, dict) or not spec:
+        raise ConfigError(field, spec, 'must be a table naming the dimensions it depends on: when = { optimizer = ["sgd"] }')
+    condition = []
+    for parent, values in spec.items():
+        listed = values if isinstance(values, list) else [values]
+        if not listed:
+            raise ConfigError(f"{field}.{parent}", values, "must name at least one value")
+        condition.append((str(parent), tuple(listed)))
+    return tuple(condition)
+
+
+def _check_conditions(space: SearchSpace) -> None:
+    """Refuse a ``when`` that names no dimension of the space, a range (a condition is on listed values), a value its
+    dimension cannot take, or that makes a circle (a dimension that exists only under itself)."""
+    for name, dim in space.items():
+        for parent, values in dim.when:
+            field = f"space.{name}.{_CONDITION_KEY}.{parent}"
+            if parent not in space:
+                raise ConfigError(
+                    field, list(values), f"names no dimension of this space; expected one of {', '.join(n for n in space if n != name)}"
+                )
+            named = space[parent]
+            if not isinstance(named, Choice):
+                raise ConfigError(
+                    field, list(values), f"{parent} is a range; a condition names a dimension of listed values (`values = [...]`)"
+                )
+            for value in values:
+                if value not in named.choices or any(type(value) is not type(c) for c in named.choices if c == value):
+                    rule = f"{value!r} is not a value of {parent} (one of {', '.join(repr(c) for c in named.choices)})"
+                    raise ConfigError(field, list(values), rule)
+    for name in space:
+        seen = [name]
+        queue = [parent for parent, _ in space[name].when]
+        while queue:
+            parent = queue.pop()
+            if parent == name:
+                raise ConfigError(
+                    f"space.{name}.{_CONDITION_KEY}", space.describe()[name]["when"], f"makes a circle: {' -> '.join([*seen, name])}"
+                )
+            if parent not in seen:
+                seen.append(parent)
+                queue.extend(p for p, _ in space[parent].when)
 
 
 def _check_name(name: Any, spec: Any) -> None:
@@ -437,7 +561,9 @@ def parse_space(spec: Any, *, builtin: bool | None = None) -> SearchSpace:
     if not builtin:
         if not spec:
             raise ConfigError("space", spec, "a study of your own model declares at least one dimension")
-        return SearchSpace([_parse_dimension(name, value, False) for name, value in spec.items()])
+        space = SearchSpace([_parse_dimension(name, value, False) for name, value in spec.items()])
+        _check_conditions(space)
+        return space
     unknown = set(spec) - set(BUILTIN_DIMENSIONS)
     if unknown:
         key = sorted(unknown)[0]
@@ -449,4 +575,21 @@ def parse_space(spec: Any, *, builtin: bool | None = None) -> SearchSpace:
         )
     dims = [_parse_dimension(name, spec[name], True) if name in spec else Choice(name, (DEFAULT_PARAMS[name],)) for name in HYPERPARAMETERS]
     dims += [_parse_dimension(name, spec[name], True) for name in BUILTIN_DIMENSIONS if name in spec and name not in HYPERPARAMETERS]
-    return SearchSpace(dims)
+    space = SearchSpace(dims)
+    _check_conditions(space)
+    _check_sgd_only(space)
+    return space
+
+
+def _check_sgd_only(space: SearchSpace) -> None:
+    """Refuse SGD's own hyperparameters (:data:`SGD_ONLY`) in a built-in space whose trials may use another optimiser,
+    unless they exist only for SGD: another optimiser would ignore them, and they would be drawn, stored and plotted."""
+    optimizers = set(space["optimizer"].grid_values())
+    for name in SGD_ONLY:
+        if name not in space or optimizers <= {"sgd"}:
+            continue
+        allowed = dict(space[name].when).get("optimizer")
+        if allowed is None or set(allowed) - {"sgd"}:
+            others = ", ".join(sorted(str(o) for o in optimizers - {"sgd"}))
+            rule = f'is SGD\'s, and this space also draws {others}: add when = {{ optimizer = ["sgd"] }}'
+            raise ConfigError(f"space.{name}", space.describe()[name], rule)

@@ -56,7 +56,7 @@ class _Row:
         return create_trial(
             state=OState[self.state],
             params=self.params,
-            distributions=distributions,
+            distributions={name: distributions[name] for name in self.params},  # a conditional trial's own dimensions
             value=self.value,
             intermediate_values=self.intermediate,
         )
@@ -112,9 +112,27 @@ class ReplayedStudy:
         """The params ``sampler`` proposes for trial ``number`` after ``history`` (which does not hold it)."""
         self.sync(history)
         self.study.sampler = sampler
-        trial = self.study.ask(self.distributions)
-        params = {name: trial.params[name] for name in self.space}
+        if self.space.conditional:
+            params = self._ask_by_run()
+        else:
+            trial = self.study.ask(self.distributions)
+            params = {name: trial.params[name] for name in self.space}
         self._rows.append(_Row(number, dict(params), "RUNNING", None, {}, proposed=True))
+        return params
+
+    def _ask_by_run(self) -> dict[str, Any]:
+        """A conditional space asked as Optuna's define-by-run asks it: each dimension once every dimension its ``when``
+        names is settled, and suggested only when it exists for the values suggested before it."""
+        trial = self.study.ask()
+        params: dict[str, Any] = {}
+        settled: set[str] = set()
+        pending = list(self.space)
+        while pending:  # the parse refused circles: every round settles at least one
+            for name in [n for n in pending if all(parent in settled for parent, _ in self.space[n].when)]:
+                pending.remove(name)
+                settled.add(name)
+                if all(params.get(parent) in values for parent, values in self.space[name].when):
+                    params[name] = _suggest(trial, name, self.distributions[name])
         return params
 
     def sync(self, history: Sequence[TrialRecord]) -> Any:
@@ -162,3 +180,14 @@ class ReplayedStudy:
             self.study.add_trial(row.frozen(self.distributions))
             self._rows.append(row)
         return True
+
+
+def _suggest(trial: Any, name: str, distribution: Any) -> Any:
+    """``trial``'s suggestion for one Optuna distribution, through its public ``suggest_*``."""
+    import optuna.distributions as od
+
+    if isinstance(distribution, od.IntDistribution):
+        return trial.suggest_int(name, distribution.low, distribution.high, log=distribution.log)
+    if isinstance(distribution, od.FloatDistribution):
+        return trial.suggest_float(name, distribution.low, distribution.high, log=distribution.log)
+    return trial.suggest_categorical(name, distribution.choices)

@@ -118,19 +118,28 @@ class _Variables:
             found[name] = dim.low + min(int(np.searchsorted(self.levels[i], solution.z[i])), dim.high - dim.low)
         for i, (name, choice) in enumerate(self.choices.items()):
             found[name] = choice.from_unit((int(np.argmax(solution.c[i, : self.sizes[i]])) + 0.5) / self.sizes[i])
-        return {name: found[name] if name in found else dim.from_unit(0.5) for name, dim in self.space.items()}
+        return self.space.restricted({name: found[name] if name in found else dim.from_unit(0.5) for name, dim in self.space.items()})
 
-    def solution(self, params: Mapping[str, Any]) -> Any:
+    def solution(self, params: Mapping[str, Any], drawn: Any) -> Any:
         """The solution at ``params``' own place: a float at its coordinate, an integer at its value's place,
-        a choice as its value alone."""
+        a choice as its value alone; a dimension that does not exist for ``params`` where ``drawn`` (the solution
+        the trial was proposed from) had it, so that the optimiser learns nothing from a coordinate the trial ignored."""
         from cmaes import CatCMAwM
 
-        x = np.array([self.space[n].to_unit(params[n]) for n in self.continuous])
-        z = np.array([levels[int(params[n]) - dim.low] for (n, dim), levels in zip(self.integers.items(), self.levels)])
+        x = np.array([self.space[n].to_unit(params[n]) if n in params else drawn.x[i] for i, n in enumerate(self.continuous)])
+        z = np.array(
+            [
+                levels[int(params[n]) - dim.low] if n in params else drawn.z[i]
+                for i, ((n, dim), levels) in enumerate(zip(self.integers.items(), self.levels))
+            ]
+        )
         c = None
         if self.choices:
             c = np.zeros((len(self.choices), max(self.sizes)), dtype=bool)
             for i, (name, choice) in enumerate(self.choices.items()):
+                if name not in params:
+                    c[i] = drawn.c[i]
+                    continue
                 c[i, round(choice.to_unit(params[name]) * self.sizes[i] - 0.5)] = True
         v = np.concatenate([x, z]) if len(x) + len(z) else None
         # tell learns the Gaussian part from a Solution's raw point (``_v_raw``, which ask fills with its draw):
@@ -171,35 +180,41 @@ class CMAESStrategy(Strategy):
                 seed=seed,
                 population_size=size,
             )
-            draws = self._replay(optimizer, history, generation, lambda t: np.array([self.space[n].to_unit(t.params[n]) for n in ranges]))
+
+            def told(t: TrialRecord, drawn: Any) -> Any:
+                return np.array([self.space[n].to_unit(t.params[n]) if n in t.params else drawn[i] for i, n in enumerate(ranges)])
+
+            draws = self._replay(optimizer, history, generation, told)
         else:
             optimizer = self.variables.optimizer(population=size, sigma=self.options.sigma, seed=seed)
-            draws = self._replay(optimizer, history, generation, lambda t: self.variables.solution(t.params))
+            draws = self._replay(optimizer, history, generation, lambda t, drawn: self.variables.solution(t.params, drawn))
         if draws is None:
             return None
         draw = draws[number % size]
         if self.plain:
             point = dict(zip(self.variables.continuous, draw))
-            params = {name: dim.from_unit(point[name]) if name in point else dim.from_unit(0.5) for name, dim in self.space.items()}
+            params = self.space.restricted(
+                {name: dim.from_unit(point[name]) if name in point else dim.from_unit(0.5) for name, dim in self.space.items()}
+            )
         else:
             params = self.variables.params(draw)
         return Suggestion(params, generation=generation)
 
     def _replay(
-        self, optimizer: Any, history: Sequence[TrialRecord], generation: int, told: Callable[[TrialRecord], Any]
+        self, optimizer: Any, history: Sequence[TrialRecord], generation: int, told: Callable[[TrialRecord, Any], Any]
     ) -> list[Any] | None:
         """Generations ``0 .. generation - 1`` replayed into the freshly seeded ``optimizer``, then the draws of ``generation``;
         None while a generation before it has not finished. Each replayed generation's draws are asked again (they
         advance the optimiser's generator), then it is told what was trained (``told``: a stored trial's own point, an
-        integer at its cell or place), so that it learns from exactly the points whose results it is told."""
+        integer at its cell or place; a dimension the trial did not have, at the draw it was proposed from), so that it learns
+        from exactly the points whose results it is told."""
         size = self.options.population
         for g in range(generation):
             trials = finished_generation(history, g, size)
             if trials is None:
                 return None
-            for _ in range(size):
-                optimizer.ask()
-            optimizer.tell([(told(t), -score) for t, score in zip(trials, scores(trials, maximize=self.maximize))])
+            asked = [optimizer.ask() for _ in range(size)]
+            optimizer.tell([(told(t, asked[t.number % size]), -score) for t, score in zip(trials, scores(trials, maximize=self.maximize))])
         return [optimizer.ask() for _ in range(size)]
 
     def stuck_reason(self, history: Sequence[TrialRecord]) -> str:

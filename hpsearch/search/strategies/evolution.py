@@ -239,19 +239,27 @@ class EvolutionStrategy(Strategy):
         crossed: list[str] = []
         mutated: list[str] = []
         for i, (name, dim) in enumerate(self.space.items()):
-            inherited = second.params[name] if take_second[i] else first.params[name]
-            if take_second[i] and inherited != first.params[name]:
+            # in a conditional space a parent may not have the dimension: the child takes the other's, if either has it
+            source, other = (second, first) if take_second[i] else (first, second)
+            inherited = source.params.get(name, other.params.get(name))
+            if inherited is None:
+                continue  # neither parent has it: the child draws it if its other values make it exist
+            if inherited != first.params.get(name):
                 crossed.append(name)
             value = _mutated(dim, inherited, step, rng) if mutate[i] else inherited
             if value != inherited:
                 mutated.append(name)
             params[name] = value
+        params = self.space.completed(params, rng)  # a space without conditions: unchanged, and no draw taken
         earlier = {_key(t.params) for t in history if t.number < number}
         for _ in range(20):
             if _key(params) not in earlier:
                 break
             name = names[int(rng.integers(len(names)))]
+            if name not in params:
+                continue  # does not exist for this child
             params[name] = _mutated(self.space[name], params[name], max(step, o.sigma), rng)
+            params = self.space.completed(params, rng)
             if name not in mutated:
                 mutated.append(name)
         return Breeding(first, second, tuple(crossed), tuple(mutated), params)

@@ -247,12 +247,16 @@ def explore(
     params: Params, space: SearchSpace, config: PBTConfig, rng: np.random.Generator, *, inherited: frozenset[str] | None = None
 ) -> Params:
     """New hyperparameters from a parent's, by perturbation and/or resampling from the prior; the
-    ``inherited`` dimensions (default: :func:`inherited_dimensions` of the built-in model) stay."""
+    ``inherited`` dimensions (default: :func:`inherited_dimensions` of the built-in model) stay. In a conditional
+    space only the parent's dimensions are explored, then those its new values no longer allow are dropped and those
+    they now allow are drawn from their prior (:meth:`~hpsearch.core.space.SearchSpace.completed`)."""
     out = dict(params)
     keep = inherited_dimensions(config, space) if inherited is None else inherited
     for name, dim in space.items():
         if isinstance(dim, Choice) and len(dim.choices) < 2:
             continue  # fixed
+        if name not in params:
+            continue  # does not exist for this member
         if name in keep:
             continue  # travels with the weights
         if rng.random() < config.resample_probability:
@@ -264,7 +268,7 @@ def explore(
             else:
                 factor = config.factors[int(rng.integers(len(config.factors)))]
                 out[name] = perturb_value(dim, params[name], factor)
-    return out
+    return space.completed(out, rng) if space.conditional else out
 
 
 def _plain(value: Any) -> Any:

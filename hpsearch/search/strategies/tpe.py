@@ -10,6 +10,7 @@ and holds exactly what a rebuild would, so a resumed run proposes what an unkill
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,7 +51,12 @@ class TPEStrategy(Strategy):
     def ask(self, history: Sequence[TrialRecord], number: int) -> Suggestion | None:
         import optuna
 
-        sampler = optuna.samplers.TPESampler(
-            seed=derive_seed(self.seed, number, salt=1), constant_liar=True, n_startup_trials=self.n_startup_trials
-        )
+        # a conditional space: Optuna's multivariate TPE with group=True, which models each set of dimensions that exist
+        # together apart (a space without conditions keeps the sampler it always had, so its studies propose as before)
+        grouped = {"multivariate": True, "group": True} if self.space.conditional else {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # both options are marked experimental
+            sampler = optuna.samplers.TPESampler(
+                seed=derive_seed(self.seed, number, salt=1), constant_liar=True, n_startup_trials=self.n_startup_trials, **grouped
+            )
         return Suggestion(self.replay.ask(history, number, sampler))

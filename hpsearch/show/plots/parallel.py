@@ -51,10 +51,33 @@ class ParallelAxis:
     ticktext: list[str] | None = None
 
 
+#: The tick text of the place where a line crosses the axis of a hyperparameter its trial does not have (a conditional
+#: dimension that does not exist for it).
+ABSENT = "(absent)"
+
+
+def _with_absent(axis: ParallelAxis) -> ParallelAxis:
+    """``axis`` with its missing values (a conditional dimension a trial does not have) at a place of their own below
+    the others, ticked :data:`ABSENT`, so that such a line is drawn and says so instead of vanishing."""
+    missing = np.isnan(axis.values)
+    if not missing.any() or missing.all():
+        return axis
+    low, high = float(np.nanmin(axis.values)), float(np.nanmax(axis.values))
+    tickvals, ticktext = _axis_ticks(axis, low, high)  # a categorical or log axis: its own ticks
+    low = min(low, *tickvals)
+    place = low - max((max(high, *tickvals) - low) * 0.15, 1.0 if axis.tickvals is not None else 1e-12)
+    return ParallelAxis(axis.label, np.where(missing, place, axis.values), [place, *tickvals], [ABSENT, *ticktext])
+
+
 def parallel_axes(final: pd.DataFrame, names: Sequence[str]) -> list[ParallelAxis]:
     """The axes of the parallel coordinates of ``final`` (rows of :func:`final_results`):
     the study (when several), each hyperparameter with a value in ``final``, in order (a log
-    range in log10, a choice of words as codes) and the result (accuracies in percent)."""
+    range in log10, a choice of words as codes; a trial without the hyperparameter, which exists only under others'
+    values, at :data:`ABSENT`) and the result (accuracies in percent)."""
+    return [_with_absent(axis) for axis in _axes(final, names)]
+
+
+def _axes(final: pd.DataFrame, names: Sequence[str]) -> list[ParallelAxis]:
     axes: list[ParallelAxis] = []
     if len(names) > 1:
         codes = np.array([names.index(str(s)) for s in final["study"]], dtype=float)

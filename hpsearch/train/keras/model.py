@@ -7,7 +7,7 @@ from typing import Any
 
 import keras
 
-__all__ = ["build_model", "compile_model", "hidden_weights", "make_optimizer", "model_for", "set_hidden_weights"]
+__all__ = ["build_model", "compile_model", "hidden_weights", "make_optimizer", "model_for", "set_hidden_weights", "sgd_options"]
 
 _OPTIMIZERS: dict[str, type[keras.optimizers.Optimizer]] = {
     "adam": keras.optimizers.Adam,
@@ -22,15 +22,27 @@ _OPTIMIZERS: dict[str, type[keras.optimizers.Optimizer]] = {
 }
 
 
-def make_optimizer(name: str, learning_rate: float, weight_decay: float | None = None) -> keras.optimizers.Optimizer:
-    """The Keras optimiser ``name`` at ``learning_rate`` (and ``weight_decay``; None keeps Keras's default)."""
+def make_optimizer(
+    name: str, learning_rate: float, weight_decay: float | None = None, *, momentum: float | None = None, nesterov: bool | None = None
+) -> keras.optimizers.Optimizer:
+    """The Keras optimiser ``name`` at ``learning_rate`` (and ``weight_decay``; None keeps Keras's default); SGD with
+    ``momentum`` and ``nesterov`` (None: Keras's 0 and false), which no other optimiser takes."""
     try:
         cls = _OPTIMIZERS[name]
     except KeyError:
         raise ValueError(f"optimizer = {name!r}: must be one of {', '.join(_OPTIMIZERS)}") from None
-    if weight_decay is None:
-        return cls(learning_rate=learning_rate)
-    return cls(learning_rate=learning_rate, weight_decay=weight_decay)
+    options: dict[str, Any] = {} if weight_decay is None else {"weight_decay": weight_decay}
+    if name == "sgd":
+        options.update({k: v for k, v in (("momentum", momentum), ("nesterov", nesterov)) if v is not None})
+    return cls(learning_rate=learning_rate, **options)
+
+
+def sgd_options(params: Mapping[str, Any]) -> dict[str, Any]:
+    """SGD's ``momentum`` and ``nesterov`` of a trial's params, where it has them (as :func:`make_optimizer` takes them)."""
+    return {
+        "momentum": None if params.get("momentum") is None else float(params["momentum"]),
+        "nesterov": None if params.get("nesterov") is None else bool(params["nesterov"]),
+    }
 
 
 def build_model(
@@ -42,6 +54,8 @@ def build_model(
     layers: int = 1,
     activation: str = "relu",
     weight_decay: float | None = None,
+    momentum: float | None = None,
+    nesterov: bool | None = None,
     steps_per_execution: int = 1,
     **_: Any,
 ) -> keras.Model:
@@ -58,7 +72,8 @@ def build_model(
         stack.append(keras.layers.Dropout(dropout, name="dropout" if depth == 1 else f"dropout_{depth}"))
     stack.append(keras.layers.Dense(10, activation="softmax", name="dense_1"))
     model = keras.Sequential(stack, name="mnist_mlp")
-    compile_model(model, optimizer, learning_rate, weight_decay=weight_decay, steps_per_execution=steps_per_execution)
+    sgd = {"momentum": momentum, "nesterov": nesterov}
+    compile_model(model, optimizer, learning_rate, weight_decay=weight_decay, steps_per_execution=steps_per_execution, **sgd)
     return model
 
 
@@ -74,15 +89,23 @@ def model_for(params: Mapping[str, Any], *, steps_per_execution: int = 1) -> ker
         activation=str(params.get("activation", "relu")),
         weight_decay=None if decay is None else float(decay),
         steps_per_execution=steps_per_execution,
+        **sgd_options(params),
     )
 
 
 def compile_model(
-    model: keras.Model, optimizer: str, learning_rate: float, *, weight_decay: float | None = None, steps_per_execution: int = 1
+    model: keras.Model,
+    optimizer: str,
+    learning_rate: float,
+    *,
+    weight_decay: float | None = None,
+    steps_per_execution: int = 1,
+    momentum: float | None = None,
+    nesterov: bool | None = None,
 ) -> None:
     """(Re)compile ``model`` with a fresh optimizer; its weights are kept."""
     model.compile(
-        optimizer=make_optimizer(optimizer, learning_rate, weight_decay),
+        optimizer=make_optimizer(optimizer, learning_rate, weight_decay, momentum=momentum, nesterov=nesterov),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,

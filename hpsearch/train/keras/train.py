@@ -28,7 +28,7 @@ from hpsearch.core.config import DataConfig, TrainingConfig
 from hpsearch.core.records import TrialState
 from hpsearch.train.keras.data import Dataset, load_dataset
 from hpsearch.train.keras.memory import trial_memory_scope
-from hpsearch.train.keras.model import compile_model, hidden_weights, model_for, set_hidden_weights
+from hpsearch.train.keras.model import compile_model, hidden_weights, model_for, set_hidden_weights, sgd_options
 from hpsearch.train.keras.resize import resize_hidden
 from hpsearch.train.keras.user import (
     DataLoader,
@@ -185,7 +185,8 @@ class KerasTrainer:
             model = model_for(new, steps_per_execution=spe)
             set_hidden_weights(model, weights)
             info["val_after_resize"] = _val_accuracy(model, data)
-        elif new["optimizer"] != parent["optimizer"]:
+        elif new["optimizer"] != parent["optimizer"] or sgd_options(new) != sgd_options(parent):
+            # another optimiser, or SGD with another momentum (its slots exist only with momentum): fresh state
             decay = new.get("weight_decay")
             compile_model(
                 model,
@@ -193,6 +194,7 @@ class KerasTrainer:
                 float(new["learning_rate"]),
                 weight_decay=None if decay is None else float(decay),
                 steps_per_execution=spe,
+                **sgd_options(new),
             )
         else:
             model.optimizer.learning_rate = float(new["learning_rate"])

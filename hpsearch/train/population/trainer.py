@@ -156,8 +156,9 @@ class _Tile:
 
 def trains_alone(params: Mapping[str, Any]) -> bool:
     """Whether a trial of the built-in model trains through the per-trial Keras trainer: a population
-    holds members of up to :data:`MAX_DEPTH` hidden layers, so deeper models train one by one."""
-    return int(params.get("layers", 1)) > MAX_DEPTH
+    holds members of up to :data:`MAX_DEPTH` hidden layers, so deeper models train one by one, and
+    its update has no SGD momentum, so a trial of SGD with momentum does too."""
+    return int(params.get("layers", 1)) > MAX_DEPTH or float(params.get("momentum") or 0.0) > 0.0
 
 
 class PopulationTrainer:
@@ -299,7 +300,8 @@ class PopulationTrainer:
         by_group: dict[tuple[int, str, int], list[list[int]]] = {}  # each group's passes, the groups in the order met
         for i, job in enumerate(jobs):
             resized = job.parent_params is not None and job.params["width"] != job.parent_params["width"]
-            if resized or trains_alone(job.params):
+            # a continuation of a member that trained alone starts from its Keras checkpoint (SGD's momentum slots in it)
+            if resized or trains_alone(job.params) or (job.parent_params is not None and trains_alone(job.parent_params)):
                 outcomes[i] = self._keras.train([job], on_epoch)[0]  # a deeper model, or a resized PBT member (Net2WiderNet in Keras)
                 continue
             passes = by_group.setdefault(self.group(job.params), [])
