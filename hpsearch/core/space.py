@@ -47,6 +47,8 @@ __all__ = [
     "IntRange",
     "Params",
     "SearchSpace",
+    "check_builtin_conditions",
+    "is_one_of",
     "parse_space",
 ]
 
@@ -55,6 +57,12 @@ Params = dict[str, Value]
 #: When a dimension exists: for each other dimension it names (a choice), the values under which it does; all must hold.
 #: Empty: always.
 Condition = tuple[tuple[str, tuple[Value, ...]], ...]
+
+
+def is_one_of(value: Any, values: Sequence[Value]) -> bool:
+    """Whether ``value`` is one of ``values``, of the same type too (``True`` is not ``1``, nor ``1.0`` ``1``): how a
+    condition's values are matched, when parsed and when a point is judged."""
+    return any(type(v) is type(value) and v == value for v in values)
 
 
 def _when(condition: Condition) -> dict[str, Any]:
@@ -288,7 +296,9 @@ class SearchSpace(Mapping[str, Dimension]):
 
         def holds(name: str) -> bool:
             if name not in exists:  # the parse refused cycles: this ends
-                exists[name] = all(holds(parent) and params.get(parent) in values for parent, values in self._dims[name].when)
+                exists[name] = all(
+                    holds(parent) and parent in params and is_one_of(params[parent], values) for parent, values in self._dims[name].when
+                )
             return exists[name]
 
         return [name for name in self._dims if holds(name)]
@@ -439,7 +449,7 @@ def _parse_dimension(name: str, spec: Any, builtin: bool) -> Dimension:
         key = sorted(unknown)[0]
         allowed = sorted(_VALUE_KEYS | {_CONDITION_KEY}) if is_choice else sorted(_RANGE_KEYS | _VALUE_KEYS | {_CONDITION_KEY})
         raise ConfigError(f"{field}.{key}", spec[key], f"unknown key; expected one of {', '.join(allowed)}")
-    when = _parse_when(name, spec[_CONDITION_KEY], builtin) if _CONDITION_KEY in spec else ()
+    when = _parse_when(name, spec[_CONDITION_KEY]) if _CONDITION_KEY in spec else ()
     if when and len(spec) == 1:
         raise ConfigError(field, spec, "a dimension with `when` also needs `values` or a range (`low`, `high`)")
     spec = {key: value for key, value in spec.items() if key != _CONDITION_KEY}
@@ -485,13 +495,10 @@ def _parse_dimension(name: str, spec: Any, builtin: bool) -> Dimension:
     return FloatRange(name, float(low), float(high), log=log, grid_points=points, when=when)  # type: ignore[arg-type]
 
 
-def _parse_when(name: str, spec: Any, builtin: bool) -> Condition:
+def _parse_when(name: str, spec: Any) -> Condition:
     """A dimension's ``when = { parent = [values], ... }`` as written (each parent's values a list, or one value); what it
     names is checked against the whole space by :func:`_check_conditions`."""
     field = f"space.{name}.{_CONDITION_KEY}"
-    if builtin and name in HYPERPARAMETERS:
-        rule = f"the built-in model needs {', '.join(HYPERPARAMETERS)} in every trial; a condition is for its other hyperparameters"
-        raise ConfigError(field, spec, rule)
     if not isinstance(spec, dict) or not spec:
         raise ConfigError(field, spec, 'must be a table naming the dimensions it depends on: when = { optimizer = ["sgd"] }')
     condition = []
@@ -510,30 +517,35 @@ def _check_conditions(space: SearchSpace) -> None:
         for parent, values in dim.when:
             field = f"space.{name}.{_CONDITION_KEY}.{parent}"
             if parent not in space:
-                raise ConfigError(
-                    field, list(values), f"names no dimension of this space; expected one of {', '.join(n for n in space if n != name)}"
-                )
+                listed = ", ".join(n for n, d in space.items() if n != name and isinstance(d, Choice)) or "none"
+                rule = f"names no dimension of this space; a condition names one of listed values: {listed}"
+                raise ConfigError(field, list(values), rule)
             named = space[parent]
             if not isinstance(named, Choice):
                 raise ConfigError(
                     field, list(values), f"{parent} is a range; a condition names a dimension of listed values (`values = [...]`)"
                 )
             for value in values:
-                if value not in named.choices or any(type(value) is not type(c) for c in named.choices if c == value):
+                if not is_one_of(value, named.choices):
                     rule = f"{value!r} is not a value of {parent} (one of {', '.join(repr(c) for c in named.choices)})"
                     raise ConfigError(field, list(values), rule)
     for name in space:
-        seen = [name]
-        queue = [parent for parent, _ in space[name].when]
-        while queue:
-            parent = queue.pop()
-            if parent == name:
-                raise ConfigError(
-                    f"space.{name}.{_CONDITION_KEY}", space.describe()[name]["when"], f"makes a circle: {' -> '.join([*seen, name])}"
-                )
-            if parent not in seen:
-                seen.append(parent)
-                queue.extend(p for p, _ in space[parent].when)
+        cycle = _cycle_from(space, name, [name])
+        if cycle:
+            written = space.describe()[name]["when"]
+            raise ConfigError(f"space.{name}.{_CONDITION_KEY}", written, f"makes a circle: {' -> '.join(cycle)}")
+
+
+def _cycle_from(space: SearchSpace, start: str, path: list[str]) -> list[str] | None:
+    """The circle of conditions from ``path[-1]`` back to ``start`` (the names on it, ``start`` at both ends), if any."""
+    for parent, _ in space[path[-1]].when:
+        if parent == start:
+            return [*path, start]
+        if parent not in path and parent in space:
+            found = _cycle_from(space, start, [*path, parent])
+            if found:
+                return found
+    return None
 
 
 def _check_name(name: Any, spec: Any) -> None:
@@ -557,7 +569,9 @@ def parse_space(spec: Any, *, builtin: bool | None = None) -> SearchSpace:
     for name, value in spec.items():
         _check_name(name, value)
     if builtin is None:
-        builtin = set(spec) <= set(BUILTIN_DIMENSIONS)
+        # SGD's own names are the built-in model's only beside its optimizer: a space of {learning_rate, momentum} is a
+        # loop's or a function's, as it was before the built-in model had them
+        builtin = set(spec) <= set(BUILTIN_DIMENSIONS) and ("optimizer" in spec or not set(spec) & set(SGD_ONLY))
     if not builtin:
         if not spec:
             raise ConfigError("space", spec, "a study of your own model declares at least one dimension")
@@ -577,19 +591,29 @@ def parse_space(spec: Any, *, builtin: bool | None = None) -> SearchSpace:
     dims += [_parse_dimension(name, spec[name], True) for name in BUILTIN_DIMENSIONS if name in spec and name not in HYPERPARAMETERS]
     space = SearchSpace(dims)
     _check_conditions(space)
-    _check_sgd_only(space)
     return space
 
 
-def _check_sgd_only(space: SearchSpace) -> None:
-    """Refuse SGD's own hyperparameters (:data:`SGD_ONLY`) in a built-in space whose trials may use another optimiser,
-    unless they exist only for SGD: another optimiser would ignore them, and they would be drawn, stored and plotted."""
+def check_builtin_conditions(space: SearchSpace) -> None:
+    """What a space the built-in model trains must hold of its conditions (:func:`hpsearch.train.choice.check_builtin_study`):
+    no condition on its four hyperparameters, which every trial needs; and SGD's own hyperparameters (:data:`SGD_ONLY`)
+    in a space whose trials may use another optimiser only where they exist for SGD alone (another optimiser would
+    ignore them, and they would be drawn, stored and plotted)."""
+    for name in HYPERPARAMETERS:
+        if space[name].when:
+            rule = f"the built-in model needs {', '.join(HYPERPARAMETERS)} in every trial; a condition is for its other hyperparameters"
+            raise ConfigError(f"space.{name}.{_CONDITION_KEY}", space.describe()[name]["when"], rule)
     optimizers = set(space["optimizer"].grid_values())
+
+    def sgd_only(name: str) -> bool:
+        """Whether ``name`` exists only for SGD trials: its own condition says so, or one it depends on does."""
+        when = dict(space[name].when)
+        return set(when.get("optimizer", ("?",))) <= {"sgd"} or any(sgd_only(parent) for parent in when if parent != "optimizer")
+
     for name in SGD_ONLY:
         if name not in space or optimizers <= {"sgd"}:
             continue
-        allowed = dict(space[name].when).get("optimizer")
-        if allowed is None or set(allowed) - {"sgd"}:
+        if not sgd_only(name):
             others = ", ".join(sorted(str(o) for o in optimizers - {"sgd"}))
-            rule = f'is SGD\'s, and this space also draws {others}: add when = {{ optimizer = ["sgd"] }}'
+            rule = f'is SGD\'s, and this space also draws {others}: write it as a table with when = {{ optimizer = ["sgd"] }}'
             raise ConfigError(f"space.{name}", space.describe()[name], rule)

@@ -572,11 +572,12 @@ class ParamImportance:
 
 
 def _varying(space: SearchSpace, params: Sequence[dict[str, Any]]) -> list[str]:
-    """Hyperparameters of ``space`` that are not fixed and take two values or more in ``params``."""
+    """Hyperparameters of ``space`` that are not fixed, that every one of ``params`` has (fANOVA rates only those: a
+    conditional dimension some trials lack is left out) and that take two values or more in ``params``."""
     out = []
     for name, dim in space.items():
         fixed = isinstance(dim, Choice) and len(dim.choices) == 1
-        if not fixed and len({repr(p.get(name)) for p in params}) > 1:
+        if not fixed and all(name in p for p in params) and len({repr(p[name]) for p in params}) > 1:
             out.append(name)
     return out
 
@@ -620,4 +621,6 @@ def param_importance(store: StoreLike, name: str, *, seed: int = 0) -> ParamImpo
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
     values = optuna.importance.get_param_importances(replay, evaluator=evaluator, params=varying)
     ordered = dict(sorted(((k, float(v)) for k, v in values.items()), key=lambda kv: -kv[1]))
-    return ParamImportance(name, ordered, len(done), dimensions=declared)
+    partial = [n for n in space if any(n in t.params for t in done) and not all(n in t.params for t in done)]
+    note = f"not rated: {', '.join(partial)} (only some trials have them)" if partial else None
+    return ParamImportance(name, ordered, len(done), note, dimensions=declared)

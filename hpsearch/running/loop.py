@@ -231,9 +231,10 @@ def run_study(
 
     ``store`` is a :class:`Store`, a path or a SQLAlchemy URL (default:
     ``$HPSEARCH_STORE`` or ``hpsearch.db``). ``trainer`` defaults to the study's: the built-in
-    MNIST model (in populations, or per trial), or per trial ``model(params)`` (a compiled Keras
-    model; default: the study file's ``model``) on what ``data()`` returns (default: its
-    ``[data] loader``), built only once the study is accepted by the store.
+    MNIST model (in populations, or per trial), or ``model(params)`` (a compiled Keras model; default:
+    the study file's ``model``) on what ``data()`` returns (default: its ``[data] loader``), per trial or,
+    with ``[training] trainer = "population"``, a claim's trials together
+    (:mod:`hpsearch.train.keras.branches`), built only once the study is accepted by the store.
     """
     own = not isinstance(store, Store)
     if model is not None or data is not None:

@@ -13,6 +13,7 @@ from typing import Any
 from hpsearch.core.builtin_model import BUILTIN_DIMENSIONS
 from hpsearch.core.config import StudyConfig
 from hpsearch.core.errors import ConfigError
+from hpsearch.core.space import check_builtin_conditions
 from hpsearch.train.trainer import METRICS, Trainer
 
 __all__ = ["check_builtin_study", "check_trainable", "make_trainer", "with_own_model"]
@@ -31,6 +32,7 @@ def check_builtin_study(config: StudyConfig) -> None:
             ' (name your own model with `model = "package.module:function"` to search others)',
             source=config.source,
         )
+    check_builtin_conditions(config.space)
     if config.metric not in METRICS:
         raise ConfigError(
             "objective.metric",

@@ -123,7 +123,7 @@ class _Variables:
     def solution(self, params: Mapping[str, Any], drawn: Any) -> Any:
         """The solution at ``params``' own place: a float at its coordinate, an integer at its value's place,
         a choice as its value alone; a dimension that does not exist for ``params`` where ``drawn`` (the solution
-        the trial was proposed from) had it, so that the optimiser learns nothing from a coordinate the trial ignored."""
+        the trial was proposed from) had it, so that a coordinate the trial ignored moves only by the noise of its own draws."""
         from cmaes import CatCMAwM
 
         x = np.array([self.space[n].to_unit(params[n]) if n in params else drawn.x[i] for i, n in enumerate(self.continuous)])

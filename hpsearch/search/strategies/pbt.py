@@ -123,6 +123,8 @@ class PBTConfig(StrategyOptions):
         width = p.get("width", "inherit")
         if width not in ("inherit", "resize"):
             raise ConfigError("pbt.width", width, "must be inherit (width travels with the weights) or resize")
+        inherit = _inherited(p.get("inherit", []), space)
+        _check_kept_conditions(space, {*inherit, *ARCHITECTURE, *(["width"] if width == "inherit" else [])})
         return cls(
             population=population,
             ready=ready,
@@ -134,7 +136,7 @@ class PBTConfig(StrategyOptions):
             resample_probability=check("pbt.resample_probability", p.get("resample_probability", default_resample)),
             choice_probability=check("pbt.choice_probability", p.get("choice_probability", 0.2)),
             width=width,
-            inherit=_inherited(p.get("inherit", []), space),
+            inherit=inherit,
         )
 
     def budget(self, table: Mapping[str, Any], *, strategy: str, space: SearchSpace) -> Budget:
@@ -168,6 +170,19 @@ def _inherited(names: Any, space: SearchSpace) -> tuple[str, ...]:
         if name not in space:
             raise ConfigError(f"pbt.inherit[{i}]", name, f"not a dimension of the space ({', '.join(space)})")
     return tuple(dict.fromkeys(names))
+
+
+def _check_kept_conditions(space: SearchSpace, kept: set[str]) -> None:
+    """Refuse a condition on a dimension a member keeps from the member it copies (its weights have that shape) that
+    names a dimension PBT explores: a copy whose explored values changed would gain or lose it, unlike its weights."""
+    for name in sorted(n for n in kept if n in space):
+        loose = [parent for parent, _ in space[name].when if parent not in kept]
+        if loose:
+            rule = (
+                f"a PBT member keeps {name} from the member it copies, so it cannot exist only under {', '.join(loose)}, "
+                f"which PBT explores: add {', '.join(loose)} to [pbt] inherit, or drop the condition"
+            )
+            raise ConfigError(f"space.{name}.when", {parent: list(values) for parent, values in space[name].when}, rule)
 
 
 def inherited_dimensions(config: PBTConfig, space: SearchSpace, *, builtin: bool = True) -> frozenset[str]:

@@ -90,6 +90,7 @@ class BranchTrainer(KerasTrainer):
             with trial_memory_scope():
                 for i, outcome in zip(indices, self._train_together([jobs[i] for i in indices], batch_size, on_epoch)):
                     outcomes[i] = outcome
+        assert all(o is not None for o in outcomes), "every job has an outcome"
         return [o for o in outcomes if o is not None]
 
     def _train_together(self, jobs: list[TrainJob], batch_size: int, on_epoch: EpochCallback) -> list[TrainOutcome]:
@@ -101,8 +102,14 @@ class BranchTrainer(KerasTrainer):
                 _build_state(m.model, data.train)
             except Exception as err:
                 m.end(TrialState.FAIL, error_text(err))
-        train_split = _Split(data.train, batch_size, self.study_seed)
-        val_split = _Split(data.validation, EVAL_BATCH_SIZE, None)
+        try:
+            train_split = _Split(data.train, batch_size, self.study_seed)
+            val_split = _Split(data.validation, EVAL_BATCH_SIZE, None)
+        except Exception as err:  # the splits cannot be read as tensors: the pass's trials fail, not the run
+            for m in members:
+                if m.outcome is None:
+                    m.end(TrialState.FAIL, error_text(err))
+            return [m.outcome for m in members if m.outcome is not None]
         steps: dict[tuple[int, ...], tuple[Callable[[Any], None], Callable[[Any], None]]] = {}
         epoch = 0
         while True:
@@ -187,7 +194,8 @@ class _Split:
 
         self.batch_size, self.seed = batch_size, seed
         self.dataset = None if isinstance(split, tuple) else split
-        self.arrays = tuple(tf.convert_to_tensor(np.asarray(a)) for a in split) if isinstance(split, tuple) else ()
+        with tf.device("/cpu:0"):  # the split stays in host memory, as fit streams it; each batch goes to the device
+            self.arrays = tuple(tf.convert_to_tensor(np.asarray(a)) for a in split) if isinstance(split, tuple) else ()
 
     def epoch(self, epoch: int) -> Any:
         import tensorflow as tf
@@ -195,10 +203,11 @@ class _Split:
         if self.dataset is not None:
             return self.dataset
         x, y = self.arrays
-        if self.seed is not None:
-            order = epoch_order(self.seed, epoch, int(x.shape[0]))  # the built-in population trainer's order
-            x, y = tf.gather(x, order), tf.gather(y, order)
-        return tf.data.Dataset.from_tensor_slices((x, y)).batch(self.batch_size)
+        with tf.device("/cpu:0"):
+            if self.seed is not None:
+                order = epoch_order(self.seed, epoch, int(x.shape[0]))  # the built-in population trainer's order
+                x, y = tf.gather(x, order), tf.gather(y, order)
+            return tf.data.Dataset.from_tensor_slices((x, y)).batch(self.batch_size)
 
 
 def _build_state(model: Any, train: Any) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -185,8 +185,8 @@ class KerasTrainer:
             model = model_for(new, steps_per_execution=spe)
             set_hidden_weights(model, weights)
             info["val_after_resize"] = _val_accuracy(model, data)
-        elif new["optimizer"] != parent["optimizer"] or sgd_options(new) != sgd_options(parent):
-            # another optimiser, or SGD with another momentum (its slots exist only with momentum): fresh state
+        elif new["optimizer"] != parent["optimizer"] or _momentum_slots_change(parent, new):
+            # another optimiser, or SGD gaining or losing momentum (its slots exist only with it): fresh state
             decay = new.get("weight_decay")
             compile_model(
                 model,
@@ -198,6 +198,9 @@ class KerasTrainer:
             )
         else:
             model.optimizer.learning_rate = float(new["learning_rate"])
+            if sgd_options(new) != sgd_options(parent):  # another momentum or Nesterov flag: read when fit traces its step
+                model.optimizer.momentum = float(new.get("momentum") or 0.0)
+                model.optimizer.nesterov = bool(new.get("nesterov") or False)
             if new.get("weight_decay") is not None:
                 model.optimizer.weight_decay = float(new["weight_decay"])  # read when fit traces its step
         return model
@@ -261,6 +264,11 @@ def save_checkpoint(model: keras.Model, path: Path) -> None:
     """Keras's own ``.weights.h5`` (weights and optimizer state), written atomically."""
     with atomic_checkpoint(path) as partial:
         model.save_weights(partial)
+
+
+def _momentum_slots_change(parent: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether SGD's optimiser state changes shape from ``parent`` to ``new``: Keras keeps momentum slots only with momentum."""
+    return (float(parent.get("momentum") or 0.0) > 0.0) != (float(new.get("momentum") or 0.0) > 0.0)
 
 
 def _val_accuracy(model: keras.Model, data: Dataset) -> float:
