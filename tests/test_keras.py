@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -145,9 +146,18 @@ def test_cli_study_killed_with_sigkill_resumes_to_its_exact_budget(tmp_path: Pat
     )
     assert any(t.state is TrialState.RUNNING for t in before)
 
-    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    # the rerun prepares the data into an empty cache: the command's quick exit (hpsearch.cli.entry) waits for it
+    fresh_cache = tmp_path / "fresh-cache"
+    env = {**os.environ, "HPSEARCH_CACHE_DIR": str(fresh_cache)}
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     assert "best trial of killme" in done.stdout and "test accuracy" in done.stdout
+    written = list((fresh_cache / "datasets").iterdir())
+    assert (
+        len(written) == 1
+        and not written[0].name.startswith(".")
+        and {p.name for p in written[0].iterdir()} >= {"x_train.npy", "y_test.npy"}
+    )
     with Store.open(db, read_only=True) as store:
         study_rec = store.study("killme")
         after = store.trials(study_rec.id)
