@@ -4,6 +4,7 @@ in ``test_strategies.py``; the study file's errors in ``test_config.py``)."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,28 @@ def test_the_built_in_model_searches_sgd_momentum_only_for_sgd_trials(tmp_path: 
     assert sorted(alone) == sorted((0.9, t.params["nesterov"], 4) for t in sgd)
     best = build_model(**summary.best.params)
     assert getattr(best.optimizer, "momentum", 0.0) == summary.best.params.get("momentum", 0.0)  # exported as trained
+
+
+def test_the_built_in_models_per_layer_hyperparameters_exist_only_for_their_layers() -> None:
+    from hpsearch.core.errors import ConfigError
+    from hpsearch.core.space import parse_space
+    from hpsearch.train.population.trainer import trains_alone
+
+    space = parse_space({"layers": [1, 2, 3], "width_2": {"values": [8, 16]}, "dropout_3": {"values": [0.0, 0.4]}})
+    assert space.describe()["width_2"]["when"] == {"layers": [2, 3]} and space.describe()["dropout_3"]["when"] == {"layers": [3]}
+    points = space.grid()
+    assert len(points) == 1 + 2 + 2 * 2  # one layer; two, with each width_2; three, with each width_2 and dropout_3
+    assert all(("width_2" in p) == (p["layers"] >= 2) and ("dropout_3" in p) == (p["layers"] == 3) for p in points)
+    for spec, rule in (
+        ({"width_2": [8]}, "needs `layers = [...]` listing 2 or more; layers is not searched"),
+        ({"layers": [1, 2], "width_3": [8]}, "no trial has 3 layers here (layers: 1, 2)"),
+    ):
+        with pytest.raises(ConfigError, match=re.escape(rule)):
+            parse_space(spec)
+    # a layer of its own trains alone, by Keras (a population's further layers are as wide as the first)
+    params = {"width": 32, "dropout": 0.1, "optimizer": "adam", "learning_rate": 1e-3, "layers": 3}
+    assert (
+        not trains_alone({**params, "width_2": 32})
+        and trains_alone({**params, "width_2": 8})
+        and trains_alone({**params, "dropout_3": 0.4})
+    )

@@ -18,6 +18,7 @@ __all__ = [
     "BUILTIN_DIMENSIONS",
     "DEFAULT_PARAMS",
     "HYPERPARAMETERS",
+    "LAYER_DIMENSIONS",
     "METRICS",
     "METRIC_DIRECTIONS",
     "OPTIMIZERS",
@@ -56,7 +57,8 @@ BUILTIN_DEFAULTS: dict[str, _Value] = {"layers": 1, "activation": "relu"}
 #: ``batch_size`` overrides ``[training] batch_size`` per trial; ``weight_decay`` is the optimiser's
 #: decoupled weight decay (left out, every optimiser keeps Keras's default, 0.004 for adamw); ``momentum`` and
 #: ``nesterov`` are SGD's (Keras's ``SGD(momentum=..., nesterov=...)``; left out, 0 and false), searched only under
-#: ``when = { optimizer = ["sgd"] }``.
+#: ``when = { optimizer = ["sgd"] }``; ``width_2``, ``dropout_2``, ``width_3``, ``dropout_3`` are the second and third
+#: hidden layers' own (:data:`LAYER_DIMENSIONS`).
 BUILTIN_DIMENSIONS: dict[str, str | tuple[str, ...] | tuple[bool, ...]] = {
     "width": "int",
     "dropout": "float",
@@ -68,7 +70,15 @@ BUILTIN_DIMENSIONS: dict[str, str | tuple[str, ...] | tuple[bool, ...]] = {
     "weight_decay": "float",
     "momentum": "float",
     "nesterov": (True, False),
+    "width_2": "int",
+    "dropout_2": "float",
+    "width_3": "int",
+    "dropout_3": "float",
 }
+
+#: The built-in model's per-layer hyperparameters and the hidden layer each is of: they exist only for trials with that
+#: many layers (``when = { layers = [...] }`` is implied), and a layer without its own takes ``width`` and ``dropout``.
+LAYER_DIMENSIONS: dict[str, int] = {"width_2": 2, "dropout_2": 2, "width_3": 3, "dropout_3": 3}
 
 #: The built-in model's hyperparameters that are SGD's alone: a space that searches them with other optimisers says
 #: when they exist (``when = { optimizer = ["sgd"] }``).
@@ -82,4 +92,4 @@ METRIC_DIRECTIONS: dict[str, str] = {"val_accuracy": "maximize", "val_loss": "mi
 
 #: Dimensions of the built-in model's architecture: a PBT member keeps them from the member it copies (with
 #: ``width``, unless its study explores it), since the weights it copies have that shape.
-ARCHITECTURE: tuple[str, ...] = ("layers", "activation", "batch_size")
+ARCHITECTURE: tuple[str, ...] = ("layers", "activation", "batch_size", "width_2", "width_3")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Union
 
 import numpy as np
@@ -26,6 +26,7 @@ from hpsearch.core.builtin_model import (
     BUILTIN_DIMENSIONS,
     DEFAULT_PARAMS,
     HYPERPARAMETERS,
+    LAYER_DIMENSIONS,
     OPTIMIZERS,
     SGD_ONLY,
 )
@@ -589,9 +590,28 @@ def parse_space(spec: Any, *, builtin: bool | None = None) -> SearchSpace:
         )
     dims = [_parse_dimension(name, spec[name], True) if name in spec else Choice(name, (DEFAULT_PARAMS[name],)) for name in HYPERPARAMETERS]
     dims += [_parse_dimension(name, spec[name], True) for name in BUILTIN_DIMENSIONS if name in spec and name not in HYPERPARAMETERS]
-    space = SearchSpace(dims)
+    space = SearchSpace([_with_layer_condition(dim, dims) for dim in dims])
     _check_conditions(space)
     return space
+
+
+def _with_layer_condition(dim: Dimension, dims: Sequence[Dimension]) -> Dimension:
+    """A per-layer hyperparameter of the built-in model (:data:`LAYER_DIMENSIONS`) with its implied condition: it exists
+    for the trials with its layer, ``when = { layers = [those values of layers] }`` (a condition written is kept)."""
+    layer = LAYER_DIMENSIONS.get(dim.name)
+    if layer is None or dim.when:
+        return dim
+    layers = next((d for d in dims if d.name == "layers"), None)
+    field = f"space.{dim.name}"
+    if layers is None or not isinstance(layers, Choice):
+        written = "is not searched (one hidden layer)" if layers is None else "is a range"
+        rule = f"is the hidden layer {layer}'s own, which needs `layers = [...]` listing {layer} or more; layers {written}"
+        raise ConfigError(field, dim.describe(), rule)
+    deep = tuple(v for v in layers.choices if int(v) >= layer)
+    if not deep:
+        rule = f"is the hidden layer {layer}'s own, and no trial has {layer} layers here (layers: {', '.join(map(str, layers.choices))})"
+        raise ConfigError(field, dim.describe(), rule)
+    return replace(dim, when=(("layers", deep),))
 
 
 def check_builtin_conditions(space: SearchSpace) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import keras
 
+from hpsearch.core.builtin_model import LAYER_DIMENSIONS
+
 __all__ = ["build_model", "compile_model", "hidden_weights", "make_optimizer", "model_for", "set_hidden_weights", "sgd_options"]
 
 _OPTIMIZERS: dict[str, type[keras.optimizers.Optimizer]] = {
@@ -56,10 +58,15 @@ def build_model(
     weight_decay: float | None = None,
     momentum: float | None = None,
     nesterov: bool | None = None,
+    width_2: int | None = None,
+    dropout_2: float | None = None,
+    width_3: int | None = None,
+    dropout_3: float | None = None,
     steps_per_execution: int = 1,
     **_: Any,
 ) -> keras.Model:
-    """``Flatten(28x28) -> [Dense(width, activation) -> Dropout(dropout)] x layers -> Dense(10, softmax)``, compiled.
+    """``Flatten(28x28) -> [Dense(width, activation) -> Dropout(dropout)] x layers -> Dense(10, softmax)``, compiled; the
+    second and third hidden layers take ``width_2``/``dropout_2`` and ``width_3``/``dropout_3`` where given.
 
     At width 128 with one hidden layer the dense layers hold 100,480 and 1,290 parameters (101,770
     in all). The first hidden layer is ``dense`` and the output layer ``dense_1`` whatever the depth
@@ -67,9 +74,12 @@ def build_model(
     ``hidden_2`` and ``hidden_3``. Other keyword arguments (``batch_size``) are not the model's and are ignored.
     """
     stack: list[keras.layers.Layer] = [keras.Input(shape=(28, 28), name="image"), keras.layers.Flatten(name="flatten")]
+    widths = {1: width, 2: width if width_2 is None else width_2, 3: width if width_3 is None else width_3}
+    rates = {1: dropout, 2: dropout if dropout_2 is None else dropout_2, 3: dropout if dropout_3 is None else dropout_3}
     for depth in range(1, int(layers) + 1):
-        stack.append(keras.layers.Dense(width, activation=activation, name="dense" if depth == 1 else f"hidden_{depth}"))
-        stack.append(keras.layers.Dropout(dropout, name="dropout" if depth == 1 else f"dropout_{depth}"))
+        name = "dense" if depth == 1 else f"hidden_{depth}"
+        stack.append(keras.layers.Dense(int(widths[depth]), activation=activation, name=name))
+        stack.append(keras.layers.Dropout(float(rates[depth]), name="dropout" if depth == 1 else f"dropout_{depth}"))
     stack.append(keras.layers.Dense(10, activation="softmax", name="dense_1"))
     model = keras.Sequential(stack, name="mnist_mlp")
     sgd = {"momentum": momentum, "nesterov": nesterov}
@@ -90,6 +100,7 @@ def model_for(params: Mapping[str, Any], *, steps_per_execution: int = 1) -> ker
         weight_decay=None if decay is None else float(decay),
         steps_per_execution=steps_per_execution,
         **sgd_options(params),
+        **{name: params[name] for name in LAYER_DIMENSIONS if params.get(name) is not None},
     )
 
 

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 from keras import ops
 
+from hpsearch.core.builtin_model import LAYER_DIMENSIONS
 from hpsearch.core.config import DataConfig, TrainingConfig
 from hpsearch.core.records import TrialState
 from hpsearch.core.space import Choice, SearchSpace
@@ -157,8 +158,13 @@ class _Tile:
 def trains_alone(params: Mapping[str, Any]) -> bool:
     """Whether a trial of the built-in model trains through the per-trial Keras trainer: a population
     holds members of up to :data:`MAX_DEPTH` hidden layers, so deeper models train one by one, and
-    its update has no SGD momentum, so a trial of SGD with momentum does too."""
-    return int(params.get("layers", 1)) > MAX_DEPTH or float(params.get("momentum") or 0.0) > 0.0
+    its update has no SGD momentum, so a trial of SGD with momentum does too, and its further layers are as wide as
+    the first, with its dropout, so a trial whose layers differ (``width_2`` ...) does too."""
+    own_layers = any(
+        params.get(name) is not None and params[name] != params.get("width" if name.startswith("width") else "dropout")
+        for name in LAYER_DIMENSIONS
+    )
+    return int(params.get("layers", 1)) > MAX_DEPTH or float(params.get("momentum") or 0.0) > 0.0 or own_layers
 
 
 class PopulationTrainer:
