@@ -13,6 +13,7 @@ validation accuracy, peak RSS, and the ratio to the Optuna script.
     python benchmarks/population.py --ks 4,16 --trials 32 --epochs 1
     python benchmarks/population.py --gpu              # the device section: K = 1 up to 1024 in a few minutes
     python benchmarks/population.py --gpu --layers 1,2,3   # the same for each depth
+    python benchmarks/population.py --gpu --model convnet  # your own model: the convnet example's trials together
 
 ``--backend tensorflow,jax`` measures on each Keras backend in turn (JAX: ``pip install -e ".[jax]"``).
 The device section (``--gpu``) times the population engine alone on whatever device the backend
@@ -186,10 +187,69 @@ def run_device(data_dir: str, ks: list[int], budget: float, layers: int = 1) -> 
     return {"fit_epoch_s": fit_epoch, "rows": rows, "device": device}
 
 
+def run_device_convnet(data_dir: str, ks: list[int], budget: float) -> dict[str, Any]:
+    """Seconds per model-epoch of K trials of the convnet example (``studies/convnet.py``) trained together by the
+    branch trainer (each its own Keras model, one compiled step: ``[training] trainer = "population"``), at each K,
+    against one default ``fit`` epoch of one of them, on the device the Keras backend (TensorFlow) places them on.
+    Both validate on the 10,000 validation images every epoch; the second epoch is timed."""
+    import keras
+    import numpy as np
+
+    os.environ.setdefault("HPSEARCH_DATA_DIR", data_dir)
+    sys.path.insert(0, str(REPO / "studies"))
+    import convnet
+
+    from hpsearch.core.config import TrainingConfig
+    from hpsearch.train.keras.branches import BranchTrainer
+    from hpsearch.train.population.backend import devices
+    from hpsearch.train.trainer import EpochResult, TrainJob
+
+    (x, y), validation, _test = convnet.load_mnist()
+    seed_params = {"filters": 16, "kernel_size": 3, "dropout": 0.25, "learning_rate": 1e-3}
+    model = convnet.build(seed_params)
+    model.fit(x, y, epochs=1, batch_size=32, validation_data=validation, verbose=0)  # the first epoch traces
+    started = time.perf_counter()
+    model.fit(x, y, epochs=1, batch_size=32, validation_data=validation, verbose=0)
+    fit_epoch = time.perf_counter() - started
+    del model
+    rng = np.random.default_rng(0)
+    rows: list[dict[str, Any]] = []
+    spent = 0.0
+    for k in ks:
+        if rows and spent + rows[-1]["epoch_s"] * 3 * k / rows[-1]["k"] > budget:
+            break  # the next size would not finish inside the budget
+        params = [
+            {
+                "filters": int(rng.integers(8, 33)),
+                "kernel_size": int(rng.choice([3, 5])),
+                "dropout": float(rng.uniform(0, 0.5)),
+                "learning_rate": 1e-3,
+            }
+            for _ in range(k)
+        ]
+        seconds: dict[int, float] = {}
+
+        def on_epoch(job: TrainJob, result: EpochResult) -> bool:
+            seconds[result.epoch] = result.seconds * k  # each member's share of the pass, times the members
+            return True
+
+        trainer = BranchTrainer(None, TrainingConfig(population=k), model=convnet.build, loader=convnet.load_mnist)
+        started = time.perf_counter()
+        trainer.train([TrainJob(i, p, epochs=2, seed=i) for i, p in enumerate(params)], on_epoch)
+        spent += time.perf_counter() - started
+        rows.append({"k": k, "columns": sum(p["filters"] for p in params), "first_epoch_s": seconds[1], "epoch_s": seconds[2]})
+        keras.backend.clear_session()
+    device = f"{devices()}, Keras backend {keras.backend.backend()}, the convnet example (filters 8-32, kernel 3 or 5)"
+    return {"fit_epoch_s": fit_epoch, "rows": rows, "device": device, "model": "convnet"}
+
+
 def device_table(r: dict[str, Any]) -> None:
-    print(f"\ndevice section on {r['device']}: the population engine alone, members drawn from the space, second epoch timed")
-    print(f"one default Keras fit epoch of the seed model (width 128, adam): {r['fit_epoch_s']:.3f} s")
-    print(f"{'K':>6}{'columns':>9}{'first epoch s':>15}{'epoch s':>9}{'s/model-epoch':>15}{'vs one fit':>12}")
+    convnet = r.get("model") == "convnet"
+    what = "the branch trainer, with validation" if convnet else "the population engine alone"
+    print(f"\ndevice section on {r['device']}: {what}, members drawn from the space, second epoch timed")
+    seed = "the convnet (filters 16, kernel 3), with validation" if convnet else "the seed model (width 128, adam)"
+    print(f"one default Keras fit epoch of {seed}: {r['fit_epoch_s']:.3f} s")
+    print(f"{'K':>6}{'filters' if convnet else 'columns':>9}{'first epoch s':>15}{'epoch s':>9}{'s/model-epoch':>15}{'vs one fit':>12}")
     for row in r["rows"]:
         per = row["epoch_s"] / row["k"]
         print(
@@ -206,7 +266,9 @@ def child(spec: dict[str, Any]) -> None:
         import tensorflow  # noqa: F401
 
     imports = time.perf_counter() - started
-    if spec["kind"] == "device":
+    if spec["kind"] == "device" and spec.get("model") == "convnet":
+        result = run_device_convnet(spec["data_dir"], spec["ks"], spec["budget"])
+    elif spec["kind"] == "device":
         result = run_device(spec["data_dir"], spec["ks"], spec["budget"], spec.get("layers", 1))
     elif spec["kind"] == "optuna":
         result = run_optuna(spec["trials"], spec["epochs"], spec["data_dir"])
@@ -262,6 +324,9 @@ def main() -> None:
     parser.add_argument("--gpu-seconds", type=float, default=180.0, help="time the device section may spend (default 180)")
     parser.add_argument("--layers", default="1", help="device section: hidden layers of the models, comma-separated (default 1)")
     parser.add_argument(
+        "--model", default="builtin", help="device section: builtin (the population engine), convnet (the branch trainer), or both"
+    )
+    parser.add_argument(
         "--backend", default="tensorflow", help="Keras backends to measure on, comma-separated: tensorflow, jax (default tensorflow)"
     )
     args = parser.parse_args()
@@ -271,10 +336,14 @@ def main() -> None:
     backends = args.backend.split(",")
     if args.gpu:
         ks = [int(k) for k in (args.ks or "1,16,64,256,1024").split(",")]
+        models = ["builtin", "convnet"] if args.model == "both" else [args.model]
         for backend in backends:
-            for layers in (int(n) for n in args.layers.split(",")):
-                spec = {"kind": "device", "data_dir": args.data_dir, "ks": ks, "budget": args.gpu_seconds, "backend": backend}
-                device_table(measure({**spec, "layers": layers}))
+            spec = {"kind": "device", "data_dir": args.data_dir, "ks": ks, "budget": args.gpu_seconds, "backend": backend}
+            if "builtin" in models:
+                for layers in (int(n) for n in args.layers.split(",")):
+                    device_table(measure({**spec, "layers": layers}))
+            if "convnet" in models:
+                device_table(measure({**spec, "model": "convnet", "ks": [int(k) for k in (args.ks or "1,4,16,64").split(",")]}))
         return
     ks = [int(k) for k in (args.ks or ("4,16" if args.quick else "1,4,8,16,32")).split(",")]
     trials = args.trials or (16 if args.quick else 32)
