@@ -229,7 +229,7 @@ def run_device_convnet(data_dir: str, ks: list[int], budget: float) -> dict[str,
         ]
         seconds: dict[int, float] = {}
 
-        def on_epoch(job: TrainJob, result: EpochResult) -> bool:
+        def on_epoch(job: TrainJob, result: EpochResult, seconds: dict[int, float] = seconds, k: int = k) -> bool:
             seconds[result.epoch] = result.seconds * k  # each member's share of the pass, times the members
             return True
 
@@ -254,7 +254,7 @@ def device_table(r: dict[str, Any]) -> None:
         per = row["epoch_s"] / row["k"]
         print(
             f"{row['k']:>6}{row['columns']:>9}{row['first_epoch_s']:>15.2f}{row['epoch_s']:>9.2f}"
-            f"{per:>15.4f}{r['fit_epoch_s'] / per:>11.0f}x"
+            f"{per:>15.4f}{r['fit_epoch_s'] / per:>11.{0 if r['fit_epoch_s'] / per >= 10 else 2}f}x"
         )
 
 
