@@ -607,6 +607,10 @@ def test_strategy_tables_are_validated_with_the_field_the_value_and_the_rule() -
 def test_every_study_file_in_the_repository_is_valid(path: Path) -> None:
     config = load_study(path)
     assert config.name == path.stem
+    if config.builtin_model:
+        from hpsearch.train.choice import check_builtin_study
+
+        check_builtin_study(config)  # what the built-in model refuses before a run (its conditions too)
     if path.stem.startswith("quickstart"):
         assert config.data.dataset == "mnist-sample"  # runs offline, in seconds
 
