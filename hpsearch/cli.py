@@ -248,6 +248,11 @@ def _run(config: StudyConfig, args: argparse.Namespace) -> int:
         checkpoint_dir=args.checkpoint_dir,
     )
     progress = SilentProgress() if args.quiet else ConsoleProgress(metric=config.metric)
+    if not args.quiet and _trains_own_model_per_trial_by_default(config):
+        print(
+            f'{config.name}: trains one Keras fit per trial; [training] trainer = "population" trains a claim\'s trials '
+            'together (README: "Your own model and data")'
+        )
     signal.signal(signal.SIGTERM, _interrupt)
     if args.workers > 1 or args.recycle_after is not None or args.threads is not None:
         from hpsearch.running.workers import run_workers
@@ -264,6 +269,15 @@ def _run(config: StudyConfig, args: argparse.Namespace) -> int:
     if not summary.complete:
         print(f"\n{summary.finished}/{summary.study.n_trials} trials finished; run the same command again to continue.")
     return 0
+
+
+def _trains_own_model_per_trial_by_default(config: StudyConfig) -> bool:
+    """Whether a study of its own model or data trains per trial only because its file left ``[training] trainer`` out
+    (the default for one's own model: studies created before it could train together recorded it)."""
+    own = config.model is not None or config.data.loader is not None
+    written = ((config.document or {}).get("training") or {}).get("trainer")
+    on_tensorflow = os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow"  # on JAX, one's own model trains per trial
+    return own and written is None and config.training.trainer == "keras" and on_tensorflow
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
