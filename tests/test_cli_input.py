@@ -381,9 +381,10 @@ def test_run_refuses_a_store_in_missing_folders_and_creates_nothing(tmp_path):
     [
         ("folder", None, "is a directory"),
         ("bad\nname.toml", 'name = "x"\nstrategy = "nope"\n', "'bad\\nname.toml': strategy = 'nope': must be one of"),
-        ("unknown.toml", VALID.replace("width = [16, 32]", "momentum = [0.9]"), "space.momentum = [0.9]: the built-in model has no"),
+        ("unknown.toml", VALID.replace("width = [16, 32]", "beta_2 = [0.9]"), "space.beta_2 = [0.9]: the built-in model has no"),
+        ("sgd.toml", VALID.replace("width = [16, 32]", "momentum = [0.9]"), "space.momentum = [0.9]: is SGD's: the built-in model"),
     ],
-    ids=["directory", "newline-in-path", "unknown-dimension"],
+    ids=["directory", "newline-in-path", "unknown-dimension", "momentum-without-an-optimizer"],
 )
 def test_validate_names_the_study_file_and_its_values_in_one_line(tmp_path, name, text, expected):
     study = tmp_path / name

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from hpsearch.core.builtin_model import BUILTIN_DIMENSIONS, METRIC_DIRECTIONS
+from hpsearch.core.builtin_model import METRIC_DIRECTIONS
 from hpsearch.core.errors import ConfigError, ConfigWarning
 from hpsearch.core.limits import LIMITS, check
-from hpsearch.core.space import SearchSpace, parse_space
+from hpsearch.core.space import SearchSpace, is_builtin_space, parse_space
 
 __all__ = [
     "DATASETS",
@@ -283,7 +283,7 @@ class StudyConfig:
     @property
     def builtin_model(self) -> bool:
         """Whether the study trains the built-in MNIST model (no model of its own, only built-in dimensions)."""
-        return self.model is None and set(self.space) <= set(BUILTIN_DIMENSIONS)
+        return self.model is None and is_builtin_space(self.space)
 
     def identity(self) -> dict[str, Any]:
         """What must match for a study file to resume an existing study of the same name.

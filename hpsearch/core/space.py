@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Union
 
@@ -49,6 +49,7 @@ __all__ = [
     "Params",
     "SearchSpace",
     "check_builtin_conditions",
+    "is_builtin_space",
     "is_one_of",
     "parse_space",
 ]
@@ -556,6 +557,14 @@ def _check_name(name: Any, spec: Any) -> None:
         raise ConfigError(f"space.{name}", spec, "is a column name hpsearch keeps for itself; call the dimension something else")
 
 
+def is_builtin_space(names: Iterable[str]) -> bool:
+    """Whether a space declaring ``names`` is the built-in model's: only its hyperparameters, where SGD's own
+    (:data:`SGD_ONLY`) count only beside an ``optimizer`` (a space of {learning_rate, momentum} is a loop's or a
+    function's, as it was before the built-in model had them)."""
+    declared = set(names)
+    return declared <= set(BUILTIN_DIMENSIONS) and ("optimizer" in declared or not declared & set(SGD_ONLY))
+
+
 def parse_space(spec: Any, *, builtin: bool | None = None) -> SearchSpace:
     """Build a search space from the ``[space]`` table of a study file.
 
@@ -570,9 +579,7 @@ def parse_space(spec: Any, *, builtin: bool | None = None) -> SearchSpace:
     for name, value in spec.items():
         _check_name(name, value)
     if builtin is None:
-        # SGD's own names are the built-in model's only beside its optimizer: a space of {learning_rate, momentum} is a
-        # loop's or a function's, as it was before the built-in model had them
-        builtin = set(spec) <= set(BUILTIN_DIMENSIONS) and ("optimizer" in spec or not set(spec) & set(SGD_ONLY))
+        builtin = is_builtin_space(spec)
     if not builtin:
         if not spec:
             raise ConfigError("space", spec, "a study of your own model declares at least one dimension")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from hpsearch.core.builtin_model import BUILTIN_DIMENSIONS
+from hpsearch.core.builtin_model import BUILTIN_DIMENSIONS, SGD_ONLY
 from hpsearch.core.config import StudyConfig
 from hpsearch.core.errors import ConfigError
 from hpsearch.core.space import check_builtin_conditions
@@ -23,8 +23,12 @@ def check_builtin_study(config: StudyConfig) -> None:
     """Refuse, before anything is written, a study the built-in model cannot train: a dimension it
     does not have, or a metric it does not report."""
     if not config.builtin_model:
-        name = next(n for n in config.space if n not in BUILTIN_DIMENSIONS)
         written = (config.document or {}).get("space", {})  # the value as the study file wrote it
+        name = next((n for n in config.space if n not in BUILTIN_DIMENSIONS), None)
+        if name is None:  # only built-in names, SGD's among them, and no optimizer: read as a space of one's own
+            name = next(n for n in config.space if n in SGD_ONLY)
+            rule = 'is SGD\'s: the built-in model searches it beside `optimizer` (optimizer = ["sgd"], or a list with when)'
+            raise ConfigError(f"space.{name}", written.get(name, config.space.describe()[name]), rule, source=config.source)
         raise ConfigError(
             f"space.{name}",
             written[name] if name in written else config.space.describe()[name],
