@@ -55,6 +55,10 @@ def study_with(key: str, value: Any) -> tuple[dict[str, Any], str]:
         return doc, "space.dropout.grid_points"
     if key.startswith("data."):
         doc["data"] = {"dataset": "mnist"}
+    if leaf in ("width_2", "dropout_2", "width_3", "dropout_3"):  # a layer's own exists only for trials with that layer
+        doc["space"] = {"layers": [1, 2, 3]}
+    if leaf == "momentum":  # SGD's: the built-in model's beside an optimizer
+        doc["space"] = {"optimizer": ["sgd"]}
     doc.setdefault(table, {})[leaf] = value
     return doc, key
 
