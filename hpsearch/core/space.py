@@ -291,19 +291,32 @@ class SearchSpace(Mapping[str, Dimension]):
         """Whether some dimension exists only under the values of others (``when``)."""
         return any(dim.when for dim in self._dims.values())
 
+    def exists(self, name: str, params: Mapping[str, Any]) -> bool:
+        """Whether dimension ``name`` exists for ``params``: its ``when`` holds (each dimension it names exists for them
+        and holds one of its values). The parse refused circles, so this ends."""
+        return all(
+            parent in params and is_one_of(params[parent], values) and self.exists(parent, params)
+            for parent, values in self._dims[name].when
+        )
+
     def active(self, params: Mapping[str, Any]) -> list[str]:
-        """The dimensions that exist for ``params``, in order: every one whose ``when`` holds (each dimension it
-        names exists and holds one of its values); all of them in a space without conditions."""
-        exists: dict[str, bool] = {}
+        """The dimensions that exist for ``params`` (:meth:`exists`), in order; all of them in a space without conditions."""
+        return [name for name in self._dims if self.exists(name, params)]
 
-        def holds(name: str) -> bool:
-            if name not in exists:  # the parse refused cycles: this ends
-                exists[name] = all(
-                    holds(parent) and parent in params and is_one_of(params[parent], values) for parent, values in self._dims[name].when
-                )
-            return exists[name]
+    def dependency_order(self) -> list[str]:
+        """The dimensions, each after every dimension its ``when`` names (in declared order otherwise): the order in which a
+        point is drawn dimension by dimension, each one's existence known from those before it."""
+        order: list[str] = []
 
-        return [name for name in self._dims if holds(name)]
+        def visit(name: str) -> None:
+            if name not in order:
+                for parent, _ in self._dims[name].when:
+                    visit(parent)
+                order.append(name)
+
+        for name in self._dims:
+            visit(name)
+        return order
 
     def restricted(self, params: Mapping[str, Any]) -> Params:
         """``params`` without the dimensions that do not exist for them (:meth:`active`)."""

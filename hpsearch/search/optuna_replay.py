@@ -121,19 +121,14 @@ class ReplayedStudy:
         return params
 
     def _ask_by_run(self) -> dict[str, Any]:
-        """A conditional space asked as Optuna's define-by-run asks it: each dimension once every dimension its ``when``
-        names is settled, and suggested only when it exists for the values suggested before it."""
+        """A conditional space asked as Optuna's define-by-run asks it: the dimensions in dependency order, each suggested
+        only when it exists for the values suggested before it; returned in the space's order."""
         trial = self.study.ask()
         params: dict[str, Any] = {}
-        settled: set[str] = set()
-        pending = list(self.space)
-        while pending:  # the parse refused circles: every round settles at least one
-            for name in [n for n in pending if all(parent in settled for parent, _ in self.space[n].when)]:
-                pending.remove(name)
-                settled.add(name)
-                if all(params.get(parent) in values for parent, values in self.space[name].when):
-                    params[name] = _suggest(trial, name, self.distributions[name])
-        return params
+        for name in self.space.dependency_order():
+            if self.space.exists(name, params):
+                params[name] = _suggest(trial, name, self.distributions[name])
+        return {name: params[name] for name in self.space if name in params}
 
     def sync(self, history: Sequence[TrialRecord]) -> Any:
         """The replay, brought up to date with ``history``."""
