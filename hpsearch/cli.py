@@ -275,9 +275,8 @@ def _trains_own_model_per_trial_by_default(config: StudyConfig) -> bool:
     """Whether a study of its own model or data trains per trial only because its file left ``[training] trainer`` out
     (the default for one's own model: studies created before it could train together recorded it)."""
     own = config.model is not None or config.data.loader is not None
-    written = ((config.document or {}).get("training") or {}).get("trainer")
     on_tensorflow = os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow"  # on JAX, one's own model trains per trial
-    return own and written is None and config.training.trainer == "keras" and on_tensorflow
+    return own and config.written("training", "trainer") is None and config.training.trainer == "keras" and on_tensorflow
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -271,6 +271,12 @@ class StudyConfig:
         "pruning": {"rule": "median", "min_epochs": 1, "reduction_factor": 3},
     }
 
+    def written(self, table: str, key: str) -> Any:
+        """What the study document wrote for ``key`` in its ``[table]``: None where it wrote nothing (or for a config
+        made in code, which has no document)."""
+        section = (self.document or {}).get(table)
+        return section.get(key) if isinstance(section, Mapping) else None
+
     @property
     def pbt(self) -> Any:
         """The ``[pbt]`` options of a PBT study (None for any other): :meth:`table` under its old name."""

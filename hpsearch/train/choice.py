@@ -23,15 +23,17 @@ def check_builtin_study(config: StudyConfig) -> None:
     """Refuse, before anything is written, a study the built-in model cannot train: a dimension it
     does not have, or a metric it does not report."""
     if not config.builtin_model:
-        written = (config.document or {}).get("space", {})  # the value as the study file wrote it
         name = next((n for n in config.space if n not in BUILTIN_DIMENSIONS), None)
-        if name is None:  # only built-in names, SGD's among them, and no optimizer: read as a space of one's own
-            name = next(n for n in config.space if n in SGD_ONLY)
+        sgd_alone = name is None  # only built-in names, SGD's among them, and no optimizer: read as a space of one's own
+        name = next(n for n in config.space if n in SGD_ONLY) if sgd_alone else name
+        written = config.written("space", name)
+        value = written if written is not None else config.space.describe()[name]  # the value as the study file wrote it
+        if sgd_alone:
             rule = 'is SGD\'s: the built-in model searches it beside `optimizer` (optimizer = ["sgd"], or a list with when)'
-            raise ConfigError(f"space.{name}", written.get(name, config.space.describe()[name]), rule, source=config.source)
+            raise ConfigError(f"space.{name}", value, rule, source=config.source)
         raise ConfigError(
             f"space.{name}",
-            written[name] if name in written else config.space.describe()[name],
+            value,
             f"the built-in model has no such hyperparameter; expected one of {', '.join(BUILTIN_DIMENSIONS)}"
             ' (name your own model with `model = "package.module:function"` to search others)',
             source=config.source,
@@ -61,8 +63,7 @@ def with_own_model(config: StudyConfig, model: Callable[..., Any] | None, data: 
             changes["space"] = parse_space(config.document["space"], builtin=False)  # exactly the declared dimensions
     if data is not None and config.data.loader is None:
         changes["data"] = replace(config.data, loader=callable_name(data))
-    written = ((config.document or {}).get("training") or {}).get("trainer")
-    if changes and written != "population":
+    if changes and config.written("training", "trainer") != "population":
         changes["training"] = replace(config.training, trainer="keras")
     return replace(config, **changes)
 
