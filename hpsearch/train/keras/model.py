@@ -9,7 +9,16 @@ import keras
 
 from hpsearch.core.builtin_model import LAYER_DIMENSIONS
 
-__all__ = ["build_model", "compile_model", "hidden_weights", "make_optimizer", "model_for", "set_hidden_weights", "sgd_options"]
+__all__ = [
+    "build_model",
+    "compile_model",
+    "hidden_weights",
+    "make_optimizer",
+    "model_for",
+    "set_hidden_weights",
+    "sgd_options",
+    "uses_momentum",
+]
 
 _OPTIMIZERS: dict[str, type[keras.optimizers.Optimizer]] = {
     "adam": keras.optimizers.Adam,
@@ -45,6 +54,11 @@ def sgd_options(params: Mapping[str, Any]) -> dict[str, Any]:
         "momentum": None if params.get("momentum") is None else float(params["momentum"]),
         "nesterov": None if params.get("nesterov") is None else bool(params["nesterov"]),
     }
+
+
+def uses_momentum(params: Mapping[str, Any]) -> bool:
+    """Whether a trial's SGD keeps momentum (and with it Keras's momentum slots in its optimiser state)."""
+    return float(params.get("momentum") or 0.0) > 0.0
 
 
 def build_model(

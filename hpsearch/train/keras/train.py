@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from hpsearch.core.config import DataConfig, TrainingConfig
 from hpsearch.core.records import TrialState
 from hpsearch.train.keras.data import Dataset, load_dataset
 from hpsearch.train.keras.memory import trial_memory_scope
-from hpsearch.train.keras.model import compile_model, hidden_weights, model_for, set_hidden_weights, sgd_options
+from hpsearch.train.keras.model import compile_model, hidden_weights, model_for, set_hidden_weights, sgd_options, uses_momentum
 from hpsearch.train.keras.resize import resize_hidden
 from hpsearch.train.keras.user import (
     DataLoader,
@@ -185,7 +185,7 @@ class KerasTrainer:
             model = model_for(new, steps_per_execution=spe)
             set_hidden_weights(model, weights)
             info["val_after_resize"] = _val_accuracy(model, data)
-        elif new["optimizer"] != parent["optimizer"] or _momentum_slots_change(parent, new):
+        elif new["optimizer"] != parent["optimizer"] or uses_momentum(parent) != uses_momentum(new):
             # another optimiser, or SGD gaining or losing momentum (its slots exist only with it): fresh state
             decay = new.get("weight_decay")
             compile_model(
@@ -198,9 +198,9 @@ class KerasTrainer:
             )
         else:
             model.optimizer.learning_rate = float(new["learning_rate"])
-            if sgd_options(new) != sgd_options(parent):  # another momentum or Nesterov flag: read when fit traces its step
-                model.optimizer.momentum = float(new.get("momentum") or 0.0)
-                model.optimizer.nesterov = bool(new.get("nesterov") or False)
+            sgd = sgd_options(new)
+            if sgd != sgd_options(parent):  # another momentum or Nesterov flag: read when fit traces its step
+                model.optimizer.momentum, model.optimizer.nesterov = sgd["momentum"] or 0.0, bool(sgd["nesterov"])
             if new.get("weight_decay") is not None:
                 model.optimizer.weight_decay = float(new["weight_decay"])  # read when fit traces its step
         return model
@@ -264,11 +264,6 @@ def save_checkpoint(model: keras.Model, path: Path) -> None:
     """Keras's own ``.weights.h5`` (weights and optimizer state), written atomically."""
     with atomic_checkpoint(path) as partial:
         model.save_weights(partial)
-
-
-def _momentum_slots_change(parent: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    """Whether SGD's optimiser state changes shape from ``parent`` to ``new``: Keras keeps momentum slots only with momentum."""
-    return (float(parent.get("momentum") or 0.0) > 0.0) != (float(new.get("momentum") or 0.0) > 0.0)
 
 
 def _val_accuracy(model: keras.Model, data: Dataset) -> float:

@@ -43,6 +43,7 @@ from hpsearch.core.config import DataConfig, TrainingConfig
 from hpsearch.core.records import TrialState
 from hpsearch.core.space import Choice, SearchSpace
 from hpsearch.train.keras import KerasTrainer
+from hpsearch.train.keras.model import uses_momentum
 from hpsearch.train.population.backend import devices
 from hpsearch.train.population.checkpoint import member_of_checkpoint, write_member
 from hpsearch.train.population.engine import INPUTS, MAX_DEPTH, Member, Population, epoch_order, member_scores
@@ -164,7 +165,7 @@ def trains_alone(params: Mapping[str, Any]) -> bool:
         params.get(name) is not None and params[name] != params.get("width" if name.startswith("width") else "dropout")
         for name in LAYER_DIMENSIONS
     )
-    return int(params.get("layers", 1)) > MAX_DEPTH or float(params.get("momentum") or 0.0) > 0.0 or own_layers
+    return int(params.get("layers", 1)) > MAX_DEPTH or uses_momentum(params) or own_layers
 
 
 class PopulationTrainer:
