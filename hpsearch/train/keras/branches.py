@@ -74,17 +74,14 @@ class BranchTrainer(KerasTrainer):
 
     def fits(self, params: Sequence[dict[str, Any]]) -> bool:
         """Whether trials of these ``params`` train together: at most ``population`` of them, of one batch size."""
-        return len(params) <= self.max_jobs and len({self._batch_size(p) for p in params}) <= 1
-
-    def _batch_size(self, params: dict[str, Any]) -> int:
-        return int(params.get("batch_size", self.training.batch_size))
+        return len(params) <= self.max_jobs and len({self.batch_size(p) for p in params}) <= 1
 
     def train(self, jobs: Sequence[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
         if not branches_available():
             return super().train(jobs, on_epoch)
         groups: dict[int, list[int]] = {}
         for i, job in enumerate(jobs):
-            groups.setdefault(self._batch_size(dict(job.params)), []).append(i)
+            groups.setdefault(self.batch_size(job.params), []).append(i)
         outcomes: list[TrainOutcome | None] = [None] * len(jobs)
         for batch_size, indices in groups.items():
             with trial_memory_scope():

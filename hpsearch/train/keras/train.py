@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -128,6 +128,10 @@ class KerasTrainer:
                 outcomes.append(self._train_one(job, on_epoch))
         return outcomes
 
+    def batch_size(self, params: Mapping[str, Any]) -> int:
+        """A trial's batch size: its own ``batch_size`` where the space searches it, else ``[training] batch_size``."""
+        return int(params.get("batch_size", self.training.batch_size))
+
     def _build(self, job: TrainJob) -> keras.Model:
         keras.utils.set_random_seed(job.seed)
         if self.model is not None:
@@ -212,9 +216,8 @@ class KerasTrainer:
         info: dict[str, float] = {}
         try:
             model = self._from_parent(job, info) if job.parent_checkpoint is not None else self._build(job)
-            batch_size = int(job.params.get("batch_size", self.training.batch_size))
             model.fit(
-                **data.fit_arguments(batch_size),
+                **data.fit_arguments(self.batch_size(job.params)),
                 epochs=job.epochs,
                 validation_batch_size=EVAL_BATCH_SIZE,
                 verbose=0,

@@ -220,7 +220,7 @@ class PopulationTrainer:
 
     def group(self, params: Mapping[str, Any]) -> tuple[int, str, int]:
         """What the members of one population share: the batch size, the hidden activation and the hidden layers."""
-        return int(params.get("batch_size", self.training.batch_size)), str(params.get("activation", "relu")), int(params.get("layers", 1))
+        return self._keras.batch_size(params), str(params.get("activation", "relu")), int(params.get("layers", 1))
 
     def fits(self, params: Sequence[Mapping[str, Any]]) -> bool:
         """Whether trials of these ``params`` train together (the runner claims trials while they do, so
