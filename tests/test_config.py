@@ -210,7 +210,7 @@ BAD = [
     ("unknown-data-key", study(data={"datset": "mnist"}), "data.datset", "mnist", "unknown key"),
     ("unknown-training-key", study(training={"batchsize": 32}), "training.batchsize", 32, "unknown key"),
     ("unknown-pruning-key", study(pruning={"enable": True}), "pruning.enable", True, "unknown key"),
-    ("unknown-objective-key", study(objective={"metrics": "val_loss"}), "objective.metrics", "val_loss", "unknown key"),
+    ("unknown-objective-key", study(objective={"metricz": "val_loss"}), "objective.metricz", "val_loss", "unknown key"),
     ("unknown-space-width-key", study(space={"width": {"low": 16, "high": 64, "step": 8}}), "space.width.step", 8, "unknown key"),
     (
         "unknown-space-optimizer-key",
@@ -622,7 +622,7 @@ def test_a_strategy_table_is_parsed_by_its_own_module_and_keeps_its_old_names() 
     from tests.conftest import study_config
 
     assert core_config.GPConfig is GPConfig and core_config.PBTConfig is PBTConfig
-    assert core_config.STRATEGIES == ("grid", "random", "tpe", "gp", "evolution", "cmaes", "qmc", "pbt")
+    assert core_config.STRATEGIES == ("grid", "random", "tpe", "gp", "evolution", "cmaes", "qmc", "pbt", "nsga2")
     gp = study_config("gp", gp={"candidates": 50})
     assert gp.options == GPConfig(candidates=50) and gp.table("gp") is gp.options and gp.pbt is None and gp.table("pbt") is None
     pbt = study_config("pbt")

@@ -23,7 +23,9 @@ DATA = Path(__file__).resolve().parent / "data"
 V1 = DATA / "store_v1.db"
 #: Schema 2, written by the code before schema 3 (tests/data/make_store_v2.py): a study of every strategy and one of its own metric.
 V2 = DATA / "store_v2.db"
-OLD_STORES = {1: V1, 2: V2}
+#: Schema 3, written by the code before schema 4 (tests/data/make_store_v3.py): schema 2's studies and a conditional one.
+V3 = DATA / "store_v3.db"
+OLD_STORES = {1: V1, 2: V2, 3: V3}
 #: The tables of schema 1 (what every later schema must keep, row for row).
 V1_TABLES = [
     "hpsearch_schema_version",
@@ -40,6 +42,7 @@ _MOVED = {
     "hpsearch_trial_epochs": set(_METRICS),
     "hpsearch_evaluations": {"loss", "accuracy", "metrics"},
     "hpsearch_pbt_decisions": {"second_parent"},
+    "hpsearch_trials": {"objective_values"},  # schema 4's: empty for every trial of a study of one objective
 }
 
 Rows = dict[str, list[dict[str, Any]]]
@@ -121,11 +124,16 @@ def _assert_every_value_kept(before: Rows, after: Rows, *, lineage_stored: bool 
             kept, was = ([r for r in rows if r["study_id"] not in evolution] for rows in (kept, was))
         assert kept == was, name  # not a row changed
     assert set(after["hpsearch_trial_epochs"][0]) == {"trial_id", "attempt", "epoch", "seconds", "recorded_at"}
-    assert lineage_stored or all(r["second_parent"] is None for r in after["hpsearch_pbt_decisions"])  # the store alone adds the column
+    had = [r.get("second_parent") for r in before["hpsearch_pbt_decisions"]]  # schema 3 added the column: empty until migrate
+    assert lineage_stored or [r["second_parent"] for r in after["hpsearch_pbt_decisions"]] == had
     assert _epoch_metrics(after) == _epoch_metrics(before)  # every metric of every epoch
-    assert [r["metrics"] for r in after["hpsearch_evaluations"]] == [
-        {"loss": r["loss"], "accuracy": r["accuracy"]} for r in before["hpsearch_evaluations"]
-    ]
+    assert all(r["objective_values"] is None for r in after["hpsearch_trials"])
+    assert [r["metrics"] for r in after["hpsearch_evaluations"]] == [_old_metrics(r) for r in before["hpsearch_evaluations"]]
+
+
+def _old_metrics(row: dict[str, Any]) -> dict[str, Any]:
+    """An old store's evaluation's metrics: its mapping (schema 3), or its loss and accuracy (schemas 1 and 2)."""
+    return row["metrics"] if "metrics" in row else {"loss": row["loss"], "accuracy": row["accuracy"]}
 
 
 @pytest.mark.parametrize("version", sorted(OLD_STORES))
@@ -159,19 +167,26 @@ def test_an_old_store_is_migrated_in_place_and_shows_everything_as_before(store_
             old = [r for r in before["hpsearch_evaluations"] if r["study_id"] == study.id]
             assert (evaluation is not None) == bool(old)
             if evaluation is not None:
-                assert evaluation.metrics == {"loss": old[0]["loss"], "accuracy": old[0]["accuracy"]}
-                assert (evaluation.accuracy, evaluation.loss, evaluation.note) == (old[0]["accuracy"], old[0]["loss"], old[0]["note"])
+                assert evaluation.metrics == _old_metrics(old[0])
+                assert (evaluation.accuracy, evaluation.loss, evaluation.note) == (
+                    _old_metrics(old[0])["accuracy"],
+                    _old_metrics(old[0])["loss"],
+                    old[0]["note"],
+                )
             # every metric of every epoch is a row of the metrics table
             metrics = store.metric_rows(study.id, current_only=False)
             assert len(metrics) == sum(len(expected[(e.trial_id, e.attempt, e.epoch)]) for e in epochs)
             if version == 1:
                 assert len(metrics) == sum(1 for e in epochs for m in _METRICS if getattr(e, m) is not None)
         assert store.decisions(store.study(f"v{version}-pbt").id) and store.decisions(store.study(f"v{version}-evolution").id)
-        if version == 2:  # a study of its own metric keeps it, per epoch, as its curve
-            own = store.study("v2-own-metric")
+        if version >= 2:  # a study of its own metric keeps it, per epoch, as its curve
+            own = store.study(f"v{version}-own-metric")
             assert own.metric == "val_auc" and all(t.curve and t.curve[-1] == t.value for t in store.trials(own.id))
     after = _rows(engine_url)
-    assert [r["version"] for r in after["hpsearch_schema_version"]] == [*(r["version"] for r in before["hpsearch_schema_version"]), 3]
+    assert [r["version"] for r in after["hpsearch_schema_version"]] == [
+        *(r["version"] for r in before["hpsearch_schema_version"]),
+        s.SCHEMA_VERSION,
+    ]
     _assert_every_value_kept(before, after)
     engine = create_engine(engine_url)
     with engine.connect() as conn:  # the migrated tables are the tables of a new store

@@ -227,7 +227,7 @@ def test_every_strategy_is_registered_once_with_its_options_type() -> None:
     from hpsearch.core.config import StrategyOptions, strategy_names
     from hpsearch.search.strategies import STRATEGIES, EvolutionConfig, PBTConfig
 
-    assert STRATEGIES.names() == strategy_names() == ("grid", "random", "tpe", "gp", "evolution", "cmaes", "qmc", "pbt")
+    assert STRATEGIES.names() == strategy_names() == ("grid", "random", "tpe", "gp", "evolution", "cmaes", "qmc", "pbt", "nsga2")
     assert STRATEGIES.entry("evolution").options is EvolutionConfig and STRATEGIES.entry("pbt").options is PBTConfig
     assert all(issubclass(STRATEGIES.entry(n).options, StrategyOptions) for n in STRATEGIES)
     with pytest.raises(ValueError, match="unknown strategy 'nope'; expected one of grid, random"):

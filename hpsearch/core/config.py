@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Self
 from hpsearch.core.builtin_model import METRIC_DIRECTIONS
 from hpsearch.core.errors import ConfigError, ConfigWarning
 from hpsearch.core.limits import LIMITS, check
+from hpsearch.core.objectives import Objective
 from hpsearch.core.space import SearchSpace, is_builtin_space, parse_space
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "StudyConfig",
     "TrainingConfig",
     "config_from_stored",
+    "has_lineage",
     "load_study",
     "parse_study",
     "parse_duration",
@@ -145,6 +147,12 @@ class StrategyOptions:
     A strategy with neither a table nor rules of its own uses this class itself.
     """
 
+    #: Whether the strategy runs a study of several objectives (grid, random, qmc, TPE and NSGA-II do; one that ranks
+    #: trials by one value sets it False, and such a study is refused in one line naming it).
+    SEVERAL_OBJECTIVES: ClassVar[bool] = True
+    #: Whether the strategy breeds children from parents and stores its lineage (evolution and NSGA-II: the readers draw it).
+    LINEAGE: ClassVar[bool] = False
+
     @classmethod
     def keys(cls) -> tuple[str, ...]:
         """The keys of the strategy's table (none: the strategy takes no table)."""
@@ -213,6 +221,12 @@ def strategy_names() -> tuple[str, ...]:
     return tuple(_registered(_STRATEGY_OPTIONS))
 
 
+def has_lineage(strategy: str) -> bool:
+    """Whether studies of ``strategy`` store a lineage of parents and children (:attr:`StrategyOptions.LINEAGE`)."""
+    options = _STRATEGY_OPTIONS.get(strategy)
+    return options is not None and options.LINEAGE
+
+
 def pruning_rule_names() -> tuple[str, ...]:
     """The pruning rules a study may name, in the order registered."""
     return tuple(_registered(_PRUNING_OPTIONS))
@@ -256,6 +270,9 @@ class StudyConfig:
     pruning: PruningConfig = field(default_factory=PruningConfig)
     metric: str = "val_accuracy"
     direction: str = "maximize"
+    #: Every objective of the study, the first being :attr:`metric` and :attr:`direction` (left empty in code, it is
+    #: that one; a study of several objectives has a Pareto set for a result: :mod:`hpsearch.core.objectives`).
+    objectives: tuple[Objective, ...] = ()
     #: The strategy's own table (``[evolution]``, ``[pbt]`` ...: its module's options type); None for a strategy without one.
     options: StrategyOptions | None = None
     #: ``"package.module:function"``: the study's own model builder (None: the built-in MNIST model).
@@ -270,6 +287,18 @@ class StudyConfig:
         "training": {"trainer": "keras"},
         "pruning": {"rule": "median", "min_epochs": 1, "reduction_factor": 3},
     }
+
+    def __post_init__(self) -> None:
+        if len(self.objectives) <= 1:  # one objective: metric and direction are it (a replace() of either changes it)
+            object.__setattr__(self, "objectives", (Objective(self.metric, self.direction),))
+        else:
+            object.__setattr__(self, "metric", self.objectives[0].metric)
+            object.__setattr__(self, "direction", self.objectives[0].direction)
+
+    @property
+    def multi_objective(self) -> bool:
+        """Whether the study has several objectives (its result is a Pareto set)."""
+        return len(self.objectives) > 1
 
     def written(self, table: str, key: str) -> Any:
         """What the study document wrote for ``key`` in its ``[table]``: None where it wrote nothing (or for a config
@@ -311,6 +340,8 @@ class StudyConfig:
             # the direction, where it is not the metric's own (studies of val_accuracy or val_loss recorded none)
             **({"direction": self.direction} if KNOWN_DIRECTIONS.get(self.metric) != self.direction else {}),
             **({self.strategy: self.options.identity()} if self.options is not None else {}),
+            # several objectives: every one, in order (a study of one recorded only its metric and direction)
+            **({"objectives": [[o.metric, o.direction] for o in self.objectives]} if self.multi_objective else {}),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -406,7 +437,8 @@ def parse_study(doc: Mapping[str, Any], *, default_name: str | None = None, sour
         config = _parse_study(doc, default_name)
     except ConfigError as err:
         raise (err.with_source(source) if source and not err.source else err) from None
-    _warn_of_direction(config.metric, config.direction, source)
+    for objective in config.objectives:
+        _warn_of_direction(objective.metric, objective.direction, source)
     return replace(config, source=source, document=_plain_document(doc))
 
 
@@ -479,7 +511,9 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
     training = _parse_training(doc, space, model=model, loader=data.loader)
     pruning = _parse_pruning(doc, budget.epochs)
     rules.check(space=space, pruning=pruning)
-    metric, direction = _parse_objective(doc, space)
+    objectives = _parse_objectives(doc, space)
+    if len(objectives) > 1:
+        _check_several_objectives(strategy, rules, pruning)
 
     return StudyConfig(
         name=name,
@@ -490,8 +524,9 @@ def _parse_study(doc: Mapping[str, Any], default_name: str | None) -> StudyConfi
         data=data,
         training=training,
         pruning=pruning,
-        metric=metric,
-        direction=direction,
+        metric=objectives[0].metric,
+        direction=objectives[0].direction,
+        objectives=objectives,
         options=rules if rules.keys() else None,
         model=model,
     )
@@ -564,28 +599,69 @@ def _parse_pruning(doc: Mapping[str, Any], epochs: int) -> PruningConfig:
     return pruning
 
 
-def _parse_objective(doc: Mapping[str, Any], space: SearchSpace) -> tuple[str, str]:
-    """The ``[objective]`` table: the metric a study is scored on and its direction (known for the built-in model's)."""
-    o = _table(doc, "objective", {"metric", "direction"})
-    metric = o.get("metric", "val_accuracy")
+#: The most objectives a study may have (its Pareto front is drawn in 2-D or 3-D).
+MAX_OBJECTIVES = 3
+
+
+def _parse_objectives(doc: Mapping[str, Any], space: SearchSpace) -> tuple[Objective, ...]:
+    """The ``[objective]`` table: the metric a study is scored on and its direction (known for the built-in model's), or
+    several, ``metrics = [...]`` with ``directions = [...]`` (each known one may be left out only all together)."""
+    o = _table(doc, "objective", {"metric", "direction", "metrics", "directions"})
+    if "metrics" not in o:
+        if "directions" in o:
+            raise ConfigError("objective.directions", o["directions"], "goes with objective.metrics (a list); one metric takes direction")
+        metric = _metric_name("objective.metric", o.get("metric", "val_accuracy"), space)
+        return (Objective(metric, _direction("objective.direction", o.get("direction", KNOWN_DIRECTIONS.get(metric)), metric)),)
+    for single in ("metric", "direction"):
+        if single in o:
+            raise ConfigError(f"objective.{single}", o[single], f"objective.metrics lists the metrics; leave {single} out (use {single}s)")
+    metrics = o["metrics"]
+    if not isinstance(metrics, list) or not 1 <= len(metrics) <= MAX_OBJECTIVES:
+        raise ConfigError("objective.metrics", metrics, f"must be a list of 1 to {MAX_OBJECTIVES} metric names")
+    names = [_metric_name(f"objective.metrics[{i}]", m, space) for i, m in enumerate(metrics)]
+    repeated = next((m for i, m in enumerate(names) if m in names[:i]), None)
+    if repeated is not None:
+        raise ConfigError("objective.metrics", metrics, f"names {repeated!r} twice; each objective is another metric")
+    directions = o.get("directions", [KNOWN_DIRECTIONS.get(m) for m in names])
+    if not isinstance(directions, list) or len(directions) != len(names):
+        raise ConfigError("objective.directions", directions, f"must be a list of {len(names)} directions, one per metric in order")
+    return tuple(Objective(m, _direction(f"objective.directions[{i}]", d, m)) for i, (m, d) in enumerate(zip(names, directions)))
+
+
+def _metric_name(field_name: str, metric: Any, space: SearchSpace) -> str:
+    """``metric`` checked as an objective's name: a metric name, not one hpsearch keeps, not a dimension of ``space``."""
     if not isinstance(metric, str) or not _METRIC_RULE.fullmatch(metric):
-        raise ConfigError("objective.metric", metric, "must be a metric name: 1-100 letters, digits and '_', starting with a letter")
+        raise ConfigError(field_name, metric, "must be a metric name: 1-100 letters, digits and '_', starting with a letter")
     if metric in _RESERVED_METRIC_NAMES:
-        raise ConfigError("objective.metric", metric, f"is a name hpsearch keeps for itself ({', '.join(sorted(_RESERVED_METRIC_NAMES))})")
+        raise ConfigError(field_name, metric, f"is a name hpsearch keeps for itself ({', '.join(sorted(_RESERVED_METRIC_NAMES))})")
     if metric in space:
-        raise ConfigError(
-            "objective.metric", metric, "is also a dimension of the space; a metric and a hyperparameter need their own names"
-        )
-    direction = o.get("direction", KNOWN_DIRECTIONS.get(metric))
+        raise ConfigError(field_name, metric, "is also a dimension of the space; a metric and a hyperparameter need their own names")
+    return metric
+
+
+def _direction(field_name: str, direction: Any, metric: str) -> str:
+    """``direction`` checked: maximize or minimize (None: not given, and ``metric``'s is not known)."""
     if direction is None:
         raise ConfigError(
-            "objective.direction",
-            None,
-            f"required for metric {metric!r}: maximize or minimize (known only for {', '.join(KNOWN_DIRECTIONS)})",
+            field_name, None, f"required for metric {metric!r}: maximize or minimize (known only for {', '.join(KNOWN_DIRECTIONS)})"
         )
     if direction not in ("maximize", "minimize"):
-        raise ConfigError("objective.direction", direction, "must be maximize or minimize")
-    return metric, direction
+        raise ConfigError(field_name, direction, "must be maximize or minimize")
+    return str(direction)
+
+
+def _check_several_objectives(strategy: str, rules: StrategyOptions, pruning: PruningConfig) -> None:
+    """What a study of several objectives cannot run: a strategy that ranks trials by one value, and pruning (every
+    rule compares trials on one value at an epoch; Optuna refuses it too)."""
+    if not rules.SEVERAL_OBJECTIVES:
+        able = ", ".join(n for n in strategy_names() if _STRATEGY_OPTIONS[n].SEVERAL_OBJECTIVES)
+        raise ConfigError("strategy", strategy, f"ranks trials by one objective; a study of several objectives runs {able}")
+    if pruning.enabled:
+        raise ConfigError(
+            "pruning.enabled",
+            True,
+            "pruning compares trials on one objective; a study of several trains every trial to its end (leave [pruning] out)",
+        )
 
 
 def load_study(path: str | Path) -> StudyConfig:

@@ -94,6 +94,16 @@ def _number(x: float) -> str:
 _EPOCHS = Bound(True, 1, 10_000, why="more epochs than a study could ever run")
 _SECONDS = Bound(False, 0, MAX_SECONDS, low_open=True, duration=True)
 
+#: The ``[evolution]`` table's bounds (``[nsga2]`` has the same keys, bounded alike).
+_EVOLUTION: dict[str, Bound] = {
+    "evolution.population": Bound(True, 2, 1024, why="trials of one generation"),
+    "evolution.tournament": Bound(True, 1, 1024, why="entrants of one tournament"),
+    "evolution.elites": Bound(True, 0, 1024, why="best trials kept as parents"),
+    "evolution.crossover": Bound(False, 0, 1, why="a probability"),
+    "evolution.mutation": Bound(False, 0, 1, why="a probability"),
+    "evolution.sigma": Bound(False, 0, 1, low_open=True, why="a step as a share of a range's width"),
+}
+
 #: Every bounded number, by the name an error shows: study-file keys (``space.width`` covers its
 #: values, ``low`` and ``high``; ``pbt.factors[]`` each factor) and command-line options.
 LIMITS: dict[str, Bound] = {
@@ -112,12 +122,8 @@ LIMITS: dict[str, Bound] = {
     "pruning.warmup_epochs": Bound(True, 0, 10_000),
     "pruning.min_epochs": Bound(True, 1, 10_000, why="the epochs of the first rung"),
     "pruning.reduction_factor": Bound(True, 2, 100, why="the share of trials kept at a rung is 1 / reduction_factor"),
-    "evolution.population": Bound(True, 2, 1024, why="trials of one generation"),
-    "evolution.tournament": Bound(True, 1, 1024, why="entrants of one tournament"),
-    "evolution.elites": Bound(True, 0, 1024, why="best trials kept as parents"),
-    "evolution.crossover": Bound(False, 0, 1, why="a probability"),
-    "evolution.mutation": Bound(False, 0, 1, why="a probability"),
-    "evolution.sigma": Bound(False, 0, 1, low_open=True, why="a step as a share of a range's width"),
+    **_EVOLUTION,
+    **{f"nsga2.{key[len('evolution.') :]}": bound for key, bound in _EVOLUTION.items()},
     "cmaes.population": Bound(True, 4, 1024, why="trials of one generation; CMA-ES updates nothing with fewer"),
     "cmaes.sigma": Bound(False, 0, 1, low_open=True, why="a step as a share of a range's width"),
     "gp.startup_trials": Bound(True, 1, 10_000, why="quasi-random trials before the model is fitted"),

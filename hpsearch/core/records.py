@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hpsearch.core.objectives import Objective
+
 __all__ = [
     "Decision",
     "EpochRecord",
@@ -70,6 +72,19 @@ class StudyRecord:
     def maximize(self) -> bool:
         return self.direction == "maximize"
 
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        """Every objective of the study (its stored config lists them when there are several; else its metric)."""
+        stored = self.config.get("objectives") if isinstance(self.config, Mapping) else None
+        if stored:
+            return tuple(Objective(str(m), str(d)) for m, d in stored)
+        return (Objective(self.metric, self.direction),)
+
+    @property
+    def multi_objective(self) -> bool:
+        """Whether the study has several objectives (its result is a Pareto set)."""
+        return len(self.objectives) > 1
+
 
 @dataclass(frozen=True)
 class TrialRecord:
@@ -83,6 +98,8 @@ class TrialRecord:
     seed: int
     attempt: int
     value: float | None = None
+    #: every objective's value at the trial's last epoch, in the study's order (one objective: ``(value,)``; None without a value)
+    values: tuple[float, ...] | None = None
     epochs_done: int = 0
     worker_id: str | None = None
     created_at: float | None = None
@@ -98,6 +115,10 @@ class TrialRecord:
     start_epoch: int = 0
     parent_trial: int | None = None
     checkpoint: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.values is None and self.value is not None:
+            object.__setattr__(self, "values", (self.value,))
 
     @property
     def end_epoch(self) -> int:

@@ -9,6 +9,11 @@
   kill, a Ctrl-C) and has no final trial yet, its result is its best COMPLETE trial so far, marked
   **provisional** (:func:`study_result`); once the study is COMPLETE the result is never provisional.
 * A test evaluation **belongs** to the result only when it was made of that very trial (:func:`test_of`).
+* A study of **several objectives** has no best trial: its result is its **Pareto set**, the final COMPLETE trials no
+  other dominates (:func:`pareto_of`), sorted along the first objective (best first, ties to the earlier trial). Its
+  ``trial`` is the first of them (the best in the first objective), so that readers of one trial still show one; while
+  the study is unfinished and has no final trial, the Pareto set of its COMPLETE trials so far, provisional. Every trial
+  of the Pareto set is evaluated on the test set (:attr:`StudySummary.tests`).
 
 Every reader asks these functions, and the store's status query builds its SQL from
 :func:`final_clause`, so the rule cannot drift between Python, SQL and pandas (Optuna keeps one
@@ -17,12 +22,13 @@ Every reader asks these functions, and the store's status query builds its SQL f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_
 
+from hpsearch.core.objectives import Objective, pareto_indices
 from hpsearch.core.records import Evaluation, StudyRecord, StudyState, TrialRecord, TrialState
 
 __all__ = [
@@ -34,6 +40,8 @@ __all__ = [
     "final_best",
     "final_clause",
     "is_final",
+    "pareto_of",
+    "result_of_trials",
     "study_result",
     "test_of",
 ]
@@ -76,23 +84,45 @@ def final_best(trials: Sequence[TrialRecord], *, epochs: int, maximize: bool = T
     return best_of([t for t in trials if is_final(t, epochs)], maximize=maximize)
 
 
+def pareto_of(trials: Sequence[TrialRecord], objectives: Sequence[Objective]) -> list[TrialRecord]:
+    """The COMPLETE trials with a value in every objective that no other such trial dominates, sorted along the first
+    objective (best first; ties to the earlier trial). With one objective: every trial of the best value."""
+    done = [t for t in trials if t.state is TrialState.COMPLETE and t.values is not None and len(t.values) == len(objectives)]
+    maximize = [o.maximize for o in objectives]
+    front = [done[i] for i in pareto_indices([t.values for t in done], maximize)]  # type: ignore[misc]
+    sign = -1.0 if objectives[0].maximize else 1.0
+    return sorted(front, key=lambda t: (sign * t.values[0], t.number))  # type: ignore[index]
+
+
 @dataclass(frozen=True)
 class Result:
     """A study's result: its best trial, and whether it is provisional (the study is unfinished and the
-    trial is only the best so far; a later run may change it)."""
+    trial is only the best so far; a later run may change it). A study of several objectives: its Pareto set
+    (:attr:`pareto`), whose first trial is :attr:`trial`; a study of one: ``pareto`` is ``(trial,)``."""
 
     trial: TrialRecord | None
     provisional: bool
+    pareto: tuple[TrialRecord, ...] = ()
 
 
 def study_result(study: StudyRecord, trials: Sequence[TrialRecord]) -> Result:
     """The result of ``study`` given its ``trials``: the best final trial, or, while the study is
-    unfinished and has none yet, the best COMPLETE trial so far (provisional)."""
-    finished = study.state is StudyState.COMPLETE
-    best = final_best(trials, epochs=study.epochs, maximize=study.maximize)
+    unfinished and has none yet, the best COMPLETE trial so far (provisional); the Pareto set for several objectives."""
+    return result_of_trials(trials, study.objectives, epochs=study.epochs, finished=study.state is StudyState.COMPLETE)
+
+
+def result_of_trials(trials: Sequence[TrialRecord], objectives: Sequence[Objective], *, epochs: int, finished: bool) -> Result:
+    """:func:`study_result` of a study of ``objectives`` and ``epochs`` per trial, ``finished`` or not."""
+    if len(objectives) > 1:
+        front = pareto_of([t for t in trials if is_final(t, epochs)], objectives)
+        if not front and not finished:
+            front = pareto_of(trials, objectives)
+        return Result(front[0] if front else None, provisional=bool(front) and not finished, pareto=tuple(front))
+    maximize = objectives[0].maximize
+    best = final_best(trials, epochs=epochs, maximize=maximize)
     if best is None and not finished:
-        best = best_of(trials, maximize=study.maximize)
-    return Result(best, provisional=best is not None and not finished)
+        best = best_of(trials, maximize=maximize)
+    return Result(best, provisional=best is not None and not finished, pareto=() if best is None else (best,))
 
 
 def test_of(best: TrialRecord | None, evaluation: Evaluation | None) -> Evaluation | None:
@@ -116,15 +146,34 @@ class StudySummary:
     stopped_early: str | None = None
     #: True while the study is unfinished: :attr:`best` is the best trial so far, not the study's final result.
     provisional: bool = False
+    #: The study's result as a list: its Pareto set for several objectives (sorted along the first), else ``[best]``.
+    pareto: list[TrialRecord] = field(default_factory=list)
+    #: The test evaluations of the trials of :attr:`pareto`, by trial number (those made so far).
+    tests: dict[int, Evaluation] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, study: StudyRecord, trials: Sequence[TrialRecord], evaluation: Evaluation | None) -> StudySummary:
-        """The summary of ``study`` from its ``trials`` and its stored test ``evaluation``."""
+    def of(
+        cls, study: StudyRecord, trials: Sequence[TrialRecord], evaluations: Mapping[int, Evaluation] | Evaluation | None
+    ) -> StudySummary:
+        """The summary of ``study`` from its ``trials`` and its stored test evaluations (by trial number; or the one of a
+        study of one objective)."""
         counts: dict[str, int] = {}
         for t in trials:
             counts[t.state.value] = counts.get(t.state.value, 0) + 1
         result = study_result(study, trials)
-        return cls(study, list(trials), result.trial, test_of(result.trial, evaluation), counts, provisional=result.provisional)
+        made = {evaluations.trial_number: evaluations} if isinstance(evaluations, Evaluation) else dict(evaluations or {})
+        tests = {t.number: made[t.number] for t in result.pareto if t.number in made}
+        best_test = None if result.trial is None else tests.get(result.trial.number)
+        return cls(
+            study,
+            list(trials),
+            result.trial,
+            best_test,
+            counts,
+            provisional=result.provisional,
+            pareto=list(result.pareto),
+            tests=tests,
+        )
 
     @property
     def finished(self) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
 from hpsearch.core.builtin_model import BUILTIN_DIMENSIONS, HYPERPARAMETERS, METRICS
+from hpsearch.core.config import has_lineage
 from hpsearch.core.errors import UnknownStudyError
 from hpsearch.core.results import FINISHED_STATES, ends_training, is_final
 from hpsearch.core.space import RESERVED_NAMES, Choice, SearchSpace, parse_space
@@ -194,8 +195,8 @@ def evolution_lineage(name: str, store: Store | str | os.PathLike[str] | None = 
 
     with reading(store) as opened:
         study = opened.study(name)
-        if study.strategy != "evolution":
-            raise ValueError(f"{name} is a {study.strategy} study, not an evolution study")
+        if not has_lineage(study.strategy):
+            raise ValueError(f"{name} is a {study.strategy} study, not an evolution or nsga2 study")
         history = opened.trials(study.id, with_curves=False)
         decisions = {d.trial_number: d for d in opened.decisions(study.id)}
     rows = [

@@ -37,7 +37,7 @@ from hpsearch.running.session import (
     RunOptions,
     StudySession,
     StudySummary,
-    missing_metric_error,
+    objective_values,
     space_as_declared,
     summarize,
 )
@@ -211,26 +211,25 @@ class AskTellStudy:
         was reported yet). A trial whose value is not finite, or that reported no epoch, is stored as FAIL,
         as ``hpsearch run`` does."""
         self._check_open(trial)
-        metric = self.config.metric
-        value: float | None
         if isinstance(outcome, Mapping):
-            value = _metric_value(metric, outcome)
+            for objective in self.config.objectives:
+                _metric_value(objective.metric, outcome)  # a ConfigError naming a metric missing or not a number
+            metrics: Mapping[str, object] | None = outcome
             if not trial.epochs_done:
                 trial.report(1, outcome)
             state = TrialState.COMPLETE
         else:
             state = _told_state(outcome)
-            value = trial.last_metrics.get(metric)
-        if state is not TrialState.FAIL and value is None:
-            error = error or missing_metric_error(metric, None)
-            state = TrialState.FAIL
-        elif state is not TrialState.FAIL and value is not None and not math.isfinite(value):
-            error = error or f"{metric} is {value} at the end of the trial"
-            state = TrialState.FAIL
+            metrics = trial.last_metrics if trial.epochs_done else None
+        values, why_not = objective_values(self.config.objectives, metrics)
+        if state is not TrialState.FAIL and why_not is not None:
+            error, state = error or why_not, TrialState.FAIL
         if state is TrialState.FAIL:
-            value = None
+            values = None
+        value = None if values is None else values[0]
+        several = values if self.config.multi_objective else None
         try:
-            self.store.finish(trial.record, self.worker, state, value=value, error=error)
+            self.store.finish(trial.record, self.worker, state, value=value, values=several, error=error)
         except TrialLostError as lost:
             self._forget(trial, str(lost))
             raise

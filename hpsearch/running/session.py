@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
 
 from hpsearch.core.config import StudyConfig
 from hpsearch.core.errors import ConfigError, NoResultError, StudyStuckError, UnknownStudyError
+from hpsearch.core.objectives import Objective
 from hpsearch.core.records import is_metric_value, scores_text
-from hpsearch.core.results import StudySummary, final_best
+from hpsearch.core.results import StudySummary, result_of_trials
 from hpsearch.core.space import parse_space
 from hpsearch.running.checkpoints import delete_unneeded_checkpoints, weights_path
 from hpsearch.running.claims import Claims, Fits, claim_trials
@@ -27,7 +29,16 @@ from hpsearch.search.strategies import Strategy, derive_seed, strategy_for
 from hpsearch.store import Store, StudyRecord, StudyState, TrialLostError, TrialRecord, TrialState, WorkerInfo
 from hpsearch.train.trainer import Trainer, TrainJob, TrainOutcome
 
-__all__ = ["Heartbeat", "RunOptions", "StudySession", "StudySummary", "missing_metric_error", "space_as_declared", "summarize"]
+__all__ = [
+    "Heartbeat",
+    "RunOptions",
+    "StudySession",
+    "StudySummary",
+    "missing_metric_error",
+    "objective_values",
+    "space_as_declared",
+    "summarize",
+]
 
 
 def missing_metric_error(metric: str, metrics: Mapping[str, object] | None) -> str:
@@ -36,6 +47,20 @@ def missing_metric_error(metric: str, metrics: Mapping[str, object] | None) -> s
         return f"the model reported `{metric}` = {metrics[metric]!r}, not a real number"
     reported = " no epoch" if metrics is None else ": " + ", ".join(map(str, metrics)) if metrics else " no metric"
     return f"the model reported no `{metric}` (it reported{reported})"
+
+
+def objective_values(objectives: Sequence[Objective], metrics: Mapping[str, object] | None) -> tuple[list[float] | None, str | None]:
+    """A trial's value in each of ``objectives`` from ``metrics`` (its last epoch's; None: it reported no epoch), and
+    None; or None and why it has none (a metric missing or not a number, or a value that is not finite)."""
+    values = []
+    for objective in objectives:
+        value = None if metrics is None else metrics.get(objective.metric)
+        if not is_metric_value(value):
+            return None, missing_metric_error(objective.metric, metrics)
+        if not math.isfinite(value):  # type: ignore[arg-type]
+            return None, f"{objective.metric} is {value} at the end of the trial"
+        values.append(float(value))  # type: ignore[arg-type]
+    return values, None
 
 
 @dataclass(frozen=True)
@@ -73,7 +98,7 @@ class RunOptions:
 def summarize(store: Store, study: StudyRecord | str) -> StudySummary:
     """What ``study`` holds now: its trials, its result and the result's test evaluation (:class:`StudySummary`)."""
     record = store.study(study) if isinstance(study, str) else store.study(study.name)
-    return StudySummary.of(record, store.trials(record.id), store.evaluation(record.id))
+    return StudySummary.of(record, store.trials(record.id), store.evaluations(record.id))
 
 
 class Heartbeat:
@@ -217,20 +242,27 @@ class StudySession:
     def finish_trial(
         self, study: StudyRecord, trial: TrialRecord, job: TrainJob, outcome: TrainOutcome
     ) -> tuple[TrialState, float | None, str | None]:
-        """Record how ``trial`` ended (its value: the study's metric at its last epoch); (state, value, error).
-        A trial that did not fail but whose last epoch holds no number for the study's metric is FAIL, with why."""
-        metrics = outcome.epochs[-1].metrics if outcome.epochs else None
-        value = None if metrics is None else metrics.get(self.config.metric)
-        if outcome.state is not TrialState.FAIL and not is_metric_value(value):
-            outcome = replace(outcome, state=TrialState.FAIL, error=missing_metric_error(self.config.metric, metrics))
+        """Record how ``trial`` ended (its value: the study's metric at its last epoch, and for a study of several
+        objectives each one's); (state, value, error). A trial that did not fail but whose last epoch holds no number
+        for an objective's metric is FAIL, with why."""
+        values, why_not = objective_values(self.config.objectives, outcome.epochs[-1].metrics if outcome.epochs else None)
+        if outcome.state is not TrialState.FAIL and why_not is not None:
+            outcome = replace(outcome, state=TrialState.FAIL, error=why_not)
         if outcome.state is TrialState.FAIL:
-            value = None
+            values = None
+        value = None if values is None else values[0]
         if "val_before_resize" in outcome.info and "val_after_resize" in outcome.info:
             self.store.record_resize(study.id, trial.number, outcome.info["val_before_resize"], outcome.info["val_after_resize"])
         saved = job.weights_path is not None and outcome.state is TrialState.COMPLETE and job.weights_path.exists()
         try:
             self.store.finish(
-                trial, self.worker, outcome.state, value=value, error=outcome.error, checkpoint=str(job.weights_path) if saved else None
+                trial,
+                self.worker,
+                outcome.state,
+                value=value,
+                values=values if self.config.multi_objective else None,
+                error=outcome.error,
+                checkpoint=str(job.weights_path) if saved else None,
             )
         except TrialLostError as err:
             self.progress.message(str(err))
@@ -245,11 +277,12 @@ class StudySession:
         summary = summarize(self.store, study)
         busy = any(not t.state.is_finished() for t in summary.trials)
         if summary.finished >= summary.study.n_trials and not busy:
-            best = final_best(summary.trials, epochs=summary.study.epochs, maximize=summary.study.maximize)
-            if best is None:
+            final = result_of_trials(summary.trials, summary.study.objectives, epochs=summary.study.epochs, finished=True)
+            if final.trial is None:
                 self._stop_without_result(summary)
-            if trainer is not None and (summary.test is None or summary.test.trial_number != best.number):
-                self.evaluate(summary.study, best, trainer)
+            for trial in final.pareto if trainer is not None else ():  # each once: a resumed run evaluates only what is left
+                if trial.number not in summary.tests:
+                    self.evaluate(summary.study, trial, trainer)  # type: ignore[arg-type]
             if summary.study.state is not StudyState.COMPLETE:
                 self.store.set_study_state(study.id, StudyState.COMPLETE)
             summary = summarize(self.store, study)
@@ -288,6 +321,6 @@ class StudySession:
             return
         if provisional:
             note = "provisional: the best trial so far when the run stopped"
-        self.store.record_evaluation(best, "test", result, note)
-        which = "best trial so far" if provisional else "best trial"
+        self.store.record_evaluation(best, "test", result, note, keep_others=study.multi_objective)
+        which = "best trial so far" if provisional else "Pareto trial" if study.multi_objective else "best trial"
         self.progress.message(f"{study.name}: {which} {best.number} test {scores_text(result)}")

@@ -20,18 +20,32 @@ __all__ = ["ReplayedStudy", "optuna_study_from_history"]
 
 
 def optuna_study_from_history(
-    space: SearchSpace, history: Sequence[TrialRecord], *, maximize: bool, sampler: Any = None, pruner: Any = None
+    space: SearchSpace,
+    history: Sequence[TrialRecord],
+    *,
+    maximize: bool,
+    sampler: Any = None,
+    pruner: Any = None,
+    directions: Sequence[str] | None = None,
 ) -> Any:
-    """An in-memory Optuna study holding ``history`` (imports Optuna lazily)."""
-    return _study_of(_rows(space, history), space.to_optuna(), maximize=maximize, sampler=sampler, pruner=pruner)
+    """An in-memory Optuna study holding ``history`` (imports Optuna lazily); ``directions``: each objective's, for a
+    study of several (its trials then hold their ``values``)."""
+    directions = _directions(maximize, directions)
+    return _study_of(_rows(space, history, len(directions)), space.to_optuna(), directions, sampler=sampler, pruner=pruner)
 
 
-def _study_of(rows: Sequence[_Row], distributions: dict[str, Any], *, maximize: bool, sampler: Any = None, pruner: Any = None) -> Any:
-    """A new in-memory Optuna study holding ``rows``, in order."""
+def _directions(maximize: bool, directions: Sequence[str] | None) -> tuple[str, ...]:
+    return tuple(directions) if directions else ("maximize" if maximize else "minimize",)
+
+
+def _study_of(
+    rows: Sequence[_Row], distributions: dict[str, Any], directions: Sequence[str], *, sampler: Any = None, pruner: Any = None
+) -> Any:
+    """A new in-memory Optuna study of ``directions`` holding ``rows``, in order."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize" if maximize else "minimize", sampler=sampler, pruner=pruner)
+    study = optuna.create_study(directions=list(directions), sampler=sampler, pruner=pruner)
     for row in rows:
         study.add_trial(row.frozen(distributions))
     return study
@@ -44,7 +58,8 @@ class _Row:
     number: int
     params: dict[str, Any]
     state: str  # an Optuna TrialState name
-    value: float | None
+    #: its value in each objective (COMPLETE only)
+    value: tuple[float, ...] | None
     intermediate: dict[int, float]
     #: proposed by the replay's own sampler and not yet seen in a history
     proposed: bool = False
@@ -57,7 +72,7 @@ class _Row:
             state=OState[self.state],
             params=self.params,
             distributions={name: distributions[name] for name in self.params},  # a conditional trial's own dimensions
-            value=self.value,
+            values=None if self.value is None else list(self.value),
             intermediate_values=self.intermediate,
         )
 
@@ -71,17 +86,19 @@ _STATES = {
 }
 
 
-def _rows(space: SearchSpace, history: Sequence[TrialRecord]) -> list[_Row]:
-    """The trials of ``history`` in ``space``, as the replay holds them."""
+def _rows(space: SearchSpace, history: Sequence[TrialRecord], objectives: int = 1) -> list[_Row]:
+    """The trials of ``history`` in ``space``, as the replay holds them (a study of several ``objectives``: their values,
+    and no intermediate values, which Optuna keeps for a study of one)."""
     rows = []
     for trial in history:
         if not space.contains(trial.params):
             continue
         state = _STATES[trial.state]
-        if state == "COMPLETE" and trial.value is None:
+        if state == "COMPLETE" and (trial.values is None or len(trial.values) != objectives):
             state = "FAIL"  # cannot happen through the runner; never feed TPE a valueless completion
-        value = trial.value if state == "COMPLETE" else None
-        rows.append(_Row(trial.number, dict(trial.params), state, value, {i: v for i, v in enumerate(trial.curve) if v is not None}))
+        value = trial.values if state == "COMPLETE" else None
+        curve = {i: v for i, v in enumerate(trial.curve) if v is not None} if objectives == 1 else {}
+        rows.append(_Row(trial.number, dict(trial.params), state, value, curve))
     return rows
 
 
@@ -98,9 +115,10 @@ class ReplayedStudy:
     those of a rebuild, in the same order, and it proposes the same point.
     """
 
-    def __init__(self, space: SearchSpace, *, maximize: bool) -> None:
+    def __init__(self, space: SearchSpace, *, maximize: bool, directions: Sequence[str] | None = None) -> None:
         self.space = space
         self.maximize = maximize
+        self.directions = _directions(maximize, directions)
         self.distributions = space.to_optuna()
         self.study: Any = None
         #: the replay's trials, in Optuna's order (a proposal not taken: None)
@@ -132,13 +150,13 @@ class ReplayedStudy:
 
     def sync(self, history: Sequence[TrialRecord]) -> Any:
         """The replay, brought up to date with ``history``."""
-        rows = _rows(self.space, history)
+        rows = _rows(self.space, history, len(self.directions))
         if self.study is None or not self._follow(rows):
             self._rebuild(rows)
         return self.study
 
     def _rebuild(self, rows: list[_Row]) -> None:
-        self.study = _study_of(rows, self.distributions, maximize=self.maximize)
+        self.study = _study_of(rows, self.distributions, self.directions)
         self._rows = list(rows)
         self.rebuilds += 1
 
@@ -169,7 +187,7 @@ class ReplayedStudy:
                 if step not in held.intermediate:
                     storage.set_trial_intermediate_value(trial_id, step, value)
             if row.state != "RUNNING":
-                storage.set_trial_state_values(trial_id, OState[row.state], None if row.value is None else [row.value])
+                storage.set_trial_state_values(trial_id, OState[row.state], None if row.value is None else list(row.value))
             self._rows[index] = row
         for row in rows[i:]:
             self.study.add_trial(row.frozen(self.distributions))

@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+from hpsearch.core.config import has_lineage
 from hpsearch.read import frames
 from hpsearch.read.frames import Names, StoreLike
 from hpsearch.show import plots
@@ -55,7 +56,7 @@ def report_sections(store: StoreLike, names: Names = None) -> list[Section]:
         epochs = frames.epochs_frame(opened, order)
         importances = [frames.param_importance(opened, name) for name in order]
         schedules = {st.name: frames.pbt_schedule(st.name, opened) for st in studies if st.strategy == "pbt"}
-        lineages = {st.name: frames.evolution_lineage(st.name, opened) for st in studies if st.strategy == "evolution"}
+        lineages = {st.name: frames.evolution_lineage(st.name, opened) for st in studies if has_lineage(st.strategy)}
         rungs = {st.name: frames.pruning_rungs(st.name, opened) for st in studies if st.config.get("pruning", {}).get("enabled")}
     best = plots.best_trial_numbers(trials)
     sections = [

@@ -37,7 +37,7 @@ __all__ = ["MIGRATIONS", "REVISIONS", "migrate_sqlite_file", "Recovered", "recov
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: The Alembic revision that is each schema version.
-REVISIONS: dict[int, str] = {1: "schema_1", 2: "schema_2", 3: "schema_3"}
+REVISIONS: dict[int, str] = {1: "schema_1", 2: "schema_2", 3: "schema_3", 4: "schema_4"}
 _VERSION_TABLE = "hpsearch_alembic_version"
 
 

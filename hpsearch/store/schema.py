@@ -35,7 +35,9 @@ __all__ = [
 #: Bumped with every change to the tables below (each change is a migration in ``hpsearch/store/migrations``);
 #: older stores are migrated, newer ones refused. 2: every metric of every epoch, in ``hpsearch_trial_metrics``.
 #: 3: the metrics only there (the epochs table keeps the epoch's time), and a test evaluation a mapping of metrics.
-SCHEMA_VERSION = 3
+#: 4: a trial's value in every objective (``values``, for studies of several), and a test evaluation per trial (a study
+#: of several objectives evaluates every trial of its Pareto set).
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -81,6 +83,8 @@ trials = Table(
     Column("epochs", Integer, nullable=False),
     Column("attempt", Integer, nullable=False, default=1),
     Column("value", Float),
+    # a study of several objectives: the value of each, in the study's order (value holds the first); null otherwise
+    Column("objective_values", JSON),
     Column("epochs_done", Integer, nullable=False, default=0),
     Column("worker_id", String(200)),
     Column("host", String(200)),
@@ -159,5 +163,5 @@ evaluations = Table(
     Column("metrics", JSON, nullable=False),
     Column("note", Text),
     Column("created_at", Float, nullable=False),
-    UniqueConstraint("study_id", "split", name="uq_hpsearch_evaluation_split"),
+    UniqueConstraint("study_id", "trial_id", "split", name="uq_hpsearch_evaluation_trial_split"),
 )

@@ -856,10 +856,12 @@ class Store:
         state: TrialState,
         *,
         value: float | None = None,
+        values: Sequence[float] | None = None,
         error: str | None = None,
         checkpoint: str | None = None,
     ) -> None:
-        """Move a trial to COMPLETE, PRUNED or FAIL, in one transaction (with where its weights were saved)."""
+        """Move a trial to COMPLETE, PRUNED or FAIL, in one transaction (with where its weights were saved); ``values``: its
+        value in every objective of a study of several (``value`` is the first)."""
         if not state.is_finished():
             raise ValueError(f"finish() needs a finished state, got {state}")
         now = time.time()
@@ -871,6 +873,7 @@ class Store:
                 worker,
                 state=state.value,
                 value=value,
+                objective_values=None if values is None else [float(v) for v in values],
                 finished_at=now,
                 heartbeat_at=now,
                 checkpoint=checkpoint,
@@ -941,7 +944,14 @@ class Store:
             result = conn.execute(
                 update(s.trials)
                 .where(s.trials.c.study_id == study_id, s.trials.c.state == TrialState.FAIL.value)
-                .values(state=TrialState.WAITING.value, attempt=s.trials.c.attempt + 1, value=None, epochs_done=0, finished_at=None)
+                .values(
+                    state=TrialState.WAITING.value,
+                    attempt=s.trials.c.attempt + 1,
+                    value=None,
+                    objective_values=None,
+                    epochs_done=0,
+                    finished_at=None,
+                )
             )
             return int(result.rowcount or 0)
 
@@ -960,25 +970,33 @@ class Store:
             for r in rows
         ]
 
-    def record_evaluation(self, trial: TrialRecord, split: str, metrics: Mapping[str, float], note: str | None = None) -> None:
-        """Store the evaluation of ``trial`` on ``split`` (every metric, by name), replacing the study's earlier one
-        on that split. A value that is not a finite number is stored as None (JSON has no NaN)."""
+    def record_evaluation(
+        self, trial: TrialRecord, split: str, metrics: Mapping[str, float], note: str | None = None, *, keep_others: bool = False
+    ) -> None:
+        """Store the evaluation of ``trial`` on ``split`` (every metric, by name), replacing its earlier one and, unless
+        ``keep_others`` (the Pareto set of a study of several objectives), the study's evaluations of other trials on that
+        split. A value that is not a finite number is stored as None (JSON has no NaN)."""
         values = {str(name): _finite(value) for name, value in metrics.items()}
+        ev = s.evaluations
         with self._write() as conn:
-            conn.execute(s.evaluations.delete().where(s.evaluations.c.study_id == trial.study_id, s.evaluations.c.split == split))
+            replaced = [ev.c.study_id == trial.study_id, ev.c.split == split]
+            conn.execute(ev.delete().where(*replaced, *([ev.c.trial_id == trial.id] if keep_others else [])))
             conn.execute(
-                s.evaluations.insert().values(
+                ev.insert().values(
                     study_id=trial.study_id, trial_id=trial.id, split=split, metrics=values, note=note, created_at=time.time()
                 )
             )
 
     def evaluation(self, study_id: int, split: str = "test") -> Evaluation | None:
-        """The study's evaluation on ``split`` (None until one was made)."""
+        """The study's latest evaluation on ``split`` (None until one was made)."""
+        made = self.evaluations(study_id, split)
+        return max(made.values(), key=lambda e: e.created_at) if made else None
+
+    def evaluations(self, study_id: int, split: str = "test") -> dict[int, Evaluation]:
+        """The study's evaluations on ``split``, by trial number (a study of one objective has at most one)."""
         with self._read() as conn:
-            r = conn.execute(queries.evaluations(study_id=study_id, split=split)).mappings().first()
-        if r is None:
-            return None
-        return _from_row(Evaluation, r, trial_number=r["number"], metrics=dict(r["metrics"]))
+            rows = conn.execute(queries.evaluations(study_id=study_id, split=split)).mappings().all()
+        return {r["number"]: _from_row(Evaluation, r, trial_number=r["number"], metrics=dict(r["metrics"])) for r in rows}
 
     # ------------------------------------------------------------------ reads for the readers
 
@@ -1070,4 +1088,12 @@ def _study(r: Any) -> StudyRecord:
 
 
 def _trial(r: Any, curve: Sequence[float]) -> TrialRecord:
-    return _from_row(TrialRecord, r, state=TrialState(r["state"]), params=dict(r["params"]), curve=tuple(curve))
+    several = r.get("objective_values")
+    return _from_row(
+        TrialRecord,
+        r,
+        state=TrialState(r["state"]),
+        params=dict(r["params"]),
+        curve=tuple(curve),
+        values=None if several is None else tuple(float(v) for v in several),
+    )

@@ -7,6 +7,7 @@ table and rules, :class:`hpsearch.core.config.StrategyOptions`, declared next to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from hpsearch.core.config import StudyConfig, register_strategy
@@ -17,6 +18,7 @@ from hpsearch.search.strategies.cmaes import CMAESConfig, CMAESStrategy
 from hpsearch.search.strategies.evolution import EvolutionConfig, EvolutionStrategy
 from hpsearch.search.strategies.gp import GPConfig, GPStrategy
 from hpsearch.search.strategies.grid import GridStrategy
+from hpsearch.search.strategies.nsga2 import NSGA2Config, NSGA2Strategy
 from hpsearch.search.strategies.pbt import PBTConfig, PBTStrategy
 from hpsearch.search.strategies.qmc import QMCStrategy
 from hpsearch.search.strategies.random import RandomStrategy
@@ -32,6 +34,8 @@ __all__ = [
     "GPConfig",
     "GPStrategy",
     "GridStrategy",
+    "NSGA2Config",
+    "NSGA2Strategy",
     "PBTConfig",
     "PBTStrategy",
     "QMCStrategy",
@@ -54,6 +58,7 @@ STRATEGIES.add(EvolutionStrategy)
 STRATEGIES.add(CMAESStrategy)
 STRATEGIES.add(QMCStrategy)
 STRATEGIES.add(PBTStrategy)
+STRATEGIES.add(NSGA2Strategy)
 
 #: Name -> class (the registry's classes, under the name this table had before it).
 STRATEGY_CLASSES: dict[str, type[Strategy]] = STRATEGIES.classes()
@@ -68,13 +73,21 @@ def make_strategy(
     pbt: PBTConfig | None = None,
     options: Any = None,
     builtin: bool = True,
+    directions: Sequence[str] | None = None,
 ) -> Strategy:
     """The strategy called ``name`` over ``space`` (``options``: its own table, such as an
     :class:`EvolutionConfig`, None for its defaults; ``pbt``: a PBT study's, under its old name;
-    ``builtin``: the space is the built-in model's, whose architecture PBT never explores)."""
+    ``builtin``: the space is the built-in model's, whose architecture PBT never explores; ``directions``:
+    each objective's, for a study of several, which only a strategy whose options allow it runs)."""
     entry = STRATEGIES.entry(name)
     chosen = options if options is not None else pbt
-    return entry.cls(space, seed=seed, maximize=maximize, options=chosen, builtin=builtin)  # type: ignore[call-arg]
+    several: dict[str, Any] = {}
+    if directions is not None and len(directions) > 1:
+        if not entry.options.SEVERAL_OBJECTIVES:
+            able = ", ".join(n for n in STRATEGIES if STRATEGIES.entry(n).options.SEVERAL_OBJECTIVES)
+            raise ValueError(f"strategy {name!r} ranks trials by one objective; a study of several objectives runs {able}")
+        several["directions"] = tuple(directions)
+    return entry.cls(space, seed=seed, maximize=maximize, options=chosen, builtin=builtin, **several)  # type: ignore[call-arg]
 
 
 def strategy_for(config: StudyConfig) -> Strategy:
@@ -86,4 +99,5 @@ def strategy_for(config: StudyConfig) -> Strategy:
         maximize=config.direction == "maximize",
         options=config.options,
         builtin=config.builtin_model,
+        directions=[o.direction for o in config.objectives],
     )

@@ -16,8 +16,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hpsearch.core.config import StrategyOptions
+from hpsearch.core.objectives import Objective
 from hpsearch.core.records import Decision, TrialRecord
-from hpsearch.core.results import best_of
+from hpsearch.core.results import best_of, pareto_of
 from hpsearch.core.space import Params, SearchSpace
 
 __all__ = ["LEARNING_BATCH_GROWTH", "Strategy", "Suggestion", "derive_seed", "learning_batch"]
@@ -70,11 +71,23 @@ class Strategy(abc.ABC):
     #: What the strategy adds to a study file: its own table and its rules (:class:`hpsearch.core.config.StrategyOptions`).
     OPTIONS: ClassVar[type[StrategyOptions]] = StrategyOptions
 
-    def __init__(self, space: SearchSpace, *, seed: int = 0, maximize: bool = True, options: Any = None, builtin: bool = True) -> None:
-        """``options``: the strategy's table (an :attr:`OPTIONS`; None: its defaults); ``builtin``: the space is the built-in model's."""
+    def __init__(
+        self,
+        space: SearchSpace,
+        *,
+        seed: int = 0,
+        maximize: bool = True,
+        options: Any = None,
+        builtin: bool = True,
+        directions: Sequence[str] | None = None,
+    ) -> None:
+        """``options``: the strategy's table (an :attr:`OPTIONS`; None: its defaults); ``builtin``: the space is the built-in model's;
+        ``directions``: each objective's of a study of several (a trial's ``values`` in that order; ``maximize`` is the first's)."""
         self.space = space
         self.seed = seed
-        self.maximize = maximize
+        #: each objective's direction ("maximize" or "minimize"), one for a study of one objective
+        self.directions: tuple[str, ...] = tuple(directions) if directions else ("maximize" if maximize else "minimize",)
+        self.maximize = self.directions[0] == "maximize"
         self.options: Any = options if options is not None else self.OPTIONS()
         self.builtin = builtin
 
@@ -103,13 +116,26 @@ class Strategy(abc.ABC):
     def checkpoints_to_keep(self, history: Sequence[TrialRecord]) -> set[int]:
         """Trial numbers whose saved weights must stay on disk; all others may be deleted.
 
-        By default: the best trial (for the final test evaluation) and trials not finished yet.
+        By default: the best trial (for the final test evaluation; every trial of the Pareto set for several objectives)
+        and trials not finished yet.
         """
         keep = {t.number for t in history if not t.state.is_finished()}
+        if self.multi_objective:
+            return keep | {t.number for t in pareto_of(history, self.objectives)}
         best = best_of(history, maximize=self.maximize)
         if best is not None:
             keep.add(best.number)
         return keep
+
+    @property
+    def multi_objective(self) -> bool:
+        """Whether the study has several objectives (a trial's ``values`` are compared by dominance)."""
+        return len(self.directions) > 1
+
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        """The study's objectives as the strategy knows them (their directions; the metrics are the trials' ``values``)."""
+        return tuple(Objective(f"objective_{i}", d) for i, d in enumerate(self.directions))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(seed={self.seed})"

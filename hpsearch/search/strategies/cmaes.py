@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -55,6 +55,8 @@ class CMAESConfig(StrategyOptions):
     """CMA-ES (the ``[cmaes]`` table): ``population`` trials per generation, the search starting at
     the middle of every range with a step of ``sigma`` of the ranges' widths, and every choice's values
     equally likely. A space with nothing to search (every dimension fixed) is refused."""
+
+    SEVERAL_OBJECTIVES: ClassVar[bool] = False  # CMA-ES ranks each generation by one value
 
     population: int = 8
     sigma: float = 0.3

@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -77,6 +77,9 @@ class EvolutionConfig(StrategyOptions):
     and grows it when many did (a success rule, :meth:`EvolutionStrategy.step`).
     """
 
+    LINEAGE: ClassVar[bool] = True
+    SEVERAL_OBJECTIVES: ClassVar[bool] = False  # tournaments by one value; nsga2 is its several-objective form
+
     population: int = 8
     tournament: int = 3
     elites: int = 2
@@ -89,14 +92,14 @@ class EvolutionConfig(StrategyOptions):
         options = super().parse(table, strategy=strategy, space=space)
         if options.elites > options.population:
             raise ConfigError(
-                "evolution.elites",
+                f"{strategy}.elites",
                 options.elites,
-                f"at most evolution.population ({options.population}): the elites are parents kept beside one generation, "
+                f"at most {strategy}.population ({options.population}): the elites are parents kept beside one generation, "
                 "never more than it",
             )
         if options.tournament > options.population + options.elites:
             raise ConfigError(
-                "evolution.tournament",
+                f"{strategy}.tournament",
                 options.tournament,
                 f"a tournament draws from one generation and its elites ({options.population} + {options.elites} trials)",
             )
@@ -173,34 +176,37 @@ class EvolutionStrategy(Strategy):
         (``SUCCESS_TARGET``, ``SHRINK``, ``GROW``), kept within ``STEP_BOUNDS``."""
         o = self.options
         size = o.population
-        sign = 1.0 if self.maximize else -1.0
         by_generation: dict[int, list[TrialRecord]] = {}
         for t in history:
             if t.number < generation * size:
                 by_generation.setdefault(t.number // size, []).append(t)
-
-        def results(trials: Sequence[TrialRecord]) -> list[float]:
-            """The finished trials' results, higher better (failures left out)."""
-            return [sign * r for t in trials if t.state.is_finished() and (r := result_of(t)) is not None]
-
         low, high = (math.log(b) for b in STEP_BOUNDS)
         log_step = math.log(o.sigma)
-        best_before: float | None = None  # the best result of generations 0 .. e - 2 (the elites' side of e's pool)
         for e in range(1, generation):
             previous = by_generation.get(e - 1, [])
             children = [t for t in by_generation.get(e, []) if t.state.is_finished()]
             if children and len(previous) == size and all(t.state.is_finished() for t in previous):  # as _pool(history, e)
-                pool = results(previous) + ([best_before] if best_before is not None and o.elites > 0 else [])
-                bar = max(pool, default=None)
-                wins = sum(1 for r in (result_of(c) for c in children) if r is not None and (bar is None or sign * r > bar))
-                rate = wins / len(children)
+                earlier = [t for g in range(e - 1) for t in by_generation.get(g, [])] if o.elites > 0 else []
+                rate = self._successes(children, previous, earlier) / len(children)
                 if rate < SUCCESS_TARGET:
                     log_step -= SHRINK * (SUCCESS_TARGET - rate) / SUCCESS_TARGET
                 else:
                     log_step += GROW * (rate - SUCCESS_TARGET) / (1.0 - SUCCESS_TARGET)
                 log_step = min(max(log_step, low), high)
-            best_before = max([*results(previous), *([] if best_before is None else [best_before])], default=None)
         return math.exp(log_step)
+
+    def _successes(self, children: Sequence[TrialRecord], previous: Sequence[TrialRecord], earlier: Sequence[TrialRecord]) -> int:
+        """How many finished ``children`` set a new best: beat the best result of the pool they were bred from (generation
+        ``previous`` and the ``earlier`` ones, whose best stands for the elites; a failure beats nothing, and anything beats
+        a pool of failures)."""
+        sign = 1.0 if self.maximize else -1.0
+        pool = [sign * r for t in [*previous, *earlier] if t.state.is_finished() and (r := result_of(t)) is not None]
+        bar = max(pool, default=None)
+        return sum(1 for r in (result_of(c) for c in children) if r is not None and (bar is None or sign * r > bar))
+
+    def _scores(self, trials: Sequence[TrialRecord]) -> list[float]:
+        """Each trial's score for selection, higher better (:func:`scores`: its result, a failure below every success)."""
+        return scores(trials, maximize=self.maximize)
 
     def _pool(self, history: Sequence[TrialRecord], generation: int) -> list[tuple[float, TrialRecord]] | None:
         """Generation ``generation - 1`` and the elites before it, each with its score; None until it finished."""
@@ -209,7 +215,7 @@ class EvolutionStrategy(Strategy):
         if previous is None:
             return None
         earlier = [t for t in history if t.number < (generation - 1) * size and t.state.is_finished()]
-        scored = list(zip(scores([*previous, *earlier], maximize=self.maximize), [*previous, *earlier]))
+        scored = list(zip(self._scores([*previous, *earlier]), [*previous, *earlier]))
         elites = sorted(scored[len(previous) :], key=lambda st: (-st[0], st[1].number))[: self.options.elites]
         return scored[: len(previous)] + elites
 

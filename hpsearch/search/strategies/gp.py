@@ -32,6 +32,7 @@ import hashlib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -49,6 +50,8 @@ __all__ = ["GPConfig", "GPStrategy", "features", "refit_point"]
 class GPConfig(StrategyOptions):
     """Gaussian-process Bayesian optimisation (the ``[gp]`` table): ``startup_trials`` quasi-random
     trials first, then expected improvement maximised over ``candidates`` points."""
+
+    SEVERAL_OBJECTIVES: ClassVar[bool] = False  # expected improvement of one value
 
     startup_trials: int = 8
     candidates: int = 2000

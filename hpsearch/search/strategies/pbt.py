@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -76,6 +76,8 @@ class PBTConfig(StrategyOptions):
     The budget of a PBT study is ``population`` x ``epochs`` (``[budget]`` takes only a timeout),
     and it does not prune.
     """
+
+    SEVERAL_OBJECTIVES: ClassVar[bool] = False  # a member copies a better member: better by one value
 
     population: int = 8
     ready: int = 2

@@ -25,6 +25,9 @@ __all__ = ["TPEStrategy"]
 class TPEStrategy(Strategy):
     """Tree-structured Parzen Estimator (Optuna's ``TPESampler``, constant liar on).
 
+    A study of several objectives gets Optuna's multi-objective TPE (the same sampler, replayed with every trial's
+    values: it splits the trials into good and bad by non-dominated rank and hypervolume contribution).
+
     The sampler is seeded with (study seed, trial number), so the same history
     always gives the same proposal.
     """
@@ -40,10 +43,11 @@ class TPEStrategy(Strategy):
         n_startup_trials: int = 10,
         options: Any = None,
         builtin: bool = True,
+        directions: Sequence[str] | None = None,
     ) -> None:
-        super().__init__(space, seed=seed, maximize=maximize, options=options, builtin=builtin)
+        super().__init__(space, seed=seed, maximize=maximize, options=options, builtin=builtin, directions=directions)
         self.n_startup_trials = n_startup_trials
-        self.replay = ReplayedStudy(space, maximize=maximize)
+        self.replay = ReplayedStudy(space, maximize=self.maximize, directions=self.directions)
 
     def batch_size(self, history: Sequence[TrialRecord]) -> int | None:
         return learning_batch(history, self.n_startup_trials)

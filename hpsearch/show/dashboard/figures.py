@@ -23,6 +23,7 @@ from typing import Any, TypeAlias
 import pandas as pd
 import plotly.graph_objects as go
 
+from hpsearch.core.config import has_lineage
 from hpsearch.read import frames
 from hpsearch.show import plots
 from hpsearch.store import Store, StudyRecord, TrialState
@@ -181,7 +182,7 @@ Figure: TypeAlias = go.Figure | dict[str, Any]
 
 def study_figure_keys(strategy: str, *, pruning: bool = False) -> tuple[str, ...]:
     """The figures of the page of a study of ``strategy`` (with early stopping when ``pruning``), in page order."""
-    extra = {"pbt": PBT_FIGURES, "evolution": EVOLUTION_FIGURES}.get(strategy, ())
+    extra = PBT_FIGURES if strategy == "pbt" else EVOLUTION_FIGURES if has_lineage(strategy) else ()
     return STUDY_FIGURES + extra + (PRUNING_FIGURES if pruning else ())
 
 

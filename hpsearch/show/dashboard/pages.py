@@ -277,7 +277,9 @@ def study_page(header: StudyHeader, table: TrialPage, figure_keys: Sequence[str]
     sliders = [_slider(name, *spec) for name, spec in slider_ranges(study_space(study)).items()]
     dims = study_dimensions(study)
     numeric = _NUMERIC | {name for name, dim in dims.items() if is_numeric(dim)}
-    shown = {"pbt": {"member", "generation"}, "evolution": {"generation"}, "cmaes": {"generation"}}.get(study.strategy, set())
+    shown = {"pbt": {"member", "generation"}, "evolution": {"generation"}, "nsga2": {"generation"}, "cmaes": {"generation"}}.get(
+        study.strategy, set()
+    )
     columns = [
         {"name": c, "id": c, **({"type": "numeric"} if c in numeric else {})}
         for c in [*_BEFORE, *dims, *_AFTER]
