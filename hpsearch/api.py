@@ -69,9 +69,11 @@ def trials(name: str, store: Store | str | os.PathLike[str] | None = None) -> li
     return study_summary(name, store).trials
 
 
-def best(name: str, store: Store | str | os.PathLike[str] | None = None) -> TrialRecord | None:
-    """The best COMPLETE trial of study ``name`` (None before any trial completes)."""
-    return study_summary(name, store).best
+def best(name: str, store: Store | str | os.PathLike[str] | None = None) -> TrialRecord | list[TrialRecord] | None:
+    """The best COMPLETE trial of study ``name`` (None before any trial completes); for a study of several objectives,
+    its Pareto set: a list of trials sorted along the first objective (empty before any trial completes)."""
+    summary = study_summary(name, store)
+    return summary.pareto if summary.study.multi_objective else summary.best
 
 
 def trials_frame(name: str, store: Store | str | os.PathLike[str] | None = None) -> pd.DataFrame:

@@ -19,20 +19,21 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from hpsearch import api, arguments, dashboard_cli
 from hpsearch.arguments import OneLineErrorParser, bounded, duration, values_joined_to_options
 from hpsearch.core.config import StudyConfig, load_study
 from hpsearch.core.errors import ConfigError, ConfigWarning, HpsearchError
 from hpsearch.core.formatting import format_value
+from hpsearch.core.results import StudySummary
 from hpsearch.read.frames import study_dimensions
 from hpsearch.running.lineage import complete_migration
 from hpsearch.running.progress import ConsoleProgress, SilentProgress
 from hpsearch.running.session import RunOptions
 from hpsearch.show.export import FORMATS, export_trials, format_from_path
-from hpsearch.show.tables import best_text, study_table, trial_table
-from hpsearch.store import DEFAULT_STORE, SCHEMA_VERSION, Store, TrialState
+from hpsearch.show.tables import result_text, study_table, trial_table
+from hpsearch.store import DEFAULT_STORE, SCHEMA_VERSION, Store, StudyRecord, TrialRecord, TrialState
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = arguments.EXIT_BAD_INPUT
@@ -198,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     export_model.add_argument("--out", required=True, metavar="FILE", help="the file to write, ending in .keras")
     export_model.add_argument("--store", help=STORE_HELP)
     export_model.add_argument("--checkpoint-dir", metavar="DIR", help="where the study's checkpoints are, if not where the run kept them")
+    export_model.add_argument(
+        "--trial",
+        type=bounded("--trial"),
+        metavar="N",
+        help="export trial N rather than the best (required for a study of several objectives: one of its Pareto set)",
+    )
     cache = sub.add_parser(
         "cache",
         help="show or clear what hpsearch keeps between runs to start faster",
@@ -263,9 +270,9 @@ def _run(config: StudyConfig, args: argparse.Namespace) -> int:
     else:
         summary = api.run(config, args.store, options=options, progress=progress)
     names = list(study_dimensions(summary.study))
-    print(trial_table(summary.trials, summary.study.metric, None if summary.best is None else summary.best.number, names=names))
+    print(trial_table(summary.trials, _metric_columns(summary.study), _starred(summary), names=names))
     print()
-    print(best_text(summary.study.name, summary.best, summary.study.metric, summary.test, names=names, provisional=summary.provisional))
+    print(result_text(summary, names=names))
     if not summary.complete:
         print(f"\n{summary.finished}/{summary.study.n_trials} trials finished; run the same command again to continue.")
     return 0
@@ -375,40 +382,54 @@ def cmd_trials(args: argparse.Namespace) -> int:
     return 0
 
 
+def _metric_columns(study: StudyRecord) -> list[str]:
+    """The objective columns of a study's trial table: its metric, or every objective's."""
+    return [o.metric for o in study.objectives]
+
+
+def _starred(summary: StudySummary) -> list[int] | int | None:
+    """What the trial table stars: the best trial, or the Pareto set of a study of several objectives."""
+    if summary.study.multi_objective:
+        return [t.number for t in summary.pareto]
+    return None if summary.best is None else summary.best.number
+
+
+def _result_json(summary: StudySummary, trial: TrialRecord) -> dict[str, Any]:
+    """One trial of a study's result as ``hpsearch best --json`` gives it."""
+    test = summary.tests.get(trial.number)
+    values = dict(zip((o.metric for o in summary.study.objectives), trial.values or (trial.value,)))
+    return {
+        "study": summary.study.name,
+        "trial": trial.number,
+        "params": trial.params,
+        **values,
+        "test_accuracy": test.accuracy if test else None,
+        **({"test": dict(test.metrics)} if test and summary.study.multi_objective else {}),
+        **({"provisional": True} if summary.provisional else {}),
+    }
+
+
 def cmd_best(args: argparse.Namespace) -> int:
     summary = api.study_summary(args.name, args.store)
     if args.json:
-        b = summary.best
-        print(
-            json.dumps(
-                None
-                if b is None
-                else {
-                    "study": summary.study.name,
-                    "trial": b.number,
-                    "params": b.params,
-                    summary.study.metric: b.value,
-                    "test_accuracy": summary.test.accuracy if summary.test else None,
-                    **({"provisional": True} if summary.provisional else {}),
-                },
-                indent=2,
-            )
-        )
+        if summary.study.multi_objective:  # the Pareto set: a list, sorted along the first objective
+            print(json.dumps([_result_json(summary, t) for t in summary.pareto], indent=2))
+        else:
+            print(json.dumps(None if summary.best is None else _result_json(summary, summary.best), indent=2))
     else:
-        names = list(study_dimensions(summary.study))
-        print(best_text(summary.study.name, summary.best, summary.study.metric, summary.test, names=names, provisional=summary.provisional))
+        print(result_text(summary, names=list(study_dimensions(summary.study))))
     return 0 if summary.best is not None else EXIT_FAILED
 
 
 @contextlib.contextmanager
 def _out_option() -> Iterator[None]:
-    """The API names its output argument ``out``; the command's option is ``--out``."""
+    """The API names its arguments ``out`` and ``trial``; the command's options are ``--out`` and ``--trial``."""
     try:
         yield
     except ConfigError as err:
-        if err.field != "out":
+        if err.field not in ("out", "trial"):
             raise
-        raise ConfigError("--out", err.value, err.rule) from None
+        raise ConfigError(f"--{err.field}", err.value, err.rule) from None
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -441,7 +462,7 @@ def cmd_export_model(args: argparse.Namespace) -> int:
 
     try:
         with _out_option():
-            exported = export_model(args.name, args.out, args.store, checkpoint_dir=args.checkpoint_dir)
+            exported = export_model(args.name, args.out, args.store, checkpoint_dir=args.checkpoint_dir, trial=args.trial)
     except OSError as err:
         _fail(f"cannot write {args.out}: {err.strerror or err}", EXIT_FAILED)
     test = "" if exported.test_accuracy is None else f", test accuracy {exported.test_accuracy:.4f}"

@@ -148,6 +148,7 @@ LIMITS: dict[str, Bound] = {
     "space.momentum": Bound(False, 0, 1, high_open=True, why="the share of the last step SGD keeps; at 1 it never forgets one"),
     "space.grid_points": Bound(True, 1, 1000, why="grid points of one range"),
     # command line
+    "--trial": Bound(True, 0, 10_000_000, why="a trial number"),
     "--timeout": _SECONDS,
     "--stale-after": _SECONDS,
     "--max-failures": Bound(True, 1, 1_000_000),

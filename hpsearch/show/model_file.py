@@ -20,10 +20,11 @@ import keras
 
 from hpsearch.core.checkpoints import trial_file
 from hpsearch.core.errors import ConfigError, HpsearchError, NoResultError
+from hpsearch.core.results import StudySummary
 from hpsearch.running.checkpoints import study_checkpoint_dir
 from hpsearch.running.session import summarize
 from hpsearch.show.output_file import check_output_path, protected_paths, write_output
-from hpsearch.store import Store, TrialRecord, reading
+from hpsearch.store import Store, TrialRecord, TrialState, reading
 from hpsearch.train.keras.model import model_for
 from hpsearch.train.keras.user import ModelBuilder, build_checked, cause_line, resolve
 
@@ -60,10 +61,12 @@ def export_model(
     store: Store | str | os.PathLike[str] | None = None,
     *,
     checkpoint_dir: str | os.PathLike[str] | None = None,
+    trial: int | None = None,
 ) -> ExportedModel:
-    """Write the best trial of study ``name`` as a ``.keras`` file at ``out``.
+    """Write the best trial of study ``name`` (or its trial number ``trial``) as a ``.keras`` file at ``out``.
 
-    The trial's weights are read from its checkpoint (recorded in the store; by default in
+    A study of several objectives has no best trial: ``trial`` names one of its Pareto set (or any trial whose
+    weights are kept). The trial's weights are read from its checkpoint (recorded in the store; by default in
     ``<stem>-checkpoints/<study>-<uid>/`` beside an SQLite store, or ``checkpoint_dir``).
     """
     if not os.fspath(out).endswith(KERAS_SUFFIX):
@@ -73,13 +76,13 @@ def export_model(
         folder = study_checkpoint_dir(opened, summary.study, None if checkpoint_dir is None else Path(checkpoint_dir))
         protected = protected_paths(opened, [] if checkpoint_dir is None else [checkpoint_dir])
     check_output_path(out, protected)  # refused before any weights are read
-    best = summary.best
-    if best is None:
-        raise NoResultError(f"{name}: no trial has completed yet, so there is no model to export")
+    best = _chosen(summary, trial)
     weights = Path(best.checkpoint) if best.checkpoint else trial_file(folder, best.number)
+    which = "best trial" if trial is None else "trial"
     if not weights.is_file():
+        kept = "; hpsearch keeps the weights of a study's result only" if trial is not None and best not in summary.pareto else ""
         raise HpsearchError(
-            f"{name}: the weights of best trial {best.number} are not on this machine (looked for {weights}); "
+            f"{name}: the weights of {which} {best.number} are not on this machine (looked for {weights}{kept}); "
             "export where the study ran, or give --checkpoint-dir"
         )
     stored = summary.study.config
@@ -93,5 +96,26 @@ def export_model(
             shutil.move(saved, temporary)
 
     path = write_output(out, write, protected)
-    test = summary.test.accuracy if summary.test is not None else None
-    return ExportedModel(path, best, test, summary.provisional)
+    test = summary.tests[best.number].accuracy if best.number in summary.tests else None
+    return ExportedModel(path, best, test, summary.provisional and best in summary.pareto)
+
+
+def _chosen(summary: StudySummary, number: int | None) -> TrialRecord:
+    """The trial to export: trial ``number``, or the study's best (refused for a study of several objectives, which has
+    none: the error names its Pareto set)."""
+    name = summary.study.name
+    if number is None:
+        if summary.study.multi_objective and summary.pareto:
+            pareto = ", ".join(str(t.number) for t in summary.pareto)
+            raise ConfigError(
+                "trial", None, f"required for {name}, a study of several objectives: name a trial of its Pareto set ({pareto})"
+            )
+        if summary.best is None:
+            raise NoResultError(f"{name}: no trial has completed yet, so there is no model to export")
+        return summary.best
+    found = next((t for t in summary.trials if t.number == number), None)
+    if found is None or found.state is not TrialState.COMPLETE:
+        state = "no such trial" if found is None else f"it is {found.state.value}"
+        pareto = ", ".join(str(t.number) for t in summary.pareto) or "none yet"
+        raise ConfigError("trial", number, f"must be a COMPLETE trial of {name} ({state}; its result: {pareto})")
+    return found

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hpsearch.core.formatting import format_value, round_significant
 from hpsearch.store import Evaluation, TrialRecord
 
 if TYPE_CHECKING:
+    from hpsearch.core.results import StudySummary
     from hpsearch.read.status import StudyStatus
 
-__all__ = ["best_text", "format_table", "format_value", "round_significant", "study_table", "trial_table"]
+__all__ = ["best_text", "format_table", "format_value", "result_text", "round_significant", "study_table", "trial_table"]
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -35,23 +36,61 @@ def _names(trials: Sequence[TrialRecord], names: Sequence[str] | None) -> list[s
 
 
 def trial_table(
-    trials: Sequence[TrialRecord], metric: str = "val_accuracy", best: int | None = None, *, names: Sequence[str] | None = None
+    trials: Sequence[TrialRecord],
+    metric: str | Sequence[str] = "val_accuracy",
+    best: int | Collection[int] | None = None,
+    *,
+    names: Sequence[str] | None = None,
 ) -> str:
     """One row per trial, one column per hyperparameter (``names``: the study's, in order; by
-    default those of the trials); PBT segments also show their member, epochs and the trial they
-    started from, the trials of a generational strategy (evolution, CMA-ES) their generation."""
+    default those of the trials) and one per objective (``metric``: its name, or every objective's of a study of
+    several); PBT segments also show their member, epochs and the trial they started from, the trials of a
+    generational strategy (evolution, CMA-ES, NSGA-II) their generation. ``best`` is starred: the best trial, or the
+    trials of the Pareto set."""
     pbt = any(t.member is not None for t in trials)
     generations = not pbt and any(t.generation is not None for t in trials)
     params = _names(trials, names)
-    headers = ["trial", "state", *(["member", "epochs", "from"] if pbt else ["gen"] if generations else []), *params, metric]
+    metrics = [metric] if isinstance(metric, str) else list(metric)
+    starred = set() if best is None else {best} if isinstance(best, int) else set(best)
+    headers = ["trial", "state", *(["member", "epochs", "from"] if pbt else ["gen"] if generations else []), *params, *metrics]
     headers += ["epochs" if not pbt else "done", "seconds"]
     rows = []
     for t in trials:
-        mark = f"{t.number}*" if t.number == best else t.number
+        mark = f"{t.number}*" if t.number in starred else t.number
         duration = None if t.duration is None else round(t.duration, 1)
         extra = [t.member, f"{t.start_epoch}-{t.end_epoch}", t.parent_trial] if pbt else [t.generation] if generations else []
-        rows.append([mark, t.state.value, *extra, *(t.params.get(h) for h in params), t.value, t.epochs_done, duration])
-    return format_table(headers, rows) + ("\n(* best)" if best is not None else "")
+        values = list(t.values) if t.values is not None and len(t.values) == len(metrics) else [t.value, *[None] * (len(metrics) - 1)]
+        rows.append([mark, t.state.value, *extra, *(t.params.get(h) for h in params), *values, t.epochs_done, duration])
+    legend = "" if best is None else "\n(* best)" if len(metrics) == 1 else "\n(* Pareto set)"
+    return format_table(headers, rows) + legend
+
+
+def result_text(summary: StudySummary, *, names: Sequence[str] | None = None) -> str:
+    """A study's result as ``hpsearch best`` prints it: its best trial (:func:`best_text`), or for a study of several
+    objectives its Pareto set, one row per trial sorted along the first objective, with its test evaluation."""
+    study = summary.study
+    if not study.multi_objective:
+        return best_text(study.name, summary.best, study.metric, summary.test, names=names, provisional=summary.provisional)
+    if not summary.pareto:
+        return f"{study.name}: no trial has completed yet"
+    objectives = ", ".join(f"{o.metric} ({o.direction})" for o in study.objectives)
+    which = "Pareto set so far" if summary.provisional else "Pareto set"
+    head = f"{which} of {study.name}: {len(summary.pareto)} trial(s) no other beats in every one of {objectives}"
+    head += " (provisional: the study is unfinished; run it again to continue)" if summary.provisional else ""
+    params = _names(summary.pareto, names)
+    tested = {name for e in summary.tests.values() for name, value in e.metrics.items() if value is not None}
+    tests = [name for name in ("accuracy", "loss") if name in tested] or sorted(tested)
+    headers = ["trial", *(o.metric for o in study.objectives), *(f"test {name}" for name in tests), *params]
+    rows = [
+        [
+            t.number,
+            *(t.values or ()),
+            *((summary.tests[t.number].metrics.get(name) if t.number in summary.tests else None) for name in tests),
+            *(t.params.get(name) for name in params),
+        ]
+        for t in summary.pareto
+    ]
+    return head + "\n" + format_table(headers, rows)
 
 
 def study_table(statuses: Sequence[StudyStatus]) -> str:
