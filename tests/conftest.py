@@ -40,6 +40,16 @@ def toy_metrics(params: dict[str, Any], epoch: int, seed: int) -> dict[str, floa
     return {"loss": 1.0 - value, "accuracy": value, "val_loss": 1.0 - value, "val_accuracy": value}
 
 
+def toy_pareto_metrics(params: dict[str, Any], epoch: int, seed: int) -> dict[str, float]:
+    """:func:`toy_metrics` and a cost to trade accuracy against: the built-in model's trainable parameters at one layer."""
+    return {**toy_metrics(params, epoch, seed), "params": 795.0 * params["width"] + 10.0}
+
+
+def toy_metrics_for(config: StudyConfig) -> Any:
+    """The toy objective a study needs: :func:`toy_pareto_metrics` for a study that names ``params``, else :func:`toy_metrics`."""
+    return toy_pareto_metrics if any(o.metric == "params" for o in config.objectives) else toy_metrics
+
+
 @pytest.fixture
 def toy_trainer() -> FunctionTrainer:
     return FunctionTrainer(toy_metrics)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from hpsearch import RunOptions, Store, StudyState, TrialState, parse_study, run_study
+from hpsearch.core.builtin_model import COST_METRICS, METRICS, trainable_params
 from hpsearch.core.config import DataConfig, TrainingConfig
 from tests.conftest import kill_when
 
@@ -18,6 +19,7 @@ keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
 
 from hpsearch.train.keras import KerasTrainer, build_model, load_dataset  # noqa: E402
+from hpsearch.train.keras.model import model_for  # noqa: E402
 from hpsearch.train.trainer import TrainJob  # noqa: E402
 
 SMALL = DataConfig(dataset="mnist-sample", train_size=300)
@@ -34,6 +36,21 @@ def test_seed_model_has_the_course_parameter_counts() -> None:
     text = "\n".join(lines)
     for expected in ("dense", "dense_1", "100,480", "1,290", "101,770"):
         assert expected in text
+
+
+@pytest.mark.parametrize(
+    "architecture",
+    [
+        {"width": 128},
+        {"width": 24, "layers": 2},
+        {"width": 24, "layers": 2, "width_2": 40},
+        {"width": 8, "layers": 3, "width_2": 16, "width_3": 4},
+    ],
+)
+def test_trainable_params_counts_the_weights_of_the_model_keras_builds(architecture: dict) -> None:
+    params = {"dropout": 0.1, "optimizer": "adam", "learning_rate": 1e-3, **architecture}
+    model = model_for(params)
+    assert trainable_params(params) == sum(int(np.prod(w.shape)) for w in model.trainable_weights) == model.count_params()
 
 
 @pytest.mark.parametrize("name", ["adam", "adamw", "sgd", "rmsprop", "nadam"])
@@ -59,7 +76,8 @@ def test_trainer_reports_every_epoch_and_saves_weights(tmp_path: Path) -> None:
     trainer = KerasTrainer(SMALL)
     (outcome,) = trainer.train([job], lambda _job, result: seen.append(result) or True)
     assert outcome.state is TrialState.COMPLETE and [r.epoch for r in seen] == [1, 2]
-    assert set(seen[-1].metrics) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert set(seen[-1].metrics) == {*METRICS, *COST_METRICS}  # fit's four, and what the epoch cost
+    assert seen[-1].metrics["params"] == trainable_params(job.params) and seen[-1].metrics["epoch_seconds"] == seen[-1].seconds
     assert seen[-1].metrics["val_accuracy"] > 0.5  # learned something from 300 digits
     scores = trainer.evaluate(job)
     assert scores is not None and set(scores) == {"loss", "accuracy"}
@@ -84,6 +102,7 @@ def test_same_seed_same_result() -> None:
     trainer = KerasTrainer(SMALL)
     a = trainer.train([job], lambda *_: True)[0].epochs[-1].metrics
     b = trainer.train([job], lambda *_: True)[0].epochs[-1].metrics
+    assert a.pop("epoch_seconds") > 0 and b.pop("epoch_seconds") > 0  # the time is not the seed's
     assert a == b
 
 

@@ -73,6 +73,11 @@ def digits() -> tuple:
     return ops.convert_to_tensor(x.reshape(len(x), -1)[:600]), ops.convert_to_tensor(d.target[:600].astype(np.int32))
 
 
+def _untimed(metrics: dict[str, float]) -> dict[str, float]:
+    """An epoch's metrics but its wall time (``epoch_seconds``), which no two runs share."""
+    return {name: value for name, value in metrics.items() if name != "epoch_seconds"}
+
+
 def _train(
     members: list[Member], optimizer: str, columns: int, data: tuple, epochs: int = 2, batch: int = 32, slots: int | None = None
 ) -> Population:
@@ -396,7 +401,7 @@ def test_a_pbt_continuation_copied_in_memory_equals_one_read_from_its_checkpoint
     for job_a, job_b, a, b in zip(children("memory"), children("files"), in_memory, from_files):
         assert a.state is b.state is TrialState.COMPLETE
         for ea, eb in zip(a.epochs, b.epochs):
-            assert ea.metrics == pytest.approx(eb.metrics, rel=1e-6)
+            assert _untimed(ea.metrics) == pytest.approx(_untimed(eb.metrics), rel=1e-6)
         weights_a, state_a = member_of_checkpoint(dict(job_a.params), job_a.weights_path)
         weights_b, state_b = member_of_checkpoint(dict(job_b.params), job_b.weights_path)
         for x, y in zip(weights_a, weights_b):
@@ -469,11 +474,38 @@ def test_members_left_after_the_others_are_pruned_move_to_a_narrower_population_
     kept = alone.train(jobs("alone"), lambda job, result: True)
     assert alone.compactions == 0
     for a, b in zip(pruned[0].epochs, kept[0].epochs):
-        assert a.metrics == pytest.approx(b.metrics, rel=1e-5)
+        assert _untimed(a.metrics) == pytest.approx(_untimed(b.metrics), rel=1e-5)
     moved, _ = member_of_checkpoint(params[0], tmp_path / "pruned" / "trial-0.weights.h5")
     stayed, _ = member_of_checkpoint(params[0], tmp_path / "alone" / "trial-0.weights.h5")
     for x, y in zip(moved, stayed):
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+
+
+def test_members_report_their_parameters_and_a_share_of_the_epoch_in_proportion_to_them() -> None:
+    """Besides Keras's four metrics, every member reports the built-in model's cost, as the per-trial Keras trainer
+    does: ``params``, counted the same, and ``epoch_seconds``, the population epoch's wall time shared by parameters."""
+    import time
+
+    from hpsearch.core.builtin_model import COST_METRICS, METRICS, trainable_params
+    from hpsearch.core.config import DataConfig, TrainingConfig
+    from hpsearch.train.keras import KerasTrainer
+    from hpsearch.train.population.trainer import PopulationTrainer, epoch_shares
+    from hpsearch.train.trainer import TrainJob
+
+    data = DataConfig(dataset="mnist-sample", train_size=256, validation_size=128)
+    params = [{"width": w, "dropout": 0.1, "optimizer": "adam", "learning_rate": 1e-3} for w in (8, 24, 40)]
+    jobs = [TrainJob(i, p, 1, seed=i) for i, p in enumerate(params)]
+    start = time.perf_counter()
+    together = [o.epochs[0] for o in PopulationTrainer(data, TrainingConfig(population=3), study_seed=1).train(jobs, lambda *_: True)]
+    elapsed = time.perf_counter() - start
+    (alone,) = KerasTrainer(data).train(jobs[:1], lambda *_: True)
+    assert all(set(e.metrics) == set(alone.epochs[0].metrics) == {*METRICS, *COST_METRICS} for e in together)
+    assert [e.metrics["params"] for e in together] == [trainable_params(j.params) for j in jobs]
+    assert together[0].metrics["params"] == alone.epochs[0].metrics["params"]
+    per_param = [e.metrics["epoch_seconds"] / e.metrics["params"] for e in together]
+    assert per_param == pytest.approx([per_param[0]] * 3) and all(e.seconds == e.metrics["epoch_seconds"] for e in together)
+    assert sum(e.metrics["epoch_seconds"] for e in together) <= elapsed
+    assert sum(epoch_shares(1.5, [6_370, 19_090, 31_810])) == pytest.approx(1.5)
 
 
 def test_the_successive_halving_quickstart_trains_in_populations_and_stops_trials_at_rungs(tmp_path) -> None:

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from hpsearch import FunctionTrainer, RunOptions, Store, StudyState, TooManyFailuresError, TrialState, run_study
+from hpsearch.running.session import summarize
 from hpsearch.search.strategies import STRATEGY_CLASSES
-from tests.conftest import kill_when, study_config, toy_metrics
-from tests.test_strategies import CONDITIONAL_SPACE
+from tests.conftest import kill_when, study_config, toy_metrics, toy_pareto_metrics
+from tests.test_strategies import CONDITIONAL_SPACE, TWO_OBJECTIVES
 
 ALL = sorted(STRATEGY_CLASSES)
 
@@ -129,9 +130,9 @@ _KILLABLE = textwrap.dedent(
     """
     import json, sys
     from hpsearch import FunctionTrainer, RunOptions, run_study
-    from tests.conftest import study_config, toy_metrics
+    from tests.conftest import study_config, toy_metrics_for
     config = study_config(sys.argv[2], trials=int(sys.argv[3]), epochs=3, **json.loads(sys.argv[5]))
-    run_study(config, sys.argv[1], trainer=FunctionTrainer(toy_metrics, delay=float(sys.argv[6]), max_jobs=int(sys.argv[4])))
+    run_study(config, sys.argv[1], trainer=FunctionTrainer(toy_metrics_for(config), delay=float(sys.argv[6]), max_jobs=int(sys.argv[4])))
     """
 )
 
@@ -152,8 +153,21 @@ _HB = {"pruning": {"rule": "hyperband", "min_epochs": 1, "reduction_factor": 3}}
         ("random", 3, _SH),
         ("random", 3, _HB),
         ("tpe", 3, {"space": CONDITIONAL_SPACE}),
+        ("nsga2", 3, {"nsga2": {"population": 4}, "objective": TWO_OBJECTIVES}),
     ],
-    ids=["grid", "random-claims-of-3", "tpe", "gp", "evolution", "cmaes", "qmc", "successive-halving", "hyperband", "tpe-conditional"],
+    ids=[
+        "grid",
+        "random-claims-of-3",
+        "tpe",
+        "gp",
+        "evolution",
+        "cmaes",
+        "qmc",
+        "successive-halving",
+        "hyperband",
+        "tpe-conditional",
+        "nsga2-pareto",
+    ],
 )
 def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, batch: int, extra: dict, tmp_path: Path) -> None:
     """kill -9 the study three times mid-run; reruns redo the killed trials and finish exactly
@@ -184,7 +198,7 @@ def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, batch
         left_running.append(any(t.state is TrialState.RUNNING for t in before))
     assert any(left_running), "a kill should have left a trial RUNNING"
     assert sum(t.state.is_finished() for t in before) < budget  # the rerun has trials left to finish
-    done_before = {t.number: (t.state, t.value) for t in before if t.state.is_finished()}
+    done_before = {t.number: (t.state, t.values) for t in before if t.state.is_finished()}
 
     subprocess.run(command, env=env, check=True)
     with Store.open(db, read_only=True) as store:
@@ -197,7 +211,7 @@ def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, batch
     assert [t.number for t in after] == list(range(budget))
     keys = [_params_key(t.params) for t in after]
     assert len(set(keys)) == budget  # no grid point (or proposal) ran twice
-    assert {t.number: (t.state, t.value) for t in after if t.number in done_before} == done_before  # nothing finished was lost
+    assert {t.number: (t.state, t.values) for t in after if t.number in done_before} == done_before  # nothing finished was lost
     redone = [t for t in after if t.attempt > 1]
     assert redone and all("abandoned" in t.error for t in redone)
     # the killed attempts' epochs are kept for the record but do not count
@@ -206,6 +220,16 @@ def test_sigkill_at_any_point_then_rerun_ends_with_exact_budget(name: str, batch
     assert {(e.trial_number, e.epoch) for e in current_epochs} == {(t.number, e) for t in after for e in range(1, t.epochs_done + 1)}
     space = study_config(name, **extra).space
     assert all(space.contains(t.params) for t in after)  # a conditional study's trials: each with its own dimensions
+    if "objective" in extra:  # the Pareto set is the one a run never killed ends with (same claims, same proposals)
+        reference = run_study(
+            study_config(name, trials=budget, epochs=3, **extra),
+            str(tmp_path / "reference.db"),
+            trainer=FunctionTrainer(toy_pareto_metrics, max_jobs=batch),
+        )
+        assert [(t.number, t.params, t.values) for t in after] == [(t.number, t.params, t.values) for t in reference.trials]
+        with Store.open(db, read_only=True) as store:
+            killed = summarize(store, f"toy-{name}")
+        assert [t.number for t in killed.pareto] == [t.number for t in reference.pareto] and len(killed.pareto) > 1
     if "pruning" not in extra:
         assert all(t.state is TrialState.COMPLETE and t.epochs_done == 3 for t in after)
         return

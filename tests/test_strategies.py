@@ -364,3 +364,100 @@ def test_a_conditional_grid_enumerates_each_valid_combination_once() -> None:
     # 3 widths x 2 dropouts x 2 rates, each with adam, sgd without momentum, and sgd with momentum with and without Nesterov
     assert len(points) == space.grid_size() == 12 * 4
     assert len({tuple(sorted(p.items())) for p in points}) == len(points) and all(space.contains(p) for p in points)
+
+
+#: Two objectives of the toy model: its accuracy, and its cost (a stand-in for its parameter count).
+TWO_OBJECTIVES = {"metrics": ["val_accuracy", "params"], "directions": ["maximize", "minimize"]}
+SEVERAL = [n for n in ALL if STRATEGY_CLASSES[n].OPTIONS.SEVERAL_OBJECTIVES]
+
+
+def _cost(params: dict[str, Any]) -> float:
+    return 795.0 * params["width"] + 10.0
+
+
+def _pareto_history(name: str, n: int, *, seed: int = 7) -> list[TrialRecord]:
+    """n trials of a study of two objectives, proposed one by one and given both values (a few fail, one is pruned)."""
+    config = study_config(name, trials=n, objective=TWO_OBJECTIVES, **({name: {"population": 4}} if name == "nsga2" else {}))
+    strategy = make_strategy(name, config.space, seed=seed, options=config.options, directions=["maximize", "minimize"])
+    history: list[TrialRecord] = []
+    for number in range(n):
+        suggestion = strategy.ask(history, number)
+        assert suggestion is not None, (name, number)
+        accuracy = toy_metrics(suggestion.params, 2, 0)["val_accuracy"]
+        state = TrialState.FAIL if number % 7 == 3 else TrialState.PRUNED if number == 5 else TrialState.COMPLETE
+        values = (accuracy, _cost(suggestion.params)) if state is TrialState.COMPLETE else None
+        history.append(
+            TrialRecord(
+                id=number,
+                study_id=1,
+                number=number,
+                state=state,
+                params=suggestion.params,
+                seed=number,
+                attempt=1,
+                value=None if values is None else accuracy,
+                values=values,
+                curve=(accuracy,) if state is not TrialState.FAIL else (),
+                epochs=2,
+                generation=suggestion.generation,
+            )
+        )
+    return history
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_strategy_runs_several_objectives_or_refuses_in_one_line(name: str) -> None:
+    """A strategy that can (random, qmc, grid, tpe, nsga2) proposes, from a history of two objectives with failures and a
+    pruned trial, points of the space, the same from a fresh instance; any other is refused by the study file and by
+    make_strategy in one line naming the strategies that can."""
+    from hpsearch import ConfigError
+
+    if name not in SEVERAL:
+        with pytest.raises(ConfigError) as info:
+            study_config(name, objective=TWO_OBJECTIVES)
+        assert info.value.field == "strategy" and "ranks trials by one objective" in info.value.rule
+        assert "\n" not in str(info.value) and "nsga2" in str(info.value)
+        with pytest.raises(ValueError, match="a study of several objectives runs grid, random, tpe, qmc, nsga2"):
+            make_strategy(name, study_config(name).space, directions=["maximize", "minimize"])
+        return
+    config = study_config(name, objective=TWO_OBJECTIVES)
+    history = _pareto_history(name, 14)
+    assert all(config.space.contains(t.params) for t in history)
+    options = config.options if name != "nsga2" else study_config(name, objective=TWO_OBJECTIVES, nsga2={"population": 4}).options
+    a, b = (make_strategy(name, config.space, seed=7, options=options, directions=["maximize", "minimize"]).ask(history, 14) for _ in "ab")
+    assert a == b and (a is None or config.space.contains(a.params))
+
+
+def test_nsga2_and_tpe_find_a_larger_hypervolume_than_random() -> None:
+    """At an equal budget of 40 trials on the toy accuracy-against-cost problem, the median hypervolume over three
+    seeds (seeded, so the same every run; one seed alone is too noisy to rank them)."""
+    from hpsearch.core.objectives import hypervolume
+
+    reference = (0.0, _cost({"width": 128}) * 1.1)
+
+    def median_volume(name: str) -> float:
+        fronts = ([t.values for t in _pareto_history(name, 40, seed=seed) if t.values is not None] for seed in range(3))
+        return float(np.median([hypervolume(points, [True, False], reference) for points in fronts]))
+
+    volume = {name: median_volume(name) for name in ("random", "tpe", "nsga2")}
+    assert volume["nsga2"] > volume["random"] and volume["tpe"] > volume["random"], volume
+
+
+def test_nsga2_ranks_by_front_then_crowding_and_records_its_lineage() -> None:
+    """A child's parents win tournaments on (front, crowding distance): with one trial dominating all, that trial's
+    score is the only one of front 0; every child of generation 1 names both parents, as an evolution study's does."""
+    from hpsearch.search.strategies import NSGA2Strategy
+
+    config = study_config("nsga2", objective=TWO_OBJECTIVES, nsga2={"population": 4, "tournament": 4, "elites": 0})
+    strategy = make_strategy("nsga2", config.space, seed=7, options=config.options, directions=["maximize", "minimize"])
+    assert isinstance(strategy, NSGA2Strategy)
+    history = _pareto_history("nsga2", 8)
+    generation0 = [t for t in history if t.generation == 0]
+    scores = strategy._scores(generation0)
+    for trial, score in zip(generation0, scores):
+        if trial.values is None:
+            assert score < min(s for t, s in zip(generation0, scores) if t.values is not None)
+    child = strategy.decision(history, 4)
+    assert child is not None and child.generation == 1 and child.parent_trial is not None and child.second_parent is not None
+    # a tournament of the whole generation picks the best scored: the first parent is a trial of its front 0
+    assert scores[[t.number for t in generation0].index(child.parent_trial)] == max(scores)

@@ -16,7 +16,7 @@ from hpsearch.running.claims import claim_one
 from hpsearch.running.workers import default_threads, run_workers
 from tests import worker_objectives
 from tests.conftest import kill_when, study_config
-from tests.test_strategies import CONDITIONAL_SPACE
+from tests.test_strategies import CONDITIONAL_SPACE, TWO_OBJECTIVES
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -72,19 +72,23 @@ def test_tpe_workers_end_with_the_exact_budget(store_url: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "space"),
-    [("evolution", None), ("cmaes", None), ("evolution", CONDITIONAL_SPACE)],
-    ids=["evolution", "cmaes", "evolution-conditional"],
+    [("evolution", None), ("cmaes", None), ("evolution", CONDITIONAL_SPACE), ("nsga2", None)],
+    ids=["evolution", "cmaes", "evolution-conditional", "nsga2-pareto"],
 )
 def test_generational_strategies_propose_the_same_on_one_worker_or_three(tmp_path: Path, name: str, space: dict | None) -> None:
     """A generation is decided from the finished one before it, so workers share one population:
-    three processes end with the very trials one process proposes (in a conditional space too)."""
-    extra = {name: {"population": 4}, **({"space": space} if space else {})}
+    three processes end with the very trials one process proposes (in a conditional space too; NSGA-II's of two
+    objectives, ending with the same Pareto set)."""
+    extra = {name: {"population": 4}, **({"space": space} if space else {}), **({"objective": TWO_OBJECTIVES} if name == "nsga2" else {})}
     config = study_config(name, trials=12, epochs=1, name=f"{name}-workers", **extra)
     one = run_study(config, str(tmp_path / "one.db"), trainer=worker_objectives.quick(config))
     three = run_workers(config, str(tmp_path / "three.db"), 3, trainer_factory=worker_objectives.quick)
     assert [t.params for t in three.trials] == [t.params for t in one.trials]
     assert [t.generation for t in three.trials] == [0] * 4 + [1] * 4 + [2] * 4
     assert all(config.space.contains(t.params) for t in three.trials)
+    assert [t.number for t in three.pareto] == [t.number for t in one.pareto] and [t.values for t in three.trials] == [
+        t.values for t in one.trials
+    ]
 
 
 def test_gp_with_successive_halving_on_workers_ends_with_the_exact_budget(store_url: str) -> None:

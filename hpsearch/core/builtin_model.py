@@ -9,13 +9,16 @@ label its columns from it. It lives on the ground floor because the study file's
 
 from __future__ import annotations
 
-from typing import Union
+from collections.abc import Mapping
+from itertools import pairwise
+from typing import Any, Union
 
 __all__ = [
     "ACTIVATIONS",
     "ARCHITECTURE",
     "BUILTIN_DEFAULTS",
     "BUILTIN_DIMENSIONS",
+    "COST_METRICS",
     "DEFAULT_PARAMS",
     "HYPERPARAMETERS",
     "LAYER_DIMENSIONS",
@@ -23,6 +26,7 @@ __all__ = [
     "METRIC_DIRECTIONS",
     "OPTIMIZERS",
     "SGD_ONLY",
+    "trainable_params",
 ]
 
 _Value = Union[int, float, str, bool]
@@ -87,9 +91,33 @@ SGD_ONLY: tuple[str, ...] = ("momentum", "nesterov")
 #: The metrics the built-in model reports after every epoch (Keras's names), in this order.
 METRICS: tuple[str, ...] = ("loss", "accuracy", "val_loss", "val_accuracy")
 
+#: What an epoch of the built-in model cost, reported after every epoch besides :data:`METRICS` (which are what Keras's
+#: ``fit`` logs), so that a study of several objectives can trade accuracy against cost: ``params``, the trial's
+#: trainable parameters (:func:`trainable_params`), and ``epoch_seconds``, the epoch's wall time for that trial (a
+#: population's epoch is shared among its members: :mod:`hpsearch.train.population.trainer`).
+COST_METRICS: tuple[str, ...] = ("params", "epoch_seconds")
+
 #: The direction of each metric the built-in model reports (a metric of one's own names its direction).
-METRIC_DIRECTIONS: dict[str, str] = {"val_accuracy": "maximize", "val_loss": "minimize", "accuracy": "maximize", "loss": "minimize"}
+METRIC_DIRECTIONS: dict[str, str] = {
+    "val_accuracy": "maximize",
+    "val_loss": "minimize",
+    "accuracy": "maximize",
+    "loss": "minimize",
+    "params": "minimize",
+    "epoch_seconds": "minimize",
+}
 
 #: Dimensions of the built-in model's architecture: a PBT member keeps them from the member it copies (with
 #: ``width``, unless its study explores it), since the weights it copies have that shape.
 ARCHITECTURE: tuple[str, ...] = ("layers", "activation", "batch_size", "width_2", "width_3")
+
+
+def trainable_params(params: Mapping[str, Any]) -> int:
+    """The trainable parameters (kernels and biases) of the built-in model a trial's ``params`` build: Keras's
+    ``count_params()`` of it, without building it. The hidden layers take ``width``, or ``width_2`` / ``width_3`` where
+    the trial has them; the 28x28 input is flattened and the output has 10 classes."""
+    width = int(params["width"])
+    layers = int(params.get("layers", BUILTIN_DEFAULTS["layers"]))
+    widths = [width, *(width if params.get(f"width_{d}") is None else int(params[f"width_{d}"]) for d in range(2, layers + 1))]
+    sizes = [28 * 28, *widths, 10]
+    return sum(n_in * n_out + n_out for n_in, n_out in pairwise(sizes))

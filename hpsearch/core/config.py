@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from hpsearch.core.builtin_model import METRIC_DIRECTIONS
+from hpsearch.core.builtin_model import METRIC_DIRECTIONS, METRICS
 from hpsearch.core.errors import ConfigError, ConfigWarning
 from hpsearch.core.limits import LIMITS, check
 from hpsearch.core.objectives import Objective
@@ -52,6 +52,8 @@ __all__ = [
 
 #: The direction of the metrics the built-in model reports (its spec: :mod:`hpsearch.core.builtin_model`).
 KNOWN_DIRECTIONS: dict[str, str] = METRIC_DIRECTIONS
+#: The directions a study's identity leaves out: those known when identities were first recorded (Keras's four metrics).
+_IMPLIED_DIRECTIONS: dict[str, str] = {m: METRIC_DIRECTIONS[m] for m in METRICS}
 _METRIC_RULE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,99}")
 #: Columns of the per-epoch tables and frames that a metric may not be called.
 _RESERVED_METRIC_NAMES = frozenset(
@@ -337,8 +339,9 @@ class StudyConfig:
             "training": _training_identity(self.training),
             "pruning": _asdict(self.pruning),
             "metric": self.metric,
-            # the direction, where it is not the metric's own (studies of val_accuracy or val_loss recorded none)
-            **({"direction": self.direction} if KNOWN_DIRECTIONS.get(self.metric) != self.direction else {}),
+            # the direction, where it is not the metric's own (studies of val_accuracy or val_loss recorded none; a study
+            # of a metric whose direction became known later, such as params, recorded its direction and keeps it)
+            **({"direction": self.direction} if _IMPLIED_DIRECTIONS.get(self.metric) != self.direction else {}),
             **({self.strategy: self.options.identity()} if self.options is not None else {}),
             # several objectives: every one, in order (a study of one recorded only its metric and direction)
             **({"objectives": [[o.metric, o.direction] for o in self.objectives]} if self.multi_objective else {}),

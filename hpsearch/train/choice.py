@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from hpsearch.core.builtin_model import BUILTIN_DIMENSIONS, SGD_ONLY
+from hpsearch.core.builtin_model import BUILTIN_DIMENSIONS, COST_METRICS, SGD_ONLY
 from hpsearch.core.config import StudyConfig
 from hpsearch.core.errors import ConfigError
 from hpsearch.core.space import check_builtin_conditions
@@ -21,7 +21,7 @@ __all__ = ["check_builtin_study", "check_trainable", "make_trainer", "with_own_m
 
 def check_builtin_study(config: StudyConfig) -> None:
     """Refuse, before anything is written, a study the built-in model cannot train: a dimension it
-    does not have, or a metric it does not report."""
+    does not have, or an objective's metric it does not report (Keras's four, or its cost)."""
     if not config.builtin_model:
         name = next((n for n in config.space if n not in BUILTIN_DIMENSIONS), None)
         sgd_alone = name is None  # only built-in names, SGD's among them, and no optimizer: read as a space of one's own
@@ -39,14 +39,16 @@ def check_builtin_study(config: StudyConfig) -> None:
             source=config.source,
         )
     check_builtin_conditions(config.space)
-    if config.metric not in METRICS:
-        raise ConfigError(
-            "objective.metric",
-            config.metric,
-            f"the built-in model reports {', '.join(METRICS)}; a metric of your own comes from your own model "
-            '(model = "package.module:function"), loop (hpsearch.open_study) or trainer (run_study(..., trainer=...))',
-            source=config.source,
-        )
+    reported = (*METRICS, *COST_METRICS)
+    for i, objective in enumerate(config.objectives):
+        if objective.metric not in reported:
+            raise ConfigError(
+                f"objective.metrics[{i}]" if config.multi_objective else "objective.metric",
+                objective.metric,
+                f"the built-in model reports {', '.join(reported)}; a metric of your own comes from your own model "
+                '(model = "package.module:function"), loop (hpsearch.open_study) or trainer (run_study(..., trainer=...))',
+                source=config.source,
+            )
 
 
 def with_own_model(config: StudyConfig, model: Callable[..., Any] | None, data: Callable[..., Any] | None) -> StudyConfig:

@@ -23,6 +23,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from hpsearch.core.builtin_model import trainable_params
 from hpsearch.core.checkpoints import partial_file
 from hpsearch.core.config import DataConfig, TrainingConfig
 from hpsearch.core.records import TrialState
@@ -48,12 +49,17 @@ EVAL_BATCH_SIZE = 1024
 
 
 class _EpochReporter(keras.callbacks.Callback):
-    """Hands each epoch's metrics to the runner; stops on a non-finite loss or when told to prune."""
+    """Hands each epoch's metrics to the runner; stops on a non-finite loss or when told to prune.
 
-    def __init__(self, job: TrainJob, on_epoch: EpochCallback) -> None:
+    With ``size`` (the built-in model's trainable parameters), an epoch also reports its cost
+    (:data:`hpsearch.core.builtin_model.COST_METRICS`): ``params``, and ``epoch_seconds``, the epoch's wall
+    time (its ``seconds``). A model of one's own reports what its ``compile()`` says, nothing more."""
+
+    def __init__(self, job: TrainJob, on_epoch: EpochCallback, size: int | None = None) -> None:
         super().__init__()
         self.job = job
         self.on_epoch = on_epoch
+        self.size = size  # not ``params``: Keras sets a callback's ``params`` to fit's arguments
         self.results: list[EpochResult] = []
         self.stopped: str | None = None
         #: an exception raised by the runner's callback (a store error): it ends the run, not just the trial
@@ -64,8 +70,11 @@ class _EpochReporter(keras.callbacks.Callback):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        seconds = time.perf_counter() - self._start
         metrics = {name: float(value) for name, value in (logs or {}).items() if is_number(value)}
-        result = EpochResult(epoch + 1, metrics, time.perf_counter() - self._start)
+        if self.size is not None:
+            metrics.update(params=float(self.size), epoch_seconds=seconds)
+        result = EpochResult(epoch + 1, metrics, seconds)
         self.results.append(result)
         bad = first_non_finite(metrics)
         try:
@@ -211,7 +220,7 @@ class KerasTrainer:
 
     def _train_one(self, job: TrainJob, on_epoch: EpochCallback) -> TrainOutcome:
         data = self.user_data
-        reporter = _EpochReporter(job, on_epoch)
+        reporter = _EpochReporter(job, on_epoch, trainable_params(job.params) if self.trains_builtin_model else None)
         model = None
         info: dict[str, float] = {}
         try:

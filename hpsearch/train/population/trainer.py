@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from keras import ops
 
-from hpsearch.core.builtin_model import LAYER_DIMENSIONS
+from hpsearch.core.builtin_model import LAYER_DIMENSIONS, trainable_params
 from hpsearch.core.config import DataConfig, TrainingConfig
 from hpsearch.core.records import TrialState
 from hpsearch.core.space import Choice, SearchSpace
@@ -53,6 +53,7 @@ __all__ = [
     "PopulationTrainer",
     "columns_for_space",
     "default_tile_columns",
+    "epoch_shares",
     "narrowest_width",
     "pack",
     "population_columns",
@@ -139,6 +140,15 @@ def pack(widths: Sequence[int], columns: int, slots: int) -> list[list[int]]:
 def narrowest_width(space: SearchSpace) -> int:
     """The narrowest trial ``space`` can propose."""
     return _width_range(space)[0]
+
+
+def epoch_shares(seconds: float, sizes: Sequence[int]) -> list[float]:
+    """``seconds``, the wall time of an epoch the members of ``sizes`` (trainable parameters) trained together, shared
+    among them in proportion to their sizes: the members train in one computation, whose matrix products (nearly
+    all its work) grow with each member's parameters, so a member's share of them is its share of the time. The
+    shares add up to ``seconds``."""
+    total = sum(sizes)
+    return [seconds * size / total for size in sizes]
 
 
 def _member_of(job: TrainJob) -> Member:
@@ -324,7 +334,12 @@ class PopulationTrainer:
 
     def _train_group(self, jobs: list[TrainJob], on_epoch: EpochCallback) -> list[TrainOutcome]:
         """One pass over ``jobs``, in tiles (populations side by side in time, each epoch of every tile
-        before the next epoch of any), under one update covering their optimisers."""
+        before the next epoch of any), under one update covering their optimisers.
+
+        Each epoch reports Keras's four metrics and the built-in model's cost
+        (:data:`~hpsearch.core.builtin_model.COST_METRICS`): ``params``, the member's trainable parameters, and
+        ``epoch_seconds``, its share of the epoch's wall time (every tile's), by :func:`epoch_shares` (also the
+        epoch's ``seconds``)."""
         x, y, x_val, y_val = self._data()
         used = {str(job.params["optimizer"]) for job in jobs}
         optimizers = self.optimizers if self.optimizers is not None and used <= set(self.optimizers) else tuple(sorted(used))
@@ -332,6 +347,7 @@ class PopulationTrainer:
         last = max(job.epochs for job in jobs)
         tiles, failed = self._place(jobs, optimizers, activation, depth, last)
         results: list[list[EpochResult]] = [[] for _ in jobs]
+        sizes = [trainable_params(job.params) for job in jobs]
         ended: list[TrainOutcome | None] = [TrainOutcome(TrialState.FAIL, [], failed[i]) if i in failed else None for i in range(len(jobs))]
         for epoch in range(1, last + 1):
             if all(e is not None for e in ended):
@@ -354,9 +370,10 @@ class PopulationTrainer:
                             "val_accuracy": float(val_accuracy[slot]),
                         }
             live = sorted(metrics)
-            seconds = (time.perf_counter() - start) / max(1, len(live))
+            shares = epoch_shares(time.perf_counter() - start, [sizes[i] for i in live])
             reports = []
-            for i in live:
+            for i, seconds in zip(live, shares):
+                metrics[i].update(params=float(sizes[i]), epoch_seconds=seconds)
                 results[i].append(EpochResult(epoch, metrics[i], seconds))
                 reports.append((jobs[i], results[i][-1]))
             where = {i: (tile, slot) for tile in tiles for slot, i in enumerate(tile.jobs)}
