@@ -152,6 +152,17 @@ def test_pruning_table_without_enabled_turns_pruning_on():
     assert parse_study(study(pruning={"enabled": False})).pruning.enabled is False
 
 
+def test_several_objectives_are_the_study_s_and_one_keeps_its_old_identity():
+    """``metrics`` with their known directions; a list of one is the study of one, with the identity it always had."""
+    several = parse_study(study(objective={"metrics": ["val_accuracy", "params"]}))
+    assert [(o.metric, o.direction) for o in several.objectives] == [("val_accuracy", "maximize"), ("params", "minimize")]
+    assert several.multi_objective and (several.metric, several.direction) == ("val_accuracy", "maximize")
+    assert several.identity()["objectives"] == [["val_accuracy", "maximize"], ["params", "minimize"]]
+    one = parse_study(study(objective={"metrics": ["val_loss"]}))
+    assert not one.multi_objective and one.identity() == parse_study(study(objective={"metric": "val_loss"})).identity()
+    assert "objectives" not in one.identity()
+
+
 def test_quickstart_study_is_valid():
     config = load_study(REPO / "studies" / "quickstart.toml")
     assert config.name == "quickstart"
@@ -211,6 +222,48 @@ BAD = [
     ("unknown-training-key", study(training={"batchsize": 32}), "training.batchsize", 32, "unknown key"),
     ("unknown-pruning-key", study(pruning={"enable": True}), "pruning.enable", True, "unknown key"),
     ("unknown-objective-key", study(objective={"metricz": "val_loss"}), "objective.metricz", "val_loss", "unknown key"),
+    # several objectives
+    ("objectives-not-a-list", study(objective={"metrics": "val_loss"}), "objective.metrics", "val_loss", "a list of 1 to 3"),
+    (
+        "objectives-too-many",
+        study(objective={"metrics": ["val_loss", "params", "epoch_seconds", "loss"]}),
+        "objective.metrics",
+        ["val_loss", "params", "epoch_seconds", "loss"],
+        "a list of 1 to 3",
+    ),
+    ("objective-twice", study(objective={"metrics": ["loss", "loss"]}), "objective.metrics", ["loss", "loss"], "names 'loss' twice"),
+    ("objective-metric-and-metrics", study(objective={"metric": "loss", "metrics": ["loss"]}), "objective.metric", "loss", "use metrics"),
+    ("objective-directions-alone", study(objective={"directions": ["maximize"]}), "objective.directions", ["maximize"], "goes with"),
+    (
+        "objective-directions-length",
+        study(objective={"metrics": ["val_accuracy", "params"], "directions": ["maximize"]}),
+        "objective.directions",
+        ["maximize"],
+        "a list of 2 directions",
+    ),
+    ("objective-unknown-direction", study(objective={"metrics": ["val_accuracy", "val_auc"]}), "objective.directions[1]", None, "required"),
+    (
+        "objective-bad-direction",
+        study(objective={"metrics": ["val_accuracy", "params"], "directions": ["maximize", "down"]}),
+        "objective.directions[1]",
+        "down",
+        "maximize or minimize",
+    ),
+    ("objective-a-dimension", study(objective={"metrics": ["val_accuracy", "width"]}), "objective.metrics[1]", "width", "dimension"),
+    (
+        "objectives-with-a-strategy-of-one",
+        study(strategy="gp", objective={"metrics": ["val_accuracy", "params"]}),
+        "strategy",
+        "gp",
+        "runs grid, random, tpe, qmc, nsga2",
+    ),
+    (
+        "objectives-with-pruning",
+        study(objective={"metrics": ["val_accuracy", "params"]}, pruning={"enabled": True}),
+        "pruning.enabled",
+        True,
+        "compares trials on one objective",
+    ),
     ("unknown-space-width-key", study(space={"width": {"low": 16, "high": 64, "step": 8}}), "space.width.step", 8, "unknown key"),
     (
         "unknown-space-optimizer-key",

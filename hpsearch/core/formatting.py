@@ -12,11 +12,12 @@ __all__ = ["format_duration", "format_value", "round_significant"]
 
 
 def format_value(value: Any) -> str:
-    """A table cell or status value: ``-`` for None, 4 significant digits for floats."""
+    """A table cell or status value: ``-`` for None, 4 significant digits for floats (a whole number below a billion,
+    such as a parameter count, in full)."""
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return str(int(value)) if value.is_integer() and abs(value) < 1e9 else f"{value:.4g}"
     return str(value)
 
 

@@ -1,5 +1,6 @@
 """Store -> pandas DataFrames for analysis: trials, per-epoch metrics, best-so-far
-curves, hyperparameter importance, best trials, and PBT schedules and lineage.
+curves, hyperparameter importance, best trials, PBT schedules and lineage, and for
+studies of several objectives their Pareto fronts and hypervolume over the budget.
 
 Each frame comes from one SQL query on the store, so the same questions can be
 asked in SQL directly; the queries are written with SQLAlchemy Core and run on
@@ -18,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Union
 from hpsearch.core.builtin_model import BUILTIN_DIMENSIONS, HYPERPARAMETERS, METRICS
 from hpsearch.core.config import has_lineage
 from hpsearch.core.errors import UnknownStudyError
-from hpsearch.core.results import FINISHED_STATES, ends_training, is_final
+from hpsearch.core.objectives import Objective, dominates, hypervolume, reference_point
+from hpsearch.core.results import FINISHED_STATES, ends_training, is_final, study_result
 from hpsearch.core.space import RESERVED_NAMES, Choice, SearchSpace, parse_space
 from hpsearch.store import Store, StudyRecord, TrialState, queries, reading
 
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FINISHED_STATES",
+    "OBJECTIVES_ATTR",
+    "REFERENCE_ATTR",
     "SPACE_ATTR",
     "TRIAL_FIELDS",
     "ParamImportance",
@@ -37,8 +41,13 @@ __all__ = [
     "evolution_lineage",
     "final_results",
     "frame_dimensions",
+    "frame_objectives",
+    "hypervolume_history",
     "model_history",
+    "objective_column",
+    "objective_columns",
     "param_importance",
+    "pareto_frame",
     "pbt_lineage",
     "pbt_schedule",
     "pruning_rungs",
@@ -61,6 +70,45 @@ Names = Union[str, Sequence[str], None]
 SPACE_ATTR = "hpsearch_space"
 
 Description = dict[str, Any]
+
+#: The key of ``DataFrame.attrs`` where a frame of this module keeps the objectives of each of its studies:
+#: study name -> ``[[metric, direction], ...]`` in the study's order (one pair for a study of one objective).
+OBJECTIVES_ATTR = "hpsearch_objectives"
+#: The key of ``DataFrame.attrs`` where :func:`hypervolume_history` keeps the reference point of each study's
+#: hypervolume: study name -> one value per objective (shared by the compared studies of the same objectives).
+REFERENCE_ATTR = "hpsearch_reference"
+
+#: How the column of an objective's value is called: ``value:`` and its metric. A hyperparameter's name has no
+#: ``:`` (:data:`hpsearch.core.space.NAME_RULE`), so these columns never meet one, nor a fixed column.
+_OBJECTIVE_PREFIX = "value:"
+
+
+def objective_column(metric: str) -> str:
+    """The column of a frame here holding each trial's value of the objective ``metric`` (``value:params``)."""
+    return _OBJECTIVE_PREFIX + metric
+
+
+def objective_columns(frame: pd.DataFrame) -> list[str]:
+    """The objective columns of ``frame`` (:func:`objective_column`), in order."""
+    return [c for c in frame.columns if isinstance(c, str) and c.startswith(_OBJECTIVE_PREFIX)]
+
+
+def _objectives_attr(studies: Sequence[StudyRecord]) -> dict[str, list[list[str]]]:
+    return {st.name: [[o.metric, o.direction] for o in st.objectives] for st in studies}
+
+
+def frame_objectives(frame: pd.DataFrame) -> dict[str, tuple[Objective, ...]]:
+    """The objectives of each study of ``frame``, by study name, in the studies' order.
+
+    A frame of this module records them (``frame.attrs[OBJECTIVES_ATTR]``); for any other frame, each study's
+    ``metric`` and ``direction`` columns give its one objective (a frame without them: none)."""
+    stored = frame.attrs.get(OBJECTIVES_ATTR)
+    if isinstance(stored, Mapping):
+        return {str(name): tuple(Objective(str(m), str(d)) for m, d in pairs) for name, pairs in stored.items()}
+    if not {"study", "metric", "direction"} <= set(frame.columns):
+        return {}
+    firsts = frame.drop_duplicates("study")
+    return {str(r["study"]): (Objective(str(r["metric"]), str(r["direction"])),) for r in firsts.to_dict("records")}
 
 
 def study_dimensions(study: StudyRecord) -> dict[str, Description]:
@@ -105,7 +153,9 @@ def _with_space(frame: pd.DataFrame, dims: Mapping[str, Description]) -> pd.Data
 
 
 #: Columns of the frames here (and of :mod:`hpsearch.show.plots`) that hold no hyperparameter and are not reserved names.
-_OTHER_COLUMNS = frozenset({"bracket", "rungs", "epochs_done", "x0", "y0", "x1", "y1", "hyperparameter", "importance"})
+_OTHER_COLUMNS = frozenset(
+    {"bracket", "rungs", "epochs_done", "x0", "y0", "x1", "y1", "hyperparameter", "importance", "pareto", "hypervolume", "front"}
+)
 
 
 def _described(name: str, values: pd.Series) -> Description:
@@ -137,7 +187,7 @@ def frame_dimensions(frame: pd.DataFrame) -> dict[str, Description]:
     if isinstance(stored, Mapping):
         return {name: dict(dim) for name, dim in stored.items() if name in frame.columns}
     metrics = set(frame["metric"].dropna().astype(str)) if "metric" in frame.columns else set()
-    skip = RESERVED_NAMES | _OTHER_COLUMNS | metrics
+    skip = RESERVED_NAMES | _OTHER_COLUMNS | metrics | set(objective_columns(frame))
     return {str(c): _described(str(c), frame[c]) for c in frame.columns if isinstance(c, str) and c not in skip}
 
 
