@@ -94,9 +94,11 @@ def _rows(space: SearchSpace, history: Sequence[TrialRecord], objectives: int = 
         if not space.contains(trial.params):
             continue
         state = _STATES[trial.state]
-        if state == "COMPLETE" and (trial.values is None or len(trial.values) != objectives):
+        # a replay of one objective (TPE, a pruning rule, fANOVA) reads a trial's value: a study of several's first objective
+        values = trial.values if objectives > 1 else None if trial.value is None else (trial.value,)
+        if state == "COMPLETE" and (values is None or len(values) != objectives):
             state = "FAIL"  # cannot happen through the runner; never feed TPE a valueless completion
-        value = trial.values if state == "COMPLETE" else None
+        value = values if state == "COMPLETE" else None
         curve = {i: v for i, v in enumerate(trial.curve) if v is not None} if objectives == 1 else {}
         rows.append(_Row(trial.number, dict(trial.params), state, value, curve))
     return rows
