@@ -354,7 +354,7 @@ def test_evolution_lineage_names_both_parents_from_the_generation_before_or_its_
     assert [t.name for t in fig.data[:2]] == ["first parent", "second parent"]
     empty = evolution_lineage_figure(lineage.iloc[0:0], study="x")
     assert is_empty(empty)
-    with pytest.raises(ValueError, match="cmp-grid is a grid study, not an evolution study"):
+    with pytest.raises(ValueError, match="cmp-grid is a grid study, not an evolution or nsga2 study"):
         evolution_lineage("cmp-grid", db)
 
 

@@ -22,7 +22,7 @@ from hpsearch.core.errors import UnknownStudyError
 from hpsearch.core.objectives import Objective, dominates, hypervolume, reference_point
 from hpsearch.core.results import FINISHED_STATES, ends_training, is_final, study_result
 from hpsearch.core.space import RESERVED_NAMES, Choice, SearchSpace, parse_space
-from hpsearch.store import Store, StudyRecord, TrialState, queries, reading
+from hpsearch.store import Store, StudyRecord, TrialRecord, TrialState, queries, reading
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,6 +45,7 @@ __all__ = [
     "hypervolume_history",
     "model_history",
     "objective_column",
+    "objective_groups",
     "objective_columns",
     "param_importance",
     "pareto_frame",
@@ -452,17 +453,30 @@ def trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
     without these. ``final`` marks the results a study ends with: COMPLETE trials, and
     for PBT only each member's last segment. PBT segments also carry ``member``,
     ``generation``, ``start_epoch``, ``end_epoch`` and ``parent_trial``.
+
+    When a study of several objectives is among them, a column per objective of the studies follows ``value``
+    (:func:`objective_column`: ``value:val_accuracy``, ``value:params``, ...): each trial's value of that objective
+    at its last epoch (a study of one objective: its ``value`` under its metric; empty for a study without that
+    objective). The frame records every study's objectives (:func:`frame_objectives`). Studies of one objective
+    only: no such column, the columns are :func:`trial_columns`.
     """
     import pandas as pd
 
     with reading(store) as opened:
         studies = resolve_studies(opened, names)
         rows = opened.fetch(queries.trials([st.id for st in studies])) if studies else []
+        several = {(st.name, t.number): t.values for st in studies if st.multi_objective for t in opened.trials(st.id, with_curves=False)}
     dims = studies_dimensions(studies)
-    columns = trial_columns(list(dims))
-    raw = pd.DataFrame.from_records(
-        [_trial_record(r, list(dims)) for r in rows], columns=[c for c in columns if c not in {"completion", "cum_epochs", "cum_seconds"}]
-    )
+    columns = list(trial_columns(list(dims)))
+    extra = _objective_names(studies) if any(st.multi_objective for st in studies) else []
+    at = columns.index("value") + 1
+    columns[at:at] = extra
+    records = [_trial_record(r, list(dims)) for r in rows]
+    if extra:
+        by_name = {st.name: st.objectives for st in studies}
+        for rec in records:
+            rec.update(_objective_values(by_name[rec["study"]], several.get((rec["study"], rec["number"])), rec["value"]))
+    raw = pd.DataFrame.from_records(records, columns=[c for c in columns if c not in {"completion", "cum_epochs", "cum_seconds"}])
     parts = [_in_completion_order(raw[raw["study"] == st.name]) for st in studies]
     frame = pd.concat(parts, ignore_index=True) if parts else raw
     frame = frame.reindex(columns=list(columns)).reset_index(drop=True)
@@ -472,7 +486,25 @@ def trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
     frame["final"] = frame["final"].astype(bool)
     for column in ("started_at", "finished_at"):
         frame[column] = pd.to_datetime(frame[column].astype(float), unit="s", utc=True)
+    for column in extra:
+        frame[column] = frame[column].astype(float)
+    frame.attrs[OBJECTIVES_ATTR] = _objectives_attr(studies)
     return _with_space(frame, dims)
+
+
+def _objective_names(studies: Sequence[StudyRecord]) -> list[str]:
+    """The objective columns of ``studies``: one per objective metric, in order of first appearance."""
+    return [objective_column(m) for m in dict.fromkeys(o.metric for st in studies for o in st.objectives)]
+
+
+def _objective_values(objectives: Sequence[Objective], values: Sequence[float] | None, value: Any) -> dict[str, Any]:
+    """The objective columns of one trial of a study of ``objectives``: its ``values`` (several objectives), or
+    its ``value`` (one)."""
+    if len(objectives) == 1:
+        return {objective_column(objectives[0].metric): value}
+    if values is None or len(values) != len(objectives):
+        return {}
+    return {objective_column(o.metric): v for o, v in zip(objectives, values)}
 
 
 def final_results(trials: pd.DataFrame) -> pd.DataFrame:
@@ -554,11 +586,16 @@ def epochs_frame(store: StoreLike = None, names: Names = None, *, trials: Mappin
 # ---------------------------------------------------------------------------- best trials
 
 
-def best_trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
+def best_trials_frame(store: StoreLike = None, names: Names = None, *, pareto: bool = False) -> pd.DataFrame:
     """One row per study: its progress, its best trial (the study's result; for PBT the best
     member at the end of training), that trial's hyperparameters (one column per name of the
     studies, as in :func:`trials_frame`) and value, and its test accuracy and loss when the test
-    evaluation has been made."""
+    evaluation has been made.
+
+    With ``pareto``, a study of several objectives has one row per trial of its Pareto set instead (its result,
+    :attr:`hpsearch.core.results.StudySummary.pareto`, sorted along the first objective), each with that trial's
+    test evaluation, and when such a study is among them every row has a column per objective of the studies after
+    ``value``, as :func:`trials_frame` has (a study of one objective: its value under its metric)."""
     import pandas as pd
 
     from hpsearch.running.session import summarize
@@ -567,12 +604,13 @@ def best_trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFr
     with reading(store) as opened:
         studies = resolve_studies(opened, names)
         dims = studies_dimensions(studies)
+        several = pareto and any(st.multi_objective for st in studies)
         for study in studies:
             summary = summarize(opened, study)
-            best = summary.best
-            test = summary.test
-            rows.append(
-                {
+            results = summary.pareto if several and study.multi_objective and summary.pareto else [summary.best]
+            for best in results:
+                test = summary.tests.get(best.number) if several and best is not None else summary.test
+                row = {
                     "study": study.name,
                     "strategy": study.strategy,
                     "state": study.state.value,
@@ -585,11 +623,131 @@ def best_trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFr
                     "test_accuracy": None if test is None else test.accuracy,
                     "test_loss": None if test is None else test.loss,
                 }
-            )
-    columns = ["study", "strategy", "state", "finished", "n_trials", "best_trial", *dims, "value", "metric"]
+                if several and best is not None:
+                    row.update(_objective_values(study.objectives, best.values, best.value))
+                rows.append(row)
+    extra = _objective_names(studies) if several else []
+    columns = ["study", "strategy", "state", "finished", "n_trials", "best_trial", *dims, "value", *extra, "metric"]
     frame = pd.DataFrame.from_records(rows, columns=[*columns, "test_accuracy", "test_loss"])
     frame["best_trial"] = frame["best_trial"].astype("Int64")
+    for column in extra:
+        frame[column] = frame[column].astype(float)
+    if several:
+        frame.attrs[OBJECTIVES_ATTR] = _objectives_attr(studies)
     return _with_space(frame, dims)
+
+
+# ---------------------------------------------------------------------------- several objectives
+
+
+def _scored(trial: TrialRecord, study: StudyRecord) -> bool:
+    """Whether ``trial`` is a result of ``study`` with a value in every objective: COMPLETE, final, all its values."""
+    values = trial.values
+    return (
+        trial.state is TrialState.COMPLETE and values is not None and len(values) == len(study.objectives) and is_final(trial, study.epochs)
+    )
+
+
+def pareto_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
+    """The final results of the studies of several objectives among ``names`` (every study when None; studies of one
+    objective are left out), one row per COMPLETE final trial with a value in every objective, by study and number.
+
+    Columns: ``study``, ``strategy``, ``number``, one per hyperparameter of the studies (as :func:`trials_frame`), ``value``
+    (the first objective's), one per objective of the studies (:func:`objective_column`; empty for a study without it),
+    and ``pareto``: whether the trial is in the study's Pareto set (:func:`hpsearch.core.results.study_result`, the one
+    rule). The frame records each study's objectives (:func:`frame_objectives`)."""
+    import pandas as pd
+
+    with reading(store) as opened:
+        studies = [st for st in resolve_studies(opened, names) if st.multi_objective]
+        history = {st.name: opened.trials(st.id, with_curves=False) for st in studies}
+    dims = studies_dimensions(studies)
+    extra = _objective_names(studies)
+    rows = []
+    for study in studies:
+        trials = history[study.name]
+        front = {t.number for t in study_result(study, trials).pareto}
+        for t in trials:
+            if _scored(t, study) or t.number in front:
+                rows.append(
+                    {
+                        "study": study.name,
+                        "strategy": study.strategy,
+                        "number": t.number,
+                        **{name: t.params.get(name) for name in dims},
+                        "value": t.value,
+                        **_objective_values(study.objectives, t.values, t.value),
+                        "pareto": t.number in front,
+                    }
+                )
+    columns = ["study", "strategy", "number", *dims, "value", *extra, "pareto"]
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    for column in ("value", *extra):
+        frame[column] = frame[column].astype(float)
+    frame["pareto"] = frame["pareto"].astype(bool)
+    frame.attrs[OBJECTIVES_ATTR] = _objectives_attr(studies)
+    return _with_space(frame, dims)
+
+
+def objective_groups(objectives: Mapping[str, Sequence[Objective]]) -> list[tuple[tuple[Objective, ...], list[str]]]:
+    """The studies of several objectives grouped by their objectives (the same metrics and directions, in the same order),
+    in order of first appearance: only the studies of one group can share a Pareto plot and a reference point."""
+    groups: dict[tuple[Objective, ...], list[str]] = {}
+    for name, objs in objectives.items():
+        if len(objs) > 1:
+            groups.setdefault(tuple(objs), []).append(name)
+    return list(groups.items())
+
+
+def hypervolume_history(store: StoreLike = None, names: Names = None, *, trials: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The hypervolume of each study of several objectives among ``names`` after every finished trial, in the order
+    trials finished: the volume its Pareto front so far (of its COMPLETE final trials) dominates up to a reference
+    point, against the budget spent (``cum_epochs``, ``cum_seconds``, as in :func:`trials_frame`). It never falls;
+    it rises when a trial pushes the front out.
+
+    The compared studies of the same objectives share **one** reference point
+    (:func:`hpsearch.core.objectives.reference_point` of all their COMPLETE final trials), so their hypervolumes compare
+    at equal budget; it is recorded per study in ``frame.attrs[REFERENCE_ATTR]`` (and the objectives in
+    :func:`frame_objectives`). Columns: ``study``, ``strategy``, ``completion``, ``number``, ``state``, ``cum_epochs``,
+    ``cum_seconds``, ``hypervolume`` (0 until the first COMPLETE trial), ``improved`` (this trial enlarged it) and
+    ``front`` (trials in the front so far). ``trials`` is the studies' :func:`trials_frame` when the caller has it."""
+    import pandas as pd
+
+    with reading(store) as opened:
+        studies = [st for st in resolve_studies(opened, names) if st.multi_objective]
+        if trials is None and studies:
+            trials = trials_frame(opened, [st.name for st in studies])
+    columns = ["study", "strategy", "completion", "number", "state", "cum_epochs", "cum_seconds", "hypervolume", "improved", "front"]
+    objectives = {st.name: st.objectives for st in studies}
+    references: dict[str, list[float]] = {}
+    parts = []
+    for group, members in objective_groups(objectives):
+        maximize = [o.maximize for o in group]
+        value_columns = [objective_column(o.metric) for o in group]
+        done = trials[trials["study"].isin(members) & trials["completion"].notna()]  # type: ignore[index]
+        scored = done["final"] & (done["state"] == TrialState.COMPLETE.value) & done[value_columns].notna().all(axis=1)
+        points = [tuple(map(float, p)) for p in done.loc[scored, value_columns].to_numpy()]
+        if not points:
+            continue
+        reference = reference_point(points, maximize)
+        for name in members:
+            references[name] = list(reference)
+            g = done[done["study"] == name].sort_values("completion")
+            front: list[tuple[float, ...]] = []
+            volume, volumes, improved, sizes = 0.0, [], [], []
+            for ok, point in zip(scored[g.index], g[value_columns].to_numpy()):
+                before = volume
+                p = tuple(map(float, point))
+                if ok and not any(dominates(q, p, maximize) for q in front):
+                    front = [q for q in front if not dominates(p, q, maximize)] + [p]
+                    volume = hypervolume(front, maximize, reference)
+                volumes.append(volume)
+                improved.append(volume > before)
+                sizes.append(len(front))
+            parts.append(g.assign(hypervolume=volumes, improved=improved, front=sizes)[columns])
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    frame.attrs = {OBJECTIVES_ATTR: _objectives_attr(studies), REFERENCE_ATTR: references}
+    return frame
 
 
 # ---------------------------------------------------------------------------- importance

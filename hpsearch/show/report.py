@@ -1,6 +1,7 @@
 """One self-contained HTML report that compares studies: every figure of
 :mod:`hpsearch.show.plots`, one section each, and a table of the best trial of each
-study with its test accuracy.
+study with its test accuracy (for a study of several objectives its Pareto set, with
+sections of its Pareto front and hypervolume).
 
 The page embeds plotly.js inline (no network, no external file), so it opens
 offline in any browser and can be mailed or archived as one file.
@@ -26,13 +27,14 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from hpsearch.core.config import has_lineage
+from hpsearch.core.formatting import format_value
 from hpsearch.read import frames
 from hpsearch.read.frames import Names, StoreLike
 from hpsearch.show import plots
 from hpsearch.show.output_file import check_output_path, protected_paths, write_output
 from hpsearch.store import reading
 
-__all__ = ["Section", "best_table_html", "render_report", "report_sections", "write_report"]
+__all__ = ["Section", "best_table_html", "pareto_sections", "render_report", "report_sections", "write_report"]
 
 _PLOTLY_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True}
 
@@ -58,6 +60,9 @@ def report_sections(store: StoreLike, names: Names = None) -> list[Section]:
         schedules = {st.name: frames.pbt_schedule(st.name, opened) for st in studies if st.strategy == "pbt"}
         lineages = {st.name: frames.evolution_lineage(st.name, opened) for st in studies if has_lineage(st.strategy)}
         rungs = {st.name: frames.pruning_rungs(st.name, opened) for st in studies if st.config.get("pruning", {}).get("enabled")}
+        several = [st.name for st in studies if st.multi_objective]
+        pareto = frames.pareto_frame(opened, several) if several else None
+        history = frames.hypervolume_history(opened, several, trials=trials) if several else None
     best = plots.best_trial_numbers(trials)
     sections = [
         Section(
@@ -69,6 +74,7 @@ def report_sections(store: StoreLike, names: Names = None) -> list[Section]:
             "PBT counts every segment: its epochs, and the result its model reached.",
             plots.best_so_far_figure(frames.best_so_far(trials), studies=order),
         ),
+        *(pareto_sections(pareto, history) if pareto is not None and history is not None else []),
         Section(
             "distribution",
             "Distribution of final results",
@@ -151,6 +157,47 @@ def report_sections(store: StoreLike, names: Names = None) -> list[Section]:
     return sections
 
 
+def pareto_sections(pareto: pd.DataFrame, history: pd.DataFrame) -> list[Section]:
+    """The sections of the studies of several objectives: for each set of objectives they have (the studies of one set
+    share the axes and the reference point), their Pareto fronts and their hypervolume against the epochs spent.
+    ``pareto`` is :func:`hpsearch.read.frames.pareto_frame`, ``history`` :func:`hpsearch.read.frames.hypervolume_history`."""
+    groups = frames.objective_groups(frames.frame_objectives(pareto))
+    sections = []
+    for i, (objectives, members) in enumerate(groups):
+        suffix = "" if len(groups) == 1 else f"-{i + 1}"
+        metrics = ", ".join(o.metric for o in objectives)
+        sections.append(
+            Section(
+                "pareto-front" + suffix,
+                f"Pareto front: {metrics}",
+                "With several objectives no trial is simply the best: the result of a study is its Pareto set, the trials "
+                "no other trial beats in every objective at once. Every final result is placed by its value in each objective "
+                "(each axis says which way is better); the Pareto trials are drawn solid and the faint dots are dominated trials. "
+                + (
+                    "The step line is each study's front: everything behind it is dominated, and a front further toward the "
+                    "better corner is a better set of trade-offs."
+                    if len(objectives) == 2
+                    else "In three dimensions the Pareto trials are the diamonds; drag to turn the plot."
+                    + (f" Only the first 3 of the {len(objectives)} objectives are drawn." if len(objectives) > 3 else "")
+                ),
+                plots.pareto_figure(pareto, studies=members),
+            )
+        )
+        sections.append(
+            Section(
+                "hypervolume" + suffix,
+                f"Hypervolume at equal budget: {metrics}",
+                "How much of the objectives' space each study's Pareto front covers after every finished trial, against the "
+                "training epochs spent: the volume its front dominates up to a reference point (written above the plot) a little "
+                "worse than every result of the studies compared, one point for all of them so that their lines compare. "
+                "It never falls; a line that rises higher and earlier found a better front with less budget. "
+                "Large dots mark the trials that pushed the front out.",
+                plots.hypervolume_figure(history, studies=members),
+            )
+        )
+    return sections
+
+
 # ---------------------------------------------------------------------------- HTML
 
 
@@ -164,6 +211,8 @@ def _cell(value: Any, kind: str = "") -> str:
         return f"{float(value):.3g}"
     if kind == "float":
         return f"{float(value):.3f}"
+    if kind == "number":
+        return html.escape(format_value(float(value)))
     return html.escape(str(value))
 
 
@@ -177,18 +226,29 @@ def _cell_kind(name: str, dim: dict[str, Any]) -> str:
     return "sci" if dim.get("kind") == "FloatRange" else ""
 
 
+#: How the table heads the value of an objective (any other metric: its name).
+_OBJECTIVE_HEADS: dict[str, str] = {"val_accuracy": "validation accuracy", "val_loss": "validation loss"}
+
+
 def best_table_html(best: pd.DataFrame) -> str:
     """The best trial of each study as an HTML table (``best`` is :func:`hpsearch.read.frames.best_trials_frame`):
-    one column per hyperparameter of the studies (a dash where a study has none of that name)."""
+    one column per hyperparameter of the studies (a dash where a study has none of that name).
+
+    A frame with a column per objective (``best_trials_frame(..., pareto=True)`` of studies of several objectives) has
+    one row per trial of a Pareto set and a column per objective in place of the one validation value."""
     metrics = set(best["metric"])
     result = "validation accuracy" if metrics == {"val_accuracy"} else "validation loss" if metrics == {"val_loss"} else "validation value"
     dims = frames.frame_dimensions(best)
-    headers = ["study", "strategy", "state", "trials done", "best trial", *(plots.param_name(n) for n in dims)]
-    headers += [result, "test accuracy", "test loss"]
+    objectives = frames.objective_columns(best)
+    headers = ["study", "strategy", "state", "trials done", "trial" if objectives else "best trial", *(plots.param_name(n) for n in dims)]
+    shown = [c.removeprefix(frames.objective_column("")) for c in objectives]
+    headers += [_OBJECTIVE_HEADS.get(m, m) for m in shown] if objectives else [result]
+    headers += ["test accuracy", "test loss"]
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     rows = []
     for r in best.to_dict("records"):  # not itertuples: a hyperparameter may be called like a Python keyword
         accuracy = "percent" if str(r["metric"]).endswith("accuracy") else "float"
+        values = [_cell(r[c], "percent" if m.endswith("accuracy") else "number") for c, m in zip(objectives, shown)]
         cells = [
             _cell(r["study"]),
             _cell(r["strategy"]),
@@ -196,7 +256,7 @@ def best_table_html(best: pd.DataFrame) -> str:
             f"{r['finished']}/{r['n_trials']}",
             _cell(r["best_trial"]),
             *(_cell(r[name], _cell_kind(name, dim)) for name, dim in dims.items()),
-            _cell(r["value"], accuracy),
+            *(values if objectives else [_cell(r["value"], accuracy)]),
             _cell(r["test_accuracy"], "percent"),
             _cell(r["test_loss"], "float"),
         ]
@@ -230,6 +290,25 @@ def _untitled(figure: go.Figure) -> dict[str, Any]:
     return spec
 
 
+def _best_section(best: pd.DataFrame) -> str:
+    """The table of each study's result, with its heading and how to read it."""
+    if not frames.objective_columns(best):
+        return (
+            "<section class='table' id='best-trials'><h2>Best trial of each study</h2>"
+            "<p class='how'>The result of each study: its best completed trial (for PBT the best member at the end of training), "
+            "its hyperparameters, its validation result, and its accuracy on the held-out test set, measured once when "
+            "the study finished (a dash: not measured yet).</p>" + best_table_html(best) + "</section>"
+        )
+    return (
+        "<section class='table' id='best-trials'><h2>Result of each study: its best trial, or its Pareto set</h2>"
+        "<p class='how'>The result of each study: its best completed trial (for PBT the best member at the end of training), "
+        "or for a study of several objectives its Pareto set, one row per trial no other trial beats in every objective "
+        "(in order of the first objective). Each row gives the trial's hyperparameters, its value in each objective (a dash: "
+        "not an objective of that study), and its accuracy on the held-out test set, measured once when the study finished "
+        "(a dash: not measured yet).</p>" + best_table_html(best) + "</section>"
+    )
+
+
 def render_report(sections: Sequence[Section], best: pd.DataFrame, *, title: str, subtitle: str) -> str:
     """The whole page: plotly.js inline once, then the best-so-far section, the table of best
     trials, and the other sections, each with its heading and how to read it."""
@@ -244,12 +323,7 @@ def render_report(sections: Sequence[Section], best: pd.DataFrame, *, title: str
             f"<p class='how'>{html.escape(section.description)}</p>{div}</section>"
         )
         if i == 0:
-            parts.append(
-                "<section class='table' id='best-trials'><h2>Best trial of each study</h2>"
-                "<p class='how'>The result of each study: its best completed trial (for PBT the best member at the end of training), "
-                "its hyperparameters, its validation result, and its accuracy on the held-out test set, measured once when "
-                "the study finished (a dash: not measured yet).</p>" + best_table_html(best) + "</section>"
-            )
+            parts.append(_best_section(best))
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{html.escape(title)}</title>"
@@ -276,7 +350,7 @@ def write_report(store: StoreLike, names: Names, out_path: str | os.PathLike[str
         studies = frames.resolve_studies(opened, names)
         order = [st.name for st in studies]
         sections = report_sections(opened, order)
-        best = frames.best_trials_frame(opened, order)
+        best = frames.best_trials_frame(opened, order, pareto=True)
         url = opened.label
     strategies = ", ".join(f"{st.name} ({st.strategy})" for st in studies) or "no study"
     when = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")

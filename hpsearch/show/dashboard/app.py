@@ -93,7 +93,7 @@ def render_page(store: Store, pathname: str | None, search: str | None, poll_ms:
         except UnknownStudyError:
             return pages.not_found_page(f"No study called {name!r} in {store.label}.")
         # the header and the table show at once; each figure is drawn by its own callback
-        keys = figures.study_figure_keys(header.study.strategy, pruning=figures.prunes(header.study))
+        keys = figures.figure_keys_of(header.study)
         return pages.study_page(header, data.trial_page(store, name), keys, version_of(list(fp)), poll_ms)
     if path == "/compare":
         names = data.study_names(store)

@@ -36,12 +36,14 @@ __all__ = [
     "MAX_POINTS",
     "PARALLEL_MODES",
     "EVOLUTION_FIGURES",
+    "MULTI_OBJECTIVE_FIGURES",
     "PBT_FIGURES",
     "PRUNING_FIGURES",
     "STUDY_FIGURES",
     "compare_figures",
     "curve_epochs",
     "curve_trials",
+    "figure_keys_of",
     "learning_curves",
     "parallel",
     "prunes",
@@ -169,6 +171,8 @@ STUDY_FIGURES: tuple[str, ...] = ("learning-curves", "parallel", "slices")
 PBT_FIGURES: tuple[str, ...] = ("pbt-schedule", "pbt-lineage")
 #: An evolution study adds its lineage; a study with early stopping, where its trials stopped.
 EVOLUTION_FIGURES: tuple[str, ...] = ("evolution-lineage",)
+#: A study of several objectives adds its Pareto front and its hypervolume, first (they are its result).
+MULTI_OBJECTIVE_FIGURES: tuple[str, ...] = ("pareto-front", "hypervolume")
 PRUNING_FIGURES: tuple[str, ...] = ("rungs",)
 #: The figures of the compare page, in page order.
 COMPARE_FIGURES: tuple[str, ...] = ("best-so-far", "distribution", "parallel", "slices", "learning-curves")
@@ -180,10 +184,17 @@ PARALLEL_MODES: tuple[str, ...] = ("lines", "webgl")
 Figure: TypeAlias = go.Figure | dict[str, Any]
 
 
-def study_figure_keys(strategy: str, *, pruning: bool = False) -> tuple[str, ...]:
-    """The figures of the page of a study of ``strategy`` (with early stopping when ``pruning``), in page order."""
+def study_figure_keys(strategy: str, *, pruning: bool = False, multi_objective: bool = False) -> tuple[str, ...]:
+    """The figures of the page of a study of ``strategy`` (with early stopping when ``pruning``, of several objectives
+    when ``multi_objective``), in page order."""
     extra = PBT_FIGURES if strategy == "pbt" else EVOLUTION_FIGURES if has_lineage(strategy) else ()
-    return STUDY_FIGURES + extra + (PRUNING_FIGURES if pruning else ())
+    first = MULTI_OBJECTIVE_FIGURES if multi_objective else ()
+    return first + STUDY_FIGURES + extra + (PRUNING_FIGURES if pruning else ())
+
+
+def figure_keys_of(study: StudyRecord) -> tuple[str, ...]:
+    """The figures of the page of ``study`` (:func:`study_figure_keys` of its strategy, pruning and objectives)."""
+    return study_figure_keys(study.strategy, pruning=prunes(study), multi_objective=study.multi_objective)
 
 
 def prunes(study: StudyRecord) -> bool:
@@ -215,7 +226,7 @@ def study_figures(
 
     ``trials`` is the study's :func:`hpsearch.read.frames.trials_frame` when the caller has it already."""
     study = store.study(name)
-    keys = [k for k in study_figure_keys(study.strategy, pruning=prunes(study)) if only is None or k in only]
+    keys = [k for k in figure_keys_of(study) if only is None or k in only]
     trials = frames.trials_frame(store, [name]) if trials is None else trials
     sampled = functools.cache(lambda: sample_results(trials))  # drawn once, for the figures that need it
     out: dict[str, Figure] = {}
@@ -239,7 +250,11 @@ def study_figures(
         out["evolution-lineage"] = plots.evolution_lineage_figure(frames.evolution_lineage(name, store), study=name, best_trial=best)
     if "rungs" in keys:
         out["rungs"] = plots.rungs_figure(frames.pruning_rungs(name, store), study=name)
-    return out
+    if "pareto-front" in keys:
+        out["pareto-front"] = webgl(plots.pareto_figure(frames.pareto_frame(store, [name]), studies=[name]))
+    if "hypervolume" in keys:
+        out["hypervolume"] = webgl(plots.hypervolume_figure(frames.hypervolume_history(store, [name], trials=trials), studies=[name]))
+    return {key: out[key] for key in keys}
 
 
 def compare_figures(

@@ -180,7 +180,15 @@ def _slider(name: str, low: float, high: float, log: bool) -> html.Div:
 
 
 #: Heights of the figures while they are being drawn (those of the drawn figures: the page does not jump).
-_HEIGHTS = {"learning-curves": 380, "parallel": 460, "slices": 420, "best-so-far": 460, "distribution": 440}
+_HEIGHTS = {
+    "learning-curves": 380,
+    "parallel": 460,
+    "slices": 420,
+    "best-so-far": 460,
+    "distribution": 440,
+    "pareto-front": 480,
+    "hypervolume": 440,
+}
 
 
 def placeholder(key: str) -> dict[str, Any]:

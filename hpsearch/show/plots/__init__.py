@@ -15,6 +15,8 @@ out), as Optuna's ``optuna/visualization/`` does:
 :mod:`.evolution_lineage`      generations and parents of an evolution study
 :mod:`.rungs`                  where the trials of a study with early stopping stopped
 :mod:`.importance`             hyperparameter importance (fANOVA)
+:mod:`.pareto_front`           results of several objectives, each study's Pareto front (2-D or 3-D)
+:mod:`.hypervolume`            hypervolume of each Pareto front against epochs spent
 :mod:`.common`                 the look, labels, hovers, the empty figure and the best trial
 =============================  ================================================================
 
@@ -44,9 +46,11 @@ from hpsearch.show.plots.common import (
 )
 from hpsearch.show.plots.distribution import distribution_figure
 from hpsearch.show.plots.evolution_lineage import evolution_lineage_figure
+from hpsearch.show.plots.hypervolume import hypervolume_figure
 from hpsearch.show.plots.importance import importance_figure
 from hpsearch.show.plots.learning_curves import learning_curves_data, learning_curves_figure
 from hpsearch.show.plots.parallel import PARALLEL_BANDS, ParallelAxis, parallel_axes, parallel_figure, parallel_lines_figure
+from hpsearch.show.plots.pareto_front import objective_label, pareto_figure
 from hpsearch.show.plots.pbt_lineage import ancestry, lineage_edges, pbt_lineage_figure
 from hpsearch.show.plots.pbt_schedule import pbt_schedule_figure, schedule_steps
 from hpsearch.show.plots.rungs import rungs_figure
@@ -63,17 +67,20 @@ __all__ = [
     "distribution_figure",
     "empty_figure",
     "evolution_lineage_figure",
+    "hypervolume_figure",
     "importance_figure",
     "is_empty",
     "learning_curves_data",
     "learning_curves_figure",
     "lineage_edges",
     "metric_label",
+    "objective_label",
     "param_label",
     "param_name",
     "parallel_axes",
     "parallel_figure",
     "parallel_lines_figure",
+    "pareto_figure",
     "pbt_lineage_figure",
     "pbt_schedule_figure",
     "rungs_figure",
