@@ -11,6 +11,7 @@ from hpsearch.read import frames
 from hpsearch.read.status import StudyStatus, study_statuses
 from hpsearch.running.loop import run_study
 from hpsearch.running.progress import Progress
+from hpsearch.running.ray_workers import RayOptions
 from hpsearch.running.session import RunOptions, StudySummary, summarize
 from hpsearch.store import Store, TrialRecord, reading
 from hpsearch.train.trainer import Trainer
@@ -28,9 +29,23 @@ def run(
     trainer: Trainer | None = None,
     options: RunOptions | None = None,
     progress: Progress | None = None,
+    workers: int = 1,
+    ray: str | RayOptions | None = None,
 ) -> StudySummary:
-    """Run or resume a study (a :class:`StudyConfig` or the path of a study file)."""
+    """Run or resume a study (a :class:`StudyConfig` or the path of a study file): in this process, or with ``workers``
+    worker processes on this machine, or as ``workers`` tasks on a Ray cluster (``ray``: its address, ``"local"``, or a
+    :class:`RayOptions` with each worker's CPUs and GPUs; see :mod:`hpsearch.running.ray_workers`)."""
     config = study if isinstance(study, StudyConfig) else load_study(Path(study))
+    if workers > 1 or ray is not None:
+        if trainer is not None or isinstance(store, Store):
+            raise ValueError("workers run in processes of their own: give a store path or URL, and no trainer object")
+        from hpsearch.running.ray_workers import RayOptions, ray_launcher
+        from hpsearch.running.workers import run_workers
+        from hpsearch.store import store_url
+
+        url = store_url(None if store is None else os.fspath(store))
+        launcher = None if ray is None else ray_launcher(ray if isinstance(ray, RayOptions) else RayOptions(ray), url)
+        return run_workers(config, url, workers, options=options, progress=progress, launcher=launcher)
     return run_study(
         config,
         store if isinstance(store, Store) else (None if store is None else os.fspath(store)),

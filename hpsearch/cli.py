@@ -94,6 +94,26 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="backend threads per worker process (default: the cores shared out among the workers, at least 1)",
     )
+    parser.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run the --workers as tasks on a Ray cluster (its address, e.g. auto or ray://head:10001; local: a Ray "
+        'instance on this machine); needs pip install -e ".[ray]" and, with a cluster, a PostgreSQL --store',
+    )
+    parser.add_argument(
+        "--cpus-per-worker",
+        type=bounded("--cpus-per-worker"),
+        default=1.0,
+        metavar="C",
+        help="CPUs Ray reserves for each worker (with --ray; default 1, also its backend threads)",
+    )
+    parser.add_argument(
+        "--gpus-per-worker",
+        type=bounded("--gpus-per-worker"),
+        default=0.0,
+        metavar="G",
+        help="GPUs Ray reserves for each worker (with --ray; default 0; 1: one population per GPU)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -261,11 +281,27 @@ def _run(config: StudyConfig, args: argparse.Namespace) -> int:
             'together (README: "Your own model and data")'
         )
     signal.signal(signal.SIGTERM, _interrupt)
-    if args.workers > 1 or args.recycle_after is not None or args.threads is not None:
+    if args.ray is None and (args.cpus_per_worker != 1.0 or args.gpus_per_worker != 0.0):
+        given = "--cpus-per-worker" if args.cpus_per_worker != 1.0 else "--gpus-per-worker"
+        raise ConfigError(given, getattr(args, given[2:].replace("-", "_")), "is a request to Ray: it goes with --ray ADDRESS")
+    if args.ray is not None or args.workers > 1 or args.recycle_after is not None or args.threads is not None:
         from hpsearch.running.workers import run_workers
 
+        launcher = None
+        if args.ray is not None:
+            from hpsearch.running.ray_workers import RayOptions, ray_launcher
+            from hpsearch.store import store_url
+
+            launcher = ray_launcher(RayOptions(args.ray, args.cpus_per_worker, args.gpus_per_worker), store_url(args.store))
         summary = run_workers(
-            config, args.store, args.workers, options=options, recycle_after=args.recycle_after, threads=args.threads, progress=progress
+            config,
+            args.store,
+            args.workers,
+            options=options,
+            recycle_after=args.recycle_after,
+            threads=args.threads,
+            progress=progress,
+            launcher=launcher,
         )
     else:
         summary = api.run(config, args.store, options=options, progress=progress)

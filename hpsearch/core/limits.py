@@ -149,6 +149,8 @@ LIMITS: dict[str, Bound] = {
     "space.grid_points": Bound(True, 1, 1000, why="grid points of one range"),
     # command line
     "--trial": Bound(True, 0, 10_000_000, why="a trial number"),
+    "--cpus-per-worker": Bound(False, 0, 1024, low_open=True, why="CPUs Ray reserves for one worker"),
+    "--gpus-per-worker": Bound(False, 0, 64, why="GPUs Ray reserves for one worker"),
     "--timeout": _SECONDS,
     "--stale-after": _SECONDS,
     "--max-failures": Bound(True, 1, 1_000_000),

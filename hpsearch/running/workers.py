@@ -26,9 +26,9 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import psutil
 
@@ -40,7 +40,7 @@ from hpsearch.running.session import RunOptions, StudySummary, summarize
 from hpsearch.store import Store, StudyState, TrialRecord, TrialState, store_url
 from hpsearch.train.trainer import Trainer
 
-__all__ = ["WORKER_MEMORY", "WorkerSpec", "default_threads", "limit_threads", "run_workers"]
+__all__ = ["WORKER_MEMORY", "Launcher", "Processes", "WorkerSpec", "default_threads", "limit_threads", "run_workers", "work"]
 
 #: The memory one worker process is taken to need, in bytes: about 1 GiB (an interpreter with TensorFlow and
 #: Keras imported is 0.36 GB of its own, 0.8 GB resident; the MNIST arrays, a model and its compiled steps come
@@ -79,8 +79,9 @@ class WorkerSpec:
     trainer_factory: TrainerFactory | None = None
 
 
-def _worker_main(spec: WorkerSpec) -> None:
-    """The body of one worker process."""
+def work(spec: WorkerSpec) -> int:
+    """What one worker does, in whatever process runs it (a spawned process, a Ray task): today's study loop against the
+    shared store until the budget is spent; its exit status (0, :data:`EXIT_RECYCLE`, :data:`EXIT_STUDY_FAILED`, 130)."""
     limit_threads(spec.threads)
     from hpsearch.running.loop import run_study
 
@@ -88,11 +89,74 @@ def _worker_main(spec: WorkerSpec) -> None:
     try:
         summary = run_study(spec.config, spec.store, trainer=trainer, options=spec.options)
     except KeyboardInterrupt:
-        sys.exit(130)
+        return 130
     except HpsearchError as err:
         print(f"hpsearch worker {os.getpid()}: {err}", file=sys.stderr)
-        sys.exit(EXIT_STUDY_FAILED)
-    sys.exit(EXIT_RECYCLE if summary.stopped_early == "max_trials" else 0)
+        return EXIT_STUDY_FAILED
+    return EXIT_RECYCLE if summary.stopped_early == "max_trials" else 0
+
+
+def _worker_main(spec: WorkerSpec) -> None:
+    """The body of one worker process."""
+    sys.exit(work(spec))
+
+
+class Launcher(Protocol):
+    """Starts workers and tells when they end: processes on this machine (:class:`Processes`), or tasks on a Ray cluster
+    (:class:`hpsearch.running.ray_workers.RayTasks`). The supervision (how many, replacements, progress, the outcome) is
+    :func:`run_workers`'s, whichever starts them."""
+
+    #: What a worker is called in messages ("worker process", "Ray worker"), and workers counted ("worker process(es)").
+    noun: str
+    nouns: str
+    #: Whether a worker that ended abnormally (killed, its node lost) is replaced while trials are left to claim.
+    replace_lost: bool
+
+    def threads(self, workers: int) -> int:
+        """Backend threads per worker when ``threads`` was not given."""
+
+    def check(self, workers: int) -> None:
+        """Refuse, before the study is created, what cannot start (``workers`` too many for this machine's memory)."""
+
+    def start(self, spec: WorkerSpec) -> Any:
+        """Start a worker running :func:`work` of ``spec``; a handle for :meth:`ended`."""
+
+    def ended(self, running: Sequence[Any]) -> list[tuple[Any, int]]:
+        """The workers of ``running`` that ended since, each with its exit status (none a worker that still runs)."""
+
+    def stop(self, running: Sequence[Any]) -> None:
+        """Interrupt ``running`` (each hands its claimed trials back) and wait for them a while."""
+
+
+class Processes:
+    """Workers as fresh Python processes on this machine (``spawn``), each with its share of the cores."""
+
+    noun = "worker process"
+    nouns = "worker process(es)"
+    replace_lost = False
+
+    def __init__(self) -> None:
+        self.context = multiprocessing.get_context("spawn")
+
+    def threads(self, workers: int) -> int:
+        return default_threads(workers)
+
+    def check(self, workers: int) -> None:
+        _check_memory(workers)
+
+    def start(self, spec: WorkerSpec) -> Any:
+        process = self.context.Process(target=_worker_main, args=(spec,), name="hpsearch-worker", daemon=False)
+        process.start()
+        return process
+
+    def ended(self, running: Sequence[Any]) -> list[tuple[Any, int]]:
+        return [(p, p.exitcode) for p in running if not p.is_alive()]
+
+    def stop(self, running: Sequence[Any]) -> None:
+        for process in running:
+            process.terminate()  # SIGTERM: each worker hands its trial back
+        for process in running:
+            process.join(timeout=30)
 
 
 def run_workers(
@@ -105,14 +169,17 @@ def run_workers(
     threads: int | None = None,
     trainer_factory: TrainerFactory | None = None,
     progress: Progress | None = None,
+    launcher: Launcher | None = None,
 ) -> StudySummary:
-    """Run a study with ``workers`` processes on this machine; returns when they have all stopped.
+    """Run a study with ``workers`` processes on this machine (or as ``launcher`` starts them: Ray tasks); returns when
+    they have all stopped.
 
     The study is created (and checked against the store) here first, so a bad
     study file fails before any process starts.
     """
     if workers < 1:
         raise ValueError(f"workers = {workers}: must be >= 1")
+    launcher = launcher or Processes()
     url = store_url(store)
     options = replace(options or RunOptions(), max_trials=recycle_after)
     progress = progress or SilentProgress()
@@ -125,10 +192,9 @@ def run_workers(
     with Store.open(url) as opened:
         claimable, done = _claimable(opened, config.name, n_trials, options)
         asked, workers = workers, _workers_for(workers, claimable, done, others_running=False)
-        _check_memory(workers)
+        launcher.check(workers)
         study = opened.create_study(config, n_trials=n_trials)
-    spec = WorkerSpec(config, url, options, threads or default_threads(workers), trainer_factory)
-    context = multiprocessing.get_context("spawn")
+    spec = WorkerSpec(config, url, options, threads or launcher.threads(workers), trainer_factory)
     running: list[Any] = []
     timeout = options.timeout if options.timeout is not None else config.budget.timeout
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -141,16 +207,14 @@ def run_workers(
             if left <= 0:
                 return
             worker_spec = replace(spec, options=replace(spec.options, timeout=left))
-        process = context.Process(target=_worker_main, args=(worker_spec,), name="hpsearch-worker", daemon=False)
-        process.start()
-        running.append(process)
+        running.append(launcher.start(worker_spec))
 
     fewer = f" (of {asked} asked: {claimable} trial(s) left to claim)" if workers < asked else ""
     if workers == 0:
-        progress.message(f"{study.name}: every trial of its budget has finished; no worker process started")
+        progress.message(f"{study.name}: every trial of its budget has finished; no {launcher.noun} started")
     else:
         progress.message(
-            f"{study.name}: {workers} worker process(es){fewer}, {spec.threads} backend thread(s) each"
+            f"{study.name}: {workers} {launcher.nouns}{fewer}, {spec.threads} backend thread(s) each"
             + (f", each replaced after {recycle_after} trials" if recycle_after else "")
         )
     for _ in range(workers):
@@ -161,25 +225,26 @@ def run_workers(
     try:
         while running:
             time.sleep(0.5)
-            for process in [p for p in running if not p.is_alive()]:
-                running.remove(process)
-                if process.exitcode == EXIT_RECYCLE and _replace_recycled(url, study.name, n_trials, options, bool(running)):
+            for worker, code in launcher.ended(running):
+                running.remove(worker)
+                recycled = code == EXIT_RECYCLE
+                lost = launcher.replace_lost and code not in (0, EXIT_RECYCLE, EXIT_STUDY_FAILED, 130) and failed < 3 * workers
+                if (recycled or lost) and _replace_recycled(url, study.name, n_trials, options, bool(running)):
+                    if lost:
+                        progress.message(f"{study.name}: a {launcher.noun} was lost (exit {code}); starting another")
                     start()
-                elif process.exitcode != 0:
+                if code not in (0, EXIT_RECYCLE):
                     failed += 1
             last_seen = _report(url, study.name, progress, last_seen, started)
     except KeyboardInterrupt:
-        for process in running:
-            process.terminate()  # SIGTERM: each worker hands its trial back
-        for process in running:
-            process.join(timeout=30)
+        launcher.stop(running)
         raise
     with Store.open(url, read_only=True) as opened:
         summary = summarize(opened, study.name)
     if summary.study.state is StudyState.STOPPED:
         raise HpsearchError(f"{study.name}: stopped: {summary.study.stop_reason}")
     if failed and not summary.complete:
-        raise HpsearchError(f"{study.name}: {failed} worker process(es) failed; see their messages above")
+        raise HpsearchError(f"{study.name}: {failed} {launcher.nouns} failed; see their messages above")
     return summary
 
 
