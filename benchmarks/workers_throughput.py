@@ -11,7 +11,12 @@ of worker processes and in the backend threads each gets:
     python benchmarks/workers_throughput.py --trials 12 --variants 1x2 2x1 2x2
 
 A variant ``WxT`` is W workers with T threads each. Worker start-up (importing
-TensorFlow, loading the data) is part of the time, as it is for a user.
+TensorFlow, loading the data) is part of the time, as it is for a user. A variant
+``rayWxT`` runs the W workers as tasks on a local Ray instance (``--ray local``,
+``--cpus-per-worker T``); the instance is started before the timing (a cluster is
+there already when a lab uses one) and its start-up is printed on its own:
+
+    python benchmarks/workers_throughput.py --trials 16 --variants 2x1 ray2x1 2x1 ray2x1   # paired runs
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from hpsearch import parse_study
-from hpsearch.running.workers import run_workers
+from hpsearch.running.workers import Launcher, run_workers
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,10 +59,12 @@ def main() -> None:
     print(f"random study: {args.trials} trials x {args.epochs} epoch(s) on full MNIST; variants {' '.join(args.variants)}")
     rows = []
     for variant in args.variants:
-        workers, threads = (int(x) for x in variant.split("x"))
+        on_ray = variant.startswith("ray")
+        workers, threads = (int(x) for x in variant.removeprefix("ray").split("x"))
         store = Path(tempfile.mkdtemp(prefix="hpsearch-throughput-")) / "s.db"
+        launcher = _ray_tasks(threads, str(store)) if on_ray else None
         start = time.perf_counter()
-        summary = run_workers(replace(base, name=f"throughput-{variant}"), str(store), workers, threads=threads)
+        summary = run_workers(replace(base, name=f"throughput-{variant}"), str(store), workers, threads=threads, launcher=launcher)
         seconds = time.perf_counter() - start
         assert summary.complete and len(summary.trials) == args.trials
         rows.append((variant, workers, threads, seconds, args.trials / seconds * 60))
@@ -68,6 +75,20 @@ def main() -> None:
     print(f"{'variant':8} {'workers':>7} {'threads':>7} {'seconds':>8} {'trials/min':>10} {'ratio':>6}")
     for variant, workers, threads, seconds, per_minute in rows:
         print(f"{variant:8} {workers:7d} {threads:7d} {seconds:8.1f} {per_minute:10.2f} {per_minute / baseline:6.2f}")
+
+
+def _ray_tasks(cpus: int, store: str) -> Launcher:
+    """Ray tasks of ``cpus`` CPUs each on the local instance, started (untimed) the first time."""
+    from hpsearch.running.ray_workers import RayOptions, ray_launcher
+
+    start = time.perf_counter()
+    import ray
+
+    fresh = not ray.is_initialized()
+    launcher = ray_launcher(RayOptions("local", cpus_per_worker=cpus), f"sqlite:///{store}")
+    if fresh:
+        print(f"  (a local Ray instance started in {time.perf_counter() - start:.1f} s, not counted)", flush=True)
+    return launcher
 
 
 if __name__ == "__main__":

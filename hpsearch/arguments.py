@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from hpsearch.core.config import parse_duration
 from hpsearch.core.errors import ConfigError
 from hpsearch.core.limits import LIMITS
 
-__all__ = ["EXIT_BAD_INPUT", "OneLineErrorParser", "bounded", "duration", "values_joined_to_options"]
+__all__ = ["EXIT_BAD_INPUT", "OneLineErrorParser", "bounded", "checkpoint_location", "duration", "values_joined_to_options"]
 
 #: The exit status of bad input (a study file, an argument).
 EXIT_BAD_INPUT = 2
@@ -90,3 +91,8 @@ def values_joined_to_options(parser: argparse.ArgumentParser, argv: Sequence[str
         out.append(token)
         i += 1
     return out
+
+
+def checkpoint_location(text: str) -> Path | str:
+    """The argparse type of ``--checkpoint-dir``: an object store URL (``s3://bucket/prefix``) as it is, else a folder."""
+    return text if "://" in text else Path(text)

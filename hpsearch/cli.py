@@ -17,12 +17,11 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn, TextIO
 
 from hpsearch import api, arguments, dashboard_cli
-from hpsearch.arguments import OneLineErrorParser, bounded, duration, values_joined_to_options
+from hpsearch.arguments import OneLineErrorParser, bounded, checkpoint_location, duration, values_joined_to_options
 from hpsearch.core.config import StudyConfig, load_study
 from hpsearch.core.errors import ConfigError, ConfigWarning, HpsearchError
 from hpsearch.core.formatting import format_value
@@ -70,9 +69,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--checkpoint-dir",
-        type=Path,
+        type=checkpoint_location,
         metavar="DIR",
-        help="where checkpoints are kept (default: <stem>-checkpoints/ beside an SQLite store: base-checkpoints/ for base.db)",
+        help="where checkpoints are kept: a folder, or an object store URL such as s3://bucket/prefix (default: "
+        "<stem>-checkpoints/ beside an SQLite store: base-checkpoints/ for base.db)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     parser.add_argument(
@@ -218,7 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
     export_model.add_argument("name", metavar="NAME", help="study name")
     export_model.add_argument("--out", required=True, metavar="FILE", help="the file to write, ending in .keras")
     export_model.add_argument("--store", help=STORE_HELP)
-    export_model.add_argument("--checkpoint-dir", metavar="DIR", help="where the study's checkpoints are, if not where the run kept them")
+    export_model.add_argument(
+        "--checkpoint-dir",
+        type=checkpoint_location,
+        metavar="DIR",
+        help="where the study's checkpoints are, if not where the run kept them (a folder or an object store URL)",
+    )
     export_model.add_argument(
         "--trial",
         type=bounded("--trial"),

@@ -2,7 +2,8 @@
 
 The names and the folder layout are :mod:`hpsearch.core.checkpoints`; what a strategy still needs is its
 ``checkpoints_to_keep``. This module applies them to a store's study, after every trial and at the start
-of every run.
+of every run. A checkpoint location is a folder, or an fsspec URL (``s3://bucket/prefix``): the trainers then
+write to this machine's staging folder and :mod:`hpsearch.running.remote_checkpoints` moves the files.
 """
 
 from __future__ import annotations
@@ -10,28 +11,70 @@ from __future__ import annotations
 from pathlib import Path
 
 from hpsearch.core.checkpoints import TRIAL_FILES, checkpoint_root, study_folder, trial_file, trial_of_file
+from hpsearch.running.remote_checkpoints import RemoteCheckpoints, is_url, staging_root
 from hpsearch.search.strategies import Strategy
 from hpsearch.store import Store, StudyRecord
 
-__all__ = ["checkpoint_dir_for", "delete_unneeded_checkpoints", "study_checkpoint_dir", "weights_path"]
+__all__ = [
+    "Location",
+    "checkpoint_dir_for",
+    "delete_unneeded_checkpoints",
+    "local_checkpoint",
+    "remote_for",
+    "study_checkpoint_dir",
+    "study_key",
+    "weights_path",
+]
+
+#: Where checkpoints are kept: a folder, an fsspec URL (``s3://bucket/prefix``), or None for the store's default folder.
+Location = Path | str | None
 
 
-def checkpoint_dir_for(store: Store, override: Path | None = None) -> Path:
-    """The checkpoint root of ``store`` (:func:`hpsearch.core.checkpoints.checkpoint_root`)."""
-    return checkpoint_root(store.path, override)
+def remote_for(location: Location) -> RemoteCheckpoints | None:
+    """The object store of a URL location (None for a folder)."""
+    return RemoteCheckpoints(location) if is_url(location) else None  # type: ignore[arg-type]
 
 
-def study_checkpoint_dir(store: Store, study: StudyRecord, override: Path | None = None) -> Path:
-    """The folder of ``study``'s checkpoints (:func:`hpsearch.core.checkpoints.study_folder`)."""
+def checkpoint_dir_for(store: Store, override: Location = None) -> Path:
+    """The checkpoint root of ``store`` (:func:`hpsearch.core.checkpoints.checkpoint_root`); for a URL, this machine's
+    staging folder of it."""
+    if is_url(override):
+        return staging_root(str(override).rstrip("/"))
+    return checkpoint_root(store.path, None if override is None else Path(override))
+
+
+def study_key(study: StudyRecord) -> str:
+    """The name of ``study``'s folder under a checkpoint root (:func:`hpsearch.core.checkpoints.study_folder`)."""
+    return study_folder(Path(), study.name, study.uid).name
+
+
+def study_checkpoint_dir(store: Store, study: StudyRecord, override: Location = None) -> Path:
+    """The folder of ``study``'s checkpoints (:func:`hpsearch.core.checkpoints.study_folder`; for a URL, its staging folder)."""
     return study_folder(checkpoint_dir_for(store, override), study.name, study.uid)
 
 
-def weights_path(store: Store, study: StudyRecord, number: int, override: Path | None = None) -> Path:
-    """Where trial ``number`` of ``study`` keeps its checkpoint."""
+def weights_path(store: Store, study: StudyRecord, number: int, override: Location = None) -> Path:
+    """Where trial ``number`` of ``study`` writes its checkpoint (on this machine)."""
     return trial_file(study_checkpoint_dir(store, study, override), number)
 
 
-def delete_unneeded_checkpoints(store: Store, study: StudyRecord, strategy: Strategy, override: Path | None = None) -> None:
+def local_checkpoint(recorded: str) -> Path:
+    """A recorded checkpoint as a file on this machine: the file, or a URL's object downloaded to the staging folder."""
+    if not is_url(recorded):
+        return Path(recorded)
+    root, _, _ = recorded.rpartition("/")
+    return RemoteCheckpoints(root.rpartition("/")[0]).fetch(recorded)
+
+
+def _delete(recorded: str) -> None:
+    if is_url(recorded):
+        root = recorded.rpartition("/")[0].rpartition("/")[0]
+        RemoteCheckpoints(root).delete(recorded)
+    else:
+        Path(recorded).unlink(missing_ok=True)
+
+
+def delete_unneeded_checkpoints(store: Store, study: StudyRecord, strategy: Strategy, override: Location = None) -> None:
     """Bounded disk use: delete every checkpoint ``strategy`` no longer needs.
 
     Grid, random and TPE keep only the best trial's weights (for the test evaluation); PBT keeps what
@@ -44,7 +87,7 @@ def delete_unneeded_checkpoints(store: Store, study: StudyRecord, strategy: Stra
     keep = strategy.checkpoints_to_keep(history)
     gone = [t for t in history if t.checkpoint and t.number not in keep]
     for t in gone:
-        Path(t.checkpoint).unlink(missing_ok=True)  # type: ignore[arg-type]
+        _delete(t.checkpoint)  # type: ignore[arg-type]
     if gone:
         store.forget_checkpoints(study.id, [t.number for t in gone])
     finished = {t.number for t in history if t.state.is_finished()}
@@ -53,3 +96,7 @@ def delete_unneeded_checkpoints(store: Store, study: StudyRecord, strategy: Stra
         number, partial = trial_of_file(path.name)
         if number is not None and number in finished and (partial or number not in keep):
             path.unlink(missing_ok=True)
+    remote = remote_for(override)
+    for url, number, partial in remote.trial_objects(study_key(study)) if remote is not None else ():
+        if number in finished and (partial or number not in keep):  # an upload a kill cut short, or not recorded
+            remote.delete(url)

@@ -22,7 +22,7 @@ from hpsearch.core.objectives import Objective
 from hpsearch.core.records import is_metric_value, scores_text
 from hpsearch.core.results import StudySummary, result_of_trials
 from hpsearch.core.space import parse_space
-from hpsearch.running.checkpoints import delete_unneeded_checkpoints, weights_path
+from hpsearch.running.checkpoints import delete_unneeded_checkpoints, local_checkpoint, remote_for, study_key, weights_path
 from hpsearch.running.claims import Claims, Fits, claim_trials
 from hpsearch.running.progress import Progress, SilentProgress
 from hpsearch.search.strategies import Strategy, derive_seed, strategy_for
@@ -77,8 +77,9 @@ class RunOptions:
     heartbeat_interval: float = 10.0
     #: Put FAIL trials back in the queue before running.
     retry_failed: bool = False
-    #: Where best-trial weights are kept; default: a folder beside an SQLite store.
-    checkpoint_dir: Path | None = None
+    #: Where best-trial weights are kept: a folder, or an fsspec URL (``s3://bucket/prefix``); default: a folder beside an
+    #: SQLite store.
+    checkpoint_dir: Path | str | None = None
     #: Seconds between polls while other workers finish the last trials.
     poll_interval: float = 2.0
     #: Return after this many trials (a worker process is then replaced by a fresh one); None: no limit.
@@ -166,6 +167,8 @@ class StudySession:
         self.worker = worker or WorkerInfo.this_process()
         self.strategy: Strategy = strategy_for(config)
         self.n_trials = self.strategy.budget(config.budget.trials)
+        #: the object store of a checkpoint location that is a URL (None: a folder)
+        self.remote = remote_for(self.options.checkpoint_dir)
 
     def trial_seed(self, number: int) -> int:
         """The seed of trial ``number`` (derived from the study's seed)."""
@@ -184,9 +187,13 @@ class StudySession:
             epochs=trial.epochs,
             seed=trial.seed,
             weights_path=self.weights_path(study, trial.number),
-            parent_checkpoint=None if parent is None else Path(parent.checkpoint or self.weights_path(study, parent.number)),
+            parent_checkpoint=None if parent is None else self._checkpoint_of(study, parent),
             parent_params=None if parent is None else parent.params,
         )
+
+    def _checkpoint_of(self, study: StudyRecord, trial: TrialRecord) -> Path:
+        """``trial``'s checkpoint as a file here: its recorded file, or object downloaded (or where it would be written)."""
+        return local_checkpoint(trial.checkpoint) if trial.checkpoint else self.weights_path(study, trial.number)
 
     def delete_unneeded_checkpoints(self, study: StudyRecord) -> None:
         """Delete the checkpoints the strategy no longer needs (:func:`hpsearch.running.checkpoints.delete_unneeded_checkpoints`)."""
@@ -196,6 +203,8 @@ class StudySession:
         """Create the study, or resume it: put failed trials back (``retry_failed``), redo what a stopped run left
         unfinished, and delete the checkpoints a run killed before its clean-up left behind."""
         opts = self.options
+        if self.remote is not None:
+            self.remote.check()  # a missing bucket or a denied write: one line, before any trial is claimed
         if opts.retry_failed and self.config.strategy == "pbt":
             raise ConfigError(
                 "--retry-failed", True, "does not apply to a pbt study: a member whose segment failed copies a better member instead"
@@ -254,6 +263,9 @@ class StudySession:
         if "val_before_resize" in outcome.info and "val_after_resize" in outcome.info:
             self.store.record_resize(study.id, trial.number, outcome.info["val_before_resize"], outcome.info["val_after_resize"])
         saved = job.weights_path is not None and outcome.state is TrialState.COMPLETE and job.weights_path.exists()
+        checkpoint = str(job.weights_path) if saved else None
+        if saved and self.remote is not None:  # recorded once the object is whole under its final key
+            checkpoint = self.remote.upload(job.weights_path, f"{study_key(study)}/{job.weights_path.name}")  # type: ignore[union-attr]
         try:
             self.store.finish(
                 trial,
@@ -262,7 +274,7 @@ class StudySession:
                 value=value,
                 values=values if self.config.multi_objective else None,
                 error=outcome.error,
-                checkpoint=str(job.weights_path) if saved else None,
+                checkpoint=checkpoint,
             )
         except TrialLostError as err:
             self.progress.message(str(err))
@@ -307,7 +319,7 @@ class StudySession:
             return
         job = self.job(study, best)
         if best.checkpoint:
-            job = replace(job, weights_path=Path(best.checkpoint))
+            job = replace(job, weights_path=local_checkpoint(best.checkpoint))
         note = None
         result = trainer.evaluate(job)
         if result is None and best.member is None and not provisional:

@@ -35,6 +35,7 @@ import psutil
 from hpsearch.core.config import StudyConfig
 from hpsearch.core.errors import ConfigError, HpsearchError, UnknownStudyError
 from hpsearch.core.formatting import format_duration
+from hpsearch.running.checkpoints import remote_for
 from hpsearch.running.progress import Progress, SilentProgress
 from hpsearch.running.session import RunOptions, StudySummary, summarize
 from hpsearch.store import Store, StudyState, TrialRecord, TrialState, store_url
@@ -189,6 +190,9 @@ def run_workers(
     if trainer_factory is None:
         check_trainable(config)
     n_trials = strategy_for(config).budget(config.budget.trials)
+    remote = remote_for(options.checkpoint_dir)
+    if remote is not None:
+        remote.check()  # a missing bucket or a denied write: one line, before any worker starts
     with Store.open(url) as opened:
         claimable, done = _claimable(opened, config.name, n_trials, options)
         asked, workers = workers, _workers_for(workers, claimable, done, others_running=False)

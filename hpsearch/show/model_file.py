@@ -21,7 +21,8 @@ import keras
 from hpsearch.core.checkpoints import trial_file
 from hpsearch.core.errors import ConfigError, HpsearchError, NoResultError
 from hpsearch.core.results import StudySummary
-from hpsearch.running.checkpoints import study_checkpoint_dir
+from hpsearch.running.checkpoints import local_checkpoint, study_checkpoint_dir
+from hpsearch.running.remote_checkpoints import is_url
 from hpsearch.running.session import summarize
 from hpsearch.show.output_file import check_output_path, protected_paths, write_output
 from hpsearch.store import Store, TrialRecord, TrialState, reading
@@ -73,11 +74,12 @@ def export_model(
         raise ConfigError("out", os.fspath(out), f"must end in {KERAS_SUFFIX} (the Keras model file format)")
     with reading(store) as opened:
         summary = summarize(opened, name)
-        folder = study_checkpoint_dir(opened, summary.study, None if checkpoint_dir is None else Path(checkpoint_dir))
-        protected = protected_paths(opened, [] if checkpoint_dir is None else [checkpoint_dir])
+        location = checkpoint_dir if checkpoint_dir is None or is_url(checkpoint_dir) else Path(checkpoint_dir)
+        folder = study_checkpoint_dir(opened, summary.study, location)  # type: ignore[arg-type]
+        protected = protected_paths(opened, [] if checkpoint_dir is None or is_url(checkpoint_dir) else [checkpoint_dir])
     check_output_path(out, protected)  # refused before any weights are read
     best = _chosen(summary, trial)
-    weights = Path(best.checkpoint) if best.checkpoint else trial_file(folder, best.number)
+    weights = local_checkpoint(best.checkpoint) if best.checkpoint else trial_file(folder, best.number)  # downloaded from a URL
     which = "best trial" if trial is None else "trial"
     if not weights.is_file():
         kept = "; hpsearch keeps the weights of a study's result only" if trial is not None and best not in summary.pareto else ""

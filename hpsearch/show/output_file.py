@@ -52,6 +52,8 @@ def protected_paths(store: Store, checkpoint_dirs: Sequence[str | os.PathLike[st
     out[checkpoint_root(store_file)] = "the store's checkpoint folder"
     roots = [Path(root) for root in checkpoint_dirs]
     for row in store.fetch(queries.checkpoints()):
+        if "://" in row.checkpoint:
+            continue  # in an object store: no file here to write over
         checkpoint, name, uid = Path(row.checkpoint), row.name, row.uid
         out.setdefault(checkpoint, f"a checkpoint of study {name!r}")
         if checkpoint.parent.name == study_folder(Path(), name, uid).name:  # in the layout: <root>/<study>-<uid>/
