@@ -23,6 +23,7 @@ from hpsearch.core.errors import (
 from hpsearch.core.space import HYPERPARAMETERS, OPTIMIZERS, SearchSpace, parse_space
 from hpsearch.running.ask_tell import AskedTrial, AskTellStudy, open_study
 from hpsearch.running.loop import run_study
+from hpsearch.running.ray_workers import RayOptions
 from hpsearch.running.session import RunOptions, StudySummary
 from hpsearch.search.strategies import GridStrategy, RandomStrategy, Strategy, TPEStrategy, make_strategy
 from hpsearch.show.export import export_trials
@@ -50,6 +51,7 @@ __all__ = [
     "NoResultError",
     "PruningConfig",
     "RandomStrategy",
+    "RayOptions",
     "RunOptions",
     "SearchSpace",
     "Store",
