@@ -22,28 +22,38 @@ from hpsearch.core.errors import ConfigError
 from hpsearch.core.limits import LIMITS
 
 STUDY_KEYS = sorted(k for k in LIMITS if not k.startswith("--"))
-RUN_OPTIONS = ["--timeout", "--stale-after", "--max-failures", "--workers", "--recycle-after", "--threads"]
+RUN_OPTIONS = [
+    "--timeout",
+    "--stale-after",
+    "--max-failures",
+    "--workers",
+    "--recycle-after",
+    "--threads",
+    "--cpus-per-worker",
+    "--gpus-per-worker",
+]
 DASHBOARD_OPTIONS = ["--port", "--poll"]
+EXPORT_MODEL_OPTIONS = ["--trial"]
 
 
 def test_every_option_in_limits_is_checked_here() -> None:
-    assert sorted(RUN_OPTIONS + DASHBOARD_OPTIONS) == sorted(k for k in LIMITS if k.startswith("--"))
+    assert sorted(RUN_OPTIONS + DASHBOARD_OPTIONS + EXPORT_MODEL_OPTIONS) == sorted(k for k in LIMITS if k.startswith("--"))
 
 
 def study_with(key: str, value: Any) -> tuple[dict[str, Any], str]:
     """A valid study document with ``value`` at the place ``key`` names, and the field its error names."""
     pbt = key.startswith("pbt.")
     table, _, leaf = key.partition(".")
-    own_table = table in ("evolution", "cmaes", "gp")  # a strategy's own table goes with that strategy
+    own_table = table in ("evolution", "nsga2", "cmaes", "gp")  # a strategy's own table goes with that strategy
     doc: dict[str, Any] = {"name": "limits", "strategy": "pbt" if pbt else table if own_table else "random"}
     doc["budget"] = {} if pbt else {"trials": 2, "epochs": 1}
     if pbt:
         doc["pbt"] = {"population": 4, "epochs": 10_000, "ready": 1}
     if table == "cmaes":  # one searched dimension is enough for CMA-ES
         doc["space"] = {"dropout": {"low": 0.0, "high": 0.5}}
-    if key in ("evolution.tournament", "evolution.elites"):  # a tournament draws from a generation (and its elites),
-        # and there are at most as many elites as a generation has trials: room for the largest
-        doc["evolution"] = {"population": 1024}
+    if leaf in ("tournament", "elites") and table in ("evolution", "nsga2"):  # a tournament draws from a generation (and
+        # its elites), and there are at most as many elites as a generation has trials: room for the largest
+        doc[table] = {"population": 1024}
     if key == "seed":
         doc["seed"] = value
         return doc, key
@@ -129,7 +139,7 @@ def option_texts(option: str) -> list[str]:
     return [v if isinstance(v, str) else str(v) for v in bound.invalid_values() if bound.duration or not isinstance(v, str)]
 
 
-@pytest.mark.parametrize("option", RUN_OPTIONS + DASHBOARD_OPTIONS)
+@pytest.mark.parametrize("option", RUN_OPTIONS + DASHBOARD_OPTIONS + EXPORT_MODEL_OPTIONS)
 def test_options_outside_their_bound_are_one_line_naming_option_value_and_rule(
     option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -137,6 +147,8 @@ def test_options_outside_their_bound_are_one_line_naming_option_value_and_rule(
     study.write_text(toml_text({"name": "limits", "strategy": "random", "budget": {"trials": 2, "epochs": 1}}), encoding="utf-8")
     store = tmp_path / "s.db"
     command = ["dashboard", "--store", str(store)] if option in DASHBOARD_OPTIONS else ["run", str(study), "--store", str(store)]
+    if option in EXPORT_MODEL_OPTIONS:
+        command = ["export-model", "limits", "--store", str(store), "--out", str(tmp_path / "m.keras")]
     for text in option_texts(option):
         with pytest.raises(SystemExit) as info:
             cli.main([*command, option, text])
