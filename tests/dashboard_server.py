@@ -34,26 +34,29 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(store: Any, *, poll_interval: float = 1.0, apps: list[Any] | None = None) -> Iterator[str]:
-    """The dashboard of ``store`` served in a thread; yields its base URL (``http://127.0.0.1:PORT``).
-    The Dash app is appended to ``apps`` when given."""
-    import logging
+def served(store: Any, *, poll_interval: float = 1.0, apps: list[Any] | None = None, token: str | None = None) -> Iterator[str]:
+    """The dashboard of ``store`` served by waitress (as ``hpsearch dashboard`` serves it) in a thread; yields its
+    base URL (``http://127.0.0.1:PORT``). With a ``token``, every request must carry it. The Dash app is appended
+    to ``apps`` when given."""
+    from waitress import wasyncore
 
-    from werkzeug.serving import make_server
+    from hpsearch.show.dashboard.app import create_app, create_server
 
-    from hpsearch.show.dashboard import create_app
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    app = create_app(store, poll_interval=poll_interval)
+    app = create_app(store, poll_interval=poll_interval, token=token)
     if apps is not None:
         apps.append(app)
-    server = make_server("127.0.0.1", free_port(), app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="dashboard", daemon=True)
+    server = create_server(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.run, name="dashboard", daemon=True)
     thread.start()
+
+    def close() -> None:  # in the server's own thread: its loop ends once nothing is left to watch
+        wasyncore.close_all(server._map)
+        server.task_dispatcher.shutdown(timeout=5)
+
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.shutdown()
+        server.trigger.pull_trigger(close)
         thread.join(timeout=10)
 
 

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from hpsearch import FunctionTrainer, Store, api, run_study
+from hpsearch.core.errors import ConfigError
 from hpsearch.show.dashboard import data
 from tests.comparison_store import shared_comparison_store
 from tests.conftest import study_config, toy_metrics
@@ -569,35 +570,147 @@ def test_best_so_far_is_thinned_without_changing_the_line(cmp_store: Path) -> No
     assert none == 0 and small.equals(frames.best_so_far(trials))
 
 
-def test_cli_serves_the_store_on_localhost(tmp_path: Path) -> None:
+TOKEN = "team-token-Zq9"
+
+
+def _request(url: str, *, auth: str | None = None, body: dict[str, Any] | None = None) -> tuple[int, bytes, Any]:
+    """The status, body and headers of a GET (a POST of JSON with ``body``) of ``url``; ``auth``: its Authorization."""
+    import urllib.error
     import urllib.request
+
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    if auth is not None:
+        headers["Authorization"] = auth
+    data_ = None if body is None else json.dumps(body).encode()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data_, headers=headers), timeout=10) as response:
+            return response.status, response.read(), response.headers
+    except urllib.error.HTTPError as err:
+        return err.code, err.read(), err.headers
+
+
+def test_cli_serves_beyond_this_machine_with_waitress_and_answers_401_without_the_token(tmp_path: Path) -> None:
+    import base64
 
     from tests.dashboard_server import free_port
 
     db = tmp_path / "s.db"
     run_study(study_config("random", name="served", trials=1), str(db), trainer=FunctionTrainer(toy_metrics))
+    secret = tmp_path / "token"
+    secret.write_text(TOKEN + "\n")
+    secret.chmod(0o600)
     port = free_port()
+    command = ["dashboard", "--store", str(db), "--host", "0.0.0.0", "--port", str(port), "--auth-file", str(secret)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hpsearch", "dashboard", "--store", str(db), "--port", str(port)],
+        [sys.executable, "-m", "hpsearch", *command],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    base = f"http://127.0.0.1:{port}"
+    basic = "Basic " + base64.b64encode(f"anyone:{TOKEN}".encode()).decode()
+    route = {  # the callback that draws a page: Dash's callback endpoint
+        "output": "page.children",
+        "outputs": {"id": "page", "property": "children"},
+        "inputs": [{"id": "url", "property": "pathname", "value": "/"}, {"id": "url", "property": "search", "value": ""}],
+        "changedPropIds": ["url.pathname"],
+        "state": [],
+    }
     try:
         deadline = time.monotonic() + 60
         while True:
             assert proc.poll() is None, proc.communicate()
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-layout", timeout=2) as response:
-                    assert response.status == 200
-                    break
+                status, _, headers = _request(base + "/_dash-layout")
+                break
             except OSError:
                 assert time.monotonic() < deadline, "the dashboard did not start"
                 time.sleep(0.2)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
-            assert b"hpsearch dashboard" in response.read()
+        assert status == 401 and headers["WWW-Authenticate"].startswith("Basic ")
+        for path in (
+            "/",
+            "/study/served",
+            "/_dash-dependencies",
+            "/_reload-hash",
+            "/_dash-component-suites/dash/dcc/dash_core_components.js",
+        ):
+            assert _request(base + path)[0] == 401, path
+        assert _request(base + "/_dash-update-component", body=route)[0] == 401
+        for wrong in ("Basic " + base64.b64encode(b"anyone:team-token").decode(), "Bearer nope", "Basic !!", TOKEN):
+            assert _request(base + "/", auth=wrong)[0] == 401, wrong
+        status, page, headers = _request(base + "/", auth=basic)
+        assert status == 200 and b"hpsearch dashboard" in page and headers["Server"] == "hpsearch"  # waitress, not Werkzeug
+        assert _request(base + "/_dash-layout", auth=f"Bearer {TOKEN}")[0] == 200
+        status, answer, _ = _request(base + "/_dash-update-component", auth=basic, body=route)
+        assert status == 200 and b"served" in answer
     finally:
         proc.terminate()
-        out, _err = proc.communicate(timeout=20)
-    assert f"at http://127.0.0.1:{port}/" in out
+        out, err = proc.communicate(timeout=20)
+    assert f"at http://0.0.0.0:{port}/" in out and out.count("\n") == 1
+    assert "development server" not in out + err and TOKEN not in out + err
+
+
+def test_cli_refuses_a_host_beyond_this_machine_without_a_token_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hpsearch.cli import main
+    from hpsearch.show.dashboard.auth import is_loopback
+
+    assert all(map(is_loopback, ["127.0.0.1", "127.0.1.1", "::1", "[::1]", "localhost", "LOCALHOST"]))
+    assert not any(map(is_loopback, ["0.0.0.0", "::", "", "10.0.0.5", "example.org", "::ffff:10.0.0.5"]))
+    monkeypatch.delenv("HPSEARCH_DASHBOARD_TOKEN", raising=False)
+    missing = str(tmp_path / "missing.db")  # refused before the store is opened: exit 2, not the store's 1
+
+    def refused(*args: str) -> str:
+        with pytest.raises(SystemExit) as exit_:
+            main(["dashboard", "--store", missing, *args])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and err.count("\n") == 1 and TOKEN not in err, err
+        return err
+
+    for host in ("0.0.0.0", "::", "example.org"):
+        assert refused("--host", host) == (
+            f"hpsearch: error: --host = {host!r}: serving beyond this machine needs a token: --auth-file FILE or "
+            "$HPSEARCH_DASHBOARD_TOKEN (never on the command line)\n"
+        )
+    assert "unrecognized arguments: --token" in refused("--host", "0.0.0.0", "--token", "VALUE")  # no such option
+    secret = tmp_path / "token"
+    for content, mode, why in [
+        (TOKEN, 0o644, "must be readable by its owner only (chmod 600"),
+        ("", 0o600, "is empty"),
+        (f"{TOKEN}\nmore", 0o600, "must hold one line"),
+        ("short", 0o600, "the token must be at least 8 characters"),
+    ]:
+        secret.write_text(content)
+        secret.chmod(mode)
+        assert refused("--host", "0.0.0.0", "--auth-file", str(secret)).startswith(f"hpsearch: error: --auth-file = {str(secret)!r}: {why}")
+    assert "cannot be read" in refused("--auth-file", str(tmp_path / "nope"))
+    monkeypatch.setenv("HPSEARCH_DASHBOARD_TOKEN", "short")
+    assert refused("--host", "0.0.0.0").startswith("hpsearch: error: $HPSEARCH_DASHBOARD_TOKEN = '(hidden)': the token must be")
+
+
+def test_cli_serves_loopback_without_a_token_and_honours_one_given(
+    cmp_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hpsearch.cli import main
+    from hpsearch.show.dashboard import app
+
+    real_serve = app.serve
+    served: list[dict[str, Any]] = []
+    monkeypatch.setattr(app, "serve", lambda store, **kw: served.append(kw))
+    monkeypatch.delenv("HPSEARCH_DASHBOARD_TOKEN", raising=False)
+    assert main(["dashboard", "--store", str(cmp_store)]) == 0
+    monkeypatch.setenv("HPSEARCH_DASHBOARD_TOKEN", TOKEN)
+    assert main(["dashboard", "--store", str(cmp_store), "--host", "0.0.0.0", "--port", "9000"]) == 0
+    secret = tmp_path / "token"
+    secret.write_text(f"  {TOKEN}-file\n")
+    secret.chmod(0o600)
+    assert main(["dashboard", "--store", str(cmp_store), "--host", "::1", "--auth-file", str(secret)]) == 0  # the file first
+    assert [(kw["host"], kw["port"], kw["token"]) for kw in served] == [
+        ("127.0.0.1", 8050, None),
+        ("0.0.0.0", 9000, TOKEN),
+        ("::1", 8050, f"{TOKEN}-file"),
+    ]
+    with pytest.raises(ConfigError, match="needs a token"):
+        real_serve(cmp_store, host="0.0.0.0")  # the Python API refuses it too

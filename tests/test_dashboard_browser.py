@@ -95,6 +95,33 @@ def test_overview_lists_studies_and_shows_script_names_as_text(store: Path, page
         assert page.dialogs == []
 
 
+def test_a_dashboard_with_a_token_answers_401_without_it_and_works_with_it(store: Path, browser: Any, page: Any) -> None:
+    token = "team-token-Zq9"
+    with served(store, token=token) as url:
+        try:
+            response = page.goto(url + "/")
+            refused = response is not None and response.status == 401
+        except playwright.Error as err:  # headless Chromium cancels the password prompt of a 401
+            refused = "ERR_INVALID_AUTH_CREDENTIALS" in str(err)
+        assert refused and page.locator("#overview-table").count() == 0
+        context = browser.new_context(http_credentials={"username": "anyone", "password": token})
+        try:
+            allowed = context.new_page()
+            statuses: list[int] = []
+            allowed.on("response", lambda r: statuses.append(r.status) if "/_dash-update-component" in r.url else None)
+            assert allowed.goto(url + "/").status == 200
+            # the table is drawn by Dash's callbacks: each answered with the credentials
+            allowed.wait_for_selector("#overview-table td[data-dash-column=study] a", timeout=20_000)
+            assert allowed.get_by_text(XSS, exact=True).is_visible()  # still shown as text
+            assert statuses and set(statuses) <= {200, 204}
+            # the same callback and layout asked for by the page without the credentials: refused
+            ask = "async ([path, body]) => (await fetch(path, {method: body ? 'POST' : 'GET', credentials: 'omit', body})).status"
+            assert allowed.evaluate(ask, ["/_dash-update-component", '{"output": "page.children"}']) == 401
+            assert allowed.evaluate(ask, ["/_dash-layout", None]) == 401
+        finally:
+            context.close()
+
+
 def test_study_page_renders_plots_and_filters_trials(store: Path, page: Any) -> None:
     with served(store) as url:
         page.goto(url + "/")

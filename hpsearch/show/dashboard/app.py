@@ -1,4 +1,4 @@
-"""The Dash app: routing, polling callbacks, :func:`create_app` and :func:`serve`.
+"""The Dash app: routing, polling callbacks, :func:`create_app`, and :func:`serve` (waitress; a token beyond loopback).
 
 The app holds one read-only store (``Store.open(url, read_only=True)``): on SQLite
 that is a ``mode=ro`` connection whose reads take no lock in WAL mode, so a study
@@ -24,15 +24,16 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import dash
+import waitress.server
 from dash import ALL, MATCH, Input, Output, State, ctx, dcc, html, no_update
 
-from hpsearch.core.errors import UnknownStudyError
+from hpsearch.core.errors import ConfigError, UnknownStudyError
 from hpsearch.read import frames
 from hpsearch.show import plots
-from hpsearch.show.dashboard import data, figures, pages
+from hpsearch.show.dashboard import auth, data, figures, pages
 from hpsearch.store import Store
 
-__all__ = ["DEFAULT_POLL_S", "create_app", "serve"]
+__all__ = ["DEFAULT_POLL_S", "SERVER_THREADS", "create_app", "create_server", "serve"]
 
 _log = logging.getLogger(__name__)
 
@@ -53,11 +54,15 @@ def _nav() -> html.Div:
     )
 
 
-def create_app(store_url: str | os.PathLike[str] | Store | None, *, poll_interval: float = DEFAULT_POLL_S) -> dash.Dash:
+def create_app(
+    store_url: str | os.PathLike[str] | Store | None, *, poll_interval: float = DEFAULT_POLL_S, token: str | None = None
+) -> dash.Dash:
     """The dashboard of the store at ``store_url`` (a path or SQLAlchemy URL, opened read-only).
 
     Raises :class:`~hpsearch.core.errors.StoreError` at once for a missing or unreadable store.
-    ``poll_interval`` is the seconds between two polls of an open page.
+    ``poll_interval`` is the seconds between two polls of an open page. With a ``token``, every
+    request without it (pages, scripts and Dash's callbacks alike) is answered 401
+    (:func:`hpsearch.show.dashboard.auth.require_token`).
     """
     store = store_url if isinstance(store_url, Store) else Store.open(store_url, read_only=True)
     poll_ms = max(200, int(poll_interval * 1000))
@@ -72,6 +77,9 @@ def create_app(store_url: str | os.PathLike[str] | Store | None, *, poll_interva
         style={"fontFamily": "system-ui, sans-serif", "margin": "0 2em"},
     )
     app.server.config["HPSEARCH_STORE"] = store.label
+    if token is not None:
+        # around Flask's whole WSGI app: no route, asset or hook of Dash answers before the check
+        app.server.wsgi_app = auth.require_token(app.server.wsgi_app, token)  # type: ignore[method-assign]
     _register_callbacks(app, store, poll_ms)
     return app
 
@@ -354,10 +362,35 @@ def _as_json(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
+#: Threads of the server answering requests (a page asks for each of its figures at once).
+SERVER_THREADS = 8
+
+
+def create_server(app: dash.Dash, host: str = "127.0.0.1", port: int = 8050, *, threads: int = SERVER_THREADS) -> Any:
+    """A waitress server of ``app`` bound to ``host:port`` (port 0: a free one, ``server.effective_port``);
+    ``server.run()`` serves until interrupted. Raises :class:`OSError` when the address cannot be bound."""
+    return waitress.server.create_server(app.server, host=host, port=port, threads=threads, ident="hpsearch")
+
+
 def serve(
-    store: str | os.PathLike[str] | Store | None, host: str = "127.0.0.1", port: int = 8050, *, poll_interval: float = DEFAULT_POLL_S
+    store: str | os.PathLike[str] | Store | None,
+    host: str = "127.0.0.1",
+    port: int = 8050,
+    *,
+    poll_interval: float = DEFAULT_POLL_S,
+    token: str | None = None,
+    threads: int = SERVER_THREADS,
 ) -> None:
-    """Serve the dashboard of ``store`` at http://host:port/ until interrupted (127.0.0.1 only, by default)."""
-    app = create_app(store, poll_interval=poll_interval)
-    print(f"hpsearch dashboard of {app.server.config['HPSEARCH_STORE']} at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
-    app.run(host=host, port=port, debug=False)
+    """Serve the dashboard of ``store`` at http://host:port/ with waitress until interrupted (127.0.0.1 only, by default).
+
+    A ``host`` other than loopback needs a ``token`` (:class:`~hpsearch.core.errors.ConfigError` without one);
+    with a token, every request without it is answered 401."""
+    if token is None and not auth.is_loopback(host):
+        raise ConfigError("host", host, auth.NEEDS_TOKEN)
+    app = create_app(store, poll_interval=poll_interval, token=token)
+    server = create_server(app, host, port, threads=threads)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # no "Task queue depth" line while a page draws its figures
+    shown = f"[{host}]" if ":" in host else host
+    needs = "; the token is the password, any user name" if token is not None else ""
+    print(f"hpsearch dashboard of {app.server.config['HPSEARCH_STORE']} at http://{shown}:{port}/ (Ctrl-C to stop{needs})", flush=True)
+    server.run()  # (returns on Ctrl-C)
