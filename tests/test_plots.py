@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,7 +12,7 @@ import plotly.graph_objects as go
 import pytest
 from plotly.colors import sample_colorscale
 
-from hpsearch import Store
+from hpsearch import FunctionTrainer, Store, run_study
 from hpsearch.read.frames import (
     ParamImportance,
     best_so_far,
@@ -21,10 +23,12 @@ from hpsearch.read.frames import (
     pbt_schedule,
     trials_frame,
 )
+from hpsearch.show.dashboard.figures import compare_figures
 from hpsearch.show.plots import (
     PARAM_LABELS,
     best_so_far_figure,
     best_trial_numbers,
+    common,
     distribution_figure,
     empty_figure,
     importance_figure,
@@ -40,7 +44,9 @@ from hpsearch.show.plots import (
     schedule_steps,
     slice_figure,
 )
+from hpsearch.show.report import report_sections
 from tests.comparison_store import shared_comparison_store
+from tests.conftest import study_config, toy_pareto_metrics
 
 NAMES = ["cmp-grid", "cmp-random", "cmp-tpe", "cmp-pbt"]
 
@@ -375,3 +381,145 @@ def test_rungs_show_where_each_trial_of_a_hyperband_study_stopped(db: str) -> No
     assert is_empty(rungs_figure(rungs.iloc[0:0], study="x"))
     with pytest.raises(ValueError, match="cmp-grid does not prune"):
         pruning_rungs("cmp-grid", db)
+
+
+# ------------------------------------------------------------------ tick labels and axis ends
+
+
+def _close_metrics(params: dict[str, Any], epoch: int, seed: int) -> dict[str, float]:
+    """:func:`toy_pareto_metrics` squeezed into 90.5-91.2 %: every result differs from the others by less than a point."""
+    metrics = toy_pareto_metrics(params, epoch, seed)
+    value = 0.905 + 0.007 * metrics["val_accuracy"]
+    return {**metrics, "val_accuracy": value, "val_loss": 1.0 - value}
+
+
+@pytest.fixture(scope="module")
+def close_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A study of every kind the report draws a figure of, all its results within less than a point."""
+    path = str(tmp_path_factory.mktemp("close") / "s.db")
+    trainer = FunctionTrainer(_close_metrics)
+    hyperband = {"rule": "hyperband", "min_epochs": 1, "reduction_factor": 2}
+    run_study(study_config("tpe", name="close-tpe", trials=6), path, trainer=trainer)
+    run_study(study_config("random", name="close-hyperband", trials=6, epochs=4, pruning=hyperband), path, trainer=trainer)
+    run_study(study_config("pbt", name="close-pbt", epochs=3), path, trainer=trainer)
+    run_study(study_config("evolution", name="close-evolution", trials=6, evolution={"population": 3}), path, trainer=trainer)
+    two = {"metrics": ["val_accuracy", "params"]}
+    run_study(study_config("random", name="close-pareto", trials=6, objective=two), path, trainer=trainer)
+    return path
+
+
+@pytest.fixture(scope="module")
+def close_figures(close_db: str) -> tuple[pd.DataFrame, dict[str, go.Figure], dict[str, Any]]:
+    """The trials of :func:`close_db`, the figures of its report (by section) and of the dashboard's compare page (by key)."""
+    with Store.open(close_db, read_only=True) as store:
+        report = {section.key: section.figure for section in report_sections(store)}
+        return trials_frame(store), report, compare_figures(store, [study.name for study in store.studies()])
+
+
+#: Every tick spacing plotly may choose for an axis it ticks itself: 1, 2 or 5 times a power of ten.
+_DTICKS = [m * 10.0**e for e in range(-7, 1) for m in (1, 2, 5)]
+
+
+def _plotly_labels(axis: dict[str, Any], dtick: float, start: float, count: int = 12) -> list[str]:
+    """What plotly writes at ``count`` ticks ``dtick`` apart from ``start`` on an axis of layout ``axis`` whose format
+    is a percentage: the format of the first of its ``tickformatstops`` whose ``dtickrange`` holds ``dtick``, else its
+    ``tickformat``."""
+    fmt = axis["tickformat"]
+    for stop in axis.get("tickformatstops", []):
+        low, high = stop["dtickrange"]
+        if stop.get("enabled", True) and (low is None or low <= dtick) and (high is None or dtick <= high):
+            fmt = stop["value"]
+            break
+    decimals = re.fullmatch(r"\.(\d+)%", fmt)
+    assert decimals, fmt
+    first = math.ceil(start / dtick)
+    return [f"{(first + i) * dtick * 100:.{decimals[1]}f}%" for i in range(count)]
+
+
+def _distinct(texts: Any, where: str) -> list[str]:
+    texts = list(texts)
+    assert len(set(texts)) == len(texts), f"{where}: tick labels repeat: {texts}"
+    return texts
+
+
+def _check_tick_labels(fig: go.Figure | dict[str, Any], where: str) -> dict[str, list[Any]]:
+    """Assert that no two tick labels of any axis or colour bar of ``fig`` read alike; return what was checked, by kind."""
+    spec = fig if isinstance(fig, dict) else fig.to_plotly_json()
+    layout = spec.get("layout", {})
+    axes = {k: v for k, v in layout.items() if re.fullmatch(r"[xy]axis\d*", k)}
+    axes |= {f"{k}.{a}": v[a] for k, v in layout.items() if k.startswith("scene") for a in ("xaxis", "yaxis", "zaxis") if a in v}
+    checked: dict[str, list[Any]] = {"explicit": [], "percent": [], "log": [], "colorbar": []}
+    for name, axis in axes.items():
+        if "ticktext" in axis:
+            checked["explicit"].append(_distinct(axis["ticktext"], f"{where} {name}"))
+        if "%" in axis.get("tickformat", ""):  # plotly places the ticks: any spacing it may choose reads distinct labels
+            for dtick in _DTICKS:
+                _distinct(_plotly_labels(axis, dtick, 0.905), f"{where} {name} at a spacing of {dtick}")
+            checked["percent"].append(name)
+        if axis.get("type") == "log":  # plotly's own labels of a log axis read 2, 5, 10^-3, 2, 5
+            assert "ticktext" in axis or axis.get("dtick") == 1, f"{where} {name}: a log axis with plotly's own labels"
+            checked["log"].append(axis.get("ticktext"))
+    for trace in spec.get("data", []):
+        for dimension in trace.get("dimensions", []):  # parcoords
+            if "ticktext" in dimension:
+                checked["explicit"].append(_distinct(dimension["ticktext"], f"{where} axis {dimension['label']}"))
+        for part in ("marker", "line"):
+            colorbar = (trace.get(part) or {}).get("colorbar")
+            if colorbar is None:
+                continue
+            # plotly's colour bars ignore tickformatstops: a percentage there needs ticks of its own
+            assert "%" not in colorbar.get("tickformat", "") or "ticktext" in colorbar, f"{where}: a colour bar of plotly's percentages"
+            if "ticktext" in colorbar:
+                checked["colorbar"].append(_distinct(colorbar["ticktext"], f"{where} colour bar"))
+        if trace.get("mode") == "markers+text":  # the SVG parallel coordinates write the ticks of each axis as text
+            by_axis: dict[float, list[str]] = {}
+            for x, text in zip(trace["x"], trace["text"]):
+                by_axis.setdefault(x, []).append(text)
+            for x, texts in by_axis.items():
+                checked["explicit"].append(_distinct(texts, f"{where} parallel axis {x}"))
+    return checked
+
+
+def test_no_tick_label_of_any_figure_repeats_when_results_differ_by_less_than_a_point(
+    close_figures: tuple[pd.DataFrame, dict[str, go.Figure], dict[str, Any]],
+) -> None:
+    trials, report, dashboard = close_figures
+    values = trials["value"].dropna()
+    assert values.max() - values.min() < 0.01  # the case of the issue: ticks a fraction of a point apart
+    assert {"best-so-far", "pareto-front", "hypervolume", "slices", "rungs-close-hyperband", "pbt-lineage-close-pbt"} <= set(report)
+    assert not any(is_empty(fig) for fig in [*report.values(), *dashboard.values()])
+    checked = {key: _check_tick_labels(fig, key) for key, fig in report.items()}
+    checked |= {f"dashboard {key}": _check_tick_labels(fig, f"dashboard {key}") for key, fig in dashboard.items()}
+    # every value axis in percent has plotly's ticks, labelled by the spacing; colour bars and log axes ticks of their own
+    for key in ("best-so-far", "distribution", "slices", "learning-curves", "importance", "pareto-front"):
+        assert checked[key]["percent"], key
+    colorbars = {key: c["colorbar"] for key, c in checked.items() if c["colorbar"]}
+    assert {"parallel", "dashboard parallel"} <= set(colorbars)
+    assert all(re.fullmatch(r"\d+\.\d+%", t) for bars in colorbars.values() for texts in bars for t in texts)  # under a point: decimals
+    logs = [texts for c in checked.values() for texts in c["log"]]
+    assert logs and all(texts and all(re.fullmatch(r"\d(\.\d+)?e-\d", t) for t in texts) for texts in logs)  # 1e-4, 3e-4
+
+
+def test_budget_axes_end_near_the_data(close_figures: tuple[pd.DataFrame, dict[str, go.Figure], dict[str, Any]]) -> None:
+    trials, report, dashboard = close_figures
+    shown = trials[trials["cum_seconds"].notna()]
+    for fig in (report["best-so-far"], dashboard["best-so-far"]):
+        for axis, column in ((fig.layout.xaxis, "cum_epochs"), (fig.layout.xaxis2, "cum_seconds")):
+            top = float(shown[column].max())
+            assert axis.range[0] == 0 and top < axis.range[1] <= 1.1 * top, (column, axis.range, top)
+    top = float(shown.loc[shown["study"] == "close-pareto", "cum_epochs"].max())
+    assert report["hypervolume"].layout.xaxis.range[0] == 0 and top < report["hypervolume"].layout.xaxis.range[1] <= 1.1 * top
+
+
+@pytest.mark.parametrize(
+    ("low", "high"),
+    [(1e-4, 1e-2), (1.2e-4, 9e-3), (2e-3, 8e-3), (2.1e-3, 2.8e-3), (3.5e-3, 3.6e-3), (1e-10, 1.0), (0.05, 0.3), (16, 512), (1.1, 1.9)],
+)
+def test_log_and_linear_ticks_lie_inside_their_range_and_never_read_alike(low: float, high: float) -> None:
+    for values, texts in (common.log_ticks(low, high), common.linear_ticks(low, high)):
+        assert 2 <= len(values) <= 8 and len(texts) == len(values)
+        slack = 1e-9 * (high - low)
+        assert all(low - slack <= v <= high + slack for v in values) and values == sorted(values)
+        _distinct(texts, f"[{low}, {high}]")
+    for step in _DTICKS:  # the decimals of a step tell apart numbers that far apart
+        _distinct([f"{(90 + k * step):.{common.step_decimals(step)}f}" for k in range(10)], f"a step of {step}")

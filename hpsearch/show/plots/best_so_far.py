@@ -66,8 +66,9 @@ def best_so_far_figure(curve: pd.DataFrame, *, studies: Sequence[str] | None = N
                 row=1,
                 col=col,
             )
-    fig.update_xaxes(title_text="training epochs spent, cumulative (epochs)", rangemode="tozero", row=1, col=1)
-    fig.update_xaxes(title_text="training time spent, cumulative (s)", rangemode="tozero", row=1, col=2)
+    # each budget axis ends just past the study that spent the most (not at a round number beyond it)
+    fig.update_xaxes(title_text="training epochs spent, cumulative (epochs)", **common.budget_axis(shown["cum_epochs"]), row=1, col=1)
+    fig.update_xaxes(title_text="training time spent, cumulative (s)", **common.budget_axis(shown["cum_seconds"]), row=1, col=2)
     fig.update_yaxes(**common.value_axis(metric), row=1, col=1)
     fig.update_layout(template=common.TEMPLATE, title={"text": title}, height=460, legend={"title": {"text": "study (strategy)"}})
     common.missing_note(fig, [n for n in names if n not in set(shown["study"])], "no completed trial yet")

@@ -3,6 +3,10 @@
 * the plotly template of every figure (:data:`TEMPLATE`) and one colour per study (:func:`study_colors`);
 * axis titles and hover names of hyperparameters and metrics, with their units
   (:func:`param_label`, :func:`param_name`, :func:`metric_label`, :func:`value_axis`);
+* the one rule of tick labels: as many decimals as the tick spacing needs, so that no two ticks read alike
+  (:func:`percent_ticks` for percentages plotly ticks itself, :func:`percent_colorbar` for a colour bar,
+  :func:`linear_ticks` and :func:`log_ticks` for ticks computed here, :func:`log_axis` for a log axis),
+  and an axis of budget that ends near the data (:func:`budget_axis`);
 * the hover of a trial (its study, number and hyperparameters: :func:`hover_trial`, :func:`hover_data`),
   and text escaped so that names show as written (:func:`esc`);
 * the studies a figure draws (:func:`study_names`), the explicit empty figure (:func:`empty_figure`,
@@ -16,6 +20,7 @@ The figures themselves, each with its data step, are the other modules of :mod:`
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,6 +37,7 @@ __all__ = [
     "TEMPLATE",
     "axis_scale",
     "best_trial_numbers",
+    "budget_axis",
     "dashed",
     "empty_figure",
     "esc",
@@ -41,15 +47,22 @@ __all__ = [
     "is_categorical",
     "is_empty",
     "is_log",
+    "linear_ticks",
+    "log_axis",
+    "log_ticks",
     "metric_label",
     "metric_of",
     "missing_note",
     "no_result_yet",
     "param_label",
     "param_name",
+    "percent_colorbar",
+    "percent_ticks",
     "shown_dimensions",
     "study_colors",
+    "step_decimals",
     "study_names",
+    "tick_step",
     "value_axis",
     "value_format",
     "with_dimensions",
@@ -113,10 +126,11 @@ def is_categorical(dim: Description) -> bool:
     return dim.get("kind") == "Choice" and not numbers
 
 
-def axis_scale(dim: Description) -> dict[str, Any]:
-    """Plotly axis settings for a dimension: a log axis for a log range, a category axis for a choice of words."""
+def axis_scale(dim: Description, values: Any = None) -> dict[str, Any]:
+    """Plotly axis settings for a dimension: a log axis for a log range (ticked by :func:`log_axis` over ``values``, the
+    values drawn on it), a category axis for a choice of words."""
     if is_log(dim):
-        return {"type": "log", "exponentformat": "power"}
+        return log_axis(values if values is not None else [])
     if is_categorical(dim):
         return {"type": "category"}
     return {}
@@ -148,10 +162,10 @@ def metric_of(frame: pd.DataFrame) -> str:
 
 
 def value_axis(metric: str) -> dict[str, Any]:
-    """Layout of a value axis: accuracy shown in percent."""
+    """Layout of a value axis: accuracy shown in percent (:func:`percent_ticks`)."""
     axis: dict[str, Any] = {"title": {"text": metric_label(metric)}}
     if metric.endswith("accuracy"):
-        axis["tickformat"] = ".0%"
+        axis.update(percent_ticks())
     return axis
 
 
@@ -246,3 +260,133 @@ def with_dimensions(frame: pd.DataFrame, dims: Mapping[str, Description]) -> pd.
     """``frame``, recording the hyperparameters it has a column for (as :mod:`hpsearch.read.frames` frames do)."""
     frame.attrs[SPACE_ATTR] = {name: dict(dim) for name, dim in dims.items() if name in frame.columns}
     return frame
+
+
+# ---------------------------------------------------------------------------- ticks
+#
+# The one rule of every tick label drawn here: as many decimals as the spacing of the ticks needs, no more (ticks half a
+# point apart read 90.5%, 91.0%, 91.5% ... never 91%, 91%, 92%). Plotly places the ticks of a value axis itself (they
+# follow a zoom) at a spacing (``dtick``) of 1, 2 or 5 times a power of ten, and :func:`percent_ticks` picks the format
+# by it. Where the ticks are computed here (a colour bar, whose plotly ticks ignore that choice; a log axis; the SVG
+# parallel coordinates) they are at such a step too, labelled by the same rule.
+
+#: The most decimals a percentage is shown with (ticks a millionth of a point apart).
+_MAX_DECIMALS = 6
+
+
+def tick_step(span: float, ticks: int = 6) -> float:
+    """The spacing of about ``ticks`` ticks over ``span`` (positive): 1, 2 or 5 times a power of ten, at least ``span / ticks``."""
+    rough = span / max(ticks, 1)
+    base = 10.0 ** math.floor(math.log10(rough))
+    return next(m * base for m in (1, 2, 5, 10) if m * base >= rough * (1 - 1e-9))
+
+
+def step_decimals(step: float) -> int:
+    """The decimals that tell apart numbers ``step`` apart (a step of 1, 2 or 5 times a power of ten): none for 1 and
+    more, one for 0.1 to 0.5, two for 0.01 to 0.05, ..."""
+    return max(0, -math.floor(math.log10(step) + 1e-9))
+
+
+def percent_ticks() -> dict[str, Any]:
+    """The tick format of an axis of fractions shown in percent, whose ticks plotly places: whole points for ticks a
+    point or more apart, one decimal for ticks a tenth of a point to half a point apart, and so on (plotly's
+    ``tickformatstops``, chosen by the tick spacing ``dtick``, which it takes 1, 2 or 5 times a power of ten). Not for
+    a colour bar: plotly's ignore ``tickformatstops`` (:func:`percent_colorbar`)."""
+    stops = []
+    for decimals in range(_MAX_DECIMALS + 1):
+        low = None if decimals == _MAX_DECIMALS else 0.0095 * 10.0**-decimals  # a spacing of 0.01 (a point) needs none
+        high = None if decimals == 0 else 0.0095 * 10.0 ** (1 - decimals)
+        stops.append({"dtickrange": [low, high], "value": f".{decimals}%"})
+    return {"tickformat": ".0%", "tickformatstops": stops}
+
+
+def linear_ticks(low: float, high: float, ticks: int = 6) -> tuple[list[float], list[str]]:
+    """Ticks over ``[low, high]`` at a step of 1, 2 or 5 times a power of ten (:func:`tick_step`), all inside it, each
+    labelled with the decimals the step needs (:func:`step_decimals`); one tick when ``low == high``."""
+    if not high > low:
+        return [float(low)], [f"{low:.4g}"]
+    step = tick_step(high - low, ticks)
+    first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
+    decimals = step_decimals(step)
+    values = [round(k * step, decimals + 6) for k in range(first, last + 1)]
+    return values, [f"{v:.{decimals}f}" for v in values]
+
+
+def percent_colorbar(values: Any) -> dict[str, Any]:
+    """The ticks of a colour bar of fractions ``values`` shown in percent: :func:`linear_ticks` of the percentages
+    (plotly's colour bars ignore ``tickformatstops``, so :func:`percent_ticks` would repeat their labels)."""
+    finite = _finite(values)
+    if not finite.size:
+        return {"tickformat": ".0%"}
+    points, texts = linear_ticks(float(finite.min()) * 100, float(finite.max()) * 100, 5)
+    return {"tickmode": "array", "tickvals": [p / 100 for p in points], "ticktext": [f"{t}%" for t in texts]}
+
+
+def _finite(values: Any) -> np.ndarray:
+    """The finite numbers among ``values`` (a column, an array or a list; text and None left out)."""
+    numbers = np.asarray(pd.to_numeric(pd.Series(values, dtype=object), errors="coerce"), dtype=float)
+    return numbers[np.isfinite(numbers)]
+
+
+#: The ticks within a decade of a log axis, sparsest first: whole decades, 1-3, 1-2-5, every digit.
+_LOG_MANTISSAS: tuple[tuple[int, ...], ...] = ((1,), (1, 3), (1, 2, 5), tuple(range(1, 10)))
+
+
+def _log_label(value: float, digits: int) -> str:
+    """``value`` as ``3e-4`` (``digits`` after the point: ``2.5e-4``)."""
+    mantissa, exponent = f"{value:.{digits}e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def log_ticks(low: float, high: float, ticks: int = 6) -> tuple[list[float], list[str]]:
+    """Ticks of a log axis over ``[low, high]`` (positive), all inside it: whole decades (every second or more when
+    there are many), or for a narrower range 1-3, 1-2-5 or every digit of each decade, the sparsest that gives three
+    ticks; a range narrower still, at a linear step (:func:`linear_ticks`). Labelled ``1e-4``, ``3e-4`` (from 0.01 up
+    to 10^5 plainly: ``0.05``, ``0.1``, ``30``), each with the digits its step needs: no two alike."""
+    if not 0 < low <= high:
+        return [], []
+    if high <= low * (1 + 1e-9):
+        return [float(low)], [f"{low:.3g}"]
+    lo, hi = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    values: list[float] = []
+    for mantissas in _LOG_MANTISSAS:
+        candidates = (float(f"{m}e{e}") for e in range(lo, hi + 1) for m in mantissas)
+        values = [v for v in candidates if low * (1 - 1e-9) <= v <= high * (1 + 1e-9)]
+        if len(values) >= 3:
+            break
+    if len(values) > ticks + 2:  # many decades: every second, third ... one
+        every = math.ceil(len(values) / (ticks + 1))
+        values = [v for v in values if round(math.log10(v)) % every == 0]
+    step = None
+    if len(values) < 3:  # less than three digits of one decade apart: a linear step, as many digits as it needs
+        values, _ = linear_ticks(low, high, ticks)
+        step = tick_step(high - low, ticks)
+    exponents = [math.floor(math.log10(v) + 1e-9) for v in values]
+    if values[0] >= 0.01 and values[-1] < 1e5:  # plainly: 0.05, 0.1, 0.2 or 16, 32, 64
+        decimals = [step_decimals(step) if step else max(0, -e) for e in exponents]
+        return values, [f"{v:.{d}f}" for v, d in zip(values, decimals)]
+    digits = [max(0, e - math.floor(math.log10(step) + 1e-9)) if step else 0 for e in exponents]  # 3e-4; 2.2e-3 on a step
+    return values, [_log_label(v, d) for v, d in zip(values, digits)]
+
+
+def log_axis(values: Any) -> dict[str, Any]:
+    """Layout of a log axis drawing ``values``: the ticks of :func:`log_ticks` over their positive range (plotly's own
+    would label the ticks between decades ``2, 5, 2, 5``); whole decades where there is none."""
+    finite = _finite(values)
+    positive = finite[finite > 0]
+    if not positive.size:
+        return {"type": "log", "dtick": 1, "exponentformat": "power"}
+    tickvals, ticktext = log_ticks(float(positive.min()), float(positive.max()))
+    return {"type": "log", "tickmode": "array", "tickvals": tickvals, "ticktext": ticktext}
+
+
+#: How far past the largest value an axis of budget ends (a fraction of it): room for the last marker, no more.
+BUDGET_MARGIN = 0.04
+
+
+def budget_axis(values: Any) -> dict[str, Any]:
+    """Layout of an axis of budget spent (epochs, seconds) drawing ``values``: from zero to just past the largest
+    (:data:`BUDGET_MARGIN`), not to a round number beyond it."""
+    finite = _finite(values)
+    top = float(finite.max()) if finite.size else 0.0
+    return {"rangemode": "tozero", "range": [0.0, top * (1 + BUDGET_MARGIN)]} if top > 0 else {"rangemode": "tozero"}

@@ -66,7 +66,8 @@ def hypervolume_figure(history: pd.DataFrame, *, studies: Sequence[str] | None =
             )
         )
     reference = reference_text(history, members[0])
-    fig.update_xaxes(title_text="training epochs spent, cumulative (epochs)", rangemode="tozero")
+    drawn = history[history["study"].isin(set(shown["study"]))]
+    fig.update_xaxes(title_text="training epochs spent, cumulative (epochs)", **common.budget_axis(drawn["cum_epochs"]))
     fig.update_yaxes(title_text="hypervolume (volume dominated up to the reference point)", rangemode="tozero")
     fig.update_layout(template=common.TEMPLATE, title={"text": title}, height=440, legend={"title": {"text": "study (strategy)"}})
     if reference:

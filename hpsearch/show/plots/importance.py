@@ -47,7 +47,7 @@ def importance_figure(importances: Sequence[ParamImportance]) -> go.Figure:
                 hovertemplate=f"{common.esc(imp.study)}<br>%{{x}}: %{{y:.1%}}<extra></extra>",
             )
         )
-    fig.update_yaxes(title_text="importance (% of explained variance)", tickformat=".0%", rangemode="tozero")
+    fig.update_yaxes(title_text="importance (% of explained variance)", **common.percent_ticks(), rangemode="tozero")
     fig.update_xaxes(title_text="hyperparameter")
     fig.update_layout(template=common.TEMPLATE, title={"text": title}, barmode="group", height=420)
     common.missing_note(fig, notes, "no importance")

@@ -34,10 +34,10 @@ def _codes(values: pd.Series) -> tuple[list[float], list[int], list[str]]:
     return codes, list(range(len(categories))), [common.esc(c) for c in categories]
 
 
-def _log_ticks(values: np.ndarray) -> tuple[list[float], list[str]]:
-    low, high = math.floor(float(np.nanmin(values))), math.ceil(float(np.nanmax(values)))
-    ticks = list(range(low, high + 1)) or [low]
-    return [float(t) for t in ticks], [f"1e{t}" for t in ticks]
+def _log_ticks(logs: np.ndarray) -> tuple[list[float], list[str]]:
+    """The ticks of a log axis drawn in log10 (:func:`common.log_ticks` of its values), at their log10."""
+    values, texts = common.log_ticks(10.0 ** float(np.nanmin(logs)), 10.0 ** float(np.nanmax(logs)))
+    return [math.log10(v) for v in values], texts
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,9 @@ def _parallel_final(trials: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
 _PARALLEL_TITLE = "Hyperparameters of every final result, coloured by validation result"
 
 
-def _colorbar(metric: str) -> dict[str, Any]:
-    return {"title": {"text": common.metric_label(metric)}, "tickformat": ".0%" if metric.endswith("accuracy") else None}
+def _colorbar(metric: str, values: Any) -> dict[str, Any]:
+    """The colour bar of the results ``values``: accuracy in percent, with the decimals its ticks need (:func:`common.percent_colorbar`)."""
+    return {"title": {"text": common.metric_label(metric)}, **(common.percent_colorbar(values) if metric.endswith("accuracy") else {})}
 
 
 def parallel_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None = None) -> go.Figure:
@@ -137,7 +138,7 @@ def parallel_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None = Non
     fig = go.Figure(
         go.Parcoords(
             dimensions=dims,
-            line={"color": final["value"], "colorscale": "Viridis", "showscale": True, "colorbar": _colorbar(metric)},
+            line={"color": final["value"], "colorscale": "Viridis", "showscale": True, "colorbar": _colorbar(metric, final["value"])},
         )
     )
     fig.update_layout(template=common.TEMPLATE, title={"text": _PARALLEL_TITLE}, height=460, margin={"l": 90, "r": 60})
@@ -151,10 +152,7 @@ PARALLEL_BANDS = 8
 def _axis_ticks(axis: ParallelAxis, low: float, high: float) -> tuple[list[float], list[str]]:
     if axis.tickvals is not None and axis.ticktext is not None:
         return list(axis.tickvals), list(axis.ticktext)
-    if high == low:
-        return [low], [f"{low:.4g}"]
-    ticks = np.linspace(low, high, 5)
-    return [float(t) for t in ticks], [f"{t:.3g}" for t in ticks]
+    return common.linear_ticks(low, high, 5)
 
 
 def parallel_lines_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None = None) -> go.Figure:
@@ -234,7 +232,7 @@ def parallel_lines_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None
             x=np.full(len(final), k - 1, dtype=float),
             y=scaled[:, k - 1],
             mode="markers",
-            marker={"size": 6, "color": value, "colorscale": "Viridis", "showscale": True, "colorbar": _colorbar(metric)},
+            marker={"size": 6, "color": value, "colorscale": "Viridis", "showscale": True, "colorbar": _colorbar(metric, value)},
             customdata=np.column_stack([common.hover_data(final.assign(study=final["study"].astype(str)), dims), value.astype(object)]),
             hovertemplate=common.hover_trial(dims)
             + f"<br>result %{{customdata[{2 + len(dims)}]{common.value_format(metric)}}}<extra></extra>",

@@ -121,8 +121,9 @@ def pbt_schedule_figure(schedule: pd.DataFrame, *, study: str = "") -> go.Figure
                     row=row,
                     col=1,
                 )
-        fig.update_yaxes(title_text=common.esc(common.param_label(name)), **common.axis_scale(dims[name]), row=row, col=1)
+        fig.update_yaxes(title_text=common.esc(common.param_label(name)), **common.axis_scale(dims[name], steps[name]), row=row, col=1)
     fig.update_xaxes(title_text="epochs trained by the member (epochs)", row=len(params), col=1)
+    fig.update_xaxes(dtick=1 if steps["epoch"].max() <= 15 else None)  # whole epochs, not 0.5
     fig.update_layout(
         template=common.TEMPLATE,
         title={"text": common.esc(title)},

@@ -42,7 +42,8 @@ def rungs_figure(rungs: pd.DataFrame, *, study: str = "") -> go.Figure:
                 )
             )
     fig.update_xaxes(title_text="epochs the trial ran", dtick=1)
-    fig.update_yaxes(title_text="trials")
+    most = max((max(trace.y) for trace in fig.data), default=0)
+    fig.update_yaxes(title_text="trials", rangemode="tozero", dtick=1 if most <= 10 else None)  # whole trials, not 0.5
     fig.update_layout(
         template=common.TEMPLATE, title={"text": common.esc(title)}, barmode="group", height=420, legend={"orientation": "h", "y": -0.2}
     )

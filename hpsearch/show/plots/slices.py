@@ -57,7 +57,7 @@ def slice_figure(trials: pd.DataFrame, *, studies: Sequence[str] | None = None) 
                 col=col,
             )
             in_legend.add(study)
-        fig.update_xaxes(title_text=common.esc(common.param_label(name)), **common.axis_scale(dim), row=1, col=col)
+        fig.update_xaxes(title_text=common.esc(common.param_label(name)), **common.axis_scale(dim, final[name]), row=1, col=col)
     fig.update_yaxes(**common.value_axis(metric), row=1, col=1)
     fig.update_layout(template=common.TEMPLATE, title={"text": title}, height=420, legend={"title": {"text": "study"}})
     return fig
