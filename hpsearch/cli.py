@@ -76,6 +76,11 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show TensorFlow's own log lines too (hidden by default, unless $TF_CPP_MIN_LOG_LEVEL is set)",
+    )
+    parser.add_argument(
         "--workers",
         type=bounded("--workers"),
         default=1,
@@ -270,6 +275,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _run(config: StudyConfig, args: argparse.Namespace) -> int:
+    if args.verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")  # before Keras is imported: hpsearch.train.keras then hides nothing
     if args.data_dir:
         config = replace(config, data=replace(config.data, data_dir=args.data_dir))
     options = RunOptions(

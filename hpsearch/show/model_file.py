@@ -15,8 +15,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-
-import keras
+from typing import TYPE_CHECKING
 
 from hpsearch.core.checkpoints import trial_file
 from hpsearch.core.errors import ConfigError, HpsearchError, NoResultError
@@ -28,6 +27,9 @@ from hpsearch.show.output_file import check_output_path, protected_paths, write_
 from hpsearch.store import Store, TrialRecord, TrialState, reading
 from hpsearch.train.keras.model import model_for
 from hpsearch.train.keras.user import ModelBuilder, build_checked, cause_line, resolve
+
+if TYPE_CHECKING:
+    import keras  # imported by hpsearch.train.keras, quietly, at run time
 
 __all__ = ["ExportedModel", "export_model", "load_trial_model"]
 

@@ -4,3 +4,5 @@
 :mod:`hpsearch.train.population.optimizers` Keras's nine optimisers as member-stacked update rules.
 TensorFlow is imported only by these modules, never by ``import hpsearch``.
 """
+
+import hpsearch.train.keras  # noqa: F401  # Keras imported quietly before any module here imports it
