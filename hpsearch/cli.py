@@ -286,7 +286,7 @@ def _run(config: StudyConfig, args: argparse.Namespace) -> int:
         stale_after=args.stale_after,
         checkpoint_dir=args.checkpoint_dir,
     )
-    progress = SilentProgress() if args.quiet else ConsoleProgress(metric=config.metric)
+    progress = SilentProgress() if args.quiet else ConsoleProgress(metric=config.metric, maximize=config.direction == "maximize")
     if not args.quiet and _trains_own_model_per_trial_by_default(config):
         print(
             f'{config.name}: trains one Keras fit per trial; [training] trainer = "population" trains a claim\'s trials '

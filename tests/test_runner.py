@@ -348,3 +348,27 @@ def test_a_model_based_strategy_claims_few_trials_while_it_has_few_results(name:
         expected.append(size)
         finished += size
     assert sizes == expected
+
+
+def test_a_claim_trained_together_shows_one_line_per_epoch_of_the_population(tmp_path: Path) -> None:
+    """Trials trained together (claims of 3): one plain line per epoch of each claim (not one per member), with its
+    trials, the members training, the best value among them and a rate; one-by-one trials keep their own lines."""
+    import io
+
+    from hpsearch.running.progress import ConsoleProgress
+
+    stream = io.StringIO()  # not a terminal: plain lines
+    summary = run_study(
+        study_config("random", trials=6, epochs=2),
+        str(tmp_path / "s.db"),
+        trainer=FunctionTrainer(toy_metrics, max_jobs=3),
+        progress=ConsoleProgress(stream),
+    )
+    lines = [line for line in stream.getvalue().splitlines() if "together" in line]
+    assert [line.split("  best")[0].strip() for line in lines] == [
+        f"trials {a}-{b} together ({b + 1}/6)  epoch {e}/2  training 3/3" for a, b in ((0, 2), (3, 5)) for e in (1, 2)
+    ]
+    final = {t.number: t.value for t in summary.trials}
+    assert f"best val_accuracy {max(final[n] for n in (0, 1, 2)):.4g}" in lines[1]
+    assert all("trial-epochs/min  ETA" in line for line in lines)
+    assert "  trial 0 (1/6)  epoch" not in stream.getvalue()  # no line per member

@@ -135,6 +135,7 @@ class StudyRunner(StudySession):
         of each trial that ended here, in the order they were claimed (a trial handed to another worker is left out)."""
         jobs = [self.job(study, trial) for trial in trials]
         by_number = {trial.number: trial for trial in trials}
+        self.progress.claim_started(trials, position, self.n_trials, max(job.epochs for job in jobs))
         for i, (trial, job) in enumerate(zip(trials, jobs)):
             self.progress.trial_started(trial, position + i, self.n_trials, job.epochs)
         rule: PruningRule | None = None

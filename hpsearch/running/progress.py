@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from typing import Protocol, TextIO
 
 from hpsearch.core.formatting import format_duration, format_value
@@ -15,6 +16,7 @@ __all__ = ["ConsoleProgress", "Progress", "SilentProgress", "format_duration"]
 
 class Progress(Protocol):
     def study_started(self, study: StudyRecord, finished: int, total: int) -> None: ...
+    def claim_started(self, trials: Sequence[TrialRecord], position: int, total: int, epochs: int) -> None: ...
     def trial_started(self, trial: TrialRecord, position: int, total: int, epochs: int) -> None: ...
     def epoch_done(self, trial: TrialRecord, result: EpochResult, best: float | None) -> None: ...
     def trial_finished(self, trial: TrialRecord, state: TrialState, value: float | None, error: str | None) -> None: ...
@@ -25,6 +27,9 @@ class SilentProgress:
     """Shows nothing (the default of the Python API)."""
 
     def study_started(self, study: StudyRecord, finished: int, total: int) -> None:
+        pass
+
+    def claim_started(self, trials: Sequence[TrialRecord], position: int, total: int, epochs: int) -> None:
         pass
 
     def trial_started(self, trial: TrialRecord, position: int, total: int, epochs: int) -> None:
@@ -43,12 +48,16 @@ class SilentProgress:
 class ConsoleProgress:
     """One status line per epoch on a terminal (rewritten in place), one line per event otherwise.
 
-    The ETA is the mean epoch time measured in this run times the epochs left.
+    The ETA is the mean epoch time measured in this run times the epochs left. Trials trained together (a claim of
+    several, in one population) get one line for the whole claim instead, once per epoch of the population: its
+    trials, the epoch, the members still training, the best value so far, the rate measured since the claim started
+    in trial-epochs per minute (compilation included), and an ETA from that rate for the epochs left in the study.
     """
 
-    def __init__(self, stream: TextIO | None = None, *, metric: str = "val_accuracy") -> None:
+    def __init__(self, stream: TextIO | None = None, *, metric: str = "val_accuracy", maximize: bool = True) -> None:
         self.stream = stream or sys.stderr
         self.metric = metric
+        self.maximize = maximize
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._epoch_seconds: list[float] = []
         self._total = 0
@@ -57,6 +66,12 @@ class ConsoleProgress:
         self._remaining_trials = 0
         self._study = ""
         self._started = time.monotonic()
+        #: the claim trained together: its trial numbers, those still training, epochs reported, when it started
+        self._claim: list[int] = []
+        self._alive: set[int] = set()
+        self._claim_epochs: dict[int, int] = {}
+        self._claim_started = 0.0
+        self._claim_best: float | None = None
 
     def _line(self, text: str, *, transient: bool = False) -> None:
         if self.tty:
@@ -71,6 +86,32 @@ class ConsoleProgress:
         self._remaining_trials = total - finished
         verb = "resuming" if finished else "starting"
         self._line(f"{study.name}: {verb} {study.strategy} study, {finished}/{total} trials done, {study.epochs} epochs each")
+
+    def claim_started(self, trials: Sequence[TrialRecord], position: int, total: int, epochs: int) -> None:
+        self._claim = [t.number for t in trials] if len(trials) > 1 else []
+        self._alive = set(self._claim)
+        self._claim_epochs = dict.fromkeys(self._claim, 0)
+        self._claim_started = time.monotonic()
+        self._claim_best = None
+        self._claim_shown = 0
+        self._claim_first = position
+        self._claim_done = 0
+
+    def _claim_line(self, epoch: int) -> str:
+        """The line of a claim trained together (see the class's notes)."""
+        done = sum(self._claim_epochs.values())
+        elapsed = time.monotonic() - self._claim_started
+        rate = done / elapsed * 60.0 if elapsed > 0 else None
+        left = sum(self._epochs - self._claim_epochs[n] for n in self._alive)
+        left += max(self._total - (self._claim_first + len(self._claim) - 1), 0) * self._epochs
+        eta = None if not rate else left / rate * 60.0
+        last = self._claim_first + len(self._claim) - 1
+        speed = "-" if rate is None else f"{rate:,.0f}"
+        return (
+            f"  trials {min(self._claim)}-{max(self._claim)} together ({last}/{self._total})  epoch {epoch}/{self._epochs}  "
+            f"training {len(self._alive)}/{len(self._claim)}  best {self.metric} {format_value(self._claim_best)}  "
+            f"{speed} trial-epochs/min  ETA {format_duration(eta)}"
+        )
 
     def trial_started(self, trial: TrialRecord, position: int, total: int, epochs: int) -> None:
         self._position, self._total, self._epochs = position, total, epochs
@@ -90,6 +131,15 @@ class ConsoleProgress:
         return mean * (epochs_left_in_trial + trials_after * self._epochs)
 
     def epoch_done(self, trial: TrialRecord, result: EpochResult, best: float | None) -> None:
+        if trial.number in self._claim_epochs:
+            self._claim_epochs[trial.number] = result.epoch
+            if best is not None and (self._claim_best is None or (best > self._claim_best) == self.maximize):
+                self._claim_best = best
+            epochs = [self._claim_epochs[n] for n in self._alive]
+            if epochs and min(epochs) > self._claim_shown:  # every member still training has reached a new epoch
+                self._claim_shown = min(epochs)
+                self._line(self._claim_line(self._claim_shown), transient=True)
+            return
         self._epoch_seconds.append(result.seconds)
         value = result.metrics.get(self.metric)
         eta = self.eta(self._epochs - result.epoch)
@@ -101,6 +151,7 @@ class ConsoleProgress:
         )
 
     def trial_finished(self, trial: TrialRecord, state: TrialState, value: float | None, error: str | None) -> None:
+        self._alive.discard(trial.number)
         tail = f"{self.metric} {format_value(value)}" if state is TrialState.COMPLETE else (error or "stopped early by the median rule")
         self._line(f"  trial {trial.number} {state.value.lower()}: {tail}")
 
