@@ -16,9 +16,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from hpsearch.core.formatting import format_value
-from hpsearch.read.frames import REFERENCE_ATTR, frame_objectives, objective_groups
+from hpsearch.read.frames import REFERENCE_ATTR, frame_objectives
 from hpsearch.show.plots import common
-from hpsearch.show.plots.pareto_front import notes_under
+from hpsearch.show.plots.pareto_front import drawn_groups, notes_under
 
 __all__ = ["hypervolume_figure", "reference_text"]
 
@@ -40,8 +40,7 @@ def hypervolume_figure(history: pd.DataFrame, *, studies: Sequence[str] | None =
     the others are named under it."""
     names = common.study_names(history, studies)
     title = "Hypervolume of the Pareto front, at equal budget"
-    objectives = frame_objectives(history)
-    groups = objective_groups({name: objectives[name] for name in names if name in objectives})
+    groups = drawn_groups(history, names)
     if not groups:
         return common.empty_figure("No study of several objectives among " + (", ".join(names) or "these studies") + ".", title=title)
     members = groups[0][1]

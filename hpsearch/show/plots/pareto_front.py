@@ -21,7 +21,7 @@ from hpsearch.core.objectives import Objective
 from hpsearch.read.frames import frame_dimensions, frame_objectives, objective_column, objective_groups
 from hpsearch.show.plots import common
 
-__all__ = ["notes_under", "objective_axis", "objective_label", "pareto_figure"]
+__all__ = ["drawn_groups", "notes_under", "objective_axis", "objective_label", "pareto_figure"]
 
 #: The opacity of a dominated trial's marker (the Pareto trials are opaque).
 DOMINATED_OPACITY = 0.3
@@ -47,6 +47,13 @@ def _hover(dims: dict[str, Any], objectives: Sequence[Objective], coordinates: s
     return common.hover_trial(dims) + lines + f"<br>{where}<extra></extra>"
 
 
+def drawn_groups(frame: pd.DataFrame, names: Sequence[str]) -> list[tuple[tuple[Objective, ...], list[str]]]:
+    """The studies among ``names`` of several objectives in ``frame``, grouped by their objectives (the first group is
+    drawn; the others are named under the plot): :func:`hpsearch.read.frames.objective_groups`."""
+    objectives = frame_objectives(frame)
+    return objective_groups({name: objectives[name] for name in names if name in objectives})
+
+
 def pareto_figure(frame: pd.DataFrame, *, studies: Sequence[str] | None = None) -> go.Figure:
     """The final results of the studies of several objectives in ``frame`` (:func:`hpsearch.read.frames.pareto_frame`),
     one colour per study, each study's Pareto set drawn out: with two objectives a scatter whose front is a step line
@@ -57,8 +64,7 @@ def pareto_figure(frame: pd.DataFrame, *, studies: Sequence[str] | None = None) 
     (or of one) is named under the plot."""
     names = common.study_names(frame, studies)
     title = "Pareto front: results no other beats in every objective"
-    objectives = frame_objectives(frame)
-    groups = objective_groups({name: objectives[name] for name in names if name in objectives})
+    groups = drawn_groups(frame, names)
     if not groups:
         return common.empty_figure("No study of several objectives among " + (", ".join(names) or "these studies") + ".", title=title)
     shown = frame[frame["study"].isin(groups[0][1])] if len(frame) else frame
