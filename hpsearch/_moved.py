@@ -2,7 +2,7 @@
 
 ``import hpsearch.analysis`` (or ``from hpsearch import analysis, plots``) still works: the old name is the new
 module itself (``hpsearch.analysis is hpsearch.read.frames``), with a ``DeprecationWarning`` naming the new path.
-The README's "Moved modules" lists them; they go away in a later release.
+docs/explanation/layout.md ("Moved modules") lists them; they go away in a later release.
 """
 
 from __future__ import annotations

@@ -290,7 +290,7 @@ def _run(config: StudyConfig, args: argparse.Namespace) -> int:
     if not args.quiet and _trains_own_model_per_trial_by_default(config):
         print(
             f'{config.name}: trains one Keras fit per trial; [training] trainer = "population" trains a claim\'s trials '
-            'together (README: "Your own model and data")'
+            "together (docs/how-to/own-model.md)"
         )
     signal.signal(signal.SIGTERM, _interrupt)
     if args.ray is None and (args.cpus_per_worker != 1.0 or args.gpus_per_worker != 0.0):

@@ -45,7 +45,7 @@ __all__ = ["WORKER_MEMORY", "Launcher", "Processes", "WorkerSpec", "default_thre
 
 #: The memory one worker process is taken to need, in bytes: about 1 GiB (an interpreter with TensorFlow and
 #: Keras imported is 0.36 GB of its own, 0.8 GB resident; the MNIST arrays, a model and its compiled steps come
-#: on top; the README's "Speed and memory" measured 1.6 GB at the peak of a population study).
+#: on top; docs/benchmarks.md ("Speed and memory") measured 1.6 GB at the peak of a population study).
 WORKER_MEMORY = 1 << 30
 
 #: Exit status of a worker that stopped after ``recycle_after`` trials and wants a successor.

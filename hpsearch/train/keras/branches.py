@@ -15,7 +15,7 @@ Members need not share a shape; they share the batch size (:meth:`BranchTrainer.
 at its last epoch leaves the pass, and the others go on (their step is traced again, without it).
 
 TensorFlow only: on Keras's JAX backend the study's own model trains per trial (``jax.vmap`` over Keras's stateless
-calls measured slower than ``fit`` on these CPUs; see the README's "Speed and memory").
+calls measured slower than ``fit`` on these CPUs; see docs/benchmarks.md, "Speed and memory").
 """
 
 from __future__ import annotations
