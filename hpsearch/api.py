@@ -19,7 +19,7 @@ from hpsearch.train.trainer import Trainer
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["StudyStatus", "best", "run", "status", "stored_config", "study_summary", "trials", "trials_frame"]
+__all__ = ["StudyStatus", "best", "run", "status", "stored_config", "study_summary", "trial_seconds", "trials", "trials_frame"]
 
 
 def run(
@@ -68,6 +68,17 @@ def study_summary(name: str, store: Store | str | os.PathLike[str] | None = None
     """Everything about one study: its record, trials, best trial and test evaluation."""
     with reading(store) as opened:
         return summarize(opened, name)
+
+
+def trial_seconds(name: str, store: Store | str | os.PathLike[str] | None = None) -> dict[int, float]:
+    """Each trial's training time: the seconds of its current attempt's epochs, summed (a population's epoch is shared
+    among its members in proportion to their parameters), by trial number; set-up and compilation are not in it."""
+    with reading(store) as opened:
+        epochs = opened.epochs(opened.study(name).id)
+    out: dict[int, float] = {}
+    for e in epochs:
+        out[e.trial_number] = out.get(e.trial_number, 0.0) + e.seconds
+    return out
 
 
 def status(store: Store | str | os.PathLike[str] | None = None) -> list[StudyStatus]:

@@ -318,7 +318,8 @@ def _run(config: StudyConfig, args: argparse.Namespace) -> int:
     else:
         summary = api.run(config, args.store, options=options, progress=progress)
     names = list(study_dimensions(summary.study))
-    print(trial_table(summary.trials, _metric_columns(summary.study), _starred(summary), names=names))
+    seconds = api.trial_seconds(summary.study.name, args.store)
+    print(trial_table(summary.trials, _metric_columns(summary.study), _starred(summary), names=names, train_seconds=seconds))
     print()
     print(result_text(summary, names=names))
     if not summary.complete:
@@ -417,8 +418,9 @@ def cmd_trials(args: argparse.Namespace) -> int:
     summary = api.study_summary(args.name, args.store)
     rows = [t for t in summary.trials if args.state is None or t.state.value == args.state]
     if args.format == "table":
-        best = None if summary.best is None else summary.best.number
-        print(trial_table(rows, summary.study.metric, best, names=list(study_dimensions(summary.study))))
+        names = list(study_dimensions(summary.study))
+        seconds = api.trial_seconds(args.name, args.store)
+        print(trial_table(rows, _metric_columns(summary.study), _starred(summary), names=names, train_seconds=seconds))
         return 0
     frame = api.trials_frame(args.name, args.store)
     if args.state is not None:

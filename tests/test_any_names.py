@@ -207,7 +207,9 @@ def test_the_exports_have_a_column_per_name(db: str, tmp_path: Path) -> None:
 def test_terminal_tables_show_every_name(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     trials_ = _stored(db, "any-random")
     header = trial_table(trials_, "val_accuracy").splitlines()[0].split()
-    assert header == ["trial", "state", *NAMES, "val_accuracy", "epochs", "seconds"]
+    assert header == ["trial", "state", *NAMES, "val_accuracy", "epochs", "seconds"]  # without train_seconds: the wall time
+    timed = trial_table(trials_, "val_accuracy", train_seconds={t.number: 1.0 for t in trials_})
+    assert timed.splitlines()[0].split()[-5:] == ["epochs", "train", "s", "wall", "s"] and "train s: the trial's own epochs" in timed
     assert trial_table([], names=NAMES).splitlines()[0].split()[2:7] == NAMES
     best = max(trials_, key=lambda t: t.value or 0)
     assert [line.split(" = ")[0].strip() for line in best_text("any-random", best, "val_accuracy", None).splitlines()[1:]] == NAMES

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hpsearch.core.formatting import format_value, round_significant
@@ -41,28 +41,43 @@ def trial_table(
     best: int | Collection[int] | None = None,
     *,
     names: Sequence[str] | None = None,
+    train_seconds: Mapping[int, float] | None = None,
 ) -> str:
     """One row per trial, one column per hyperparameter (``names``: the study's, in order; by
     default those of the trials) and one per objective (``metric``: its name, or every objective's of a study of
     several); PBT segments also show their member, epochs and the trial they started from, the trials of a
     generational strategy (evolution, CMA-ES, NSGA-II) their generation. ``best`` is starred: the best trial, or the
-    trials of the Pareto set."""
+    trials of the Pareto set. With ``train_seconds`` (each trial's epochs' seconds, summed), the time is two columns,
+    said in a legend (:data:`TIME_LEGEND`): ``train s``, and ``wall s`` from claimed to finished; else one, ``seconds``,
+    the wall time."""
     pbt = any(t.member is not None for t in trials)
     generations = not pbt and any(t.generation is not None for t in trials)
     params = _names(trials, names)
     metrics = [metric] if isinstance(metric, str) else list(metric)
     starred = set() if best is None else {best} if isinstance(best, int) else set(best)
     headers = ["trial", "state", *(["member", "epochs", "from"] if pbt else ["gen"] if generations else []), *params, *metrics]
-    headers += ["epochs" if not pbt else "done", "seconds"]
+    headers += ["epochs" if not pbt else "done", *(["train s", "wall s"] if train_seconds is not None else ["seconds"])]
     rows = []
     for t in trials:
         mark = f"{t.number}*" if t.number in starred else t.number
         duration = None if t.duration is None else round(t.duration, 1)
         extra = [t.member, f"{t.start_epoch}-{t.end_epoch}", t.parent_trial] if pbt else [t.generation] if generations else []
         values = list(t.values) if t.values is not None and len(t.values) == len(metrics) else [t.value, *[None] * (len(metrics) - 1)]
-        rows.append([mark, t.state.value, *extra, *(t.params.get(h) for h in params), *values, t.epochs_done, duration])
+        times = [duration] if train_seconds is None else [_rounded(train_seconds.get(t.number)), duration]
+        rows.append([mark, t.state.value, *extra, *(t.params.get(h) for h in params), *values, t.epochs_done, *times])
     legend = "" if best is None else "\n(* best)" if len(metrics) == 1 else "\n(* Pareto set)"
-    return format_table(headers, rows) + legend
+    return format_table(headers, rows) + legend + ("" if train_seconds is None else "\n" + TIME_LEGEND)
+
+
+#: What the time columns of the trial table measure (printed under it).
+TIME_LEGEND = (
+    "(train s: the trial's own epochs; trials trained together share each epoch of their population by parameters.\n"
+    " wall s: from claimed to finished, with set-up, compilation and evaluation; the same for trials trained together)"
+)
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)
 
 
 def result_text(summary: StudySummary, *, names: Sequence[str] | None = None) -> str:
