@@ -13,7 +13,7 @@ from hpsearch.running.loop import run_study
 from hpsearch.running.progress import Progress
 from hpsearch.running.ray_workers import RayOptions
 from hpsearch.running.session import RunOptions, StudySummary, summarize
-from hpsearch.store import Store, TrialRecord, reading
+from hpsearch.store import Store, TrialRecord, queries, reading
 from hpsearch.train.trainer import Trainer
 
 if TYPE_CHECKING:
@@ -74,11 +74,7 @@ def trial_seconds(name: str, store: Store | str | os.PathLike[str] | None = None
     """Each trial's training time: the seconds of its current attempt's epochs, summed (a population's epoch is shared
     among its members in proportion to their parameters), by trial number; set-up and compilation are not in it."""
     with reading(store) as opened:
-        epochs = opened.epochs(opened.study(name).id)
-    out: dict[int, float] = {}
-    for e in epochs:
-        out[e.trial_number] = out.get(e.trial_number, 0.0) + e.seconds
-    return out
+        return {int(number): float(seconds) for number, seconds in opened.fetch(queries.train_seconds(opened.study(name).id))}
 
 
 def status(store: Store | str | os.PathLike[str] | None = None) -> list[StudyStatus]:

@@ -58,18 +58,19 @@ def weights_path(store: Store, study: StudyRecord, number: int, override: Locati
     return trial_file(study_checkpoint_dir(store, study, override), number)
 
 
+def _store_of(recorded: str) -> RemoteCheckpoints:
+    """The object store a recorded checkpoint URL lies in: its root is the URL less ``/<study folder>/<file>``."""
+    return RemoteCheckpoints(recorded.rsplit("/", 2)[0])
+
+
 def local_checkpoint(recorded: str) -> Path:
     """A recorded checkpoint as a file on this machine: the file, or a URL's object downloaded to the staging folder."""
-    if not is_url(recorded):
-        return Path(recorded)
-    root, _, _ = recorded.rpartition("/")
-    return RemoteCheckpoints(root.rpartition("/")[0]).fetch(recorded)
+    return _store_of(recorded).fetch(recorded) if is_url(recorded) else Path(recorded)
 
 
 def _delete(recorded: str) -> None:
     if is_url(recorded):
-        root = recorded.rpartition("/")[0].rpartition("/")[0]
-        RemoteCheckpoints(root).delete(recorded)
+        _store_of(recorded).delete(recorded)
     else:
         Path(recorded).unlink(missing_ok=True)
 

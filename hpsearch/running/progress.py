@@ -72,6 +72,9 @@ class ConsoleProgress:
         self._claim_epochs: dict[int, int] = {}
         self._claim_started = 0.0
         self._claim_best: float | None = None
+        #: the last epoch every member still training had reached when a line was shown, and the claim's first position
+        self._claim_shown = 0
+        self._claim_first = 0
 
     def _line(self, text: str, *, transient: bool = False) -> None:
         if self.tty:
@@ -95,17 +98,15 @@ class ConsoleProgress:
         self._claim_best = None
         self._claim_shown = 0
         self._claim_first = position
-        self._claim_done = 0
 
     def _claim_line(self, epoch: int) -> str:
         """The line of a claim trained together (see the class's notes)."""
         done = sum(self._claim_epochs.values())
         elapsed = time.monotonic() - self._claim_started
         rate = done / elapsed * 60.0 if elapsed > 0 else None
-        left = sum(self._epochs - self._claim_epochs[n] for n in self._alive)
-        left += max(self._total - (self._claim_first + len(self._claim) - 1), 0) * self._epochs
+        last = self._claim_first + len(self._claim) - 1  # the position of the claim's last trial in the study
+        left = sum(self._epochs - self._claim_epochs[n] for n in self._alive) + max(self._total - last, 0) * self._epochs
         eta = None if not rate else left / rate * 60.0
-        last = self._claim_first + len(self._claim) - 1
         speed = "-" if rate is None else f"{rate:,.0f}"
         return (
             f"  trials {min(self._claim)}-{max(self._claim)} together ({last}/{self._total})  epoch {epoch}/{self._epochs}  "

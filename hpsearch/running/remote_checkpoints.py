@@ -27,7 +27,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from hpsearch.core.checkpoints import CHECKPOINT_SUFFIX, TRIAL_FILES, trial_of_file
+from hpsearch.core.checkpoints import CHECKPOINT_SUFFIX, trial_of_file
 from hpsearch.core.errors import ConfigError, HpsearchError
 
 __all__ = ["RemoteCheckpoints", "is_url", "staging_root"]
@@ -116,10 +116,10 @@ class RemoteCheckpoints:
         except FileNotFoundError:
             return []
         out = []
-        for name in names:
-            base = name.split(CHECKPOINT_SUFFIX)[0] + CHECKPOINT_SUFFIX if CHECKPOINT_SUFFIX in name else name
+        for name in names:  # an upload cut short is its final name and ".<hex>.partial"
+            base = name.split(CHECKPOINT_SUFFIX)[0] + CHECKPOINT_SUFFIX
             number, partial = trial_of_file(base)
-            if number is not None and Path(base).match(TRIAL_FILES):
+            if number is not None:
                 out.append((self.url_of(f"{folder}/{name}"), number, partial or name != base))
         return out
 

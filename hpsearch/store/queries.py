@@ -42,6 +42,7 @@ __all__ = [
     "trial_columns",
     "trial_filters",
     "trial_param",
+    "train_seconds",
     "trial_rows",
     "trials",
 ]
@@ -71,6 +72,13 @@ def epoch_rows(study_id: int, *, current_only: bool = True) -> Query:
     if current_only:
         join_on = join_on & (t.c.attempt == e.c.attempt)
     return select(e, t.c.number).join(t, join_on).where(t.c.study_id == study_id).order_by(t.c.number, e.c.attempt, e.c.epoch)
+
+
+def train_seconds(study_id: int) -> Query:
+    """``(number, seconds)``: the seconds of each trial's current attempt's epochs, summed."""
+    e, t = s.epochs, s.trials
+    join_on = (t.c.id == e.c.trial_id) & (t.c.attempt == e.c.attempt)
+    return select(t.c.number, func.sum(e.c.seconds)).join(t, join_on).where(t.c.study_id == study_id).group_by(t.c.number)
 
 
 def metric_rows(study_id: int, *, current_only: bool = True) -> Query:
