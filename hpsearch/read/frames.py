@@ -465,7 +465,6 @@ def trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
     with reading(store) as opened:
         studies = resolve_studies(opened, names)
         rows = opened.fetch(queries.trials([st.id for st in studies])) if studies else []
-        several = {(st.name, t.number): t.values for st in studies if st.multi_objective for t in opened.trials(st.id, with_curves=False)}
     dims = studies_dimensions(studies)
     columns = list(trial_columns(list(dims)))
     extra = _objective_names(studies) if any(st.multi_objective for st in studies) else []
@@ -474,8 +473,8 @@ def trials_frame(store: StoreLike = None, names: Names = None) -> pd.DataFrame:
     records = [_trial_record(r, list(dims)) for r in rows]
     if extra:
         by_name = {st.name: st.objectives for st in studies}
-        for rec in records:
-            rec.update(_objective_values(by_name[rec["study"]], several.get((rec["study"], rec["number"])), rec["value"]))
+        for rec, row in zip(records, rows):
+            rec.update(_objective_values(by_name[rec["study"]], row.objective_values, rec["value"]))
     raw = pd.DataFrame.from_records(records, columns=[c for c in columns if c not in {"completion", "cum_epochs", "cum_seconds"}])
     parts = [_in_completion_order(raw[raw["study"] == st.name]) for st in studies]
     frame = pd.concat(parts, ignore_index=True) if parts else raw

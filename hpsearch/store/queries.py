@@ -170,7 +170,8 @@ def ancestry(study_id: int, trial: int) -> Query:
 
 def trials(study_ids: Sequence[int]) -> Query:
     """Every trial of the studies, with its study's name, strategy, metric, direction and epochs, and the
-    epochs its current attempt recorded (``n_epochs``), by study and number."""
+    epochs its current attempt recorded (``n_epochs``), by study and number (``objective_values``: a study of several
+    objectives' value of each)."""
     t, st, e = s.trials, s.studies, s.epochs
     per_trial = select(e.c.trial_id, e.c.attempt, func.count().label("n_epochs")).group_by(e.c.trial_id, e.c.attempt).subquery("per_trial")
     return (
@@ -184,6 +185,7 @@ def trials(study_ids: Sequence[int]) -> Query:
             t.c.state,
             t.c.params,
             t.c.value,
+            t.c.objective_values,
             t.c.attempt,
             t.c.started_at,
             t.c.finished_at,
