@@ -226,7 +226,8 @@ def _cell_kind(name: str, dim: dict[str, Any]) -> str:
     return "sci" if dim.get("kind") == "FloatRange" else ""
 
 
-#: How the table heads the value of an objective (any other metric: its name).
+#: How the table heads the value of an objective (any other metric: its name; the one value column of studies of
+#: different metrics, or of another one: "validation value").
 _OBJECTIVE_HEADS: dict[str, str] = {"val_accuracy": "validation accuracy", "val_loss": "validation loss"}
 
 
@@ -237,7 +238,7 @@ def best_table_html(best: pd.DataFrame) -> str:
     A frame with a column per objective (``best_trials_frame(..., pareto=True)`` of studies of several objectives) has
     one row per trial of a Pareto set and a column per objective in place of the one validation value."""
     metrics = set(best["metric"])
-    result = "validation accuracy" if metrics == {"val_accuracy"} else "validation loss" if metrics == {"val_loss"} else "validation value"
+    result = _OBJECTIVE_HEADS.get(next(iter(metrics)), "validation value") if len(metrics) == 1 else "validation value"
     dims = frames.frame_dimensions(best)
     objectives = frames.objective_columns(best)
     headers = ["study", "strategy", "state", "trials done", "trial" if objectives else "best trial", *(plots.param_name(n) for n in dims)]
