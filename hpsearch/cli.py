@@ -32,7 +32,7 @@ from hpsearch.running.progress import ConsoleProgress, SilentProgress
 from hpsearch.running.session import RunOptions
 from hpsearch.show.export import FORMATS, export_trials, format_from_path
 from hpsearch.show.tables import result_text, study_table, trial_table
-from hpsearch.store import DEFAULT_STORE, SCHEMA_VERSION, Store, StudyRecord, TrialRecord, TrialState
+from hpsearch.store import DEFAULT_STORE, SCHEMA_VERSION, Store, TrialRecord, TrialState
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = arguments.EXIT_BAD_INPUT
@@ -317,11 +317,9 @@ def _run(config: StudyConfig, args: argparse.Namespace) -> int:
         )
     else:
         summary = api.run(config, args.store, options=options, progress=progress)
-    names = list(study_dimensions(summary.study))
-    seconds = api.trial_seconds(summary.study.name, args.store)
-    print(trial_table(summary.trials, _metric_columns(summary.study), _starred(summary), names=names, train_seconds=seconds))
+    print(_trials_text(summary, summary.trials, args.store))
     print()
-    print(result_text(summary, names=names))
+    print(result_text(summary, names=list(study_dimensions(summary.study))))
     if not summary.complete:
         print(f"\n{summary.finished}/{summary.study.n_trials} trials finished; run the same command again to continue.")
     return 0
@@ -418,9 +416,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     summary = api.study_summary(args.name, args.store)
     rows = [t for t in summary.trials if args.state is None or t.state.value == args.state]
     if args.format == "table":
-        names = list(study_dimensions(summary.study))
-        seconds = api.trial_seconds(args.name, args.store)
-        print(trial_table(rows, _metric_columns(summary.study), _starred(summary), names=names, train_seconds=seconds))
+        print(_trials_text(summary, rows, args.store))
         return 0
     frame = api.trials_frame(args.name, args.store)
     if args.state is not None:
@@ -432,16 +428,18 @@ def cmd_trials(args: argparse.Namespace) -> int:
     return 0
 
 
-def _metric_columns(study: StudyRecord) -> list[str]:
-    """The objective columns of a study's trial table: its metric, or every objective's."""
-    return [o.metric for o in study.objectives]
-
-
-def _starred(summary: StudySummary) -> list[int] | int | None:
-    """What the trial table stars: the best trial, or the Pareto set of a study of several objectives."""
-    if summary.study.multi_objective:
-        return [t.number for t in summary.pareto]
-    return None if summary.best is None else summary.best.number
+def _trials_text(summary: StudySummary, trials: Sequence[TrialRecord], store: str | None) -> str:
+    """The trial table of ``trials`` of a study (``hpsearch run``, ``hpsearch trials``): a column per objective, the
+    best trial (or the Pareto set of a study of several objectives) starred, and each trial's training time."""
+    study = summary.study
+    starred = [t.number for t in summary.pareto] if study.multi_objective else None if summary.best is None else summary.best.number
+    return trial_table(
+        trials,
+        [o.metric for o in study.objectives],
+        starred,
+        names=list(study_dimensions(study)),
+        train_seconds=api.trial_seconds(study.name, store),
+    )
 
 
 def _result_json(summary: StudySummary, trial: TrialRecord) -> dict[str, Any]:
